@@ -1,0 +1,41 @@
+package org.kvmsim.cli;
+
+import java.util.concurrent.Callable;
+import org.kvmsim.bench.BenchResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * `kvmsim bench NAME [--json] [--scale]`: an engine part's throughput beside a baseline measured
+ * in the same process. Benchmarks print figures; they never pass or fail on time.
+ */
+@Command(name = "bench", description = "Measure an engine part: touch, mmu or ksm.")
+final class BenchCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "NAME", description = "touch, mmu or ksm")
+    String name;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Option(names = "--scale", description = "the large-scale variant (ksm: 256 VMs of 4 GiB)")
+    boolean scale;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        BenchResult r = switch (name) {
+            default -> null;
+        };
+        if (r == null) {
+            spec.commandLine().getErr().println("kvmsim: no benchmark '" + name + "' yet (not implemented yet)");
+            return 2;
+        }
+        spec.commandLine().getOut().println(json ? r.toJson() : r.toText());
+        return 0;
+    }
+}

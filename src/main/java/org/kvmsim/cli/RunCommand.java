@@ -1,0 +1,132 @@
+package org.kvmsim.cli;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.kvmsim.lang.Diagnostic;
+import org.kvmsim.lang.SourceFile;
+import org.kvmsim.report.Render;
+import org.kvmsim.session.Output;
+import org.kvmsim.session.Session;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import tech.tablesaw.api.Table;
+
+/**
+ * `kvmsim run FILE`: runs a script and prints its tables in query order. With --format json the
+ * whole output is one JSON document, {"tables": [...]}, or {"errors": [...]} (exit 1) on an error.
+ */
+@Command(name = "run", description = "Run a script and print the tables its queries produce.")
+final class RunCommand implements Callable<Integer> {
+
+    enum Format { text, json, csv, md, html }
+
+    @Parameters(paramLabel = "FILE", description = "a kvmsim script (.kvm)")
+    Path file;
+
+    @Option(names = "--format", defaultValue = "text", description = "text, json, csv, md or html (default: ${DEFAULT-VALUE})")
+    Format format;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "directory for exported files and charts (default: the working directory)")
+    Path out;
+
+    @Option(names = "--seed", defaultValue = "1", description = "seed of every random choice (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter stdout = spec.commandLine().getOut(), stderr = spec.commandLine().getErr();
+        SourceFile src;
+        try {
+            src = Scripts.read(file);
+        } catch (IOException e) {
+            stderr.println("kvmsim: cannot read " + file + ": " + CheckCommand.reason(e));
+            return 2;
+        }
+        Session session = new Session(seed);
+        Path dir = out == null ? Path.of("") : out;
+        session.outDir(out);
+        List<Table> tables = new ArrayList<>();
+        boolean machine = format == Format.json;
+        Output sink = new Output() {
+            @Override
+            public void print(String text) {
+                // In JSON mode stdout holds one document; printed lines go to stderr.
+                (machine ? stderr : stdout).println(text);
+            }
+
+            @Override
+            public void table(Table t) {
+                tables.add(t);
+                if (!machine) {
+                    stdout.print(render(t, tables.size() > 1));
+                    stdout.flush();
+                }
+            }
+
+            @Override
+            public void chart(String name, byte[] png, String svg) {
+                try {
+                    if (!dir.toString().isEmpty()) Files.createDirectories(dir);
+                    Files.write(dir.resolve(name + ".png"), png);
+                    Files.writeString(dir.resolve(name + ".svg"), svg);
+                    (machine ? stderr : stdout).println("chart: " + dir.resolve(name + ".png") + ", " + dir.resolve(name + ".svg"));
+                } catch (IOException e) {
+                    stderr.println("kvmsim: cannot write chart " + name + ": " + e.getMessage());
+                }
+            }
+
+            @Override
+            public void exported(String table, Path path) {
+                (machine ? stderr : stdout).println("exported " + table + " to " + path);
+            }
+        };
+        Session.Result r = session.execute(src, sink);
+        if (machine) {
+            JsonObject doc = new JsonObject();
+            if (!r.ok()) doc.add("errors", errors(r.diagnostics()));
+            else doc = com.google.gson.JsonParser.parseString(Render.json(tables)).getAsJsonObject();
+            stdout.println(new GsonBuilder().disableHtmlEscaping().create().toJson(doc));
+        } else if (!r.ok()) {
+            for (Diagnostic d : r.diagnostics()) stderr.print(d.render(src));
+        }
+        return r.ok() ? 0 : 1;
+    }
+
+    private String render(Table t, boolean separate) {
+        String sep = separate ? "\n" : "";
+        return switch (format) {
+            case csv -> sep + "# " + t.name() + "\n" + Render.csv(t);
+            case md -> sep + Render.markdown(t);
+            case html -> Render.html(t) + "\n";
+            default -> sep + Render.text(t);
+        };
+    }
+
+    static JsonArray errors(List<Diagnostic> diagnostics) {
+        JsonArray arr = new JsonArray();
+        for (Diagnostic d : diagnostics) {
+            JsonObject o = new JsonObject();
+            o.addProperty("file", d.span().file());
+            o.addProperty("line", d.span().line());
+            o.addProperty("column", d.span().column());
+            o.addProperty("message", d.message());
+            if (d.hint() == null) o.add("hint", com.google.gson.JsonNull.INSTANCE);
+            else o.addProperty("hint", d.hint());
+            arr.add(o);
+        }
+        return arr;
+    }
+}

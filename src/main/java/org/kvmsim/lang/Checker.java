@@ -1,0 +1,1090 @@
+package org.kvmsim.lang;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import org.kvmsim.lang.Syntax.*;
+import org.kvmsim.model.Backing;
+import org.kvmsim.model.Content;
+import org.kvmsim.model.ContentsSpec;
+import org.kvmsim.model.Declarations;
+import org.kvmsim.model.HugePagePool;
+import org.kvmsim.model.Image;
+import org.kvmsim.model.KsmPolicy;
+import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.model.Paging;
+import org.kvmsim.model.Pattern;
+import org.kvmsim.model.Statement;
+import org.kvmsim.model.Statement.ShowKind;
+import org.kvmsim.model.ThpMode;
+import org.kvmsim.model.Vm;
+import org.kvmsim.model.Workload;
+
+/**
+ * Syntax to checked statements. Resolves every name against the declarations made so far (the
+ * session's, then the script's own, in order), reads every value in its unit, and checks ranges
+ * and references. It collects every error it can find rather than stopping at the first.
+ */
+public final class Checker {
+
+    /** `run until` gives up after this much simulated time unless the script says `within D`. */
+    public static final long DEFAULT_UNTIL_BOUND_NS = 24 * 3_600_000_000_000L;
+
+    private static final long KIB4 = 4096, MIB2 = 2L << 20, GIB1 = 1L << 30;
+
+    private final Declarations scope;
+    private final Diagnostics diags;
+    private final Values values;
+    private final java.util.Set<String> brokenNames;
+
+    /** Checks against a copy of {@code declared}; the caller's declarations are not changed. */
+    public Checker(Declarations declared, Diagnostics diags) {
+        this(declared, diags, java.util.Set.of());
+    }
+
+    /** {@code brokenNames}: names written in statements that did not parse; not reported as unknown. */
+    public Checker(Declarations declared, Diagnostics diags, java.util.Set<String> brokenNames) {
+        this.brokenNames = new java.util.HashSet<>(brokenNames);
+        this.scope = declared.copy();
+        this.diags = diags;
+        this.values = new Values(diags);
+    }
+
+    /** The declarations as they stand after the statements checked so far. */
+    public Declarations scope() {
+        return scope;
+    }
+
+    public List<Statement> check(Script script) {
+        return statements(script.statements());
+    }
+
+    private List<Statement> statements(List<Stmt> stmts) {
+        List<Statement> out = new ArrayList<>();
+        for (Stmt s : stmts) {
+            Statement c = statement(s);
+            if (c != null) out.add(c);
+        }
+        return out;
+    }
+
+    private Statement statement(Stmt s) {
+        if (s instanceof KsmPolicyDecl d) return declare(ksmPolicy(d), d.span(), d.name());
+        if (s instanceof HostDecl d) return declare(host(d), d.span(), d.name());
+        if (s instanceof ImageDecl d) return declare(image(d), d.span(), d.name());
+        if (s instanceof VmDecl d) return declare(vm(d), d.span(), d.name());
+        if (s instanceof WorkloadDecl d) return declare(workload(d), d.span(), d.name());
+        if (s instanceof PagetableDecl d) return declare(pagetable(d), d.span(), d.name());
+        if (s instanceof ContentsDecl d) return declare(contents(d), d.span(), null);
+        if (s instanceof RunFor r) return runFor(r);
+        if (s instanceof RunUntil r) return runUntil(r);
+        if (s instanceof Write w) return write(w);
+        if (s instanceof SetStmt st) return set(st);
+        if (s instanceof Start st) return vmRef(st.vm()) == null ? null : new Statement.Start(st.vm().text(), st.span());
+        if (s instanceof Stop st) return vmRef(st.vm()) == null ? null : new Statement.Stop(st.vm().text(), st.span());
+        if (s instanceof Reset r) {
+            scope.clear();
+            return new Statement.Reset(r.span());
+        }
+        if (s instanceof Sweep sw) return sweep(sw);
+        if (s instanceof Show sh) return show(sh);
+        if (s instanceof Plot p) return plot(p);
+        if (s instanceof Export e) return export(e);
+        Print p = (Print) s;
+        return new Statement.Print(p.text().value(), p.span());
+    }
+
+    private Statement declare(org.kvmsim.model.Declaration d, Span span, Name name) {
+        if (d == null) {
+            // Later uses of a declaration that failed its checks are not errors of their own.
+            if (name != null) brokenNames.add(name.text());
+            return null;
+        }
+        scope.declare(d);
+        return new Statement.Declare(d, span);
+    }
+
+    // --- blocks
+
+    /**
+     * The attributes of a block, checked against its schema: unknown names (with a suggestion of
+     * a valid one), attributes given twice, and items that do not belong in this kind of block.
+     */
+    private Map<String, Attr> attributes(Block block, String kind, Map<String, Schema.Attr> schema,
+                                         List<Nested> nestedOut, String nestedKind) {
+        Map<String, Attr> out = new LinkedHashMap<>();
+        if (block == null) return out;
+        for (Item item : block.items()) {
+            if (item instanceof Attr a) {
+                String n = a.name().text();
+                if (!schema.containsKey(n)) {
+                    diags.error(a.name().span(), "unknown attribute '" + n + "' in " + kind,
+                            hintOr(Suggest.hint(n, schema.keySet()), "attributes of " + kind + ": "
+                                    + String.join(", ", schema.keySet())));
+                } else if (out.containsKey(n)) {
+                    diags.error(a.name().span(), "attribute '" + n + "' is set twice in this " + kind,
+                            "first set at line " + out.get(n).span().line());
+                } else {
+                    out.put(n, a);
+                }
+            } else if (item instanceof Nested nb) {
+                if (nestedKind != null && nb.kind().text().equals(nestedKind)) {
+                    nestedOut.add(nb);
+                } else {
+                    String hint = nestedKind != null ? Suggest.hint(nb.kind().text(), List.of(nestedKind)) : null;
+                    diags.error(nb.kind().span(), "a " + kind + " has no '" + nb.kind().text() + "' block",
+                            hintOr(hint, nestedKind != null ? "a " + kind + " holds attributes and "
+                                    + nestedKind + " blocks" : "a " + kind + " holds attributes only"));
+                }
+            } else if (item instanceof PagesItem p) {
+                diags.error(p.span(), "'pages' ranges belong in a contents block, not in a " + kind);
+            } else {
+                diags.error(item.span(), "'map' lines belong in a pagetable block, not in a " + kind);
+            }
+        }
+        return out;
+    }
+
+    private static String hintOr(String a, String b) {
+        return a != null ? a : b;
+    }
+
+    private Map<String, Attr> attributes(Block block, String kind) {
+        return attributes(block, kind, Schema.of(kind), new ArrayList<>(), null);
+    }
+
+    /** Reads a checked attribute value of the schema's type; null (with a diagnostic) if bad. */
+    private Object read(Schema.Attr spec, Value v, String host) {
+        String what = spec.name();
+        return switch (spec.type()) {
+            case SIZE -> values.size(v, what);
+            case DURATION -> values.duration(v, what);
+            case PERCENT -> values.percent(v, what);
+            case COUNT -> values.count(v, what, spec.min(), spec.max());
+            case ON_OFF -> values.onOff(v, what);
+            case CHOICE -> values.choice(v, what, spec.choices());
+            case REF -> ref(v, spec.ref());
+            case BACKING -> backing(v, host);
+            case PATTERN -> pattern(v);
+            case PAGE_SIZE -> pageSize(v, what);
+            case NUMBER -> values.decimal(v, what);
+            case STRING -> string(v, what);
+        };
+    }
+
+    private String string(Value v, String what) {
+        if (v.atoms().size() == 1 && v.atoms().get(0) instanceof Str s) return s.value();
+        if (v.atoms().size() == 1 && v.atoms().get(0) instanceof Word w) return w.text();
+        diags.error(v.span(), what + " takes a name or a string, not '" + v.text() + "'");
+        return null;
+    }
+
+    private String ref(Value v, String kind) {
+        if (v.atoms().size() != 1 || !(v.atoms().get(0) instanceof Word w)) {
+            diags.error(v.span(), "expected the name of a " + kind + ", not '" + v.text() + "'");
+            return null;
+        }
+        Map<String, ?> known = switch (kind) {
+            case "ksm policy" -> scope.policies;
+            case "image" -> scope.images;
+            case "host" -> scope.hosts;
+            default -> scope.vms;
+        };
+        if (!known.containsKey(w.text())) {
+            unknown(kind, new Name(w.text(), w.span()), known.keySet());
+            return null;
+        }
+        return w.text();
+    }
+
+    private void unknown(String kind, Name name, java.util.Collection<String> known) {
+        if (brokenNames.contains(name.text())) return;
+        String hint = Suggest.hint(name.text(), known);
+        if (hint == null && !known.isEmpty()) {
+            hint = "declared " + kind + (known.size() > 1 ? "s" : "") + ": " + String.join(", ", known);
+        } else if (hint == null) {
+            hint = "no " + kind + " is declared yet; declare it before it is used";
+        }
+        diags.error(name.span(), "unknown " + kind + " '" + name.text() + "'", hint);
+    }
+
+    private Long pageSize(Value v, String what) {
+        Long s = values.size(v, what);
+        if (s == null) return null;
+        if (s != KIB4 && s != MIB2 && s != GIB1) {
+            diags.error(v.span(), what + " must be 4 KiB, 2 MiB or 1 GiB (x86-64 page sizes), not " + v.text());
+            return null;
+        }
+        return s;
+    }
+
+    private Backing backing(Value v, String host) {
+        List<Atom> atoms = v.atoms();
+        Atom first = atoms.get(0);
+        List<String> kinds = List.of("anonymous", "thp", "hugepages");
+        if (!(first instanceof Word w) || !kinds.contains(w.text())) {
+            diags.error(first.span(), "unknown backing '" + first.text() + "'; expected anonymous | thp | hugepages POOL",
+                    Suggest.hint(first.text(), kinds));
+            return null;
+        }
+        if (!w.text().equals("hugepages")) {
+            if (atoms.size() > 1) {
+                diags.error(atoms.get(1).span(), "unexpected '" + atoms.get(1).text() + "' after '" + w.text() + "'");
+                return null;
+            }
+            return w.text().equals("thp") ? Backing.THP : Backing.ANONYMOUS;
+        }
+        if (atoms.size() != 2 || !(atoms.get(1) instanceof Word pool)) {
+            diags.error(v.span(), "'hugepages' takes the name of a pool of the VM's host: hugepages POOL");
+            return null;
+        }
+        var h = host == null ? null : scope.hosts.get(host);
+        if (h != null && h.pool(pool.text()) == null) {
+            List<String> pools = h.pools().stream().map(HugePagePool::name).toList();
+            String hint = Suggest.hint(pool.text(), pools);
+            diags.error(pool.span(), "host '" + host + "' has no hugepages pool '" + pool.text() + "'",
+                    hintOr(hint, pools.isEmpty() ? "declare one in the host: hugepages " + pool.text()
+                            + " { page_size = 2 MiB; count = N }" : "pools of " + host + ": " + String.join(", ", pools)));
+            return null;
+        }
+        return Backing.hugepages(pool.text());
+    }
+
+    private Pattern pattern(Value v) {
+        List<String> kinds = List.of("uniform", "sequential", "strided", "zipf", "hotcold");
+        if (v.atoms().size() != 1) {
+            diags.error(v.span(), "pattern takes one value, not '" + v.text() + "'");
+            return null;
+        }
+        Atom a = v.atoms().get(0);
+        String name;
+        List<Value> args;
+        if (a instanceof Word w) {
+            name = w.text();
+            args = List.of();
+        } else if (a instanceof Call c) {
+            name = c.name().text();
+            args = c.args();
+        } else {
+            diags.error(a.span(), "pattern takes uniform | sequential | strided(SIZE) | zipf(ALPHA) | hotcold(F, P)");
+            return null;
+        }
+        if (!kinds.contains(name)) {
+            diags.error(a.span(), "unknown pattern '" + name + "'; expected uniform | sequential | strided(SIZE) | "
+                    + "zipf(ALPHA) | hotcold(FRACTION, PROBABILITY)", Suggest.hint(name, kinds));
+            return null;
+        }
+        int want = switch (name) {
+            case "strided", "zipf" -> 1;
+            case "hotcold" -> 2;
+            default -> 0;
+        };
+        if (args.size() != want) {
+            String form = switch (name) {
+                case "strided" -> "strided(SIZE), e.g. strided(64 KiB)";
+                case "zipf" -> "zipf(ALPHA), e.g. zipf(0.99)";
+                case "hotcold" -> "hotcold(HOT_FRACTION, HOT_PROBABILITY), e.g. hotcold(10%, 90%)";
+                default -> name + " (no arguments)";
+            };
+            diags.error(a.span(), "pattern " + name + " takes " + want + " argument" + (want == 1 ? "" : "s")
+                    + ": " + form);
+            return null;
+        }
+        return switch (name) {
+            case "uniform" -> new Pattern(Pattern.Kind.UNIFORM, 0, 0);
+            case "sequential" -> new Pattern(Pattern.Kind.SEQUENTIAL, 0, 0);
+            case "strided" -> {
+                Long s = values.size(args.get(0), "stride");
+                if (s != null && s <= 0) {
+                    diags.error(args.get(0).span(), "stride must be larger than 0");
+                    yield null;
+                }
+                yield s == null ? null : new Pattern(Pattern.Kind.STRIDED, s, 0);
+            }
+            case "zipf" -> {
+                Double alpha = values.decimal(args.get(0), "zipf's alpha");
+                if (alpha != null && (alpha <= 0 || alpha > 10)) {
+                    diags.error(args.get(0).span(), "zipf's alpha must be above 0 and at most 10, not " + args.get(0).text());
+                    yield null;
+                }
+                yield alpha == null ? null : new Pattern(Pattern.Kind.ZIPF, alpha, 0);
+            }
+            default -> {
+                Double f = fraction(args.get(0), "hot fraction"), p = fraction(args.get(1), "hot probability");
+                yield f == null || p == null ? null : new Pattern(Pattern.Kind.HOTCOLD, f, p);
+            }
+        };
+    }
+
+    /** "10%" or "0.1": a share between 0 and 1. */
+    private Double fraction(Value v, String what) {
+        if (v.atoms().size() == 1 && v.atoms().get(0) instanceof Percent) {
+            Double p = values.percent(v, what);
+            return p == null ? null : p / 100;
+        }
+        Double d = values.decimal(v, what);
+        if (d != null && (d < 0 || d > 1)) {
+            diags.error(v.span(), what + " must be between 0 and 1 (or 0% and 100%), not " + v.text());
+            return null;
+        }
+        return d;
+    }
+
+    // --- declarations
+
+    private KsmPolicy ksmPolicy(KsmPolicyDecl d) {
+        Map<String, Attr> attrs = attributes(d.body(), "ksm policy");
+        Map<String, Long> knobs = new TreeMap<>(Schema.KSM_DEFAULTS);
+        boolean ok = true;
+        for (Attr a : attrs.values()) {
+            Long v = knobValue(a.name().text(), a.value());
+            if (v == null) ok = false;
+            else knobs.put(Schema.ksmKnob(a.name().text()), v);
+        }
+        return ok ? new KsmPolicy(d.name().text(), knobs) : null;
+    }
+
+    /** A KSM knob's value as sysfs holds it: durations in ms (seconds for the advisor's target). */
+    private Long knobValue(String attribute, Value v) {
+        Schema.Attr spec = Schema.KSM_POLICY.get(attribute);
+        Object o = read(spec, v, null);
+        if (o == null) return null;
+        return switch (spec.type()) {
+            case DURATION -> {
+                long ns = (Long) o;
+                long unit = attribute.equals("advisor_target_scan_time") ? 1_000_000_000L : 1_000_000L;
+                if (ns % unit != 0) {
+                    diags.error(v.span(), attribute + " is kept in " + (unit == 1_000_000L ? "milliseconds" : "seconds")
+                            + " as in sysfs; " + v.text() + " is not a whole number of them");
+                    yield null;
+                }
+                if (attribute.equals("sleep") && ns == 0) yield 0L;
+                yield ns / unit;
+            }
+            case ON_OFF -> (Boolean) o ? 1L : 0L;
+            case PERCENT -> Math.round((Double) o);
+            case CHOICE -> o.equals("scan-time") ? 1L : 0L;
+            default -> (Long) o;
+        };
+    }
+
+    private org.kvmsim.model.Host host(HostDecl d) {
+        List<Nested> poolBlocks = new ArrayList<>();
+        Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, poolBlocks, "hugepages");
+        Long memory = required(attrs, "memory", d.name(), "host", Schema.HOST, null);
+        String cpu = (String) optional(attrs, "cpu", Schema.HOST, null, "skylake");
+        String thp = (String) optional(attrs, "thp", Schema.HOST, null, "madvise");
+        String ksm = (String) optional(attrs, "ksm", Schema.HOST, null, null);
+        Long nodes = (Long) optional(attrs, "numa_nodes", Schema.HOST, null, 1L);
+        if (memory != null && memory % KIB4 != 0) {
+            diags.error(attrs.get("memory").value().span(), "host memory must be a whole number of 4 KiB pages");
+            memory = null;
+        }
+        List<HugePagePool> pools = new ArrayList<>();
+        Map<String, Nested> seen = new LinkedHashMap<>();
+        long poolBytes = 0;
+        boolean poolsOk = true;
+        for (Nested nb : poolBlocks) {
+            if (nb.label() == null) {
+                diags.error(nb.kind().span(), "a hugepages pool needs a name: hugepages NAME { ... }");
+                poolsOk = false;
+                continue;
+            }
+            if (seen.containsKey(nb.label().text())) {
+                diags.error(nb.label().span(), "hugepages pool '" + nb.label().text() + "' is declared twice in this host",
+                        "first declared at line " + seen.get(nb.label().text()).span().line());
+                poolsOk = false;
+                continue;
+            }
+            seen.put(nb.label().text(), nb);
+            Map<String, Attr> pa = attributes(nb.body(), "hugepages", Schema.HUGEPAGES, new ArrayList<>(), null);
+            Long size = required(pa, "page_size", nb.label(), "hugepages pool", Schema.HUGEPAGES, null);
+            Long count = (Long) optional(pa, "count", Schema.HUGEPAGES, null, 0L);
+            Long over = (Long) optional(pa, "overcommit", Schema.HUGEPAGES, null, 0L);
+            Long node = (Long) optional(pa, "node", Schema.HUGEPAGES, null, 0L);
+            if (size != null && size == KIB4) {
+                diags.error(pa.get("page_size").value().span(), "a hugepages pool's page_size must be 2 MiB or 1 GiB");
+                size = null;
+            }
+            if (size == null || count == null || over == null || node == null) {
+                poolsOk = false;
+                continue;
+            }
+            if (nodes != null && node >= nodes) {
+                diags.error(pa.get("node").value().span(), "host '" + d.name().text() + "' has " + nodes
+                        + " NUMA node" + (nodes == 1 ? "" : "s") + "; node " + node + " does not exist");
+                poolsOk = false;
+                continue;
+            }
+            poolBytes += Math.multiplyHigh(size, count) != 0 ? Long.MAX_VALUE / 2 : size * count;
+            pools.add(new HugePagePool(nb.label().text(), size, count, over, node.intValue()));
+        }
+        if (memory != null && poolsOk && poolBytes > memory) {
+            diags.error(d.name().span(), "the hugepages pools of host '" + d.name().text() + "' need "
+                    + new org.kvmsim.model.ByteSize(poolBytes) + ", more than its memory ("
+                    + new org.kvmsim.model.ByteSize(memory) + ")");
+            return null;
+        }
+        if (memory == null || cpu == null || thp == null || nodes == null || !poolsOk
+                || (attrs.containsKey("ksm") && ksm == null)) {
+            return null;
+        }
+        KsmPolicy policy = ksm == null ? null : scope.policies.get(ksm);
+        return new org.kvmsim.model.Host(d.name().text(), memory, cpu, ThpMode.valueOf(thp.toUpperCase(Locale.ROOT)),
+                policy, nodes.intValue(), pools);
+    }
+
+    private Long required(Map<String, Attr> attrs, String name, Name owner, String kind, Map<String, Schema.Attr> schema,
+                          String host) {
+        Attr a = attrs.get(name);
+        if (a == null) {
+            diags.error(owner.span(), kind + " '" + owner.text() + "' needs " + name + " = ...",
+                    "for example: " + name + " = " + example(schema.get(name)));
+            return null;
+        }
+        return (Long) read(schema.get(name), a.value(), host);
+    }
+
+    private static String example(Schema.Attr spec) {
+        return switch (spec.type()) {
+            case SIZE -> spec.name().equals("footprint") ? "256 MiB" : "2 GiB";
+            case PAGE_SIZE -> "2 MiB";
+            default -> "...";
+        };
+    }
+
+    /** The attribute's checked value, {@code fallback} if absent, null (with a diagnostic) if bad. */
+    private Object optional(Map<String, Attr> attrs, String name, Map<String, Schema.Attr> schema, String host,
+                            Object fallback) {
+        Attr a = attrs.get(name);
+        return a == null ? fallback : read(schema.get(name), a.value(), host);
+    }
+
+    private Image image(ImageDecl d) {
+        Map<String, Attr> attrs = attributes(d.body(), "image");
+        Long footprint = required(attrs, "footprint", d.name(), "image", Schema.IMAGE, null);
+        Double shared = (Double) optional(attrs, "shared", Schema.IMAGE, null, 0.0);
+        Double zero = (Double) optional(attrs, "zero", Schema.IMAGE, null, 0.0);
+        if (shared != null && zero != null && shared + zero > 100) {
+            diags.error(attrs.get("zero").value().span(), "shared and zero add up to " + fmt(shared + zero)
+                    + "% of the image; together they can be at most 100%");
+            return null;
+        }
+        if (footprint != null && footprint % KIB4 != 0) {
+            diags.error(attrs.get("footprint").value().span(), "an image's footprint must be a whole number of 4 KiB pages");
+            return null;
+        }
+        if (footprint == null || shared == null || zero == null) return null;
+        return new Image(d.name().text(), footprint, shared, zero);
+    }
+
+    private static String fmt(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+    }
+
+    private Vm vm(VmDecl d) {
+        Vm base = null;
+        if (d.base() != null) {
+            base = scope.vms.get(d.base().text());
+            if (base == null) {
+                unknown("vm", d.base(), scope.vms.keySet());
+                return null;
+            }
+        }
+        String host = d.host() != null ? d.host().text() : base != null ? base.host() : null;
+        if (d.host() != null && !scope.hosts.containsKey(host)) {
+            unknown("host", d.host(), scope.hosts.keySet());
+            return null;
+        }
+        if (host == null) {
+            diags.error(d.name().span(), "vm '" + d.name().text() + "' needs a host: vm " + d.name().text() + " on HOST { ... }",
+                    scope.hosts.isEmpty() ? "declare a host first" : "declared hosts: " + String.join(", ", scope.hosts.keySet()));
+            return null;
+        }
+        if (base == null && d.body() == null) {
+            diags.error(d.name().span(), "vm '" + d.name().text() + "' needs a block { memory = ... } or `like VM`");
+            return null;
+        }
+        Map<String, Attr> attrs = attributes(d.body(), "vm");
+        Map<String, Schema.Attr> s = Schema.VM;
+        Long memory = attrs.containsKey("memory") || base == null
+                ? required(attrs, "memory", d.name(), "vm", s, host) : (Long) base.memory();
+        Long vcpus = (Long) optional(attrs, "vcpus", s, host, base != null ? (long) base.vcpus() : 1L);
+        String paging = (String) optional(attrs, "paging", s, host, base != null ? base.paging().word() : "ept");
+        Backing backing = (Backing) optional(attrs, "backing", s, host, base != null ? base.backing() : Backing.ANONYMOUS);
+        String image = attrs.containsKey("image") ? (String) read(s.get("image"), attrs.get("image").value(), host)
+                : base != null ? base.image() : null;
+        Long levels = (Long) optional(attrs, "levels", s, host, base != null ? (long) base.levels() : 4L);
+        Boolean prealloc = (Boolean) optional(attrs, "prealloc", s, host, base != null && base.prealloc());
+        Boolean reserve = (Boolean) optional(attrs, "reserve", s, host, base == null || base.reserve());
+        Boolean merge = (Boolean) optional(attrs, "mem_merge", s, host, base == null || base.memMerge());
+        if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
+                || reserve == null || merge == null || (attrs.containsKey("image") && image == null)) {
+            return null;
+        }
+        // A like-copied hugepages backing must name a pool of the new host too.
+        if (backing.kind() == Backing.Kind.HUGEPAGES && scope.hosts.get(host).pool(backing.pool()) == null) {
+            diags.error(d.name().span(), "host '" + host + "' has no hugepages pool '" + backing.pool() + "'");
+            return null;
+        }
+        Span memSpan = attrs.containsKey("memory") ? attrs.get("memory").value().span() : d.name().span();
+        if (!vmMemoryOk(memory, backing, host, memSpan)) return null;
+        if (image != null) {
+            Image img = scope.images.get(image);
+            if (img.footprint() > memory) {
+                diags.error(attrs.containsKey("image") ? attrs.get("image").value().span() : d.name().span(),
+                        "image '" + image + "' has a footprint of " + new org.kvmsim.model.ByteSize(img.footprint())
+                                + ", more than the VM's memory (" + new org.kvmsim.model.ByteSize(memory) + ")");
+                return null;
+            }
+        }
+        return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.valueOf(paging.toUpperCase(Locale.ROOT)),
+                backing, image, levels.intValue(), prealloc, reserve, merge);
+    }
+
+    /** Guest RAM must be a whole number of the backing's pages (QEMU refuses otherwise). */
+    private boolean vmMemoryOk(long memory, Backing backing, String host, Span span) {
+        if (memory <= 0) {
+            diags.error(span, "a VM's memory must be larger than 0");
+            return false;
+        }
+        long page = KIB4;
+        if (backing.kind() == Backing.Kind.HUGEPAGES) page = scope.hosts.get(host).pool(backing.pool()).pageSize();
+        if (memory % page != 0) {
+            diags.error(span, "memory must be a multiple of the backing's page size ("
+                    + new org.kvmsim.model.ByteSize(page) + "), not " + new org.kvmsim.model.ByteSize(memory));
+            return false;
+        }
+        return true;
+    }
+
+    private Workload workload(WorkloadDecl d) {
+        List<Workload.Target> targets = new ArrayList<>();
+        boolean ok = true;
+        for (Target t : d.targets()) {
+            Vm vm = vmRef(t.vm());
+            if (vm == null) {
+                ok = false;
+                continue;
+            }
+            if (t.pagetable() != null && !scope.pagetables.containsKey(vm.name() + "." + t.pagetable().text())) {
+                unknown("pagetable of " + vm.name(), t.pagetable(), pagetablesOf(vm.name()));
+                ok = false;
+                continue;
+            }
+            targets.add(new Workload.Target(vm.name(), t.pagetable() == null ? null : t.pagetable().text()));
+        }
+        Map<String, Attr> attrs = attributes(d.body(), "workload");
+        Map<String, Schema.Attr> s = Schema.WORKLOAD;
+        Pattern pattern = (Pattern) optional(attrs, "pattern", s, null, new Pattern(Pattern.Kind.UNIFORM, 0, 0));
+        boolean allPagetables = !targets.isEmpty() && targets.stream().allMatch(t -> t.pagetable() != null);
+        Long footprint = attrs.containsKey("footprint") || !allPagetables
+                ? required(attrs, "footprint", d.name(), "workload", s, null) : Long.valueOf(0L);
+        Long accesses = (Long) optional(attrs, "accesses", s, null, 0L);
+        Double writes = (Double) optional(attrs, "writes", s, null, 0.0);
+        Long seed = (Long) optional(attrs, "seed", s, null, 0L);
+        if (!ok || pattern == null || footprint == null || accesses == null || writes == null || seed == null) return null;
+        if (footprint % KIB4 != 0) {
+            diags.error(attrs.get("footprint").value().span(), "a workload's footprint must be a whole number of 4 KiB pages");
+            return null;
+        }
+        for (Workload.Target t : targets) {
+            Vm vm = scope.vms.get(t.vm());
+            if (t.pagetable() == null && footprint > vm.memory()) {
+                diags.error(attrs.get("footprint").value().span(), "footprint " + new org.kvmsim.model.ByteSize(footprint)
+                        + " is larger than vm '" + vm.name() + "' (" + new org.kvmsim.model.ByteSize(vm.memory()) + ")");
+                return null;
+            }
+        }
+        return new Workload(d.name().text(), targets, pattern, footprint, accesses, writes, seed);
+    }
+
+    private List<String> pagetablesOf(String vm) {
+        List<String> out = new ArrayList<>();
+        for (PageTableSpec p : scope.pagetables.values()) if (p.vm().equals(vm)) out.add(p.name());
+        return out;
+    }
+
+    private PageTableSpec pagetable(PagetableDecl d) {
+        Vm vm = vmRef(d.vm());
+        if (vm == null) return null;
+        List<PageTableSpec.Mapping> maps = new ArrayList<>();
+        long total = 0;
+        boolean ok = true;
+        long limit = vm.levels() == 5 ? 1L << 56 : 1L << 47;
+        if (d.body() != null) {
+            for (Item item : d.body().items()) {
+                if (!(item instanceof MapItem m)) {
+                    diags.error(item.span(), "a pagetable holds `map ADDR size SIZE page PAGE_SIZE` lines");
+                    ok = false;
+                    continue;
+                }
+                Long gva = values.address(m.address(), "map");
+                Long size = values.size(m.size(), "size");
+                Long page = pageSize(m.page(), "page");
+                if (gva == null || size == null || page == null) {
+                    ok = false;
+                    continue;
+                }
+                if (size <= 0 || size % page != 0) {
+                    diags.error(m.size().span(), "size must be a positive multiple of the page size ("
+                            + new org.kvmsim.model.ByteSize(page) + ")");
+                    ok = false;
+                } else if (gva % page != 0) {
+                    diags.error(m.address().span(), String.format("address 0x%x is not aligned to the page size (%s)",
+                            gva, new org.kvmsim.model.ByteSize(page)));
+                    ok = false;
+                } else if (Long.compareUnsigned(gva, limit) >= 0 || Long.compareUnsigned(gva + size, limit) > 0
+                        || gva + size < gva) {
+                    diags.error(m.address().span(), String.format(
+                            "address range 0x%x + %s lies outside the %d-bit lower half that %d-level paging maps",
+                            gva, new org.kvmsim.model.ByteSize(size), vm.levels() == 5 ? 57 : 48, vm.levels()),
+                            vm.levels() == 4 ? "give the VM levels = 5 for addresses above 0x7fff_ffff_ffff" : null);
+                    ok = false;
+                } else {
+                    for (PageTableSpec.Mapping o : maps) {
+                        if (gva < o.gva() + o.size() && o.gva() < gva + size) {
+                            diags.error(m.span(), String.format("mapping at 0x%x overlaps the mapping at 0x%x", gva, o.gva()));
+                            ok = false;
+                        }
+                    }
+                    maps.add(new PageTableSpec.Mapping(gva, size, page));
+                    total += size;
+                }
+            }
+        }
+        if (ok && total > vm.memory()) {
+            diags.error(d.span(), "pagetable '" + d.name().text() + "' maps " + new org.kvmsim.model.ByteSize(total)
+                    + ", more than vm '" + vm.name() + "' has (" + new org.kvmsim.model.ByteSize(vm.memory()) + ")");
+            return null;
+        }
+        return ok ? new PageTableSpec(d.name().text(), vm.name(), maps) : null;
+    }
+
+    private ContentsSpec contents(ContentsDecl d) {
+        Vm vm = vmRef(d.vm());
+        if (vm == null) return null;
+        List<ContentsSpec.Fill> fills = new ArrayList<>();
+        boolean ok = true;
+        for (Item item : d.body().items()) {
+            if (!(item instanceof PagesItem p)) {
+                diags.error(item.span(), "a contents block holds `pages A .. B = CONTENT` lines");
+                ok = false;
+                continue;
+            }
+            long[] range = pageRange(p.range(), vm);
+            Content c = content(p.value());
+            if (range == null || c == null) {
+                ok = false;
+                continue;
+            }
+            fills.add(new ContentsSpec.Fill(range[0], range[1], c));
+        }
+        return ok ? new ContentsSpec(vm.name(), fills) : null;
+    }
+
+    private long[] pageRange(PageRange r, Vm vm) {
+        long pages = vm.memory() / KIB4;
+        Long from = values.integer(r.from(), "a page number", 0, Long.MAX_VALUE);
+        Long to = values.integer(r.to(), "a page number", 0, Long.MAX_VALUE);
+        if (from == null || to == null) return null;
+        if (from > to) {
+            diags.error(r.span(), "page range " + from + " .. " + to + " is empty: the first page comes after the last");
+            return null;
+        }
+        if (to >= pages) {
+            diags.error(r.to().span(), "page " + to + " is outside vm '" + vm.name() + "', whose "
+                    + new org.kvmsim.model.ByteSize(vm.memory()) + " are pages 0 .. " + (pages - 1));
+            return null;
+        }
+        return new long[] {from, to};
+    }
+
+    /** `same N | zero | unique | image NAME | changing every D`. */
+    private Content content(Value v) {
+        List<Atom> a = v.atoms();
+        List<String> kinds = List.of("same", "zero", "unique", "image", "changing");
+        if (!(a.get(0) instanceof Word w) || !kinds.contains(w.text())) {
+            diags.error(a.get(0).span(), "unknown content '" + a.get(0).text()
+                    + "'; expected same N | zero | unique | image NAME | changing every DURATION",
+                    Suggest.hint(a.get(0).text(), kinds));
+            return null;
+        }
+        switch (w.text()) {
+            case "zero", "unique" -> {
+                if (a.size() > 1) {
+                    diags.error(a.get(1).span(), "unexpected '" + a.get(1).text() + "' after '" + w.text() + "'");
+                    return null;
+                }
+                return w.text().equals("zero") ? Content.ZERO : Content.UNIQUE;
+            }
+            case "same" -> {
+                if (a.size() != 2 || !(a.get(1) instanceof Num n)) {
+                    diags.error(v.span(), "'same' takes a content tag: same N (pages with the same N are identical)");
+                    return null;
+                }
+                Long tag = values.integer(n, "a content tag", 0, Long.MAX_VALUE);
+                return tag == null ? null : Content.same(tag);
+            }
+            case "image" -> {
+                if (a.size() != 2 || !(a.get(1) instanceof Word img)) {
+                    diags.error(v.span(), "'image' takes the name of an image: image NAME");
+                    return null;
+                }
+                if (!scope.images.containsKey(img.text())) {
+                    unknown("image", new Name(img.text(), img.span()), scope.images.keySet());
+                    return null;
+                }
+                return new Content(Content.Kind.IMAGE, 0, img.text(), 0);
+            }
+            default -> {
+                if (a.size() < 3 || !(a.get(1) instanceof Word every) || !every.text().equals("every")) {
+                    diags.error(v.span(), "'changing' takes a period: changing every DURATION (e.g. changing every 2 ms)");
+                    return null;
+                }
+                Long ns = values.duration(new Value(a.subList(2, a.size()), a.get(2).span()), "the period");
+                if (ns != null && ns <= 0) {
+                    diags.error(a.get(2).span(), "the period must be longer than 0");
+                    return null;
+                }
+                return ns == null ? null : new Content(Content.Kind.CHANGING, 0, null, ns);
+            }
+        }
+    }
+
+    private Vm vmRef(Name n) {
+        Vm vm = scope.vms.get(n.text());
+        if (vm == null) unknown("vm", n, scope.vms.keySet());
+        return vm;
+    }
+
+    private org.kvmsim.model.Host hostRef(Name n) {
+        org.kvmsim.model.Host h = scope.hosts.get(n.text());
+        if (h == null) unknown("host", n, scope.hosts.keySet());
+        return h;
+    }
+
+    // --- actions
+
+    private Statement runFor(RunFor r) {
+        Long ns = values.duration(r.duration(), "run");
+        if (ns == null) return null;
+        if (ns <= 0) {
+            diags.error(r.duration().span(), "run needs a duration longer than 0");
+            return null;
+        }
+        return new Statement.RunFor(ns, r.span());
+    }
+
+    private Statement runUntil(RunUntil r) {
+        List<Name> p = r.counter().parts();
+        if (p.size() != 3 || !p.get(1).text().equals("ksm")) {
+            diags.error(r.counter().span(), "run until waits for a KSM counter: run until HOST.ksm.COUNTER = N",
+                    "counters: " + String.join(", ", Schema.KSM_COUNTERS));
+            return null;
+        }
+        org.kvmsim.model.Host h = hostRef(p.get(0));
+        String counter = p.get(2).text();
+        boolean ok = h != null;
+        if (!Schema.KSM_COUNTERS.contains(counter)) {
+            diags.error(p.get(2).span(), "unknown KSM counter '" + counter + "'",
+                    hintOr(Suggest.hint(counter, Schema.KSM_COUNTERS), "counters: " + String.join(", ", Schema.KSM_COUNTERS)));
+            ok = false;
+        }
+        if (h != null && h.ksm() == null) {
+            diags.error(p.get(0).span(), "host '" + h.name() + "' runs no ksmd, so its KSM counters never change",
+                    "give the host a policy: ksm = POLICY");
+            ok = false;
+        }
+        List<Atom> atoms = r.value().atoms();
+        long bound = DEFAULT_UNTIL_BOUND_NS;
+        Long target = null;
+        if (!(atoms.get(0) instanceof Num n)) {
+            diags.error(atoms.get(0).span(), "run until takes a number: run until HOST.ksm.COUNTER = N [within DURATION]");
+            return null;
+        }
+        target = values.integer(n, "the target", Long.MIN_VALUE, Long.MAX_VALUE);
+        if (atoms.size() > 1) {
+            if (!(atoms.get(1) instanceof Word w) || !w.text().equals("within") || atoms.size() < 3) {
+                diags.error(atoms.get(1).span(), "unexpected '" + atoms.get(1).text() + "'; expected `within DURATION` or the end of the line");
+                return null;
+            }
+            Long b = values.duration(new Value(atoms.subList(2, atoms.size()), atoms.get(2).span()), "within");
+            if (b == null) return null;
+            bound = b;
+        }
+        if (!ok || target == null) return null;
+        return new Statement.RunUntil(h.name(), counter, target, bound, r.span());
+    }
+
+    private Statement write(Write w) {
+        Vm vm = vmRef(w.vm());
+        if (vm == null) return null;
+        long[] range = pageRange(w.range(), vm);
+        Content c = content(w.value());
+        if (range == null || c == null) return null;
+        return new Statement.Write(vm.name(), range[0], range[1], c, w.span());
+    }
+
+    private static final List<String> SET_FORMS = List.of("HOST.ksm.KNOB", "HOST.thp", "HOST.POOL.count",
+            "HOST.POOL.overcommit");
+
+    private Statement set(SetStmt st) {
+        List<Name> p = st.path().parts();
+        org.kvmsim.model.Host h = scope.hosts.get(p.get(0).text());
+        if (h == null) {
+            if (scope.vms.containsKey(p.get(0).text())) {
+                diags.error(st.path().span(), "a VM's configuration cannot change while it runs; declare it again instead",
+                        "set changes host knobs at run time: " + String.join(", ", SET_FORMS));
+            } else {
+                unknown("host", p.get(0), scope.hosts.keySet());
+            }
+            return null;
+        }
+        Object value = setValue(h, p, st.value(), st.path().span());
+        if (value == null) return null;
+        List<String> rest = p.subList(1, p.size()).stream().map(Name::text).toList();
+        return new Statement.Set(h.name(), rest, value, st.span());
+    }
+
+    /**
+     * The value of a runtime knob: {@code HOST.ksm.KNOB} (as sysfs holds it), {@code HOST.thp},
+     * {@code HOST.POOL.count|overcommit}. Used by `set` and by `sweep` over host knobs.
+     */
+    private Object setValue(org.kvmsim.model.Host h, List<Name> p, Value v, Span pathSpan) {
+        if (p.size() == 3 && p.get(1).text().equals("ksm")) {
+            String knob = p.get(2).text();
+            String attr = knob.equals("sleep_millisecs") ? "sleep"
+                    : knob.equals("stable_node_chains_prune_millisecs") ? "stable_node_chains_prune" : knob;
+            if (!Schema.KSM_POLICY.containsKey(attr)) {
+                diags.error(p.get(2).span(), "unknown KSM knob '" + knob + "'", Suggest.hint(knob, Schema.KSM_POLICY.keySet()));
+                return null;
+            }
+            if (knob.endsWith("_millisecs")) {
+                Long ms = values.count(v, knob, 0, Integer.MAX_VALUE);
+                return ms;
+            }
+            return knobValue(attr, v);
+        }
+        if (p.size() == 2 && p.get(1).text().equals("thp")) {
+            return values.choice(v, "thp", List.of("always", "madvise", "never"));
+        }
+        if (p.size() == 3 && h.pool(p.get(1).text()) != null) {
+            String field = p.get(2).text();
+            if (!field.equals("count") && !field.equals("overcommit")) {
+                diags.error(p.get(2).span(), "a pool's count and overcommit can change at run time, not '" + field + "'",
+                        Suggest.hint(field, List.of("count", "overcommit")));
+                return null;
+            }
+            return values.count(v, field, 0, Integer.MAX_VALUE);
+        }
+        diags.error(pathSpan, "cannot set '" + joined(p) + "'", "what can be set: " + String.join(", ", SET_FORMS));
+        return null;
+    }
+
+    private static String joined(List<Name> p) {
+        return String.join(".", p.stream().map(Name::text).toList());
+    }
+
+    private Statement sweep(Sweep sw) {
+        List<Name> p = sw.variable().parts();
+        String owner = p.get(0).text();
+        String kind;
+        String attribute = joined(p.subList(1, p.size()));
+        List<Object> vals = new ArrayList<>();
+        List<String> labels = new ArrayList<>();
+        if (sw.values().items().isEmpty()) {
+            diags.error(sw.values().span(), "sweep needs at least one value");
+            return null;
+        }
+        boolean ok = true;
+        if (p.size() == 2 && scope.vms.containsKey(owner)) {
+            kind = "vm";
+            Vm vm = scope.vms.get(owner);
+            Schema.Attr spec = Schema.VM.get(attribute);
+            if (spec == null) {
+                diags.error(p.get(1).span(), "unknown attribute '" + attribute + "' in vm",
+                        Suggest.hint(attribute, Schema.VM.keySet()));
+                return null;
+            }
+            for (Value v : sw.values().items()) {
+                Object o = read(spec, v, vm.host());
+                if (o == null) {
+                    ok = false;
+                    continue;
+                }
+                if (attribute.equals("memory") && !vmMemoryOk((Long) o, vm.backing(), vm.host(), v.span())) ok = false;
+                if (attribute.equals("backing") && !vmMemoryOk(vm.memory(), (Backing) o, vm.host(), v.span())) ok = false;
+                vals.add(o);
+                labels.add(v.text());
+            }
+        } else if (p.size() == 2 && scope.workloads.containsKey(owner)) {
+            kind = "workload";
+            Schema.Attr spec = Schema.WORKLOAD.get(attribute);
+            if (spec == null) {
+                diags.error(p.get(1).span(), "unknown attribute '" + attribute + "' in workload",
+                        Suggest.hint(attribute, Schema.WORKLOAD.keySet()));
+                return null;
+            }
+            for (Value v : sw.values().items()) {
+                Object o = read(spec, v, null);
+                if (o == null) ok = false;
+                vals.add(o);
+                labels.add(v.text());
+            }
+        } else if (p.size() >= 2 && scope.hosts.containsKey(owner)) {
+            kind = "host";
+            for (Value v : sw.values().items()) {
+                Object o = setValue(scope.hosts.get(owner), p, v, sw.variable().span());
+                if (o == null) {
+                    ok = false;
+                    break;
+                }
+                vals.add(o);
+                labels.add(v.text());
+            }
+        } else {
+            List<String> names = new ArrayList<>(scope.vms.keySet());
+            names.addAll(scope.hosts.keySet());
+            names.addAll(scope.workloads.keySet());
+            diags.error(p.get(0).span(), "sweep varies an attribute of a vm, host or workload: sweep NAME.ATTRIBUTE in [...]",
+                    Suggest.hint(owner, names));
+            return null;
+        }
+        List<Statement> body = statements(sw.body());
+        if (!ok) return null;
+        return new Statement.Sweep(sw.variable().text(), kind, owner, attribute, vals, labels, body, sw.span());
+    }
+
+    private Statement show(Show sh) {
+        List<Atom> args = sh.args();
+        Atom first = args.get(0);
+        String what = first.text();
+        String host = null;
+        if (sh.host() != null) {
+            if (hostRef(sh.host()) == null) return null;
+            host = sh.host().text();
+        }
+        if (!Schema.SHOW_TARGETS.contains(what)) {
+            diags.error(first.span(), "unknown show target '" + what + "'",
+                    hintOr(Suggest.hint(what, Schema.SHOW_TARGETS), "show " + String.join(" | ", Schema.SHOW_TARGETS)));
+            return null;
+        }
+        List<Atom> rest = args.subList(1, args.size());
+        switch (what) {
+            case "vms", "pagetables", "events", "meminfo", "hugepages" -> {
+                if (!noMore(rest, what)) return null;
+                ShowKind k = ShowKind.valueOf(what.toUpperCase(Locale.ROOT));
+                return new Statement.Show(k, null, 0, List.of(), host, sh.span());
+            }
+            case "ksm" -> {
+                ShowKind k = ShowKind.KSM;
+                if (!rest.isEmpty()) {
+                    String sub = rest.get(0).text();
+                    if (sub.equals("history") && rest.size() == 1) {
+                        k = ShowKind.KSM_HISTORY;
+                    } else if (sub.equals("by") && rest.size() == 2 && rest.get(1).text().equals("vm")) {
+                        k = ShowKind.KSM_BY_VM;
+                    } else {
+                        diags.error(rest.get(0).span(), "show ksm takes `history` or `by vm`, not '" + sub + "'",
+                                Suggest.hint(sub, List.of("history", "by")));
+                        return null;
+                    }
+                }
+                return new Statement.Show(k, null, 0, List.of(), host, sh.span());
+            }
+            case "mmu" -> {
+                List<String> vms = new ArrayList<>();
+                for (Atom a : rest) {
+                    if (!(a instanceof Word w) || vmRef(new Name(w.text(), w.span())) == null) {
+                        if (!(a instanceof Word)) diags.error(a.span(), "show mmu takes VM names, not '" + a.text() + "'");
+                        return null;
+                    }
+                    vms.add(w.text());
+                }
+                return new Statement.Show(ShowKind.MMU, null, 0, vms, host, sh.span());
+            }
+            case "translate", "walk" -> {
+                if (rest.size() != 2) {
+                    diags.error(sh.span(), "show " + what + " takes a VM (or VM.PAGETABLE) and an address: show "
+                            + what + " guest1 0x7f00_0000_1000");
+                    return null;
+                }
+                String subject = subject(rest.get(0), what);
+                Long addr = values.address(rest.get(1), "show " + what);
+                if (subject == null || addr == null) return null;
+                return new Statement.Show(what.equals("walk") ? ShowKind.WALK : ShowKind.TRANSLATE, subject, addr,
+                        List.of(), host, sh.span());
+            }
+            default -> { // pagetable
+                if (rest.size() != 1 || !rest.get(0).text().contains(".")) {
+                    diags.error(sh.span(), "show pagetable takes VM.PAGETABLE: show pagetable small.app");
+                    return null;
+                }
+                String subject = subject(rest.get(0), what);
+                if (subject == null) return null;
+                return new Statement.Show(ShowKind.PAGETABLE, subject, 0, List.of(), host, sh.span());
+            }
+        }
+    }
+
+    private boolean noMore(List<Atom> rest, String what) {
+        if (rest.isEmpty()) return true;
+        diags.error(rest.get(0).span(), "show " + what + " takes no arguments; unexpected '" + rest.get(0).text() + "'");
+        return false;
+    }
+
+    /** `vm` or `vm.pagetable` in show translate / walk / pagetable. */
+    private String subject(Atom a, String what) {
+        if (!(a instanceof Word w)) {
+            diags.error(a.span(), "show " + what + " needs a VM name here, not '" + a.text() + "'");
+            return null;
+        }
+        String[] parts = w.text().split("\\.");
+        Span vmSpan = new Span(a.span().file(), a.span().line(), a.span().column(), parts[0].length());
+        if (vmRef(new Name(parts[0], vmSpan)) == null) return null;
+        if (parts.length == 1) return parts[0];
+        if (parts.length > 2 || !scope.pagetables.containsKey(w.text())) {
+            Span ptSpan = new Span(a.span().file(), a.span().line(), a.span().column() + parts[0].length() + 1,
+                    w.text().length() - parts[0].length() - 1);
+            unknown("pagetable of " + parts[0], new Name(parts.length > 1 ? parts[1] : "", ptSpan), pagetablesOf(parts[0]));
+            return null;
+        }
+        return w.text();
+    }
+
+    private Statement plot(Plot p) {
+        Map<String, Attr> attrs = attributes(p.body(), "plot");
+        String x = (String) optional(attrs, "x", Schema.PLOT, null, null);
+        String y = (String) optional(attrs, "y", Schema.PLOT, null, null);
+        String kind = (String) optional(attrs, "kind", Schema.PLOT, null, "line");
+        String title = (String) optional(attrs, "title", Schema.PLOT, null, p.table().text());
+        boolean ok = x != null && y != null && kind != null && title != null;
+        if (!attrs.containsKey("x") || !attrs.containsKey("y")) {
+            diags.error(p.table().span(), "plot needs the columns to draw: plot " + p.table().text()
+                    + " { x = COLUMN; y = COLUMN }");
+            return null;
+        }
+        return ok ? new Statement.Plot(p.table().text(), x, y, kind, title, p.span()) : null;
+    }
+
+    private static final List<String> EXPORT_FORMATS = List.of("csv", "json", "md", "html");
+
+    private Statement export(Export e) {
+        String file = e.file().value();
+        int dot = file.lastIndexOf('.');
+        String ext = dot < 0 ? "" : file.substring(dot + 1).toLowerCase(Locale.ROOT);
+        if (!EXPORT_FORMATS.contains(ext)) {
+            diags.error(e.file().span(), "export writes .csv, .json, .md or .html files, not '" + file + "'");
+            return null;
+        }
+        if (file.isBlank() || file.indexOf('\0') >= 0) {
+            diags.error(e.file().span(), "not a file name: '" + file + "'");
+            return null;
+        }
+        return new Statement.Export(e.table().text(), file, ext, e.span());
+    }
+}

@@ -1,0 +1,214 @@
+package org.kvmsim.lang;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What every block may hold: its attributes, their types, defaults, meaning and the Linux or
+ * QEMU knob each mirrors. The checker validates against it, and the notebook kernel completes
+ * and documents from it, so a new attribute is declared here once.
+ */
+public final class Schema {
+
+    private Schema() {}
+
+    public enum Type { SIZE, DURATION, PERCENT, COUNT, ON_OFF, CHOICE, REF, BACKING, PATTERN, PAGE_SIZE, NUMBER, STRING }
+
+    /**
+     * One attribute. {@code min}/{@code max} bound counts; {@code choices} lists CHOICE words;
+     * {@code ref} names the declaration kind a REF points at.
+     */
+    public record Attr(String name, Type type, String defaultText, String doc, String knob,
+                       long min, long max, List<String> choices, String ref) {
+
+        public String describe() {
+            StringBuilder b = new StringBuilder(name).append(": ").append(doc);
+            b.append("\n  type: ").append(typeWords());
+            if (defaultText != null) b.append("\n  default: ").append(defaultText);
+            if (knob != null) b.append("\n  mirrors: ").append(knob);
+            return b.toString();
+        }
+
+        public String typeWords() {
+            return switch (type) {
+                case SIZE -> "a size (B, KiB, MiB, GiB, TiB)";
+                case DURATION -> "a duration (ns, us, ms, s, min, h)";
+                case PERCENT -> "a percentage (0% to 100%)";
+                case COUNT -> "a whole number" + (max < Long.MAX_VALUE ? " from " + min + " to " + max
+                        : min > 0 ? " of at least " + min : "");
+                case ON_OFF -> "on | off";
+                case CHOICE -> String.join(" | ", choices);
+                case REF -> "the name of a " + ref;
+                case BACKING -> "anonymous | thp | hugepages POOL";
+                case PATTERN -> "uniform | sequential | strided(SIZE) | zipf(ALPHA) | hotcold(FRACTION, PROBABILITY)";
+                case PAGE_SIZE -> "4 KiB | 2 MiB | 1 GiB";
+                case NUMBER -> "a number";
+                case STRING -> "a string";
+            };
+        }
+    }
+
+    private static Attr a(String name, Type type, String def, String doc, String knob) {
+        return new Attr(name, type, def, doc, knob, 0, Long.MAX_VALUE, List.of(), null);
+    }
+
+    private static Attr count(String name, long min, long max, String def, String doc, String knob) {
+        return new Attr(name, Type.COUNT, def, doc, knob, min, max, List.of(), null);
+    }
+
+    private static Attr choice(String name, String def, String doc, String knob, String... choices) {
+        return new Attr(name, Type.CHOICE, def, doc, knob, 0, 0, List.of(choices), null);
+    }
+
+    private static Attr ref(String name, String kind, String doc) {
+        return new Attr(name, Type.REF, null, doc, null, 0, 0, List.of(), kind);
+    }
+
+    private static Map<String, Attr> block(Attr... attrs) {
+        Map<String, Attr> m = new LinkedHashMap<>();
+        for (Attr x : attrs) m.put(x.name(), x);
+        return m;
+    }
+
+    /** CPU presets the MMU model knows (TLB geometry and latencies). */
+    public static final List<String> CPUS = List.of("skylake", "zen3");
+
+    /** /sys/kernel/mm/ksm knobs with Linux 6.x defaults (mm/ksm.c); sleep and prune in ms. */
+    public static final Map<String, Long> KSM_DEFAULTS;
+
+    static {
+        Map<String, Long> d = new LinkedHashMap<>();
+        d.put("run", 1L); // a host given a policy runs ksmd; Linux's own default (no policy) is 0
+        d.put("pages_to_scan", 100L);
+        d.put("sleep_millisecs", 20L);
+        d.put("max_page_sharing", 256L);
+        d.put("merge_across_nodes", 1L);
+        d.put("use_zero_pages", 0L);
+        d.put("smart_scan", 1L);
+        d.put("stable_node_chains_prune_millisecs", 2000L);
+        d.put("advisor_mode", 0L);
+        d.put("advisor_max_cpu", 70L);
+        d.put("advisor_target_scan_time", 200L);
+        d.put("advisor_min_pages_to_scan", 500L);
+        d.put("advisor_max_pages_to_scan", 30000L);
+        KSM_DEFAULTS = java.util.Collections.unmodifiableMap(d);
+    }
+
+    public static final Map<String, Attr> KSM_POLICY = block(
+            count("run", 0, 2, "1", "whether ksmd runs: 0 stop, 1 run, 2 stop and unmerge everything",
+                    "/sys/kernel/mm/ksm/run"),
+            count("pages_to_scan", 1, Integer.MAX_VALUE, "100", "pages ksmd scans per wake-up",
+                    "/sys/kernel/mm/ksm/pages_to_scan"),
+            a("sleep", Type.DURATION, "20 ms", "how long ksmd sleeps between wake-ups",
+                    "/sys/kernel/mm/ksm/sleep_millisecs"),
+            count("max_page_sharing", 2, Integer.MAX_VALUE, "256",
+                    "the most mappings one KSM page may have; beyond it a duplicate KSM page is made",
+                    "/sys/kernel/mm/ksm/max_page_sharing"),
+            a("merge_across_nodes", Type.ON_OFF, "on", "merge pages of different NUMA nodes (off: one tree per node)",
+                    "/sys/kernel/mm/ksm/merge_across_nodes"),
+            a("use_zero_pages", Type.ON_OFF, "off", "merge empty pages with the kernel's zero page",
+                    "/sys/kernel/mm/ksm/use_zero_pages"),
+            a("smart_scan", Type.ON_OFF, "on", "skip pages that did not merge in recent scans",
+                    "/sys/kernel/mm/ksm/smart_scan"),
+            a("stable_node_chains_prune", Type.DURATION, "2 s", "how often stale stable-node chains are pruned",
+                    "/sys/kernel/mm/ksm/stable_node_chains_prune_millisecs"),
+            choice("advisor_mode", "none", "the scan-rate advisor", "/sys/kernel/mm/ksm/advisor_mode",
+                    "none", "scan-time"),
+            a("advisor_max_cpu", Type.PERCENT, "70%", "the advisor's ceiling on ksmd CPU use",
+                    "/sys/kernel/mm/ksm/advisor_max_cpu"),
+            a("advisor_target_scan_time", Type.DURATION, "200 s", "the advisor's target time for a full scan",
+                    "/sys/kernel/mm/ksm/advisor_target_scan_time"),
+            count("advisor_min_pages_to_scan", 1, Integer.MAX_VALUE, "500", "the advisor's lower bound on pages_to_scan",
+                    "/sys/kernel/mm/ksm/advisor_min_pages_to_scan"),
+            count("advisor_max_pages_to_scan", 1, Integer.MAX_VALUE, "30000", "the advisor's upper bound on pages_to_scan",
+                    "/sys/kernel/mm/ksm/advisor_max_pages_to_scan"));
+
+    /** Maps a policy attribute to its sysfs knob name where they differ. */
+    public static String ksmKnob(String attribute) {
+        return switch (attribute) {
+            case "sleep" -> "sleep_millisecs";
+            case "stable_node_chains_prune" -> "stable_node_chains_prune_millisecs";
+            default -> attribute;
+        };
+    }
+
+    public static final Map<String, Attr> HOST = block(
+            a("memory", Type.SIZE, null, "the host's physical memory (MemTotal)", null),
+            new Attr("cpu", Type.CHOICE, "skylake", "CPU preset: TLB geometry and latencies", null, 0, 0, CPUS, null),
+            choice("thp", "madvise", "transparent hugepages mode",
+                    "/sys/kernel/mm/transparent_hugepage/enabled", "always", "madvise", "never"),
+            ref("ksm", "ksm policy", "the KSM policy ksmd runs with (none: ksmd does not run)"),
+            count("numa_nodes", 1, 64, "1", "NUMA nodes; memory is split evenly between them", null));
+
+    public static final Map<String, Attr> HUGEPAGES = block(
+            a("page_size", Type.PAGE_SIZE, null, "the pool's page size: 2 MiB or 1 GiB",
+                    "/sys/kernel/mm/hugepages/hugepages-<size>kB"),
+            count("count", 0, Integer.MAX_VALUE, "0", "persistent huge pages in the pool", "vm.nr_hugepages"),
+            count("overcommit", 0, Integer.MAX_VALUE, "0", "surplus huge pages that may be allocated beyond count",
+                    "vm.nr_overcommit_hugepages"),
+            count("node", 0, 63, "0", "the NUMA node the pool's pages come from", null));
+
+    public static final Map<String, Attr> IMAGE = block(
+            a("footprint", Type.SIZE, null, "memory a guest booted from the image has touched", null),
+            a("shared", Type.PERCENT, "0%", "share of the footprint identical in every guest of this image", null),
+            a("zero", Type.PERCENT, "0%", "share of the footprint that is zero-filled", null));
+
+    public static final Map<String, Attr> VM = block(
+            a("memory", Type.SIZE, null, "guest RAM", "qemu -m"),
+            count("vcpus", 1, 4096, "1", "virtual CPUs", "qemu -smp"),
+            choice("paging", "ept", "how guest addresses are translated", null, "ept", "npt", "shadow", "native"),
+            a("backing", Type.BACKING, "anonymous", "what backs guest RAM in the host",
+                    "qemu -object memory-backend-ram|file"),
+            ref("image", "image", "the image the guest boots from"),
+            count("levels", 4, 5, "4", "paging levels of guest and nested tables (5: LA57)", null),
+            a("prealloc", Type.ON_OFF, "off", "fault in all guest RAM at start", "qemu -mem-prealloc"),
+            a("reserve", Type.ON_OFF, "on", "reserve hugetlb pages at start (off: MAP_NORESERVE)",
+                    "qemu memory-backend-file reserve="),
+            a("mem_merge", Type.ON_OFF, "on", "mark guest RAM mergeable for KSM (MADV_MERGEABLE)",
+                    "qemu -machine mem-merge="));
+
+    public static final Map<String, Attr> WORKLOAD = block(
+            a("pattern", Type.PATTERN, "uniform", "the order in which pages are accessed", null),
+            a("footprint", Type.SIZE, null, "memory the workload maps and touches", null),
+            count("accesses", 0, Long.MAX_VALUE, "0", "memory accesses, spread evenly over the run that follows", null),
+            a("writes", Type.PERCENT, "0%", "share of accesses that are writes", null),
+            count("seed", 0, Long.MAX_VALUE, "0", "seed of the workload's random choices", null));
+
+    public static final Map<String, Attr> PLOT = block(
+            a("x", Type.STRING, null, "the column on the x axis", null),
+            a("y", Type.STRING, null, "the column on the y axis", null),
+            choice("kind", "line", "the chart type", null, "line", "bar", "scatter"),
+            a("title", Type.STRING, null, "the chart's title", null));
+
+    /** The schema of a block kind, by the words that open it. */
+    public static Map<String, Attr> of(String kind) {
+        return switch (kind) {
+            case "ksm policy" -> KSM_POLICY;
+            case "host" -> HOST;
+            case "hugepages" -> HUGEPAGES;
+            case "image" -> IMAGE;
+            case "vm" -> VM;
+            case "workload" -> WORKLOAD;
+            case "plot" -> PLOT;
+            default -> Map.of();
+        };
+    }
+
+    /** The counters `run until HOST.ksm.COUNTER = N` may wait for, as sysfs names them. */
+    public static final List<String> KSM_COUNTERS = List.of("full_scans", "pages_scanned", "pages_shared",
+            "pages_sharing", "pages_unshared", "pages_volatile", "pages_skipped", "ksm_zero_pages",
+            "stable_node_chains", "stable_node_dups", "general_profit");
+
+    /** What `show` can show. */
+    public static final List<String> SHOW_TARGETS = List.of("vms", "translate", "walk", "mmu", "ksm",
+            "meminfo", "hugepages", "pagetable", "pagetables", "events");
+
+    /** Statement keywords, for completion and "did you mean". */
+    public static final List<String> STATEMENTS = List.of("ksm policy", "host", "image", "vm", "workload",
+            "pagetable", "contents", "run", "write", "set", "start", "stop", "reset", "sweep", "show", "plot",
+            "export", "print");
+
+    public static final List<String> SIZE_UNITS = List.of("B", "KiB", "MiB", "GiB", "TiB");
+    public static final List<String> DURATION_UNITS = List.of("ns", "us", "ms", "s", "min", "h");
+}

@@ -1,0 +1,10 @@
+package org.kvmsim.model;
+
+/** /sys/kernel/mm/transparent_hugepage/enabled. */
+public enum ThpMode {
+    ALWAYS, MADVISE, NEVER;
+
+    public String word() {
+        return name().toLowerCase();
+    }
+}

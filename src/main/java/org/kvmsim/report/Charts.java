@@ -1,0 +1,89 @@
+package org.kvmsim.report;
+
+import java.awt.Color;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.VectorGraphicsEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.internal.chartpart.Chart;
+import tech.tablesaw.api.NumericColumn;
+import tech.tablesaw.api.Table;
+import tech.tablesaw.columns.Column;
+
+/**
+ * `plot TABLE { x; y; kind }` as an XChart image: bars over a category column, lines or points
+ * over a numeric one. Rendered offline to PNG and SVG; no JavaScript, nothing from the network.
+ */
+public final class Charts {
+
+    private Charts() {}
+
+    /** A rendered chart. */
+    public record Image(String name, byte[] png, String svg) {}
+
+    /** Thrown for a column that is missing or not numeric; the session turns it into a diagnostic. */
+    public static final class BadColumn extends RuntimeException {
+        public BadColumn(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    public static Image plot(Table t, String x, String y, String kind, String title) {
+        Column<?> xc = column(t, x);
+        Column<?> yc = column(t, y);
+        if (!(yc instanceof NumericColumn<?> ny)) {
+            throw new BadColumn("column '" + y + "' of table '" + t.name() + "' is not numeric; y needs numbers");
+        }
+        List<Double> ys = new ArrayList<>();
+        for (int i = 0; i < t.rowCount(); i++) ys.add(ny.isMissing(i) ? 0.0 : ny.getDouble(i));
+        Chart<?, ?> chart;
+        if (kind.equals("bar") || !(xc instanceof NumericColumn<?>)) {
+            CategoryChart c = new CategoryChartBuilder().width(800).height(500).title(title).xAxisTitle(x).yAxisTitle(y).build();
+            List<String> xs = new ArrayList<>();
+            for (int i = 0; i < t.rowCount(); i++) xs.add(Render.raw(xc, i));
+            c.addSeries(y, xs, ys);
+            c.getStyler().setLegendVisible(false);
+            style(c.getStyler());
+            chart = c;
+        } else {
+            NumericColumn<?> nx = (NumericColumn<?>) xc;
+            XYChart c = new XYChartBuilder().width(800).height(500).title(title).xAxisTitle(x).yAxisTitle(y).build();
+            List<Double> xs = new ArrayList<>();
+            for (int i = 0; i < t.rowCount(); i++) xs.add(nx.isMissing(i) ? 0.0 : nx.getDouble(i));
+            XYSeries s = c.addSeries(y, xs, ys);
+            if (kind.equals("scatter")) s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            c.getStyler().setLegendVisible(false);
+            style(c.getStyler());
+            chart = c;
+        }
+        try {
+            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+            ByteArrayOutputStream svg = new ByteArrayOutputStream();
+            VectorGraphicsEncoder.saveVectorGraphic(chart, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
+            return new Image(t.name() + "-" + y, png, svg.toString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new BadColumn("could not render the chart: " + e.getMessage());
+        }
+    }
+
+    private static void style(org.knowm.xchart.style.Styler s) {
+        s.setChartBackgroundColor(Color.WHITE);
+        s.setAntiAlias(true);
+    }
+
+    private static Column<?> column(Table t, String name) {
+        if (!t.columnNames().contains(name)) {
+            throw new BadColumn("table '" + t.name() + "' has no column '" + name + "'; its columns: "
+                    + String.join(", ", t.columnNames()));
+        }
+        return t.column(name);
+    }
+}

@@ -1,0 +1,25 @@
+package org.kvmsim.session;
+
+import tech.tablesaw.api.Table;
+
+/**
+ * Where a session's results go, in the order the script asks for them. The CLI prints or writes
+ * files; the notebook kernel publishes display_data. The session never formats for a medium.
+ */
+public interface Output {
+
+    /** A line from `print`. */
+    void print(String text);
+
+    /** A query's table (`show`, or the table a sweep concatenated). */
+    void table(Table table);
+
+    /** A chart from `plot`: rendered PNG and SVG, and a name to save them under. */
+    void chart(String name, byte[] png, String svg);
+
+    /** A file that `export` wrote. */
+    default void exported(String table, java.nio.file.Path file) {}
+
+    /** Progress of a long `run`: simulated nanoseconds done of total. Called at most a few times a second. */
+    default void progress(long doneNanos, long totalNanos) {}
+}
