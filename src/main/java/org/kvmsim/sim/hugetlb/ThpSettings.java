@@ -16,7 +16,7 @@ public final class ThpSettings {
         NEVER
     }
 
-    /** enabled; madvise is the upstream Kconfig default (TRANSPARENT_HUGEPAGE_MADVISE) and this machine's. */
+    /** enabled; madvise as on the machine this was checked on (upstream Kconfig defaults to always; distributions differ). */
     public Mode mode = Mode.MADVISE;
     /** khugepaged/pages_to_scan: PTEs (4 KiB pages) examined per wake-up. */
     public int pagesToScan = 4096;
