@@ -1,0 +1,108 @@
+package org.kvmsim.sim.hugetlb;
+
+/**
+ * One private hugetlbfs mapping (MAP_PRIVATE | MAP_HUGETLB, or QEMU's -mem-path/memory-backend-file
+ * with share=off): its huge pages and its reservation, after mm/hugetlb.c.
+ *
+ * <p>{@link #mmap} is hugetlb_reserve_pages(): unless MAP_NORESERVE, the whole length is reserved
+ * at once through hugetlb_acct_memory(), or the mmap fails with ENOMEM. {@link #fault} is
+ * hugetlb_no_page(): a private mapping holds a reservation for every page it has not yet faulted
+ * (its resv_map records consumed pages, vma_needs_reservation()); a fault without one may still
+ * succeed from unreserved free pages or a surplus page, else it is SIGBUS. {@link #munmap} frees
+ * the faulted pages (free_huge_folio()) and hands back the unconsumed reservation
+ * (hugetlb_vm_op_close(): reserve = pages - region_count(), hugetlb_acct_memory(-reserve)).
+ *
+ * <p>Data: one int per huge page (its head frame, -1 until faulted) and a consumed bit per page;
+ * 4 bytes per 2 MiB. Differs from Linux: no shared mappings, no fork/copy-on-write of hugetlb
+ * pages, no MADV_DONTNEED or hole punching (a page once faulted stays until munmap).
+ */
+public final class HugetlbMapping {
+    private final HugePagePool pool;
+    private final boolean noreserve;
+    private final int[] frames;
+    private long faulted;
+    private boolean unmapped;
+
+    private HugetlbMapping(HugePagePool pool, long pages, boolean noreserve) {
+        this.pool = pool;
+        this.noreserve = noreserve;
+        this.frames = new int[Math.toIntExact(pages)];
+        java.util.Arrays.fill(frames, -1);
+    }
+
+    /**
+     * Maps {@code bytes} (rounded up to the huge page size, as mmap does for MAP_HUGETLB) and
+     * reserves it unless {@code noreserve}.
+     *
+     * @throws HugetlbException ENOMEM when the pool (with overcommit) cannot cover the reservation
+     */
+    public static HugetlbMapping mmap(HugePagePool pool, long bytes, boolean noreserve) throws HugetlbException {
+        long pages = (bytes + pool.pageBytes() - 1) / pool.pageBytes();
+        HugetlbMapping m = new HugetlbMapping(pool, pages, noreserve);
+        if (!noreserve && !pool.acct(pages)) {
+            throw new HugetlbException(HugetlbException.ENOMEM);
+        }
+        return m;
+    }
+
+    public long pages() {
+        return frames.length;
+    }
+
+    public long faultedPages() {
+        return faulted;
+    }
+
+    public boolean noreserve() {
+        return noreserve;
+    }
+
+    public HugePagePool pool() {
+        return pool;
+    }
+
+    /** The head frame backing huge page {@code index}, or -1 if it was never faulted. */
+    public int frameOf(long index) {
+        return frames[Math.toIntExact(index)];
+    }
+
+    /**
+     * Touches huge page {@code index}. Returns true if it is (now) present, false when the kernel
+     * would deliver SIGBUS (no reservation and no free or surplus page).
+     */
+    public boolean fault(long index) {
+        checkMapped();
+        int i = Math.toIntExact(index);
+        if (frames[i] >= 0) {
+            return true;
+        }
+        int f = pool.allocForFault(!noreserve);
+        if (f < 0) {
+            return false;
+        }
+        frames[i] = f;
+        faulted++;
+        return true;
+    }
+
+    /** Unmaps everything: frees the faulted pages, returns the unused reservation. */
+    public void munmap() {
+        checkMapped();
+        for (int i = 0; i < frames.length; i++) {
+            if (frames[i] >= 0) {
+                pool.freePage(frames[i]);
+                frames[i] = -1;
+            }
+        }
+        if (!noreserve) {
+            pool.acct(-(frames.length - faulted));
+        }
+        unmapped = true;
+    }
+
+    private void checkMapped() {
+        if (unmapped) {
+            throw new IllegalStateException("mapping already unmapped");
+        }
+    }
+}

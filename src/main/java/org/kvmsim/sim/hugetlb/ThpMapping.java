@@ -1,0 +1,332 @@
+package org.kvmsim.sim.hugetlb;
+
+import org.kvmsim.sim.mem.HostMemory;
+
+/**
+ * An anonymous mapping (QEMU's guest RAM without hugetlbfs) populated on first touch, with
+ * transparent huge pages: the host side of "anonymous" and "THP" backing.
+ *
+ * <p>The mapping is cut into 2 MiB regions (PMD ranges; the mapping starts 2 MiB aligned, as QEMU
+ * aligns guest RAM). A region is EMPTY (pmd_none), SMALL (a page table of 4 KiB pages) or HUGE (one
+ * PMD-mapped THP). A fault in an EMPTY region that lies wholly inside the mapping, with THP enabled
+ * for the mapping, allocates an order-9 block and maps the whole region (do_huge_pmd_anonymous_page()
+ * in mm/huge_memory.c: thp_fault_alloc); if no order-9 block is free it falls back to a 4 KiB page
+ * (thp_fault_fallback). Other faults allocate one order-0 frame (do_anonymous_page() in mm/memory.c).
+ * {@link #split} is split_huge_page(): the THP becomes 512 order-0 pages in place (AnonHugePages
+ * drops, nothing is freed); KSM needs it before merging a page inside a THP.
+ * {@link Khugepaged} collapses SMALL regions through {@link #collapse}.
+ *
+ * <p>Data, per region: a state byte, a present count, the THP's head frame, and for SMALL regions
+ * an int[512] of frames allocated on the first 4 KiB fault (frame + 1, 0 = not present; negative
+ * = a frame owned by someone else, e.g. a KSM page). So a touched 4 KiB page costs 4 bytes, a THP
+ * 2 MiB costs ~10 bytes, and untouched memory costs 10 bytes per 2 MiB.
+ *
+ * <p>Accounting kept in the host: AnonPages (+1 per 4 KiB page, +512 per THP), AnonHugePages
+ * (+512 per THP). Differs from Linux: no huge zero page on read faults (every touch is a write),
+ * no defrag/direct compaction (a THP fault succeeds only if an order-9 block is already free),
+ * no deferred split or shrinker of underused THPs, no swap.
+ */
+public final class ThpMapping {
+    public static final int REGION_PAGES = 512;
+    public static final byte EMPTY = 0;
+    public static final byte SMALL = 1;
+    public static final byte HUGE = 2;
+
+    private final HostMemory mem;
+    private final ThpSettings settings;
+    private final long pages;
+    private final boolean madvised;
+    private final int node;
+    private final byte[] state;
+    private final short[] present;
+    private final short[] foreign;
+    private final int[] hugeBase;
+    private final int[][] small;
+    private long presentPages;
+    private long hugeRegions;
+    private long thpFaultAlloc;
+    private long thpFaultFallback;
+    private long thpSplit;
+    private boolean released;
+
+    /**
+     * @param pages    size in 4 KiB pages
+     * @param madvised whether MADV_HUGEPAGE was applied (QEMU does so for guest RAM)
+     * @param node     preferred NUMA node for allocations
+     */
+    public ThpMapping(HostMemory mem, ThpSettings settings, long pages, boolean madvised, int node) {
+        this.mem = mem;
+        this.settings = settings;
+        this.pages = pages;
+        this.madvised = madvised;
+        this.node = node;
+        int regions = Math.toIntExact((pages + REGION_PAGES - 1) / REGION_PAGES);
+        state = new byte[regions];
+        present = new short[regions];
+        foreign = new short[regions];
+        hugeBase = new int[regions];
+        small = new int[regions][];
+    }
+
+    public long pages() {
+        return pages;
+    }
+
+    public int regions() {
+        return state.length;
+    }
+
+    public byte regionState(int region) {
+        return state[region];
+    }
+
+    /** Present 4 KiB pages of a region (512 for a THP). */
+    public int regionPresent(int region) {
+        return present[region];
+    }
+
+    public boolean madvised() {
+        return madvised;
+    }
+
+    /** Pages present (resident), THPs counted as 512. */
+    public long presentPages() {
+        return presentPages;
+    }
+
+    /** THPs currently mapped. */
+    public long hugeRegions() {
+        return hugeRegions;
+    }
+
+    public long thpFaultAlloc() {
+        return thpFaultAlloc;
+    }
+
+    public long thpFaultFallback() {
+        return thpFaultFallback;
+    }
+
+    public long thpSplit() {
+        return thpSplit;
+    }
+
+    /** Whether THP is allowed here now (mode and madvise). */
+    public boolean thpEnabled() {
+        return settings.enabledFor(madvised);
+    }
+
+    /** The frame backing a page, or -1 when it is not present. */
+    public int frameOf(long page) {
+        int r = (int) (page >>> 9);
+        byte s = state[r];
+        if (s == HUGE) {
+            return hugeBase[r] + (int) (page & (REGION_PAGES - 1));
+        }
+        if (s == EMPTY) {
+            return -1;
+        }
+        int v = small[r][(int) (page & (REGION_PAGES - 1))];
+        return v > 0 ? v - 1 : v < 0 ? -v - 1 : -1;
+    }
+
+    public boolean isHuge(long page) {
+        return state[(int) (page >>> 9)] == HUGE;
+    }
+
+    /**
+     * Touches a page; returns its frame. Returns -1 when the host has no free frame at all (the
+     * engine then runs the OOM killer and retries); nothing changes in that case.
+     */
+    public int fault(long page) {
+        if (page < 0 || page >= pages) {
+            throw new IndexOutOfBoundsException("page " + page + " outside a mapping of " + pages);
+        }
+        int r = (int) (page >>> 9);
+        int i = (int) (page & (REGION_PAGES - 1));
+        byte s = state[r];
+        if (s == HUGE) {
+            return hugeBase[r] + i;
+        }
+        if (s == EMPTY && thpEnabled() && wholeRegion(r)) {
+            int f = mem.alloc(9, node);
+            if (f >= 0) {
+                state[r] = HUGE;
+                hugeBase[r] = f;
+                present[r] = REGION_PAGES;
+                presentPages += REGION_PAGES;
+                hugeRegions++;
+                thpFaultAlloc++;
+                mem.add(HostMemory.Counter.ANON_PAGES, REGION_PAGES);
+                mem.add(HostMemory.Counter.ANON_HUGE_PAGES, REGION_PAGES);
+                return f + i;
+            }
+            thpFaultFallback++;
+        }
+        int[] frames = small[r];
+        if (frames != null && frames[i] != 0) {
+            return frames[i] > 0 ? frames[i] - 1 : -frames[i] - 1;
+        }
+        int f = mem.alloc(0, node);
+        if (f < 0) {
+            return -1;
+        }
+        if (frames == null) {
+            frames = new int[REGION_PAGES];
+            small[r] = frames;
+            state[r] = SMALL;
+        }
+        frames[i] = f + 1;
+        present[r]++;
+        presentPages++;
+        mem.add(HostMemory.Counter.ANON_PAGES, 1);
+        return f;
+    }
+
+    /** split_huge_page(): a THP becomes 512 4 KiB pages on the same frames. No-op otherwise. */
+    public void split(int region) {
+        if (state[region] != HUGE) {
+            return;
+        }
+        int base = hugeBase[region];
+        int[] frames = new int[REGION_PAGES];
+        for (int i = 0; i < REGION_PAGES; i++) {
+            frames[i] = base + i + 1;
+        }
+        small[region] = frames;
+        state[region] = SMALL;
+        hugeRegions--;
+        thpSplit++;
+        mem.add(HostMemory.Counter.ANON_HUGE_PAGES, -REGION_PAGES);
+    }
+
+    /**
+     * Maps a page onto a frame owned elsewhere (a KSM page): splits the THP around it if any,
+     * frees the page's own frame (AnonPages -1), records the foreign frame. The owner of the
+     * foreign frame keeps its accounting.
+     */
+    public void replace(long page, int foreignFrame) {
+        int r = (int) (page >>> 9);
+        int i = (int) (page & (REGION_PAGES - 1));
+        split(r);
+        int[] frames = small[r];
+        if (frames == null) {
+            frames = new int[REGION_PAGES];
+            small[r] = frames;
+            state[r] = SMALL;
+        }
+        int v = frames[i];
+        if (v > 0) {
+            mem.free(v - 1, 0);
+            mem.add(HostMemory.Counter.ANON_PAGES, -1);
+        } else if (v == 0) {
+            present[r]++;
+            presentPages++;
+        } else {
+            foreign[r]--;
+        }
+        frames[i] = -(foreignFrame + 1);
+        foreign[r]++;
+    }
+
+    /**
+     * Unmaps one page (MADV_DONTNEED, balloon): splits a THP around it, frees the page's own
+     * frame. Returns the frame it was mapped to (own or foreign), or -1 if it was not present.
+     */
+    public int unmap(long page) {
+        int r = (int) (page >>> 9);
+        int i = (int) (page & (REGION_PAGES - 1));
+        if (state[r] == EMPTY) {
+            return -1;
+        }
+        split(r);
+        int v = small[r][i];
+        if (v == 0) {
+            return -1;
+        }
+        small[r][i] = 0;
+        present[r]--;
+        presentPages--;
+        if (v > 0) {
+            mem.free(v - 1, 0);
+            mem.add(HostMemory.Counter.ANON_PAGES, -1);
+            return v - 1;
+        }
+        foreign[r]--;
+        return -v - 1;
+    }
+
+    /** Frees every frame this mapping owns (munmap at VM stop). Foreign frames are left alone. */
+    public void release() {
+        if (released) {
+            return;
+        }
+        released = true;
+        long anon = 0;
+        for (int r = 0; r < state.length; r++) {
+            if (state[r] == HUGE) {
+                mem.free(hugeBase[r], 9);
+                anon += REGION_PAGES;
+                mem.add(HostMemory.Counter.ANON_HUGE_PAGES, -REGION_PAGES);
+            } else if (state[r] == SMALL) {
+                for (int v : small[r]) {
+                    if (v > 0) {
+                        mem.free(v - 1, 0);
+                        anon++;
+                    }
+                }
+            }
+            state[r] = EMPTY;
+            small[r] = null;
+            present[r] = 0;
+            foreign[r] = 0;
+        }
+        mem.add(HostMemory.Counter.ANON_PAGES, -anon);
+        presentPages = 0;
+        hugeRegions = 0;
+    }
+
+    boolean wholeRegion(int r) {
+        return (long) (r + 1) * REGION_PAGES <= pages;
+    }
+
+    /** Outcome of one collapse attempt, named after khugepaged's scan results. */
+    enum Collapse { SUCCEEDED, NOT_SMALL, EXCEED_NONE, EXCEED_SHARED, ALLOC_FAILED }
+
+    /**
+     * collapse_huge_page(): replaces a SMALL region's pages by one THP, if at most max_ptes_none
+     * of its PTEs are empty, none maps a foreign (KSM) page (a simplification: Linux tolerates up
+     * to max_ptes_shared shared pages), and an order-9 block is free.
+     */
+    Collapse collapse(int r) {
+        if (state[r] != SMALL || !wholeRegion(r)) {
+            return Collapse.NOT_SMALL;
+        }
+        if (REGION_PAGES - present[r] > settings.maxPtesNone) {
+            return Collapse.EXCEED_NONE;
+        }
+        if (foreign[r] > 0) {
+            return Collapse.EXCEED_SHARED;
+        }
+        int f = mem.alloc(9, node);
+        if (f < 0) {
+            return Collapse.ALLOC_FAILED;
+        }
+        int own = 0;
+        for (int v : small[r]) {
+            if (v > 0) {
+                mem.free(v - 1, 0);
+                own++;
+            }
+        }
+        small[r] = null;
+        state[r] = HUGE;
+        hugeBase[r] = f;
+        presentPages += REGION_PAGES - present[r];
+        present[r] = REGION_PAGES;
+        hugeRegions++;
+        mem.add(HostMemory.Counter.ANON_PAGES, REGION_PAGES - own);
+        mem.add(HostMemory.Counter.ANON_HUGE_PAGES, REGION_PAGES);
+        return Collapse.SUCCEEDED;
+    }
+}

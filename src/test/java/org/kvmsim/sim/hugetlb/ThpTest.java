@@ -1,0 +1,133 @@
+package org.kvmsim.sim.hugetlb;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+import org.kvmsim.sim.mem.HostMemory;
+import org.kvmsim.sim.mem.HostMemory.Counter;
+
+class ThpTest {
+    private static final long MIB = 1L << 20;
+
+    @Test
+    void madvisedGuestRamGetsThpOnFirstTouchButNotTheTailRegion() {
+        HostMemory mem = new HostMemory(64 * MIB);
+        ThpSettings s = new ThpSettings();
+        ThpMapping m = new ThpMapping(mem, s, (5 * MIB) / 4096, true, 0);
+        int f = m.fault(3);
+        assertTrue(m.isHuge(3));
+        assertEquals(f - 3, m.frameOf(0));
+        assertEquals(512, mem.pages(Counter.ANON_HUGE_PAGES));
+        m.fault(1100);
+        assertFalse(m.isHuge(1100), "the last 1 MiB is not a whole 2 MiB range");
+        assertEquals(513, mem.pages(Counter.ANON_PAGES));
+        assertEquals(1, m.thpFaultAlloc());
+        m.release();
+        assertEquals(0, mem.pages(Counter.ANON_PAGES));
+        assertEquals(0, mem.pages(Counter.ANON_HUGE_PAGES));
+        assertEquals(16384, mem.freePages());
+    }
+
+    @Test
+    void madviseModeIgnoresUnadvisedMappingsAndNeverIgnoresAll() {
+        HostMemory mem = new HostMemory(64 * MIB);
+        ThpSettings s = new ThpSettings();
+        ThpMapping plain = new ThpMapping(mem, s, 1024, false, 0);
+        plain.fault(0);
+        assertFalse(plain.isHuge(0));
+        s.mode = ThpSettings.Mode.ALWAYS;
+        plain.fault(600);
+        assertTrue(plain.isHuge(600));
+        s.mode = ThpSettings.Mode.NEVER;
+        ThpMapping qemu = new ThpMapping(mem, s, 1024, true, 0);
+        qemu.fault(0);
+        assertFalse(qemu.isHuge(0));
+    }
+
+    @Test
+    void fragmentedHostFallsBackTo4KiB() {
+        HostMemory mem = new HostMemory(64 * MIB);
+        mem.fragment(0, 512);
+        ThpMapping m = new ThpMapping(mem, new ThpSettings(), 1024, true, 0);
+        assertTrue(m.fault(0) >= 0);
+        assertFalse(m.isHuge(0));
+        assertEquals(1, m.thpFaultFallback());
+        assertEquals(0, mem.pages(Counter.ANON_HUGE_PAGES));
+    }
+
+    @Test
+    void splitForKsmDropsAnonHugePagesAndReplaceFreesTheOwnFrame() {
+        HostMemory mem = new HostMemory(64 * MIB);
+        ThpMapping m = new ThpMapping(mem, new ThpSettings(), 1024, true, 0);
+        int base = m.fault(0);
+        long free = mem.freePages();
+        int ksm = mem.alloc(0, 0);
+        m.replace(7, ksm);
+        assertFalse(m.isHuge(7));
+        assertEquals(1, m.thpSplit());
+        assertEquals(0, mem.pages(Counter.ANON_HUGE_PAGES));
+        assertEquals(511, mem.pages(Counter.ANON_PAGES));
+        assertEquals(ksm, m.frameOf(7));
+        assertEquals(base + 8, m.frameOf(8));
+        assertEquals(free, mem.freePages(), "KSM page taken, page 7's own frame given back");
+        m.release();
+        assertEquals(16384 - 1, mem.freePages(), "the KSM frame is not the mapping's to free");
+    }
+
+    @Test
+    void khugepagedCollapsesEightRangesPerWakeAndSleepsLongerWhenAllocationFails() {
+        HostMemory mem = new HostMemory(64 * MIB);
+        ThpSettings s = new ThpSettings();
+        s.mode = ThpSettings.Mode.NEVER;
+        ThpMapping m = new ThpMapping(mem, s, 20 * 512, true, 0);
+        for (int r = 0; r < 20; r++) {
+            if (r != 3) {
+                m.fault((long) r * 512 + 5);
+            }
+        }
+        assertEquals(19, mem.pages(Counter.ANON_PAGES));
+        s.mode = ThpSettings.Mode.MADVISE;
+        Khugepaged k = new Khugepaged(s);
+        k.register(m);
+        assertEquals(7, k.wake(), "8 ranges scanned, the empty one skipped");
+        assertEquals(10_000, k.sleepMillis());
+        assertEquals(8, k.wake());
+        assertEquals(4, k.wake());
+        assertEquals(1, k.fullScans());
+        assertEquals(19, k.pagesCollapsed());
+        assertEquals(19 * 512, mem.pages(Counter.ANON_PAGES));
+        assertEquals(19 * 512, mem.pages(Counter.ANON_HUGE_PAGES));
+        assertEquals(m.frameOf(5) + 1, m.frameOf(6));
+
+        HostMemory full = new HostMemory(4 * MIB);
+        ThpMapping a = new ThpMapping(full, s, 512, false, 0);
+        a.fault(0);
+        full.alloc(9, 0);
+        s.mode = ThpSettings.Mode.ALWAYS;
+        Khugepaged k2 = new Khugepaged(s);
+        k2.register(a);
+        assertEquals(0, k2.wake());
+        assertEquals(60_000, k2.sleepMillis());
+    }
+
+    @Test
+    void maxPtesNoneZeroNeedsFullRanges() {
+        HostMemory mem = new HostMemory(64 * MIB);
+        ThpSettings s = new ThpSettings();
+        s.maxPtesNone = 0;
+        s.mode = ThpSettings.Mode.NEVER;
+        ThpMapping m = new ThpMapping(mem, s, 1024, true, 0);
+        for (int i = 0; i < 512; i++) {
+            m.fault(i);
+        }
+        m.fault(600);
+        s.mode = ThpSettings.Mode.MADVISE;
+        Khugepaged k = new Khugepaged(s);
+        k.register(m);
+        assertEquals(1, k.wake());
+        assertTrue(m.isHuge(0));
+        assertFalse(m.isHuge(600));
+    }
+}
