@@ -82,7 +82,7 @@ final class RunCommand implements Callable<Integer> {
                     if (!dir.toString().isEmpty()) Files.createDirectories(dir);
                     Files.write(dir.resolve(name + ".png"), png);
                     Files.writeString(dir.resolve(name + ".svg"), svg);
-                    (machine ? stderr : stdout).println("chart: " + dir.resolve(name + ".png") + ", " + dir.resolve(name + ".svg"));
+                    (machine ? stderr : stdout).println("chart: " + name + ".png, " + name + ".svg");
                 } catch (IOException e) {
                     stderr.println("kvmsim: cannot write chart " + name + ": " + e.getMessage());
                 }
@@ -90,7 +90,8 @@ final class RunCommand implements Callable<Integer> {
 
             @Override
             public void exported(String table, Path path) {
-                (machine ? stderr : stdout).println("exported " + table + " to " + path);
+                Path shown = out != null && path.startsWith(out) ? out.relativize(path) : path;
+                (machine ? stderr : stdout).println("exported " + table + " to " + shown);
             }
         };
         Session.Result r = session.execute(src, sink);

@@ -489,6 +489,10 @@ public final class Checker {
         Vm base = null;
         if (d.base() != null) {
             base = scope.vms.get(d.base().text());
+            if (base == null && d.base().text().equals(d.name().text())) {
+                diags.error(d.base().span(), "vm '" + d.name().text() + "' cannot be like itself before it is declared");
+                return null;
+            }
             if (base == null) {
                 unknown("vm", d.base(), scope.vms.keySet());
                 return null;
@@ -497,6 +501,10 @@ public final class Checker {
         String host = d.host() != null ? d.host().text() : base != null ? base.host() : null;
         if (d.host() != null && !scope.hosts.containsKey(host)) {
             unknown("host", d.host(), scope.hosts.keySet());
+            if (brokenNames.contains(host)) {
+                // The host had errors of its own; still report this VM's, as far as they do not need it.
+                for (Attr a : attributes(d.body(), "vm").values()) read(Schema.VM.get(a.name().text()), a.value(), null);
+            }
             return null;
         }
         if (host == null) {

@@ -170,6 +170,10 @@ public final class Parse {
             List<Integer> types = expected.toList();
             boolean statement = types.contains(KvmsimLexer.HOST) && types.contains(KvmsimLexer.SHOW)
                     && types.contains(KvmsimLexer.RUN) && !types.contains(KvmsimLexer.IDENT);
+            if (!types.isEmpty() && types.stream().allMatch(x -> x == KvmsimLexer.NL || x == KvmsimLexer.SEMI
+                    || x == Token.EOF)) {
+                return "the end of the statement (a new line or ';')";
+            }
             Set<String> out = new TreeSet<>();
             if (statement) {
                 out.add("a statement (host, vm, run, show, ...)");

@@ -112,10 +112,10 @@ final class Values {
                 hint = "'" + unit.text() + "' is a unit of " + (kind.equals("size") ? "time" : "size")
                         + "; " + what + " takes " + unitWords;
             } else {
-                String s = Suggest.closest(unit.text(), units.keySet());
-                if (s == null && kind.equals("size") && unit.text().matches("(?i)[kmgt]b?")) {
-                    s = unit.text().substring(0, 1).toUpperCase().replace("K", "K") + "iB";
-                }
+                // "GB", "mb", "k": decimal or short spellings of a binary unit.
+                String s = kind.equals("size") && unit.text().matches("(?i)[kmgt](b|ib)?")
+                        ? unit.text().substring(0, 1).toUpperCase() + "iB"
+                        : Suggest.closest(unit.text(), units.keySet());
                 hint = s != null ? "did you mean '" + s + "'? (kvmsim sizes are binary: " + unitWords + ")"
                         : "units of a " + kind + ": " + unitWords;
             }

@@ -1,0 +1,77 @@
+package org.kvmsim.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Golden tests: every script under scripts/ok runs (exit 0) and prints exactly its .out; every
+ * script under scripts/err fails (exit 1) and reports exactly its .err. Regenerate on purpose
+ * with -Dkvmsim.regenerate=true, then read the diff.
+ */
+class GoldenScriptsTest {
+
+    static final Path ROOT = Path.of("src/test/resources/scripts");
+    static final boolean REGENERATE = Boolean.getBoolean("kvmsim.regenerate");
+
+    @TempDir
+    Path out;
+
+    static Stream<Path> ok() throws IOException {
+        return scripts("ok");
+    }
+
+    static Stream<Path> err() throws IOException {
+        return scripts("err");
+    }
+
+    private static Stream<Path> scripts(String dir) throws IOException {
+        try (Stream<Path> s = Files.list(ROOT.resolve(dir))) {
+            List<Path> l = s.filter(p -> p.toString().endsWith(".kvm")).sorted().toList();
+            return l.stream();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("ok")
+    void okScriptsRunAndPrintTheirOutput(Path script) throws IOException {
+        Run r = run(script);
+        compare(script, ".out", r.stdout);
+        assertEquals("", r.stderr, "stderr of " + script);
+        assertEquals(0, r.rc, "exit code of " + script);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("err")
+    void errScriptsReportTheirDiagnostics(Path script) throws IOException {
+        Run r = run(script);
+        compare(script, ".err", r.stderr);
+        assertEquals(1, r.rc, "exit code of " + script);
+    }
+
+    record Run(int rc, String stdout, String stderr) {}
+
+    private Run run(Path script) {
+        StringWriter o = new StringWriter(), e = new StringWriter();
+        int rc = Main.run(new String[] {"run", script.toString(), "--out", out.toString()}, new PrintWriter(o), new PrintWriter(e));
+        return new Run(rc, o.toString(), e.toString());
+    }
+
+    private static void compare(Path script, String ext, String actual) throws IOException {
+        Path expected = Path.of(script.toString().replaceAll("\\.kvm$", ext));
+        if (REGENERATE || !Files.exists(expected)) {
+            Files.writeString(expected, actual, StandardCharsets.UTF_8);
+        }
+        assertEquals(Files.readString(expected, StandardCharsets.UTF_8), actual, "output of " + script);
+    }
+}
