@@ -1,0 +1,419 @@
+package org.kvmsim.sim;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.SplittableRandom;
+import org.kvmsim.model.Backing;
+import org.kvmsim.model.Content;
+import org.kvmsim.model.ContentsSpec;
+import org.kvmsim.model.Declarations;
+import org.kvmsim.model.Host;
+import org.kvmsim.model.Image;
+import org.kvmsim.model.Vm;
+import org.kvmsim.model.Workload;
+import org.kvmsim.sim.guest.GuestMemory;
+import org.kvmsim.sim.hugetlb.HugePagePool;
+import org.kvmsim.sim.hugetlb.HugetlbException;
+import org.kvmsim.sim.hugetlb.HugetlbMapping;
+import org.kvmsim.sim.hugetlb.HugetlbPools;
+import org.kvmsim.sim.hugetlb.Khugepaged;
+import org.kvmsim.sim.hugetlb.ThpMapping;
+import org.kvmsim.sim.hugetlb.ThpSettings;
+import org.kvmsim.sim.mem.HostMemory;
+import org.kvmsim.sim.mem.OomKiller;
+
+/**
+ * The simulation: a clock in nanoseconds, an event queue, and the state of every host and VM.
+ * Mechanisms (host memory, hugetlb/THP, guest contents, workloads) plug in as state the engine
+ * owns and events it schedules. It knows nothing of text, tables or notebooks; the session asks
+ * it for numbers. Every random choice comes from a generator seeded from the session's seed and
+ * the component's name, so a script and seed give the same run on any machine.
+ *
+ * <p>VMs start as QEMU starts them: in declaration order, at the first `run` after they are
+ * declared. Guest RAM is one mapping of the VM's memory (anonymous, THP or hugetlbfs), populated
+ * on first touch; a hugetlbfs-backed VM reserves its whole RAM at start and fails as QEMU does
+ * when the pool cannot cover it. When a host runs out of frames, the OOM killer picks the VM with
+ * the highest badness (largest resident set), as mm/oom_kill.c would.
+ */
+public final class Engine {
+
+    /** Raised for a failure the user must see at the statement that caused it. */
+    public static final class SimError extends RuntimeException {
+        public SimError(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** An event as `show events` lists it. */
+    public record Event(long timeNs, String kind, String subject, String detail) {}
+
+    /** Called between events; may throw to stop a run (an interrupt). */
+    public interface Monitor {
+        void tick(long doneNs, long totalNs);
+    }
+
+    final long seed;
+    long now;
+    private long uniqueSerial;
+    private long eventSeq;
+    final Map<String, HostState> hosts = new LinkedHashMap<>();
+    final Map<String, VmState> vms = new LinkedHashMap<>();
+    private final List<Event> events = new ArrayList<>();
+    private final PriorityQueue<Timer> timers = new PriorityQueue<>();
+
+    public Engine(long seed) {
+        this.seed = seed;
+    }
+
+    public long now() {
+        return now;
+    }
+
+    public List<Event> events() {
+        return List.copyOf(events);
+    }
+
+    void event(String kind, String subject, String detail) {
+        events.add(new Event(now, kind, subject, detail));
+    }
+
+    long nextUnique() {
+        return GuestMemory.unique(++uniqueSerial);
+    }
+
+    SplittableRandom random(String component) {
+        return new SplittableRandom(seed * 0x9e3779b97f4a7c15L + component.hashCode());
+    }
+
+    // --- hosts and VMs
+
+    /** A host's simulated state: its memory, hugetlb pools, THP settings and khugepaged. */
+    public static final class HostState {
+        public final Host decl;
+        public final HostMemory mem;
+        public final HugetlbPools pools;
+        public final ThpSettings thp = new ThpSettings();
+        public final Khugepaged khugepaged;
+
+        HostState(Host decl) {
+            this.decl = decl;
+            this.mem = HostMemory.split(decl.memory(), decl.numaNodes());
+            this.pools = new HugetlbPools(mem);
+            thp.mode = ThpSettings.Mode.valueOf(decl.thp().name());
+            this.khugepaged = new Khugepaged(thp);
+            for (org.kvmsim.model.HugePagePool p : decl.pools()) {
+                HugePagePool pool = pools.pool(p.pageSize());
+                pool.setNrOvercommitHugepages(pool.nrOvercommitHugepages() + p.overcommit());
+                pool.setNrHugepages(pool.nrHugepages() + p.count());
+            }
+        }
+    }
+
+    public enum VmRunState { DECLARED, RUNNING, STOPPED, FAILED, KILLED }
+
+    /** A VM's simulated state: its guest RAM mapping in the host and the guest's page contents. */
+    public static final class VmState {
+        public final Vm decl;
+        public VmRunState state = VmRunState.DECLARED;
+        public GuestMemory memory;
+        ThpMapping anon;
+        HugetlbMapping huge;
+        final List<ContentsSpec> pendingContents = new ArrayList<>();
+        long nextFreeGuestPage;
+
+        VmState(Vm decl) {
+            this.decl = decl;
+        }
+
+        public long rssBytes() {
+            if (anon != null) return anon.presentPages() * 4096L;
+            if (huge != null) return huge.faultedPages() * huge.pool().pageBytes();
+            return 0;
+        }
+    }
+
+    public HostState host(String name) {
+        return hosts.get(name);
+    }
+
+    public VmState vm(String name) {
+        return vms.get(name);
+    }
+
+    /**
+     * Brings the engine's hosts and VMs in line with the declarations: new hosts get state, VMs
+     * declared again while stopped or not started are replaced, and new contents blocks queue
+     * for their VM. Running VMs keep running with the configuration they started with.
+     */
+    public void sync(Declarations d) {
+        for (Host h : d.hosts.values()) {
+            HostState hs = hosts.get(h.name());
+            if (hs == null || (!hs.decl.equals(h) && !hasLiveVms(h.name()))) hosts.put(h.name(), new HostState(h));
+        }
+        for (Vm v : d.vms.values()) {
+            VmState vs = vms.get(v.name());
+            if (vs == null || (!vs.decl.equals(v) && vs.state != VmRunState.RUNNING)) {
+                vms.remove(v.name());
+                vms.put(v.name(), new VmState(v));
+            }
+        }
+        vms.keySet().removeIf(n -> !d.vms.containsKey(n) && vms.get(n).state != VmRunState.RUNNING);
+    }
+
+    private boolean hasLiveVms(String host) {
+        for (VmState v : vms.values()) if (v.decl.host().equals(host) && v.state == VmRunState.RUNNING) return true;
+        return false;
+    }
+
+    /** Starts every VM declared but not started, in declaration order, as a `run` does. */
+    public void startPending(Declarations d) {
+        for (VmState v : new ArrayList<>(vms.values())) {
+            if (v.state == VmRunState.DECLARED) start(v, d);
+        }
+    }
+
+    /** Starts one VM (QEMU's start-up: map guest RAM, reserve, prealloc, boot the image). */
+    public void start(VmState v, Declarations d) {
+        HostState h = hosts.get(v.decl.host());
+        long pages = v.decl.memory() >>> 12;
+        v.memory = new GuestMemory(pages);
+        if (v.decl.backing().kind() == Backing.Kind.HUGEPAGES) {
+            long size = h.decl.pool(v.decl.backing().pool()).pageSize();
+            try {
+                v.huge = HugetlbMapping.mmap(h.pools.pool(size), v.decl.memory(), !v.decl.reserve());
+            } catch (HugetlbException e) {
+                v.state = VmRunState.FAILED;
+                // QEMU's message (backends/hostmem-file.c, via qemu_ram_alloc_from_fd): see HugetlbException.
+                event("vm_failed", v.decl.name(), HugetlbException.QEMU_MAP_FAILED);
+                throw new SimError("vm '" + v.decl.name() + "' failed to start: " + HugetlbException.QEMU_MAP_FAILED);
+            }
+        } else {
+            boolean madvised = true; // QEMU madvises guest RAM MADV_HUGEPAGE
+            ThpSettings s = v.decl.backing().kind() == Backing.Kind.THP ? h.thp : h.thp;
+            v.anon = new ThpMapping(h.mem, s, pages, madvised && v.decl.backing().kind() != Backing.Kind.ANONYMOUS
+                    || h.thp.mode == ThpSettings.Mode.ALWAYS, 0);
+            h.khugepaged.register(v.anon);
+        }
+        v.state = VmRunState.RUNNING;
+        event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new org.kvmsim.model.ByteSize(v.decl.memory())
+                + ", " + v.decl.backing());
+        if (v.decl.prealloc()) {
+            for (long p = 0; p < pages; p++) touch(v, p);
+        }
+        if (v.decl.image() != null) boot(v, d.images.get(v.decl.image()));
+        List<ContentsSpec> cs = d.contents.getOrDefault(v.decl.name(), List.of());
+        for (ContentsSpec c : cs) lay(v, c);
+    }
+
+    /** The guest boots from its image: the footprint is touched, shared pages first, then zero, then unique. */
+    private void boot(VmState v, Image img) {
+        long pages = img.footprint() >>> 12;
+        long shared = Math.round(pages * img.sharedPct() / 100.0);
+        long zero = Math.min(pages - shared, Math.round(pages * img.zeroPct() / 100.0));
+        for (long p = 0; p < pages; p++) {
+            long c = p < shared ? GuestMemory.image(img.name(), p) : p < shared + zero ? GuestMemory.ZERO : nextUnique();
+            setContent(v, p, c);
+        }
+        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, pages);
+    }
+
+    private void lay(VmState v, ContentsSpec c) {
+        for (ContentsSpec.Fill f : c.fills()) fill(v, f.from(), f.to(), f.content());
+    }
+
+    /** Sets pages from..to to a content, as the guest writing them would. */
+    public void fill(VmState v, long from, long to, Content c) {
+        for (long p = from; p <= to; p++) {
+            long id = switch (c.kind()) {
+                case SAME -> GuestMemory.same(c.tag());
+                case ZERO -> GuestMemory.ZERO;
+                case UNIQUE, CHANGING -> nextUnique();
+                case IMAGE -> GuestMemory.image(c.image(), p - from);
+            };
+            setContent(v, p, id);
+        }
+        if (c.kind() == Content.Kind.CHANGING) schedule(now + c.periodNs(), new ChangingTimer(v, from, to, c.periodNs()));
+        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, to + 1);
+    }
+
+    /** A guest write or first touch: makes the page present in the host, then sets its content. */
+    void setContent(VmState v, long page, long content) {
+        touch(v, page);
+        if (v.state != VmRunState.RUNNING) return;
+        v.memory.set(page, content);
+    }
+
+    /** Makes a guest page present in the host (a fault), OOM-killing a VM if the host is out of frames. */
+    void touch(VmState v, long page) {
+        if (v.huge != null) {
+            long hp = page / (v.huge.pool().pageBytes() >>> 12);
+            if (v.huge.frameOf(hp) < 0 && !v.huge.fault(hp)) {
+                // A MAP_NORESERVE guest touching beyond its pool dies of SIGBUS, as on Linux.
+                kill(v, "SIGBUS: no huge page for a MAP_NORESERVE fault");
+            }
+            return;
+        }
+        while (v.anon != null && v.anon.fault(page) < 0) {
+            HostState h = hosts.get(v.decl.host());
+            VmState victim = oomVictim(h);
+            if (victim == null) throw new SimError("host '" + h.decl.name() + "' is out of memory and nothing can be killed");
+            kill(victim, "out of memory: the OOM killer chose it (largest resident set)");
+            if (victim == v) return;
+        }
+    }
+
+    private VmState oomVictim(HostState h) {
+        List<VmState> live = new ArrayList<>();
+        List<OomKiller.Candidate> cands = new ArrayList<>();
+        for (VmState v : vms.values()) {
+            if (v.state != VmRunState.RUNNING || !v.decl.host().equals(h.decl.name())) continue;
+            live.add(v);
+            // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts anon/file/shmem).
+            cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages(), 0));
+        }
+        int i = OomKiller.selectVictim(cands, h.mem.totalPages());
+        return i < 0 ? null : live.get(i);
+    }
+
+    private void kill(VmState v, String why) {
+        release(v);
+        v.state = VmRunState.KILLED;
+        event("oom_kill", v.decl.name(), why);
+    }
+
+    /** `stop VM`: the guest shuts down and QEMU exits; every frame goes back to the host. */
+    public void stop(VmState v) {
+        if (v.state != VmRunState.RUNNING) return;
+        release(v);
+        v.state = VmRunState.STOPPED;
+        event("vm_stop", v.decl.name(), "memory returned to the host");
+    }
+
+    private void release(VmState v) {
+        HostState h = hosts.get(v.decl.host());
+        if (v.anon != null) {
+            h.khugepaged.unregister(v.anon);
+            v.anon.release();
+            v.anon = null;
+        }
+        if (v.huge != null) {
+            v.huge.munmap();
+            v.huge = null;
+        }
+        v.memory = null;
+        timers.removeIf(t -> t instanceof ChangingTimer c && c.vm == v);
+    }
+
+    // --- time
+
+    /** Something that happens at a simulated time; it may reschedule itself. */
+    abstract static class Timer implements Comparable<Timer> {
+        long at;
+        long seq;
+
+        abstract void fire(Engine e);
+
+        @Override
+        public int compareTo(Timer o) {
+            return at != o.at ? Long.compare(at, o.at) : Long.compare(seq, o.seq);
+        }
+    }
+
+    void schedule(long at, Timer t) {
+        t.at = at;
+        t.seq = eventSeq++;
+        timers.add(t);
+    }
+
+    /** Pages whose content changes at a period (`changing every D`). */
+    private static final class ChangingTimer extends Timer {
+        final VmState vm;
+        final long from, to, period;
+
+        ChangingTimer(VmState vm, long from, long to, long period) {
+            this.vm = vm;
+            this.from = from;
+            this.to = to;
+            this.period = period;
+        }
+
+        @Override
+        void fire(Engine e) {
+            if (vm.state != VmRunState.RUNNING) return;
+            for (long p = from; p <= to; p++) vm.memory.set(p, e.nextUnique());
+            e.schedule(at + period, this);
+        }
+    }
+
+    /** khugepaged's wake-up: collapse what it can, sleep scan_sleep_millisecs. */
+    private static final class KhugepagedTimer extends Timer {
+        final HostState host;
+
+        KhugepagedTimer(HostState host) {
+            this.host = host;
+        }
+
+        @Override
+        void fire(Engine e) {
+            int collapsed = host.khugepaged.wake();
+            if (collapsed > 0) e.event("thp_collapse", host.decl.name(), collapsed + " pages collapsed into huge pages");
+            e.schedule(at + host.khugepaged.sleepMillis() * 1_000_000L, this);
+        }
+    }
+
+    private final java.util.Set<String> daemonsStarted = new java.util.HashSet<>();
+
+    private void startDaemons() {
+        for (HostState h : hosts.values()) {
+            if (daemonsStarted.add("khugepaged:" + h.decl.name())) {
+                schedule(now + h.khugepaged.sleepMillis() * 1_000_000L, new KhugepagedTimer(h));
+            }
+        }
+    }
+
+    /** Advances the clock by {@code duration}, firing every event due on the way. */
+    public void runFor(long duration, Monitor monitor) {
+        startDaemons();
+        long end = now + duration;
+        long start = now;
+        while (!timers.isEmpty() && timers.peek().at <= end) {
+            Timer t = timers.poll();
+            now = t.at;
+            t.fire(this);
+            if (monitor != null) monitor.tick(now - start, duration);
+        }
+        now = end;
+    }
+
+    /** Advances event by event until {@code done} holds or the bound passes; false if it never held. */
+    public boolean runUntil(java.util.function.BooleanSupplier done, long bound, Monitor monitor) {
+        startDaemons();
+        long end = now + bound;
+        long start = now;
+        if (done.getAsBoolean()) return true;
+        while (!timers.isEmpty() && timers.peek().at <= end) {
+            Timer t = timers.poll();
+            now = t.at;
+            t.fire(this);
+            if (done.getAsBoolean()) return true;
+            if (monitor != null) monitor.tick(now - start, bound);
+        }
+        now = end;
+        return false;
+    }
+
+    /** The workload pages of a VM start after what the image and contents laid out. */
+    public long reserveGuestPages(VmState v, long pages) {
+        long first = v.nextFreeGuestPage;
+        v.nextFreeGuestPage = Math.min(v.memory.pages(), first + pages);
+        return first;
+    }
+
+    /** Unused here yet: workload streams are driven by the translation engine. */
+    static Workload none() {
+        return null;
+    }
+}
