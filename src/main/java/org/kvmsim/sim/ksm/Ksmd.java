@@ -95,6 +95,8 @@ public final class Ksmd {
     private static final int SKIPS_SHIFT = 24;
     private static final int TREE_BITS = STABLE | UNSTABLE;
 
+    /** mm_slots one Ksmd can ever register (the unstable tree packs slot ids in 16 bits). */
+    public static final int MAX_SLOTS = 0xFFFF;
     private static final int HEAD = -1;
     private static final int CHAIN = -1024;        // rmap_hlist_len of a chain node, as in Linux
     private static final byte REGULAR = 0, DUP = 1, CHAIN_NODE = 2, DEAD = 3;
@@ -146,6 +148,7 @@ public final class Ksmd {
     private final List<Slot> slots = new ArrayList<>();
     private Slot cursor = head;
     private int cursorPage;
+    private long cursorContent;
 
     // ---- stable nodes (ids from 1), parallel arrays
     private int nodeCount = 1;
@@ -185,6 +188,9 @@ public final class Ksmd {
      * @return the slot id used by {@link #onWrite} and {@link #removeSlot}
      */
     public int addSlot(MergeableRegion region) {
+        if (slots.size() >= MAX_SLOTS) {
+            throw new IllegalStateException("more than " + MAX_SLOTS + " mm_slots in one simulation");
+        }
         Slot s = new Slot(slots.size(), region);
         slots.add(s);
         // list_add_tail(new, before): just behind the cursor; at the very end when unmerging
@@ -496,7 +502,8 @@ public final class Ksmd {
                 while (cursorPage < n) {
                     int p = cursorPage++;
                     int st = state[p];
-                    if ((st & ZERO_MAPPED) != 0 || region.content(p) == MergeableRegion.ABSENT) {
+                    long c = region.content(p);
+                    if ((st & ZERO_MAPPED) != 0 || c == MergeableRegion.ABSENT) {
                         if ((st & HAS_ITEM) != 0) {
                             removeFromTree(s, p);
                             freeItem(s, p);
@@ -513,6 +520,7 @@ public final class Ksmd {
                     if (smartScan && shouldSkip(s, p)) {
                         continue;
                     }
+                    cursorContent = c;
                     return true;
                 }
             } else {
@@ -594,7 +602,7 @@ public final class Ksmd {
             return; // already merged: rmap_item->head is the page's stable node
         }
         removeFromTree(s, p);
-        long content = s.region.content(p);
+        long content = cursorContent;
         int checksum = checksum(content);
         cpuNanos += COST_CHECKSUM_NS;
         if (s.ref[p] != checksum) {
@@ -618,11 +626,10 @@ public final class Ksmd {
             listener.merged(s.id, p);
             return;
         }
-        long treeRef = unstable.find(content, nid);
         cpuNanos += COST_COMPARE_NS * depth(unstable.size());
+        long treeRef = unstable.searchInsert(content, nid, ((long) s.id << 32) | p);
         if (treeRef < 0) {
             s.state[p] = (s.state[p] & ~(0xFF << SEQ_SHIFT)) | UNSTABLE | (int) ((seqnr & 0xFF) << SEQ_SHIFT);
-            unstable.insert(content, nid, ((long) s.id << 32) | p);
             pagesUnshared++;
             return;
         }
@@ -1037,6 +1044,7 @@ public final class Ksmd {
 
     static long mix(long content, int nid) {
         long z = (content ^ ((long) nid << 56 | nid)) * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 32)) * 0xD6E8FEB86659FD93L;
         return z ^ (z >>> 29);
     }
 
@@ -1121,13 +1129,14 @@ public final class Ksmd {
     }
 
     /**
-     * Unstable tree of one full scan: (content, nid) -> rmap_item (slot << 32 | page). Keys are
-     * the pages' current contents, so a page changed since insertion no longer matches, as
-     * memcmp would find; entries are never deleted, only invalidated, and the table is emptied
-     * when a full scan starts.
+     * Unstable tree of one full scan: (content, nid) -> rmap_item. An entry packs a 16-bit
+     * fingerprint of the key, the slot id (16 bits) and the page (32 bits), so most probes that
+     * miss never touch the pages. Keys are the pages' current contents: a page changed since
+     * insertion no longer matches, as memcmp would find. Entries are never deleted, only
+     * invalidated; the table is emptied when a full scan starts.
      */
     final class UnstableTable {
-        private long[] table = new long[1024]; // ref + 1; 0 = empty
+        private long[] table = new long[1024]; // 0 = empty
         private int used;
         private long size;
 
@@ -1143,57 +1152,61 @@ public final class Ksmd {
             size = 0;
         }
 
-        long find(long content, int nid) {
-            long[] t = table;
-            int mask = t.length - 1;
-            for (int i = (int) mix(content, nid) & mask; ; i = (i + 1) & mask) {
-                long e = t[i];
-                if (e == 0) {
-                    return -1;
-                }
-                if (unstableValid(e - 1, content, nid)) {
-                    return e - 1;
-                }
-            }
-        }
-
-        void insert(long content, int nid, long ref) {
-            if ((used + 1) * 2L > table.length) {
+        /**
+         * unstable_tree_search_insert(): the rmap_item (slot << 32 | page) of a valid match, or
+         * -1 after inserting {@code ref}, in one probe sequence.
+         */
+        long searchInsert(long content, int nid, long ref) {
+            if ((used + 1L) * 4 > table.length * 3L) {
                 grow();
             }
             long[] t = table;
             int mask = t.length - 1;
-            int i = (int) mix(content, nid) & mask;
+            long h = mix(content, nid);
+            long fp = (h >>> 48) | 1;
+            for (int i = (int) h & mask; ; i = (i + 1) & mask) {
+                long e = t[i];
+                if (e == 0) {
+                    t[i] = fp << 48 | ref;
+                    used++;
+                    size++;
+                    return -1;
+                }
+                if ((e >>> 48) == fp) {
+                    long r = e & 0xFFFF_FFFF_FFFFL;
+                    if (unstableValid(r, content, nid)) {
+                        return r;
+                    }
+                }
+            }
+        }
+
+        private void put(long e, int hash) {
+            long[] t = table;
+            int mask = t.length - 1;
+            int i = hash & mask;
             while (t[i] != 0) {
                 i = (i + 1) & mask;
             }
-            t[i] = ref + 1;
-            used++;
-            size++;
+            t[i] = e;
         }
 
         private void grow() {
             long[] old = table;
             table = new long[old.length * 2];
             used = 0;
-            int mask = table.length - 1;
             for (long e : old) {
                 if (e == 0) {
                     continue;
                 }
-                long ref = e - 1;
+                long ref = e & 0xFFFF_FFFF_FFFFL;
                 Slot s = slots.get((int) (ref >>> 32));
                 int p = (int) ref;
                 if (s.removed || (s.state[p] & UNSTABLE) == 0) {
                     continue;
                 }
-                long c = s.region.content(p);
-                int nid = mergeAcrossNodes ? 0 : s.region.node(p);
-                int i = (int) mix(c, nid) & mask;
-                while (table[i] != 0) {
-                    i = (i + 1) & mask;
-                }
-                table[i] = e;
+                long h = mix(s.region.content(p), mergeAcrossNodes ? 0 : s.region.node(p));
+                put(e, (int) h);
                 used++;
             }
         }
