@@ -30,6 +30,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         BenchResult r = switch (name) {
             case "touch" -> org.kvmsim.sim.mem.MemBench.touch();
+            case "ksm" -> org.kvmsim.sim.ksm.KsmBench.run(scale);
             default -> null;
         };
         if (r == null) {

@@ -36,6 +36,9 @@ public final class Session {
     public record Result(boolean ok, List<Diagnostic> diagnostics, boolean interrupted) {}
 
     private Declarations declared = new Declarations();
+    private org.kvmsim.sim.Engine engine;
+    /** Where each VM was declared, so a VM that fails to start is reported at its declaration. */
+    private final Map<String, org.kvmsim.lang.Span> vmSpans = new java.util.HashMap<>();
     private final Map<String, Table> tables = new LinkedHashMap<>();
     private final long seed;
     private Path outDir;
@@ -43,6 +46,7 @@ public final class Session {
 
     public Session(long seed) {
         this.seed = seed;
+        this.engine = new org.kvmsim.sim.Engine(seed);
     }
 
     public long seed() {
@@ -116,11 +120,45 @@ public final class Session {
         checkInterrupt(s.span(), "before line " + s.span().line());
         if (s instanceof Statement.Declare d) {
             declared.declare(d.decl());
+            if (d.decl() instanceof Vm v) vmSpans.put(v.name(), d.span());
         } else if (s instanceof Statement.Print p) {
             out.print(p.text());
         } else if (s instanceof Statement.Reset) {
             declared = new Declarations();
             tables.clear();
+            engine = new org.kvmsim.sim.Engine(seed);
+        } else if (s instanceof Statement.RunFor r) {
+            startVms(r.span());
+            guardWorkloads(r.span());
+            engine.runFor(r.nanos(), monitor(r.span(), out));
+        } else if (s instanceof Statement.RunUntil r) {
+            startVms(r.span());
+            guardWorkloads(r.span());
+            var host = engine.host(r.host());
+            java.util.function.LongSupplier counter = () -> ksmCounter(host.ksmd.counters(), r.counter());
+            if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos(), monitor(r.span(), out))) {
+                throw new ScriptError(r.span(), r.host() + ".ksm." + r.counter() + " did not reach " + r.target()
+                        + " within " + r.boundNanos() / 1_000_000_000L + " s of simulated time (it is "
+                        + counter.getAsLong() + ")", "add `within DURATION` to wait longer, or check that ksmd runs");
+            }
+        } else if (s instanceof Statement.Write w) {
+            var vm = runningVm(w.vm(), w.span());
+            engine.fill(vm, w.from(), w.to(), w.content());
+        } else if (s instanceof Statement.Start st) {
+            engine.sync(declared);
+            var vm = engine.vm(st.vm());
+            if (vm.state != org.kvmsim.sim.Engine.VmRunState.RUNNING) {
+                try {
+                    engine.start(vm, declared);
+                } catch (org.kvmsim.sim.Engine.SimError e) {
+                    throw new ScriptError(st.span(), e.getMessage());
+                }
+            }
+        } else if (s instanceof Statement.Stop st) {
+            engine.sync(declared);
+            engine.stop(engine.vm(st.vm()));
+        } else if (s instanceof Statement.Set st) {
+            set(st);
         } else if (s instanceof Statement.Show sh) {
             publish(show(sh), out, collect);
         } else if (s instanceof Statement.Sweep sw) {
@@ -140,6 +178,88 @@ public final class Session {
         else out.table(t);
     }
 
+    private void startVms(org.kvmsim.lang.Span at) {
+        engine.sync(declared);
+        for (var vm : new ArrayList<>(declared.vms.values())) {
+            var st = engine.vm(vm.name());
+            if (st.state != org.kvmsim.sim.Engine.VmRunState.DECLARED) continue;
+            try {
+                engine.start(st, declared);
+            } catch (org.kvmsim.sim.Engine.SimError e) {
+                throw new ScriptError(vmSpans.getOrDefault(vm.name(), at), e.getMessage());
+            }
+        }
+    }
+
+    /** Workload access streams need the translation engine, which is not built yet: say so, never fake it. */
+    private void guardWorkloads(org.kvmsim.lang.Span at) {
+        for (Workload w : declared.workloads.values()) {
+            if (w.accesses() > 0) throw ScriptError.notImplemented(at, "workload access streams (workload '" + w.name() + "')");
+        }
+    }
+
+    private org.kvmsim.sim.Engine.Monitor monitor(org.kvmsim.lang.Span span, Output out) {
+        long[] lastWall = {System.nanoTime()};
+        return (done, total) -> {
+            checkInterrupt(span, String.format(java.util.Locale.ROOT, "at %.3f s of simulated time", engine.now() / 1e9));
+            long t = System.nanoTime();
+            if (t - lastWall[0] > 250_000_000L) {
+                lastWall[0] = t;
+                out.progress(done, total);
+            }
+        };
+    }
+
+    private static long ksmCounter(org.kvmsim.sim.ksm.KsmCounters c, String name) {
+        return switch (name) {
+            case "full_scans" -> c.fullScans();
+            case "pages_scanned" -> c.pagesScanned();
+            case "pages_shared" -> c.pagesShared();
+            case "pages_sharing" -> c.pagesSharing();
+            case "pages_unshared" -> c.pagesUnshared();
+            case "pages_volatile" -> c.pagesVolatile();
+            case "pages_skipped" -> c.pagesSkipped();
+            case "ksm_zero_pages" -> c.ksmZeroPages();
+            case "stable_node_chains" -> c.stableNodeChains();
+            case "stable_node_dups" -> c.stableNodeDups();
+            default -> c.generalProfit();
+        };
+    }
+
+    private org.kvmsim.sim.Engine.VmState runningVm(String name, org.kvmsim.lang.Span span) {
+        engine.sync(declared);
+        var vm = engine.vm(name);
+        if (vm == null || vm.state != org.kvmsim.sim.Engine.VmRunState.RUNNING) {
+            throw new ScriptError(span, "vm '" + name + "' is not running (" + (vm == null ? "not declared"
+                    : vm.state.name().toLowerCase()) + ")", "VMs start at the first `run` after they are declared, or with `start`");
+        }
+        return vm;
+    }
+
+    /** `set`: a knob changed the way writing its sysfs file would, with sysfs's errors. */
+    private void set(Statement.Set st) {
+        engine.sync(declared);
+        var h = engine.host(st.host());
+        List<String> p = st.path();
+        if (p.get(0).equals("ksm")) {
+            if (h.ksmd == null) throw new ScriptError(st.span(), "host '" + st.host() + "' has no ksm policy");
+            String v = p.get(1).equals("advisor_mode") ? (((Long) st.value()) == 1 ? "scan-time" : "none") : st.value().toString();
+            String knob = org.kvmsim.lang.Schema.ksmKnob(p.get(1));
+            try {
+                h.ksmd.set(knob, v);
+            } catch (org.kvmsim.sim.ksm.KsmKnobException e) {
+                throw new ScriptError(st.span(), "writing " + v + " to /sys/kernel/mm/ksm/" + knob + " fails: " + e.getMessage());
+            }
+        } else if (p.get(0).equals("thp")) {
+            h.thp.mode = org.kvmsim.sim.hugetlb.ThpSettings.Mode.valueOf(((String) st.value()).toUpperCase());
+        } else {
+            var pool = h.pools.pool(h.decl.pool(p.get(0)).pageSize());
+            long n = (Long) st.value();
+            if (p.get(1).equals("count")) pool.setNrHugepages(n);
+            else pool.setNrOvercommitHugepages(n);
+        }
+    }
+
     private static String describe(Statement s) {
         if (s instanceof Statement.RunFor) return "run (the simulation engine)";
         if (s instanceof Statement.RunUntil) return "run until (the simulation engine)";
@@ -154,13 +274,73 @@ public final class Session {
     private Table show(Statement.Show sh) {
         switch (sh.kind()) {
             case VMS -> {
+                engine.sync(declared);
                 Tables.VmsTable t = new Tables.VmsTable();
-                // Nothing has run yet, so no VM has started: its resident set is truly empty.
-                for (Vm vm : declared.vms.values()) t.add(vm, "declared", 0);
+                for (Vm vm : declared.vms.values()) {
+                    var st = engine.vm(vm.name());
+                    // A VM running with an earlier declaration shows what it runs with.
+                    t.add(st.decl, st.state.name().toLowerCase(), st.rssBytes());
+                }
                 return t.table();
+            }
+            case KSM, KSM_HISTORY -> {
+                engine.sync(declared);
+                List<String> names = new ArrayList<>();
+                List<org.kvmsim.sim.ksm.KsmKnobs> knobs = new ArrayList<>();
+                List<org.kvmsim.sim.ksm.KsmCounters> counters = new ArrayList<>();
+                List<List<org.kvmsim.sim.ksm.KsmCounters>> hist = new ArrayList<>();
+                for (String h : hostsOf(sh)) {
+                    var hs = engine.host(h);
+                    names.add(h);
+                    // A host without a policy runs no ksmd: every counter is truly 0.
+                    var k = hs.ksmd == null ? new org.kvmsim.sim.ksm.Ksmd() : hs.ksmd;
+                    knobs.add(k.knobs());
+                    counters.add(k.counters());
+                    hist.add(k.history());
+                }
+                return sh.kind() == Statement.ShowKind.KSM ? Tables.ksm(names, knobs, counters, engine.now())
+                        : Tables.ksmHistory(names, hist);
+            }
+            case KSM_BY_VM -> {
+                engine.sync(declared);
+                Tables.KsmByVm t = new Tables.KsmByVm();
+                for (Vm vm : declared.vms.values()) {
+                    var st = engine.vm(vm.name());
+                    if (sh.host() != null && !vm.host().equals(sh.host())) continue;
+                    long present = st.memory == null ? 0 : st.memory.presentPages();
+                    long[] stat = st.ksmSlot >= 0 ? engine.host(vm.host()).ksmd.slotStat(st.ksmSlot) : new long[3];
+                    t.add(vm.name(), vm.host(), present, stat[1] + stat[2], stat[2]);
+                }
+                return t.table();
+            }
+            case MEMINFO -> {
+                engine.sync(declared);
+                List<String> names = hostsOf(sh);
+                List<List<org.kvmsim.sim.mem.MeminfoField>> f = new ArrayList<>();
+                for (String h : names) f.add(engine.host(h).mem.meminfo());
+                return Tables.meminfo(names, f);
+            }
+            case HUGEPAGES -> {
+                engine.sync(declared);
+                Tables.Hugepages t = new Tables.Hugepages();
+                for (String h : hostsOf(sh)) {
+                    var hs = engine.host(h);
+                    for (long size : new long[] {org.kvmsim.sim.hugetlb.HugetlbPools.SIZE_2M, org.kvmsim.sim.hugetlb.HugetlbPools.SIZE_1G}) {
+                        var p = hs.pools.pool(size);
+                        t.add(h, size, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommitHugepages());
+                    }
+                }
+                return t.table();
+            }
+            case EVENTS -> {
+                return Tables.events(engine.events());
             }
             default -> throw ScriptError.notImplemented(sh.span(), describe(sh));
         }
+    }
+
+    private List<String> hostsOf(Statement.Show sh) {
+        return sh.host() != null ? List.of(sh.host()) : new ArrayList<>(declared.hosts.keySet());
     }
 
     /**
@@ -168,10 +348,15 @@ public final class Session {
      * query's tables with a first column for the swept variable.
      */
     private void sweep(Statement.Sweep sw, Output out) {
+        if (engine.now() > 0) {
+            throw ScriptError.notImplemented(sw.span(), "sweep after a run (the engine cannot snapshot a simulation yet)");
+        }
         Declarations start = declared.copy();
+        org.kvmsim.sim.Engine startEngine = engine;
         Map<String, Table> merged = new LinkedHashMap<>();
         for (int i = 0; i < sw.values().size(); i++) {
             declared = start.copy();
+            engine = new org.kvmsim.sim.Engine(seed);
             apply(sw, sw.values().get(i));
             List<Table> got = new ArrayList<>();
             for (Statement s : sw.body()) execute(s, out, got);
@@ -186,6 +371,7 @@ public final class Session {
             }
         }
         declared = start;
+        engine = startEngine;
         boolean first = true;
         for (Table t : merged.values()) {
             Table named = t.copy().setName(first ? "sweep" : "sweep_" + t.name());

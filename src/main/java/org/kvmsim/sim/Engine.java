@@ -97,6 +97,8 @@ public final class Engine {
         public final HugetlbPools pools;
         public final ThpSettings thp = new ThpSettings();
         public final Khugepaged khugepaged;
+        /** ksmd, or null when the host has no KSM policy (run = 0, nothing mergeable is scanned). */
+        public final org.kvmsim.sim.ksm.Ksmd ksmd;
 
         HostState(Host decl) {
             this.decl = decl;
@@ -104,6 +106,20 @@ public final class Engine {
             this.pools = new HugetlbPools(mem);
             thp.mode = ThpSettings.Mode.valueOf(decl.thp().name());
             this.khugepaged = new Khugepaged(thp);
+            if (decl.ksm() != null) {
+                ksmd = new org.kvmsim.sim.ksm.Ksmd();
+                // Knobs in sysfs order of dependence: run last, as an admin's script would.
+                for (Map.Entry<String, Long> k : new java.util.TreeMap<>(decl.ksm().knobs()).entrySet()) {
+                    if (k.getKey().equals("run")) continue;
+                    String v = k.getKey().equals("advisor_mode") ? (k.getValue() == 1 ? "scan-time" : "none")
+                            : Long.toString(k.getValue());
+                    if (k.getKey().startsWith("advisor_") && !k.getKey().equals("advisor_mode")) continue;
+                    ksmd.set(k.getKey(), v);
+                }
+                ksmd.set("run", Long.toString(decl.ksm().knob("run")));
+            } else {
+                ksmd = null;
+            }
             for (org.kvmsim.model.HugePagePool p : decl.pools()) {
                 HugePagePool pool = pools.pool(p.pageSize());
                 pool.setNrOvercommitHugepages(pool.nrOvercommitHugepages() + p.overcommit());
@@ -121,8 +137,9 @@ public final class Engine {
         public GuestMemory memory;
         ThpMapping anon;
         HugetlbMapping huge;
-        final List<ContentsSpec> pendingContents = new ArrayList<>();
         long nextFreeGuestPage;
+        /** The VM's mm_slot in its host's ksmd, or -1 when its RAM is not mergeable. */
+        public int ksmSlot = -1;
 
         VmState(Vm decl) {
             this.decl = decl;
@@ -198,6 +215,19 @@ public final class Engine {
             h.khugepaged.register(v.anon);
         }
         v.state = VmRunState.RUNNING;
+        // QEMU marks anonymous guest RAM MADV_MERGEABLE unless mem-merge=off; hugetlbfs RAM never is.
+        if (h.ksmd != null && v.anon != null && v.decl.memMerge()) {
+            GuestMemory gm = v.memory;
+            v.ksmSlot = h.ksmd.addSlot(new org.kvmsim.sim.ksm.MergeableRegion() {
+                public int pages() {
+                    return (int) gm.pages();
+                }
+
+                public long content(int page) {
+                    return gm.content(page);
+                }
+            });
+        }
         event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new org.kvmsim.model.ByteSize(v.decl.memory())
                 + ", " + v.decl.backing());
         if (v.decl.prealloc()) {
@@ -243,6 +273,12 @@ public final class Engine {
     void setContent(VmState v, long page, long content) {
         touch(v, page);
         if (v.state != VmRunState.RUNNING) return;
+        write(v, page, content);
+    }
+
+    /** Changes a present page's content; a merged page breaks copy-on-write first. */
+    private void write(VmState v, long page, long content) {
+        if (v.ksmSlot >= 0 && v.memory.isPresent(page)) hosts.get(v.decl.host()).ksmd.onWrite(v.ksmSlot, (int) page);
         v.memory.set(page, content);
     }
 
@@ -294,6 +330,10 @@ public final class Engine {
 
     private void release(VmState v) {
         HostState h = hosts.get(v.decl.host());
+        if (v.ksmSlot >= 0) {
+            h.ksmd.removeSlot(v.ksmSlot);
+            v.ksmSlot = -1;
+        }
         if (v.anon != null) {
             h.khugepaged.unregister(v.anon);
             v.anon.release();
@@ -343,7 +383,7 @@ public final class Engine {
         @Override
         void fire(Engine e) {
             if (vm.state != VmRunState.RUNNING) return;
-            for (long p = from; p <= to; p++) vm.memory.set(p, e.nextUnique());
+            for (long p = from; p <= to; p++) e.write(vm, p, e.nextUnique());
             e.schedule(at + period, this);
         }
     }
@@ -364,10 +404,32 @@ public final class Engine {
         }
     }
 
+    /** ksmd's wake-up: scan pages_to_scan pages, then sleep sleep_millisecs (ksm_scan_thread()). */
+    private static final class KsmdTimer extends Timer {
+        final HostState host;
+
+        KsmdTimer(HostState host) {
+            this.host = host;
+        }
+
+        @Override
+        void fire(Engine e) {
+            long before = host.ksmd.counters().fullScans();
+            if (host.ksmd.shouldRun()) host.ksmd.wakeUp(e.now);
+            if (host.ksmd.counters().fullScans() != before) {
+                e.event("ksm_full_scan", host.decl.name(), "full scan " + host.ksmd.counters().fullScans());
+            }
+            e.schedule(at + Math.max(1, host.ksmd.knobs().sleepMillisecs()) * 1_000_000L, this);
+        }
+    }
+
     private final java.util.Set<String> daemonsStarted = new java.util.HashSet<>();
 
     private void startDaemons() {
         for (HostState h : hosts.values()) {
+            if (h.ksmd != null && daemonsStarted.add("ksmd:" + h.decl.name())) {
+                schedule(now + Math.max(1, h.ksmd.knobs().sleepMillisecs()) * 1_000_000L, new KsmdTimer(h));
+            }
             if (daemonsStarted.add("khugepaged:" + h.decl.name())) {
                 schedule(now + h.khugepaged.sleepMillis() * 1_000_000L, new KhugepagedTimer(h));
             }
