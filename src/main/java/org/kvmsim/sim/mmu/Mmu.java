@@ -859,6 +859,13 @@ public final class Mmu {
         }
     }
 
+    /** What the shadow tables of {@code space} map {@code gva} to (an HPA), or -1. For tests. */
+    long shadowLookup(int space, long gva) {
+        RadixTable s = spaces.get(space).shadow;
+        long l = s == null ? NOT_MAPPED : s.lookup(gva);
+        return l == NOT_MAPPED ? -1L : RadixTable.resolve(l, gva);
+    }
+
     // ---- queries: translate and the architectural walk -------------------------------------
 
     /** gva -> gpa -> hva -> hpa in {@code space}, faulting nested entries in silently; empty if unmapped. */
