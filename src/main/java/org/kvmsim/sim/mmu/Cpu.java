@@ -1,0 +1,60 @@
+package org.kvmsim.sim.mmu;
+
+/**
+ * One physical CPU's translation hardware, shared by the VMs that run on it. Each {@link Mmu}
+ * runs on a Cpu; when a different VM's vCPU runs, the Cpu switches: with VPID (Intel) / ASID
+ * (AMD) tagging the TLBs keep every VM's entries apart and nothing is flushed; without it, the
+ * whole TLB and walk caches are flushed on every switch (KVM without VPID flushes on VM entry of
+ * a different vCPU).
+ *
+ * <p>Differences from hardware: one Cpu models one logical CPU; the engine decides which VM runs
+ * when (an access by a VM that is not current is a switch).
+ */
+public final class Cpu {
+
+    private final CpuModel model;
+    final Tlbs tlbs;
+    Mmu current;
+    private int nextVpid = 1;
+    private long vmSwitches;
+
+    public Cpu(CpuModel model) {
+        this.model = model;
+        this.tlbs = new Tlbs(model);
+    }
+
+    public CpuModel model() {
+        return model;
+    }
+
+    /** Number of switches between different VMs so far. */
+    public long vmSwitches() {
+        return vmSwitches;
+    }
+
+    int allocateVpid() {
+        if (!model.vpid()) {
+            return 0;
+        }
+        int v = nextVpid++;
+        if (v >= (1 << Tlbs.TAG_BITS)) {
+            throw new IllegalStateException("out of VPIDs");
+        }
+        return v;
+    }
+
+    /** Runs {@code mmu}'s VM on this CPU next (a VM entry of a different VM). */
+    public void switchTo(Mmu mmu) {
+        if (current == mmu) {
+            return;
+        }
+        if (current != null) {
+            vmSwitches++;
+            if (!model.vpid()) {
+                tlbs.flushAll();
+                mmu.countSwitchFlush();
+            }
+        }
+        current = mmu;
+    }
+}

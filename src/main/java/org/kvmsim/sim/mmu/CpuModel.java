@@ -1,0 +1,173 @@
+package org.kvmsim.sim.mmu;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The translation hardware of one CPU model: TLB geometry, paging-structure caches, the nested
+ * TLB for two-dimensional walks, VPID/ASID tagging, and the latencies the cost model charges.
+ * Presets {@code skylake} and {@code zen2}; any knob can be overridden by its snake_case name
+ * ({@link #with}), e.g. {@code stlb_entries = 2048}.
+ *
+ * <p>Entries of 0 disable a structure. Sets (entries / ways) must be a power of two.
+ * Where a default comes from a document the field's comment in {@link #skylake()} / {@link #zen2()}
+ * names it; where it is a modelling assumption it says so. Latencies are per event, in core cycles:
+ * <ul>
+ * <li>tlb_hit: charged on every access (the base cost of a translated load);</li>
+ * <li>stlb_hit: extra when the L1 DTLB misses and the STLB hits;</li>
+ * <li>walk_ref: each memory reference a page walk makes (no data-cache model: one average price);</li>
+ * <li>vm_exit: one exit and re-entry round trip including minimal KVM dispatch;</li>
+ * <li>ept_violation: KVM's extra work to install a nested entry (on top of vm_exit);</li>
+ * <li>shadow_fault: KVM's extra work to walk guest tables and install shadow entries;</li>
+ * <li>pte_write_emulation: KVM's extra work to emulate a guest write to a write-protected table;</li>
+ * <li>sync_page: KVM's extra work to resync one unsync shadow page (512 entries);</li>
+ * <li>guest_fault: the guest kernel's own page-fault handling (charged natively too).</li>
+ * </ul>
+ */
+public record CpuModel(
+        String name,
+        int l1_4k_entries, int l1_4k_ways,
+        int l1_2m_entries, int l1_2m_ways,
+        int l1_1g_entries, int l1_1g_ways,
+        boolean l1_unified,
+        int stlb_entries, int stlb_ways, boolean stlb_holds_2m,
+        int stlb_1g_entries, int stlb_1g_ways,
+        int psc_pml5_entries, int psc_pml4_entries, int psc_pdpt_entries, int psc_pde_entries, int psc_ways,
+        int ntlb_entries, int ntlb_ways,
+        int npsc_pml4_entries, int npsc_pdpt_entries, int npsc_pde_entries,
+        boolean vpid,
+        int tlb_hit_cycles, int stlb_hit_cycles, int walk_ref_cycles,
+        int vm_exit_cycles, int ept_violation_cycles, int shadow_fault_cycles,
+        int pte_write_emulation_cycles, int sync_page_cycles, int guest_fault_cycles) {
+
+    /**
+     * Intel Skylake (client and SP core).
+     * Geometry: Intel 64 and IA-32 Architectures Optimization Reference Manual, Skylake
+     * microarchitecture section, table "TLB Parameters": L1 DTLB 64 x 4K 4-way, 32 x 2M 4-way,
+     * 4 x 1G; STLB 1536 entries 12-way shared by 4K and 2M, plus 16 x 1G 4-way.
+     * Paging-structure caches: the Intel SDM vol. 3A §4.10.3 defines PML4E/PDPTE/PDE caches but
+     * Intel does not publish their sizes; 2/4/32 entries follow the measurements reported in the
+     * literature (e.g. Barr, Cox, Rixner, "Translation caching: skip, don't walk (the page table)",
+     * ISCA 2010, for earlier Intel cores) and are a modelling assumption here.
+     * Nested: with EPT, Intel keeps combined (guest-linear -> host-physical) paging-structure
+     * entries and EPT paging-structure caches (SDM vol. 3C §28.3); their sizes are unpublished:
+     * the 16-entry GPA->HPA nested TLB and 2/4/32 EPT PSC entries are modelling assumptions.
+     * Latencies: stlb_hit 9 cycles (7-cpu.com, Skylake: "L1 DTLB miss, L2 TLB hit" penalty);
+     * walk_ref 12 cycles = Skylake L2 hit latency (7-cpu.com), assuming paging entries mostly
+     * hit the L2 (assumption); tlb_hit 1 (assumption: the L1 DTLB lookup overlaps the L1D
+     * access, 1 cycle is charged so cycles_per_access has a base). vm_exit 1200 cycles:
+     * assumption, the order of published VMCALL round trips on Skylake-era Xeons with KVM
+     * (about 1000-1500). ept_violation 2000, shadow_fault 2500, pte_write_emulation 1500,
+     * sync_page 4000, guest_fault 2000: assumptions (KVM fault paths are a few microseconds).
+     */
+    public static CpuModel skylake() {
+        return new CpuModel("skylake",
+                64, 4, 32, 4, 4, 4, false,
+                1536, 12, true, 16, 4,
+                2, 2, 4, 32, 2,
+                16, 4,
+                2, 4, 32,
+                true,
+                1, 9, 12,
+                1200, 2000, 2500, 1500, 4000, 2000);
+    }
+
+    /**
+     * AMD Zen 2 (Family 17h models 30h+).
+     * Geometry: AMD Software Optimization Guide for AMD Family 17h Models 30h and Greater
+     * (pub. 56305), "Translation-Lookaside Buffers": L1 DTLB 64 entries, fully associative, all
+     * page sizes (modelled as one unified array: {@code l1_unified}); L2 DTLB 2048 entries for
+     * 4K and 2M. The L2's associativity (16-way here) is an assumption. AMD keeps 1 GiB
+     * translations in the L2 only as smashed 2 MiB pieces; this model keeps no 1 GiB L2 entries
+     * (stlb_1g_entries 0), a simplification. AMD's page-walk cache (PDC) and nested TLB sizes are
+     * not published: 2/2/4/32 PWC entries and a 32-entry nested TLB are modelling assumptions.
+     * ASIDs tag translations (the VPID knob). Latencies: stlb_hit 7 cycles (assumption close to
+     * the L2 DTLB figures on 7-cpu.com for Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
+     * 12 cycles per 7-cpu.com; assumption as for skylake); exit and fault costs as for skylake,
+     * assumptions.
+     */
+    public static CpuModel zen2() {
+        return new CpuModel("zen2",
+                64, 64, 0, 1, 0, 1, true,
+                2048, 16, true, 0, 1,
+                2, 2, 4, 32, 2,
+                32, 4,
+                2, 4, 32,
+                true,
+                1, 7, 12,
+                1200, 2000, 2500, 1500, 4000, 2000);
+    }
+
+    public static List<String> presets() {
+        return List.of("skylake", "zen2");
+    }
+
+    /** A preset by name (case-insensitive); "zen" means zen2. */
+    public static CpuModel preset(String name) {
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "skylake": return skylake();
+            case "zen": case "zen2": return zen2();
+            default: throw new IllegalArgumentException("unknown cpu '" + name + "'; known: " + String.join(", ", presets()));
+        }
+    }
+
+    /** Knob names that {@link #with} accepts (the record's components except name). */
+    public static List<String> knobs() {
+        List<String> out = new ArrayList<>();
+        for (RecordComponent c : CpuModel.class.getRecordComponents()) {
+            if (!c.getName().equals("name")) {
+                out.add(c.getName());
+            }
+        }
+        return out;
+    }
+
+    /** A copy with one knob changed; booleans take 0/1. */
+    public CpuModel with(String knob, long value) {
+        RecordComponent[] comps = CpuModel.class.getRecordComponents();
+        Object[] args = new Object[comps.length];
+        Class<?>[] types = new Class<?>[comps.length];
+        boolean found = false;
+        try {
+            for (int i = 0; i < comps.length; i++) {
+                types[i] = comps[i].getType();
+                args[i] = comps[i].getAccessor().invoke(this);
+                if (comps[i].getName().equals(knob) && !knob.equals("name")) {
+                    found = true;
+                    if (types[i] == boolean.class) {
+                        args[i] = value != 0;
+                    } else {
+                        if (value < 0 || value > Integer.MAX_VALUE) {
+                            throw new IllegalArgumentException("cpu knob '" + knob + "' out of range: " + value);
+                        }
+                        args[i] = (int) value;
+                    }
+                }
+            }
+            if (!found) {
+                throw new IllegalArgumentException("unknown cpu knob '" + knob + "'; known: " + String.join(", ", knobs()));
+            }
+            Constructor<CpuModel> ctor = CpuModel.class.getDeclaredConstructor(types);
+            return ctor.newInstance(args);
+        } catch (ReflectiveOperationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof IllegalArgumentException) {
+                throw (IllegalArgumentException) cause;
+            }
+            throw new IllegalStateException(cause);
+        }
+    }
+
+    /** A copy with several knobs changed, in map order. */
+    public CpuModel with(Map<String, Long> overrides) {
+        CpuModel m = this;
+        for (Map.Entry<String, Long> e : overrides.entrySet()) {
+            m = m.with(e.getKey(), e.getValue());
+        }
+        return m;
+    }
+}

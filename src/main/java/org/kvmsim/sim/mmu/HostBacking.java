@@ -1,0 +1,25 @@
+package org.kvmsim.sim.mmu;
+
+/**
+ * What the host side offers one VM's MMU: the machine frame behind each guest-physical address
+ * (QEMU's RAM mapping, faulted in on first use) and host pages for the VMM's own tables (EPT/NPT
+ * and shadow tables live in host memory and show up as SecPageTables in meminfo).
+ */
+public interface HostBacking {
+
+    /** The host-physical address backing {@code gpa}, faulting the host page in if needed. */
+    long hpa(long gpa);
+
+    /**
+     * log2 of the host page that backs {@code gpa}: 12 (anonymous 4 KiB), 21 (THP or 2 MiB
+     * hugetlbfs) or 30 (1 GiB hugetlbfs). A nested leaf is never larger than this.
+     */
+    int backingPageShift(long gpa);
+
+    /** A fresh, zeroed 4 KiB host page for a nested or shadow table; returns its HPA. */
+    long allocTablePage();
+
+    /** Returns a table page obtained from {@link #allocTablePage()} (shadow pages are zapped). */
+    default void freeTablePage(long hpa) {
+    }
+}

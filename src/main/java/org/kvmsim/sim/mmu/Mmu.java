@@ -1,0 +1,1057 @@
+package org.kvmsim.sim.mmu;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+import static org.kvmsim.sim.mmu.RadixTable.A;
+import static org.kvmsim.sim.mmu.RadixTable.ADDR_MASK;
+import static org.kvmsim.sim.mmu.RadixTable.D;
+import static org.kvmsim.sim.mmu.RadixTable.ENTRIES;
+import static org.kvmsim.sim.mmu.RadixTable.LA;
+import static org.kvmsim.sim.mmu.RadixTable.LD;
+import static org.kvmsim.sim.mmu.RadixTable.NOT_MAPPED;
+import static org.kvmsim.sim.mmu.RadixTable.PS;
+import static org.kvmsim.sim.mmu.RadixTable.childOf;
+import static org.kvmsim.sim.mmu.RadixTable.index;
+import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
+
+/**
+ * One VM's address translation: its guest page tables (one per address space, i.e. per CR3),
+ * the nested EPT/NPT table or KVM's shadow tables, the walks the hardware makes through them and
+ * what every access costs, against the same accesses priced as if run natively.
+ *
+ * <p>Modes ({@link Paging}):
+ * <ul>
+ * <li>native: the hardware walks the guest tables (n references for n levels above the leaf).</li>
+ * <li>EPT/NPT: a two-dimensional walk. Every guest table pointer is a GPA translated by the
+ * nested table before the guest entry can be read, and so is the final GPA:
+ * n*m + n + m references with n guest and m nested levels (24 for 4+4). Nested entries are built
+ * lazily on EPT violations; a nested leaf is as large as the host backing page (4 KiB, 2 MiB,
+ * 1 GiB) when the GPA and HPA are aligned to it. The TLB caches GVA -> HPA at the smaller of the
+ * guest and nested page sizes, as Intel's combined TLB entries do (SDM vol. 3C §28.3.1).</li>
+ * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, one shadow page per guest table
+ * page, built on page faults (Documentation/virt/kvm/x86/mmu.rst). Guest table pages that are
+ * shadowed are write-protected: a guest write to a shadowed upper-level table exits and is
+ * emulated (the shadow entry is dropped); KVM's write-flooding detection zaps a shadow page after
+ * {@value #WRITE_FLOOD_THRESHOLD} emulated writes with no fault walking through it in between
+ * (arch/x86/kvm/mmu/mmu.c, detect_write_flooding(): "return ... write_flooding_count >= 3",
+ * never for level-1 pages). A write to a shadowed leaf table exits once and makes that shadow
+ * page unsync (mmu_try_to_unsync_pages()): further writes do not exit, and the page is resynced
+ * from the guest table on the next CR3 load (every unsync page of the new root) or, for one entry,
+ * on INVLPG. CR3 loads, INVLPG and all guest page faults exit.</li>
+ * </ul>
+ *
+ * <p>Caches: the {@link Cpu}'s L1 DTLB, STLB, paging-structure caches (guest or shadow dimension,
+ * keyed by GVA), nested TLB and nested paging-structure caches (keyed by GPA). With VPID/ASID each
+ * VM's entries are tagged; without, a switch between VMs flushes them all. A CR3 load flushes this
+ * VM's linear translations (PCIDs are not modelled).
+ *
+ * <p>Cost: cycles = accesses * tlb_hit + STLB lookups * stlb_hit + walk references * walk_ref
+ * + exits * vm_exit + per-exit work (EPT violation, shadow fault, emulation, resync) + guest
+ * faults * guest_fault. The native price of the same stream uses a private set of caches over
+ * the same guest tables and identity host (so walks are 1-D and nothing exits).
+ *
+ * <p>Differences from KVM/hardware: KVM caches zapped shadow pages for reuse and can share a
+ * shadow page among parents; here a zap frees the subtree and shadow tables are trees. Accessed
+ * and dirty bits are set only on walks (a write hitting a TLB entry filled by a read does not set
+ * D, and shadow paging's A/D emulation exits are not modelled). Guest data writes to page-table
+ * pages through ordinary accesses are not detected: guest table writes come through {@link #map}
+ * and {@link #unmap}. Walk references all cost walk_ref (no data-cache model).
+ */
+public final class Mmu {
+
+    /** KVM's detect_write_flooding() threshold (arch/x86/kvm/mmu/mmu.c). */
+    static final int WRITE_FLOOD_THRESHOLD = 3;
+
+    private static final long UNREG = -2L;
+    private static final long DIRECT = -1L;
+
+    private final Paging paging;
+    private final Cpu cpu;
+    private final CpuModel cm;
+    private final HostBacking host;
+    private final long ramHva;
+    private final int guestLevels;
+    private final int nestedLevels;
+    private final int tag;
+    private final Tlbs nat;
+    private final RadixTable npt;
+    private final List<Space> spaces = new ArrayList<>();
+    private final LongLongMap shadowed = new LongLongMap();
+    private final RadixTable.WriteListener pteWrites;
+    private Space cur;
+    private GuestFaultHandler handler;
+    private boolean priceNative = true;
+
+    private final int tlbHit;
+    private final int stlbHit;
+    private final int walkRef;
+
+    private long accesses;
+    private long l1Misses;
+    private long stlbMisses;
+    private long walks;
+    private long walkRefs;
+    private long guestFaults;
+    private long eptViolations;
+    private long vmExits;
+    private long exitCycles;
+    private long cycles;
+    private long nativeCycles;
+    private long nativeWalkRefs;
+    private long shadowFaults;
+    private long ptWriteExits;
+    private long ptWriteEmulations;
+    private long cr3Exits;
+    private long invlpgExits;
+    private long unsyncs;
+    private long resyncedPages;
+    private long shadowZaps;
+    private long switchFlushes;
+
+    /** One bit per 4 KiB GPA page mapped by a 4 KiB nested leaf: the hot path's copy of the PT level. */
+    private long[] nested4k = new long[64];
+    private int lastNestedShift;
+    private int lastRefs;
+
+    /**
+     * @param paging       how the VM's memory is translated
+     * @param cpu          the physical CPU the VM runs on (may be shared by several VMs)
+     * @param guestLevels  4 or 5 (LA57)
+     * @param nestedLevels 4 or 5 (EPT/NPT levels; ignored for native and shadow)
+     * @param host         host backing of guest RAM and host pages for nested/shadow tables
+     * @param ramHva       where QEMU mapped guest RAM in its address space (hva = ramHva + gpa)
+     */
+    public Mmu(Paging paging, Cpu cpu, int guestLevels, int nestedLevels, HostBacking host, long ramHva) {
+        this.paging = paging;
+        this.cpu = cpu;
+        this.cm = cpu.model();
+        this.host = host;
+        this.ramHva = ramHva;
+        this.guestLevels = guestLevels;
+        this.nestedLevels = nestedLevels;
+        this.tag = cpu.allocateVpid();
+        this.nat = new Tlbs(cm);
+        this.npt = paging.nested() ? new RadixTable(nestedLevels, host::allocTablePage, host::freeTablePage) : null;
+        this.pteWrites = paging == Paging.SHADOW ? this::onGuestPteWrite : null;
+        this.tlbHit = cm.tlb_hit_cycles();
+        this.stlbHit = cm.stlb_hit_cycles();
+        this.walkRef = cm.walk_ref_cycles();
+        if (guestLevels != 4 && guestLevels != 5) {
+            throw new IllegalArgumentException("guest page tables have 4 or 5 levels, not " + guestLevels);
+        }
+    }
+
+    public Paging paging() {
+        return paging;
+    }
+
+    public Cpu cpu() {
+        return cpu;
+    }
+
+    public void setGuestFaultHandler(GuestFaultHandler handler) {
+        this.handler = handler;
+    }
+
+    /** Whether each access is also priced natively (on by default; off halves the work). */
+    public void setNativePricing(boolean on) {
+        this.priceNative = on;
+    }
+
+    // ---- address spaces and the guest's page-table writes ---------------------------------
+
+    /** Per address space: the guest's table and, under shadow paging, KVM's shadow of it. */
+    private static final class Space {
+        final int id;
+        final RadixTable guest;
+        final RadixTable shadow;
+        long[] upGfn = filled(8);
+        int[] upGuest = new int[8];
+        byte[] upFlood = new byte[8];
+        long[] lfGfn = filled(8);
+        int[] lfGuest = new int[8];
+        boolean[] lfUnsync = new boolean[8];
+        int[] unsync = new int[8];
+        int unsyncN;
+
+        Space(int id, RadixTable guest, RadixTable shadow) {
+            this.id = id;
+            this.guest = guest;
+            this.shadow = shadow;
+        }
+
+        static long[] filled(int n) {
+            long[] a = new long[n];
+            Arrays.fill(a, UNREG);
+            return a;
+        }
+
+        void ensureUpper(int id) {
+            if (id >= upGfn.length) {
+                int n = Math.max(id + 1, upGfn.length * 2);
+                int old = upGfn.length;
+                upGfn = Arrays.copyOf(upGfn, n);
+                Arrays.fill(upGfn, old, n, UNREG);
+                upGuest = Arrays.copyOf(upGuest, n);
+                upFlood = Arrays.copyOf(upFlood, n);
+            }
+        }
+
+        void ensureLeaf(int id) {
+            if (id >= lfGfn.length) {
+                int n = Math.max(id + 1, lfGfn.length * 2);
+                int old = lfGfn.length;
+                lfGfn = Arrays.copyOf(lfGfn, n);
+                Arrays.fill(lfGfn, old, n, UNREG);
+                lfGuest = Arrays.copyOf(lfGuest, n);
+                lfUnsync = Arrays.copyOf(lfUnsync, n);
+            }
+        }
+
+        void addUnsync(int id) {
+            if (unsyncN == unsync.length) {
+                unsync = Arrays.copyOf(unsync, unsyncN * 2);
+            }
+            unsync[unsyncN++] = id;
+        }
+    }
+
+    /**
+     * A new guest address space (a process's page tables, loaded by CR3); the first one becomes
+     * current. Guest table pages get their GPAs from {@code tablePages}.
+     */
+    public int newAddressSpace(TablePageAllocator tablePages) {
+        RadixTable g = new RadixTable(guestLevels, tablePages, gpa -> { });
+        RadixTable s = paging == Paging.SHADOW
+                ? new RadixTable(guestLevels, host::allocTablePage, host::freeTablePage) : null;
+        Space sp = new Space(spaces.size(), g, s);
+        spaces.add(sp);
+        if (s != null) {
+            register(sp, guestLevels, s.root, g.rootAddress(), g.root);
+        }
+        if (cur == null) {
+            cur = sp;
+        }
+        return sp.id;
+    }
+
+    public int addressSpaces() {
+        return spaces.size();
+    }
+
+    public int currentAddressSpace() {
+        return cur == null ? -1 : cur.id;
+    }
+
+    /**
+     * The guest kernel maps {@code gva}'s page to {@code gpa} (pageSize 4 KiB, 2 MiB or 1 GiB),
+     * writing PTEs (and new table pages) as it goes. Under shadow paging writes to shadowed table
+     * pages exit. Changing a present mapping of the current space is followed by INVLPG.
+     */
+    public void map(int space, long gva, long gpa, long pageSize, boolean writable) {
+        Space sp = spaces.get(space);
+        int shift = Long.numberOfTrailingZeros(pageSize);
+        if (Long.bitCount(pageSize) != 1 || (shift != 12 && shift != 21 && shift != 30)) {
+            throw new IllegalArgumentException("page size must be 4 KiB, 2 MiB or 1 GiB, not " + pageSize);
+        }
+        long va = gva & ~((1L << shift) - 1);
+        boolean was = sp.guest.lookup(va) != NOT_MAPPED;
+        sp.guest.map(va, gpa, shift, writable, pteWrites);
+        if (was && sp == cur) {
+            invlpg(va);
+        }
+    }
+
+    /** The guest kernel clears the PTE mapping {@code gva}, then INVLPGs it if the space is current. */
+    public void unmap(int space, long gva) {
+        Space sp = spaces.get(space);
+        long old = sp.guest.unmap(gva, pteWrites);
+        if (old != NOT_MAPPED && sp == cur) {
+            invlpg(gva);
+        }
+    }
+
+    /** What the guest tables of {@code space} map {@code gva} to, or empty. */
+    public Optional<Long> guestPhysical(int space, long gva) {
+        long l = spaces.get(space).guest.lookup(gva);
+        return l == NOT_MAPPED ? Optional.empty() : Optional.of(RadixTable.resolve(l, gva));
+    }
+
+    // ---- privileged guest operations ------------------------------------------------------
+
+    /**
+     * The guest loads CR3 with {@code space}'s root (a context switch). Without PCIDs this flushes
+     * the VM's linear translations. Under shadow paging it exits and KVM resyncs every unsync
+     * shadow page of the new root, write-protecting them again.
+     */
+    public void loadCr3(int space) {
+        if (cpu.current != this) {
+            cpu.switchTo(this);
+        }
+        Space sp = spaces.get(space);
+        if (paging == Paging.SHADOW) {
+            cr3Exits++;
+            long work = 0;
+            for (int i = 0; i < sp.unsyncN; i++) {
+                int id = sp.unsync[i];
+                if (sp.lfUnsync[id]) {
+                    syncLeafPage(sp, id);
+                    sp.lfUnsync[id] = false;
+                    resyncedPages++;
+                    work += cm.sync_page_cycles();
+                }
+            }
+            sp.unsyncN = 0;
+            exit(work);
+        }
+        cpu.tlbs.flushLinear(tag);
+        nat.flushLinear(0);
+        cur = sp;
+    }
+
+    /**
+     * The guest invalidates one page's translation (INVLPG). Under shadow paging it exits and KVM
+     * resyncs that one entry if its shadow page is unsync.
+     */
+    public void invlpg(long gva) {
+        if (cpu.current != this) {
+            cpu.switchTo(this);
+        }
+        if (paging == Paging.SHADOW && cur != null) {
+            invlpgExits++;
+            exit(0);
+            syncOneEntry(cur, gva);
+        }
+        cpu.tlbs.invalidatePage(gva, tag);
+        nat.invalidatePage(gva, 0);
+    }
+
+    void countSwitchFlush() {
+        switchFlushes++;
+    }
+
+    // ---- the hot path ---------------------------------------------------------------------
+
+    /** One data access by the current address space; faults are taken and handled as needed. */
+    public void access(long gva, boolean write) {
+        Cpu c = cpu;
+        if (c.current != this) {
+            c.switchTo(this);
+        }
+        accesses++;
+        Tlbs t = c.tlbs;
+        cycles += tlbHit;
+        if (!t.l1Hit(gva, tag)) {
+            l1Misses++;
+            cycles += stlbHit;
+            if (t.l2Hit(gva, tag) < 0) {
+                stlbMisses++;
+                miss(t, gva, write);
+            }
+        }
+        if (priceNative) {
+            priceNative(gva, write);
+        }
+    }
+
+    private void miss(Tlbs t, long gva, boolean write) {
+        while (true) {
+            walks++;
+            int sc;
+            switch (paging) {
+                case NATIVE:
+                    sc = walk1d(cur.guest, t, tag, gva, write);
+                    break;
+                case SHADOW:
+                    sc = walk1d(cur.shadow, t, tag, gva, false);
+                    break;
+                default:
+                    sc = walk2d(t, gva, write);
+                    break;
+            }
+            walkRefs += lastRefs;
+            cycles += (long) lastRefs * walkRef;
+            if (sc >= 0) {
+                t.fill(gva, sc, tag);
+                return;
+            }
+            if (paging == Paging.SHADOW) {
+                shadowFault(gva, write);
+            } else {
+                guestFault(gva, write);
+            }
+        }
+    }
+
+    private void priceNative(long gva, boolean write) {
+        Tlbs t = nat;
+        nativeCycles += tlbHit;
+        if (t.l1Hit(gva, 0)) {
+            return;
+        }
+        nativeCycles += stlbHit;
+        if (t.l2Hit(gva, 0) >= 0) {
+            return;
+        }
+        while (true) {
+            int sc = walk1d(cur.guest, t, 0, gva, write);
+            nativeWalkRefs += lastRefs;
+            nativeCycles += (long) lastRefs * walkRef;
+            if (sc >= 0) {
+                t.fill(gva, sc, 0);
+                return;
+            }
+            guestFault(gva, write);
+        }
+    }
+
+    /**
+     * A one-dimensional walk of {@code table} with paging-structure caches; returns the TLB size
+     * code (0 4K, 1 2M, 2 1G) or -1 if an entry is not present. References go to {@link #lastRefs}.
+     */
+    private int walk1d(RadixTable table, Tlbs t, int tg, long va, boolean write) {
+        AssocCache[] psc = t.psc;
+        int levels = table.levels;
+        int level = levels;
+        int id = table.root;
+        for (int l = 2; l <= levels; l++) {
+            AssocCache c = psc[l];
+            if (c.entries != 0) {
+                long p = va >>> shiftOfLevel(l);
+                long v = c.get(p, Tlbs.key(p, 0, tg));
+                if (v != AssocCache.MISS) {
+                    level = l - 1;
+                    id = (int) v;
+                    break;
+                }
+            }
+        }
+        int refs = 0;
+        while (true) {
+            refs++;
+            int slot = id * ENTRIES + index(va, level);
+            if (level == 1) {
+                int e = table.lf[slot];
+                lastRefs = refs;
+                if (e == 0) {
+                    return -1;
+                }
+                table.lf[slot] = e | LA | (write ? LD : 0);
+                return 0;
+            }
+            long e = table.up[slot];
+            if (e == 0) {
+                lastRefs = refs;
+                return -1;
+            }
+            if ((e & PS) != 0) {
+                table.up[slot] = e | A | (write ? D : 0);
+                lastRefs = refs;
+                return level - 1;
+            }
+            int child = childOf(e);
+            AssocCache c = psc[level];
+            if (c.entries != 0) {
+                long p = va >>> shiftOfLevel(level);
+                c.put(p, Tlbs.key(p, 0, tg), child);
+            }
+            id = child;
+            level--;
+        }
+    }
+
+    /** The 2-D walk (EPT/NPT) with guest PSCs, nested TLB and nested PSCs; as {@link #walk1d}. */
+    private int walk2d(Tlbs t, long gva, boolean write) {
+        RadixTable g = cur.guest;
+        AssocCache[] psc = t.psc;
+        int levels = g.levels;
+        int level = levels;
+        int id = g.root;
+        boolean known = false;
+        for (int l = 2; l <= levels; l++) {
+            AssocCache c = psc[l];
+            if (c.entries != 0) {
+                long p = gva >>> shiftOfLevel(l);
+                long v = c.get(p, Tlbs.key(p, 0, tag));
+                if (v != AssocCache.MISS) {
+                    level = l - 1;
+                    id = (int) v;
+                    known = true;
+                    break;
+                }
+            }
+        }
+        int refs = 0;
+        long gpa;
+        int gShift;
+        while (true) {
+            int slot = id * ENTRIES + index(gva, level);
+            if (level == 1) {
+                if (!known) {
+                    refs += nested(g.lfAddr[id]);
+                }
+                refs++;
+                int e = g.lf[slot];
+                if (e == 0) {
+                    lastRefs = refs;
+                    return -1;
+                }
+                g.lf[slot] = e | LA | (write ? LD : 0);
+                gpa = RadixTable.leafFrameAddress(e) | (gva & 0xFFF);
+                gShift = 12;
+                break;
+            }
+            if (!known) {
+                refs += nested(g.upAddr[id]);
+            }
+            refs++;
+            long e = g.up[slot];
+            if (e == 0) {
+                lastRefs = refs;
+                return -1;
+            }
+            if ((e & PS) != 0) {
+                g.up[slot] = e | A | (write ? D : 0);
+                gShift = shiftOfLevel(level);
+                gpa = (e & ADDR_MASK) | (gva & ((1L << gShift) - 1));
+                break;
+            }
+            int child = childOf(e);
+            AssocCache c = psc[level];
+            if (c.entries != 0) {
+                long p = gva >>> shiftOfLevel(level);
+                c.put(p, Tlbs.key(p, 0, tag), child);
+            }
+            id = child;
+            level--;
+            known = false;
+        }
+        refs += nested(gpa);
+        lastRefs = refs;
+        int shift = Math.min(gShift, lastNestedShift);
+        return (shift - 12) / 9;
+    }
+
+    /** Nested references to translate {@code gpa}; taking EPT violations as needed. */
+    private int nested(long gpa) {
+        Tlbs t = cpu.tlbs;
+        long gp = gpa >>> 12;
+        long k = Tlbs.key(gp, 0, tag);
+        long v = t.ntlb.get(gp, k);
+        if (v != AssocCache.MISS) {
+            lastNestedShift = (int) v;
+            return 0;
+        }
+        RadixTable n = npt;
+        AssocCache[] npsc = t.npsc;
+        int refs = 0;
+        outer:
+        while (true) {
+            int levels = n.levels;
+            int level = levels;
+            int id = n.root;
+            for (int l = 2; l <= levels; l++) {
+                AssocCache c = npsc[l];
+                if (c.entries != 0) {
+                    long p = gpa >>> shiftOfLevel(l);
+                    long hit = c.get(p, Tlbs.key(p, 0, tag));
+                    if (hit != AssocCache.MISS) {
+                        level = l - 1;
+                        id = (int) hit;
+                        break;
+                    }
+                }
+            }
+            while (true) {
+                refs++;
+                int slot = id * ENTRIES + index(gpa, level);
+                if (level == 1) {
+                    // same answer as n.lf[slot] != 0, from a bitmap 32 times smaller (cache-resident)
+                    long gpn = gpa >>> 12;
+                    int word = (int) (gpn >>> 6);
+                    if (word >= nested4k.length || (nested4k[word] & (1L << gpn)) == 0) {
+                        eptViolation(gpa);
+                        continue outer;
+                    }
+                    lastNestedShift = 12;
+                    break outer;
+                }
+                long e = n.up[slot];
+                if (e == 0) {
+                    eptViolation(gpa);
+                    continue outer;
+                }
+                if ((e & PS) != 0) {
+                    lastNestedShift = shiftOfLevel(level);
+                    break outer;
+                }
+                int child = childOf(e);
+                AssocCache c = npsc[level];
+                if (c.entries != 0) {
+                    long p = gpa >>> shiftOfLevel(level);
+                    c.put(p, Tlbs.key(p, 0, tag), child);
+                }
+                id = child;
+                level--;
+            }
+        }
+        t.ntlb.put(gp, k, lastNestedShift);
+        return refs;
+    }
+
+    // ---- faults and exits -----------------------------------------------------------------
+
+    private void exit(long extraCycles) {
+        vmExits++;
+        long c = cm.vm_exit_cycles() + extraCycles;
+        exitCycles += c;
+        cycles += c;
+    }
+
+    private void guestFault(long gva, boolean write) {
+        guestFaults++;
+        cycles += cm.guest_fault_cycles();
+        nativeCycles += cm.guest_fault_cycles();
+        if (handler == null) {
+            throw new IllegalStateException(String.format("guest page fault at 0x%x and no guest fault handler", gva));
+        }
+        handler.onGuestFault(this, cur.id, gva, write);
+        if (cur.guest.lookup(gva) == NOT_MAPPED) {
+            throw new IllegalStateException(String.format("the guest fault handler did not map 0x%x", gva));
+        }
+    }
+
+    private void eptViolation(long gpa) {
+        eptViolations++;
+        exit(cm.ept_violation_cycles());
+        installNested(gpa);
+    }
+
+    /** KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow. */
+    private void installNested(long gpa) {
+        int shift = host.backingPageShift(gpa);
+        while (true) {
+            long mask = (1L << shift) - 1;
+            long base = gpa & ~mask;
+            long hpa = host.hpa(base);
+            if ((hpa & mask) == 0) {
+                try {
+                    npt.map(base, hpa, shift, true, null);
+                    if (shift == 12) {
+                        long gpn = base >>> 12;
+                        int word = (int) (gpn >>> 6);
+                        if (word >= nested4k.length) {
+                            nested4k = Arrays.copyOf(nested4k, Math.max(word + 1, nested4k.length * 2));
+                        }
+                        nested4k[word] |= 1L << gpn;
+                    }
+                    return;
+                } catch (IllegalStateException overlapping) {
+                    // smaller nested pages already map part of this range: fall back to smaller
+                }
+            }
+            if (shift == 12) {
+                throw new IllegalStateException(String.format("cannot map gpa 0x%x in the nested table", gpa));
+            }
+            shift = shift == 30 ? 21 : 12;
+        }
+    }
+
+    /**
+     * A shadow-table miss: KVM's page-fault handler walks the guest tables in software; if the
+     * guest maps the page it installs shadow entries (write-protecting the guest tables it shadows),
+     * otherwise it injects the fault into the guest.
+     */
+    private void shadowFault(long gva, boolean write) {
+        shadowFaults++;
+        exit(cm.shadow_fault_cycles());
+        if (!shadowFill(cur, gva)) {
+            guestFault(gva, write);
+        }
+    }
+
+    private void register(Space sp, int level, int shadowId, long gfnAddr, int guestId) {
+        if (level == 1) {
+            sp.ensureLeaf(shadowId);
+            sp.lfGfn[shadowId] = gfnAddr;
+            sp.lfGuest[shadowId] = guestId;
+            sp.lfUnsync[shadowId] = false;
+        } else {
+            sp.ensureUpper(shadowId);
+            sp.upGfn[shadowId] = gfnAddr;
+            sp.upGuest[shadowId] = guestId;
+            sp.upFlood[shadowId] = 0;
+        }
+        if (gfnAddr >= 0) {
+            shadowed.put(gfnAddr >>> 12, ((long) sp.id << 40) | ((long) level << 32) | shadowId);
+        }
+    }
+
+    /** Builds the shadow path for {@code gva} from the guest tables; false if the guest has no mapping. */
+    private boolean shadowFill(Space sp, long gva) {
+        RadixTable g = sp.guest;
+        RadixTable s = sp.shadow;
+        int gt = g.root;
+        int st = s.root;
+        for (int l = g.levels; l >= 1; l--) {
+            int idx = index(gva, l);
+            if (l == 1) {
+                int ge = g.lf[gt * ENTRIES + idx];
+                if (ge == 0) {
+                    return false;
+                }
+                long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
+                s.setLeafSlot(st * ENTRIES + idx, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
+                return true;
+            }
+            sp.upFlood[st] = 0;
+            long ge = g.up[gt * ENTRIES + idx];
+            if (ge == 0) {
+                return false;
+            }
+            if ((ge & PS) != 0) {
+                int gShift = shiftOfLevel(l);
+                long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
+                int shift = Math.min(gShift, host.backingPageShift(gpa));
+                boolean w = (ge & RadixTable.W) != 0;
+                int leafLevel = RadixTable.levelOfShift(shift);
+                // guest large page over smaller host pages: KVM's direct shadow pages, not write-protected
+                for (int lv = l; lv > leafLevel; lv--) {
+                    int child = s.ensureChild(st, lv, index(gva, lv));
+                    if (child < 0) {
+                        return true;
+                    }
+                    if (lv - 1 == 1) {
+                        sp.ensureLeaf(child);
+                        if (sp.lfGfn[child] == UNREG) {
+                            register(sp, 1, child, DIRECT, -1);
+                        }
+                    } else {
+                        sp.ensureUpper(child);
+                        if (sp.upGfn[child] == UNREG) {
+                            register(sp, lv - 1, child, DIRECT, -1);
+                        }
+                    }
+                    st = child;
+                }
+                long hpa = host.hpa(gpa & ~((1L << shift) - 1)) & ~((1L << shift) - 1);
+                if (leafLevel == 1) {
+                    s.setLeafSlot(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(hpa, w));
+                } else {
+                    s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), hpa, w);
+                }
+                return true;
+            }
+            int gchild = childOf(ge);
+            int schild = s.ensureChild(st, l, idx);
+            if (l - 1 == 1) {
+                sp.ensureLeaf(schild);
+                if (sp.lfGfn[schild] == UNREG) {
+                    register(sp, 1, schild, g.lfAddr[gchild], gchild);
+                }
+            } else {
+                sp.ensureUpper(schild);
+                if (sp.upGfn[schild] == UNREG) {
+                    register(sp, l - 1, schild, g.upAddr[gchild], gchild);
+                }
+            }
+            gt = gchild;
+            st = schild;
+        }
+        return false;
+    }
+
+    /** The guest wrote an entry of one of its table pages (called by the guest RadixTable). */
+    private void onGuestPteWrite(RadixTable table, int level, long tableAddress, int index) {
+        long ref = shadowed.get(tableAddress >>> 12);
+        if (ref == LongLongMap.ABSENT) {
+            return;
+        }
+        Space sp = spaces.get((int) (ref >>> 40));
+        int lvl = (int) (ref >>> 32) & 0xFF;
+        int id = (int) ref;
+        if (lvl == 1) {
+            if (sp.lfUnsync[id]) {
+                return;
+            }
+            ptWriteExits++;
+            unsyncs++;
+            exit(0);
+            sp.lfUnsync[id] = true;
+            sp.addUnsync(id);
+            return;
+        }
+        ptWriteExits++;
+        ptWriteEmulations++;
+        exit(cm.pte_write_emulation_cycles());
+        RadixTable s = sp.shadow;
+        if (sp.upFlood[id] < WRITE_FLOOD_THRESHOLD) {
+            sp.upFlood[id]++;
+        }
+        int slot = sp.upFlood[id] >= WRITE_FLOOD_THRESHOLD && id != s.root ? s.upParent[id] : id * ENTRIES + index;
+        if (slot != id * ENTRIES + index) {
+            shadowZaps++;
+        }
+        if (s.up[slot] != 0) {
+            s.zapSlot(slot, (l, freed) -> unregister(sp, l, freed));
+            // dropped shadow entries may be cached: KVM flushes the TLBs after a zap
+            cpu.tlbs.flushLinear(tag);
+        }
+    }
+
+    private void unregister(Space sp, int level, int id) {
+        long gfn;
+        if (level == 1) {
+            gfn = sp.lfGfn[id];
+            sp.lfGfn[id] = UNREG;
+            sp.lfUnsync[id] = false;
+        } else {
+            gfn = sp.upGfn[id];
+            sp.upGfn[id] = UNREG;
+        }
+        if (gfn >= 0) {
+            shadowed.remove(gfn >>> 12);
+        }
+    }
+
+    /** Brings an unsync leaf shadow page back in line with its guest table (KVM's sync_page). */
+    private void syncLeafPage(Space sp, int id) {
+        int gid = sp.lfGuest[id];
+        RadixTable s = sp.shadow;
+        RadixTable g = sp.guest;
+        for (int i = 0; i < ENTRIES; i++) {
+            syncSlot(s, g, id * ENTRIES + i, gid * ENTRIES + i);
+        }
+    }
+
+    private void syncSlot(RadixTable s, RadixTable g, int sslot, int gslot) {
+        int se = s.lf[sslot];
+        if (se == 0) {
+            return;
+        }
+        int ge = g.lf[gslot];
+        if (ge == 0) {
+            s.clearLeafSlot(sslot);
+            return;
+        }
+        long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
+        if (RadixTable.leafFrameAddress(se) != hpa) {
+            s.setLeafSlot(sslot, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
+        }
+    }
+
+    private void syncOneEntry(Space sp, long gva) {
+        RadixTable s = sp.shadow;
+        int st = s.root;
+        for (int l = s.levels; l > 1; l--) {
+            long e = s.up[st * ENTRIES + index(gva, l)];
+            if (e == 0 || (e & PS) != 0) {
+                return;
+            }
+            st = childOf(e);
+        }
+        if (st < sp.lfUnsync.length && sp.lfUnsync[st]) {
+            int i = index(gva, 1);
+            syncSlot(s, sp.guest, st * ENTRIES + i, sp.lfGuest[st] * ENTRIES + i);
+        }
+    }
+
+    /** What the shadow tables of {@code space} map {@code gva} to (an HPA), or -1. For tests. */
+    long shadowLookup(int space, long gva) {
+        RadixTable s = spaces.get(space).shadow;
+        long l = s == null ? NOT_MAPPED : s.lookup(gva);
+        return l == NOT_MAPPED ? -1L : RadixTable.resolve(l, gva);
+    }
+
+    // ---- queries: translate and the architectural walk -------------------------------------
+
+    /** gva -> gpa -> hva -> hpa in {@code space}, faulting nested entries in silently; empty if unmapped. */
+    public Optional<Translation> translate(int space, long gva) {
+        Space sp = spaces.get(space);
+        long gl = sp.guest.lookup(gva);
+        if (gl == NOT_MAPPED) {
+            return Optional.empty();
+        }
+        long gpa = RadixTable.resolve(gl, gva);
+        long guestSize = 1L << shiftOfLevel(RadixTable.leafLevel(gl));
+        long hpa;
+        long hostSize;
+        if (paging.nested()) {
+            long nl = npt.lookup(gpa);
+            if (nl == NOT_MAPPED) {
+                installNested(gpa);
+                nl = npt.lookup(gpa);
+            }
+            hpa = RadixTable.resolve(nl, gpa);
+            hostSize = 1L << shiftOfLevel(RadixTable.leafLevel(nl));
+        } else {
+            hpa = host.hpa(gpa);
+            hostSize = 1L << host.backingPageShift(gpa);
+        }
+        return Optional.of(new Translation(gva, gpa, ramHva + gpa, hpa, guestSize, hostSize));
+    }
+
+    /**
+     * The architectural walk of {@code gva} with empty TLBs and caches: one record per memory
+     * reference, in order. Missing nested (or shadow) entries are filled first, silently, as
+     * the first access would; the walk stops at a non-present guest entry. Counters are untouched.
+     */
+    public List<WalkRef> walk(int space, long gva) {
+        Space sp = spaces.get(space);
+        List<WalkRef> out = new ArrayList<>();
+        switch (paging) {
+            case NATIVE:
+                walkRecords(sp.guest, gva, WalkRef.Dimension.GUEST, out);
+                break;
+            case SHADOW:
+                if (sp.guest.lookup(gva) != NOT_MAPPED) {
+                    long s = sp.shadow.lookup(gva);
+                    if (s == NOT_MAPPED) {
+                        shadowFill(sp, gva);
+                    }
+                }
+                walkRecords(sp.shadow, gva, WalkRef.Dimension.SHADOW, out);
+                break;
+            default:
+                walk2dRecords(sp.guest, gva, out);
+                break;
+        }
+        return out;
+    }
+
+    private static void walkRecords(RadixTable t, long va, WalkRef.Dimension dim, List<WalkRef> out) {
+        int id = t.root;
+        for (int l = t.levels; l >= 1; l--) {
+            int idx = index(va, l);
+            long tableAddr = l == 1 ? t.lfAddr[id] : t.upAddr[id];
+            out.add(new WalkRef(out.size() + 1, dim, l, tableAddr, idx, tableAddr + 8L * idx));
+            if (l == 1) {
+                return;
+            }
+            long e = t.up[id * ENTRIES + idx];
+            if (e == 0 || (e & PS) != 0) {
+                return;
+            }
+            id = childOf(e);
+        }
+    }
+
+    private void walk2dRecords(RadixTable g, long gva, List<WalkRef> out) {
+        int id = g.root;
+        for (int l = g.levels; l >= 1; l--) {
+            int idx = index(gva, l);
+            long tableGpa = l == 1 ? g.lfAddr[id] : g.upAddr[id];
+            nestedRecords(tableGpa, out);
+            out.add(new WalkRef(out.size() + 1, WalkRef.Dimension.GUEST, l, tableGpa, idx, tableGpa + 8L * idx));
+            long gpa;
+            if (l == 1) {
+                int e = g.lf[id * ENTRIES + idx];
+                if (e == 0) {
+                    return;
+                }
+                gpa = RadixTable.leafFrameAddress(e) | (gva & 0xFFF);
+            } else {
+                long e = g.up[id * ENTRIES + idx];
+                if (e == 0) {
+                    return;
+                }
+                if ((e & PS) == 0) {
+                    id = childOf(e);
+                    continue;
+                }
+                gpa = (e & ADDR_MASK) | (gva & ((1L << shiftOfLevel(l)) - 1));
+            }
+            nestedRecords(gpa, out);
+            return;
+        }
+    }
+
+    private void nestedRecords(long gpa, List<WalkRef> out) {
+        if (npt.lookup(gpa) == NOT_MAPPED) {
+            installNested(gpa);
+        }
+        walkRecords(npt, gpa, WalkRef.Dimension.NESTED, out);
+    }
+
+    // ---- accounting -----------------------------------------------------------------------
+
+    public MmuCounters counters() {
+        return new MmuCounters(paging.label(), accesses, l1Misses, stlbMisses, walks, walkRefs,
+                guestFaults, eptViolations, vmExits, exitCycles, cycles, nativeCycles, nativeWalkRefs,
+                shadowFaults, ptWriteExits, ptWriteEmulations, cr3Exits, invlpgExits,
+                unsyncs, resyncedPages, shadowZaps, switchFlushes);
+    }
+
+    public void resetCounters() {
+        accesses = l1Misses = stlbMisses = walks = walkRefs = 0;
+        guestFaults = eptViolations = vmExits = exitCycles = cycles = nativeCycles = nativeWalkRefs = 0;
+        shadowFaults = ptWriteExits = ptWriteEmulations = cr3Exits = invlpgExits = 0;
+        unsyncs = resyncedPages = shadowZaps = switchFlushes = 0;
+    }
+
+    /** Guest table footprint of one address space, per level (top level first). */
+    public List<TableStats> guestTableStats(int space) {
+        return spaces.get(space).guest.stats("guest");
+    }
+
+    /** Nested (EPT/NPT) table footprint per level; empty unless nested paging. */
+    public List<TableStats> nestedTableStats() {
+        return npt == null ? List.of() : npt.stats("nested");
+    }
+
+    /** Shadow table footprint per level, summed over address spaces; empty unless shadow paging. */
+    public List<TableStats> shadowTableStats() {
+        if (paging != Paging.SHADOW) {
+            return List.of();
+        }
+        long[] tables = new long[6];
+        long[] entries = new long[6];
+        for (Space sp : spaces) {
+            for (TableStats ts : sp.shadow.stats("shadow")) {
+                tables[ts.level()] += ts.tables();
+                entries[ts.level()] += ts.entries();
+            }
+        }
+        List<TableStats> out = new ArrayList<>();
+        for (int l = guestLevels; l >= 1; l--) {
+            out.add(new TableStats("shadow", l, tables[l], entries[l], tables[l] * 4096L));
+        }
+        return out;
+    }
+
+    /** Bytes of guest table pages (the guest's PageTables), all address spaces. */
+    public long guestTableBytes() {
+        long b = 0;
+        for (Space sp : spaces) {
+            b += sp.guest.bytes();
+        }
+        return b;
+    }
+
+    /** Bytes of nested and shadow table pages (the host's SecPageTables). */
+    public long secondaryTableBytes() {
+        long b = npt == null ? 0 : npt.bytes();
+        for (Space sp : spaces) {
+            if (sp.shadow != null) {
+                b += sp.shadow.bytes();
+            }
+        }
+        return b;
+    }
+
+    /** Java heap held by all tables of this VM (for the memory budget). */
+    long heapBytes() {
+        long b = npt == null ? 0 : npt.heapBytes();
+        for (Space sp : spaces) {
+            b += sp.guest.heapBytes();
+            if (sp.shadow != null) {
+                b += sp.shadow.heapBytes();
+                b += 13L * (sp.upGfn.length + sp.lfGfn.length) + 4L * sp.unsync.length;
+            }
+        }
+        return b;
+    }
+}

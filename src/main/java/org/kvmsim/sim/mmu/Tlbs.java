@@ -1,0 +1,169 @@
+package org.kvmsim.sim.mmu;
+
+/**
+ * The translation caches of one CPU, as a {@link CpuModel} lays them out: L1 DTLBs per page size
+ * (or one unified array), the STLB (4K+2M unified, 1G separate), paging-structure caches for the
+ * guest/native dimension (PML5E, PML4E, PDPTE, PDE) and, for two-dimensional walks, a nested TLB
+ * (GPA page -> HPA) and nested paging-structure caches.
+ *
+ * <p>Keys are {@code page << 18 | sizeCode << 16 | tag}: the tag is the VPID/ASID (0 when the CPU
+ * has none or for native), so translations of different VMs coexist when tagged and must be
+ * flushed on a VM switch when not. A paging-structure cache at level L is keyed by the address bits
+ * above level L's shift and holds the id of the table the cached entry points to, so a hit lets
+ * the walker start below level L.
+ *
+ * <p>Differences from hardware: page sizes in use are tracked ({@link #sizesInUse}) so lookups
+ * skip page sizes with no entries; hardware probes them in parallel, so this changes speed only.
+ */
+final class Tlbs {
+
+    static final int TAG_BITS = 16;
+
+    final CpuModel model;
+    final AssocCache[] l1 = new AssocCache[3];
+    final AssocCache[] l2 = new AssocCache[3];
+    /** Guest/native paging-structure caches by the level of the cached entry (2 = PDE .. 5 = PML5E). */
+    final AssocCache[] psc = new AssocCache[6];
+    final AssocCache ntlb;
+    final AssocCache[] npsc = new AssocCache[6];
+    int sizesInUse;
+    long flushes;
+
+    Tlbs(CpuModel m) {
+        this.model = m;
+        if (m.l1_unified()) {
+            AssocCache u = new AssocCache(m.l1_4k_entries(), m.l1_4k_ways());
+            l1[0] = u;
+            l1[1] = u;
+            l1[2] = u;
+        } else {
+            l1[0] = new AssocCache(m.l1_4k_entries(), m.l1_4k_ways());
+            l1[1] = new AssocCache(m.l1_2m_entries(), m.l1_2m_ways());
+            l1[2] = new AssocCache(m.l1_1g_entries(), m.l1_1g_ways());
+        }
+        l2[0] = new AssocCache(m.stlb_entries(), m.stlb_ways());
+        l2[1] = m.stlb_holds_2m() ? l2[0] : new AssocCache(0, 1);
+        l2[2] = new AssocCache(m.stlb_1g_entries(), m.stlb_1g_ways());
+        psc[2] = new AssocCache(m.psc_pde_entries(), Math.min(m.psc_ways(), Math.max(1, m.psc_pde_entries())));
+        psc[3] = fa(m.psc_pdpt_entries());
+        psc[4] = fa(m.psc_pml4_entries());
+        psc[5] = fa(m.psc_pml5_entries());
+        ntlb = new AssocCache(m.ntlb_entries(), m.ntlb_ways());
+        npsc[2] = new AssocCache(m.npsc_pde_entries(), Math.min(m.psc_ways(), Math.max(1, m.npsc_pde_entries())));
+        npsc[3] = fa(m.npsc_pdpt_entries());
+        npsc[4] = fa(m.npsc_pml4_entries());
+        npsc[5] = fa(m.npsc_pml4_entries());
+    }
+
+    /** Fully associative. */
+    private static AssocCache fa(int entries) {
+        return new AssocCache(entries, Math.max(1, entries));
+    }
+
+    static long key(long page, int sizeCode, int tag) {
+        return (page << 18) | ((long) sizeCode << 16) | tag;
+    }
+
+    static int shiftOfSize(int sizeCode) {
+        return 12 + 9 * sizeCode;
+    }
+
+    /** L1 DTLB lookup over the page sizes in use; true on a hit. */
+    boolean l1Hit(long va, int tag) {
+        int mask = sizesInUse;
+        if ((mask & 1) != 0) {
+            long p = va >>> 12;
+            if (l1[0].probe(p, key(p, 0, tag))) {
+                return true;
+            }
+        }
+        if ((mask & 2) != 0) {
+            long p = va >>> 21;
+            if (l1[1].probe(p, key(p, 1, tag))) {
+                return true;
+            }
+        }
+        if ((mask & 4) != 0) {
+            long p = va >>> 30;
+            return l1[2].probe(p, key(p, 2, tag));
+        }
+        return false;
+    }
+
+    /** STLB lookup; the size code of the hit (and refills the L1), or -1 on a miss. */
+    int l2Hit(long va, int tag) {
+        int mask = sizesInUse;
+        for (int s = 0; s < 3; s++) {
+            if ((mask & (1 << s)) != 0) {
+                long p = va >>> shiftOfSize(s);
+                long k = key(p, s, tag);
+                if (l2[s].probe(p, k)) {
+                    l1[s].put(p, k, 0);
+                    return s;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Installs a translation of the given size after a walk (STLB and L1). */
+    void fill(long va, int sizeCode, int tag) {
+        long p = va >>> shiftOfSize(sizeCode);
+        long k = key(p, sizeCode, tag);
+        l2[sizeCode].put(p, k, 0);
+        l1[sizeCode].put(p, k, 0);
+        sizesInUse |= 1 << sizeCode;
+    }
+
+    /** INVLPG: drops the translations of {@code va} for {@code tag} and that tag's PSC entries. */
+    void invalidatePage(long va, int tag) {
+        for (int s = 0; s < 3; s++) {
+            long p = va >>> shiftOfSize(s);
+            long k = key(p, s, tag);
+            l1[s].invalidate(p, k);
+            l2[s].invalidate(p, k);
+        }
+        for (int l = 2; l <= 5; l++) {
+            psc[l].flushTag(tag, TAG_BITS);
+        }
+    }
+
+    /** A CR3 load without PCIDs: all of the tag's linear translations and guest PSC entries go. */
+    void flushLinear(int tag) {
+        for (AssocCache c : l1) {
+            c.flushTag(tag, TAG_BITS);
+        }
+        for (AssocCache c : l2) {
+            c.flushTag(tag, TAG_BITS);
+        }
+        for (int l = 2; l <= 5; l++) {
+            psc[l].flushTag(tag, TAG_BITS);
+        }
+        flushes++;
+    }
+
+    /** Everything, nested structures included (a VM switch without VPID/ASID). */
+    void flushAll() {
+        for (AssocCache c : l1) {
+            c.flush();
+        }
+        for (AssocCache c : l2) {
+            c.flush();
+        }
+        for (int l = 2; l <= 5; l++) {
+            psc[l].flush();
+            npsc[l].flush();
+        }
+        ntlb.flush();
+        sizesInUse = 0;
+        flushes++;
+    }
+
+    /** Flushes the nested structures of one tag (nested entries were zapped). */
+    void flushNested(int tag) {
+        ntlb.flushTag(tag, TAG_BITS);
+        for (int l = 2; l <= 5; l++) {
+            npsc[l].flushTag(tag, TAG_BITS);
+        }
+    }
+}

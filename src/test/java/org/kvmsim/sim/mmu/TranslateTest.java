@@ -1,0 +1,103 @@
+package org.kvmsim.sim.mmu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+class TranslateTest {
+
+    @Test
+    void translateAgreesWithTheWalkAndTheHost() {
+        for (Paging p : Paging.values()) {
+            for (int hostShift : new int[] {12, 21, 30}) {
+                for (long guestPage : new long[] {4096, 2L << 20, 1L << 30}) {
+                    Rig r = new Rig(p, CpuModel.skylake(), 4, 4, hostShift);
+                    r.map(Rig.GVA, guestPage);
+                    long gva = Rig.GVA + 0x234;
+                    String what0 = p + " guest " + guestPage + " host " + hostShift;
+                    Translation t = r.mmu.translate(r.space, gva).orElseThrow(() -> new AssertionError(what0));
+                    long gpa = r.mmu.guestPhysical(r.space, gva).orElseThrow();
+                    String what = p + " guest " + guestPage + " host " + hostShift;
+                    assertEquals(gpa, t.gpa(), what);
+                    assertEquals(gpa & 0xFFF, 0x234, what);
+                    assertEquals(0x7f80_0000_0000L + gpa, t.hva(), what);
+                    assertEquals(r.host.hpa(gpa), t.hpa(), what);
+                    assertEquals(guestPage, t.guestPageSize(), what);
+                    if (p.nested()) {
+                        assertEquals(Math.min(1L << hostShift, Math.max(guestPage, 1L << hostShift)), t.hostPageSize(), what);
+                        List<WalkRef> w = r.mmu.walk(r.space, gva);
+                        WalkRef last = w.get(w.size() - 1);
+                        assertEquals(WalkRef.Dimension.NESTED, last.dimension());
+                    } else {
+                        assertEquals(1L << hostShift, t.hostPageSize(), what);
+                    }
+                    r.mmu.access(gva, false);
+                    if (p == Paging.SHADOW) {
+                        assertEquals(t.hpa(), r.mmu.shadowLookup(r.space, gva), what);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void unmappedAddressHasNoTranslation() {
+        Rig r = new Rig(Paging.EPT);
+        assertTrue(r.mmu.translate(r.space, Rig.GVA).isEmpty());
+    }
+
+    @Test
+    void guestFaultsAreHandledAndPricedNativelyToo() {
+        Rig r = new Rig(Paging.EPT);
+        for (int i = 0; i < 10; i++) {
+            r.mmu.access(Rig.GVA + i * 4096L, i % 2 == 0);
+        }
+        MmuCounters c = r.mmu.counters();
+        assertEquals(10, c.guestFaults());
+        assertTrue(c.nativeCycles() >= 10L * CpuModel.skylake().guest_fault_cycles());
+        assertTrue(c.cycles() > c.nativeCycles());
+        assertTrue(c.overheadPct() > 0);
+        assertTrue(r.mmu.translate(r.space, Rig.GVA + 9 * 4096L).isPresent());
+    }
+
+    @Test
+    void pageTableBytesAreCountedPerLevel() {
+        Rig r = new Rig(Paging.EPT);
+        for (int i = 0; i < 1024; i++) {
+            r.map(Rig.GVA + i * 4096L, 4096);
+            r.mmu.access(Rig.GVA + i * 4096L, false);
+        }
+        List<TableStats> g = r.mmu.guestTableStats(r.space);
+        assertEquals(List.of(
+                new TableStats("guest", 4, 1, 1, 4096),
+                new TableStats("guest", 3, 1, 1, 4096),
+                new TableStats("guest", 2, 1, 2, 4096),
+                new TableStats("guest", 1, 2, 1024, 8192)), g);
+        assertEquals(5 * 4096, r.mmu.guestTableBytes());
+        long nestedBytes = 0;
+        for (TableStats t : r.mmu.nestedTableStats()) {
+            nestedBytes += t.bytes();
+        }
+        assertEquals(nestedBytes, r.mmu.secondaryTableBytes());
+        assertEquals(1024 + 5, r.mmu.nestedTableStats().get(3).entries(), "data pages and the guest's table pages");
+    }
+
+    @Test
+    void mappedPagesCostAtMostSixteenBytesOfHeap() {
+        for (Paging p : new Paging[] {Paging.EPT, Paging.SHADOW}) {
+            Rig r = new Rig(p, CpuModel.skylake(), 4, 4, 12);
+            int pages = 1 << 18;
+            for (int i = 0; i < pages; i++) {
+                r.map(Rig.GVA + i * 4096L, 4096);
+            }
+            for (int i = 0; i < pages; i++) {
+                r.mmu.access(Rig.GVA + i * 4096L, false);
+            }
+            double perPage = (double) r.mmu.heapBytes() / pages;
+            assertTrue(perPage <= 16, p + ": " + perPage + " bytes per mapped page");
+        }
+    }
+}
