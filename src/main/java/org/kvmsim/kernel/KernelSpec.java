@@ -1,0 +1,113 @@
+package org.kvmsim.kernel;
+
+import com.google.gson.GsonBuilder;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes the kernelspec Jupyter finds kernels by: DIR/kernel.json (the command line, with the
+ * absolute paths of this java and this jar, and {connection_file} where Jupyter puts the
+ * connection file) and the logos. Needs no Python: the directories are Jupyter's documented ones.
+ */
+public final class KernelSpec {
+
+    /** JVM flags for the kernel: quick start, and the serial collector the CLI uses too. */
+    static final List<String> JVM_FLAGS = List.of("-XX:+UseSerialGC", "-Xshare:auto");
+
+    private KernelSpec() {}
+
+    /** The kernels directory under a prefix, as `jupyter kernelspec install --prefix` uses. */
+    public static Path underPrefix(Path prefix) {
+        return prefix.resolve("share").resolve("jupyter").resolve("kernels");
+    }
+
+    /** The per-user kernels directory (JUPYTER_DATA_DIR, else the platform's default). */
+    public static Path userDir() {
+        String data = System.getenv("JUPYTER_DATA_DIR");
+        if (data != null && !data.isEmpty()) return Path.of(data).resolve("kernels");
+        String home = System.getProperty("user.home");
+        String os = System.getProperty("os.name", "").toLowerCase();
+        if (os.contains("mac")) return Path.of(home, "Library", "Jupyter", "kernels");
+        if (os.contains("win")) return Path.of(System.getenv().getOrDefault("APPDATA", home), "jupyter", "kernels");
+        String xdg = System.getenv("XDG_DATA_HOME");
+        Path base = xdg != null && !xdg.isEmpty() ? Path.of(xdg) : Path.of(home, ".local", "share");
+        return base.resolve("jupyter").resolve("kernels");
+    }
+
+    /** The kernels directory of the active Python environment (virtualenv or conda), or null. */
+    public static Path sysPrefixDir() {
+        for (String var : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
+            String p = System.getenv(var);
+            if (p != null && !p.isEmpty()) return underPrefix(Path.of(p));
+        }
+        return null;
+    }
+
+    /** Writes the spec into {@code kernelsDir}/{@code name}; returns that directory. */
+    public static Path install(Path kernelsDir, String name) throws IOException {
+        if (!name.matches("[A-Za-z0-9._-]+")) {
+            throw new IllegalArgumentException("kernel name '" + name + "' may hold only letters, digits, '.', '_' and '-'");
+        }
+        Path dir = kernelsDir.resolve(name.toLowerCase()).toAbsolutePath();
+        Files.createDirectories(dir);
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("argv", argv());
+        spec.put("display_name", "kvmsim");
+        spec.put("language", "kvmsim");
+        spec.put("interrupt_mode", "message");
+        spec.put("env", Map.of());
+        spec.put("metadata", Map.of("debugger", false));
+        Files.writeString(dir.resolve("kernel.json"),
+                new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(spec) + "\n", StandardCharsets.UTF_8);
+        for (String logo : List.of("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")) {
+            try (InputStream in = KernelSpec.class.getResourceAsStream(logo)) {
+                if (in != null) Files.copy(in, dir.resolve(logo), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return dir;
+    }
+
+    /** java [flags] -jar /abs/kvmsim.jar kernel run {connection_file}; from a class directory, -cp instead. */
+    static List<String> argv() {
+        List<String> argv = new ArrayList<>();
+        argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toAbsolutePath().toString());
+        argv.addAll(JVM_FLAGS);
+        Path code = codeSource();
+        if (code != null && code.toString().endsWith(".jar")) {
+            argv.add("-jar");
+            argv.add(code.toString());
+        } else {
+            argv.add("-cp");
+            argv.add(absoluteClassPath());
+            argv.add("org.kvmsim.cli.Main");
+        }
+        argv.addAll(List.of("kernel", "run", "{connection_file}"));
+        return argv;
+    }
+
+    private static Path codeSource() {
+        try {
+            var src = KernelSpec.class.getProtectionDomain().getCodeSource();
+            return src == null ? null : Path.of(src.getLocation().toURI()).toAbsolutePath();
+        } catch (URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String absoluteClassPath() {
+        List<String> parts = new ArrayList<>();
+        for (String p : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (!p.isEmpty()) parts.add(Path.of(p).toAbsolutePath().toString());
+        }
+        return String.join(java.io.File.pathSeparator, parts);
+    }
+}

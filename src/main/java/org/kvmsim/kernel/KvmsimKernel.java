@@ -1,0 +1,257 @@
+package org.kvmsim.kernel;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
+import org.dflib.jjava.jupyter.kernel.BaseKernel;
+import org.dflib.jjava.jupyter.kernel.HelpLink;
+import org.dflib.jjava.jupyter.kernel.JupyterIO;
+import org.dflib.jjava.jupyter.kernel.LanguageInfo;
+import org.dflib.jjava.jupyter.kernel.ReplacementOptions;
+import org.dflib.jjava.jupyter.kernel.comm.CommManager;
+import org.dflib.jjava.jupyter.kernel.display.DisplayData;
+import org.dflib.jjava.jupyter.kernel.display.Renderer;
+import org.dflib.jjava.jupyter.kernel.util.StringStyler;
+import org.dflib.jjava.jupyter.messages.Header;
+import org.dflib.jjava.jupyter.messages.Message;
+import org.dflib.jjava.jupyter.messages.MessageType;
+import org.dflib.jjava.jupyter.messages.publish.PublishDisplayData;
+import org.dflib.jjava.jupyter.messages.publish.PublishError;
+import org.dflib.jjava.jupyter.messages.publish.PublishExecuteInput;
+import org.dflib.jjava.jupyter.messages.publish.PublishStream;
+import org.dflib.jjava.jupyter.messages.publish.PublishUpdateDisplayData;
+import org.dflib.jjava.jupyter.messages.reply.ErrorReply;
+import org.dflib.jjava.jupyter.messages.reply.ExecuteReply;
+import org.dflib.jjava.jupyter.messages.request.ExecuteRequest;
+import org.dflib.jjava.jupyter.messages.request.HistoryRequest;
+import org.dflib.jjava.jupyter.messages.request.InterruptRequest;
+import org.dflib.jjava.jupyter.messages.request.KernelInfoRequest;
+import org.dflib.jjava.jupyter.messages.request.ShutdownRequest;
+import org.kvmsim.lang.Diagnostic;
+import org.kvmsim.lang.SourceFile;
+import org.kvmsim.session.Session;
+
+/**
+ * The Jupyter kernel: a thin shell over one {@link Session}. A cell is a script run in that
+ * session, so declarations persist across cells; what the session produces is published as the
+ * protocol asks, and its diagnostics are the cell's error. Completion, inspection and
+ * is-complete are answered by {@link Completion}, {@link Inspection} and {@link Completeness}.
+ * Handlers the base library gets wrong for strict clients (no {@code status} in several replies,
+ * no history reply without a history manager) are overridden here.
+ */
+public final class KvmsimKernel extends BaseKernel {
+
+    static final String VERSION = version();
+
+    private final Session session;
+    private final List<String> cells = new ArrayList<>();
+    private volatile boolean warmedUp;
+
+    public KvmsimKernel(Session session) {
+        super("kvmsim", VERSION, languageInfo(), helpLinks(), null, new JupyterIO(StandardCharsets.UTF_8),
+                new CommManager(), new Renderer(), null, null, false, new StringStyler.Builder().build());
+        this.session = session;
+    }
+
+    private static String version() {
+        String v = KvmsimKernel.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+
+    private static LanguageInfo languageInfo() {
+        return new LanguageInfo.Builder("kvmsim").version(VERSION).mimetype("text/x-kvmsim").fileExtension(".kvm")
+                .pygments("text").build();
+    }
+
+    private static List<HelpLink> helpLinks() {
+        return List.of(
+                new HelpLink("KSM (Linux admin guide)", "https://docs.kernel.org/admin-guide/mm/ksm.html"),
+                new HelpLink("Transparent hugepages", "https://docs.kernel.org/admin-guide/mm/transhuge.html"),
+                new HelpLink("HugeTLB pages", "https://docs.kernel.org/admin-guide/mm/hugetlbpage.html"),
+                new HelpLink("QEMU memory backends", "https://www.qemu.org/docs/master/system/invocation.html"));
+    }
+
+    @Override
+    public String getBanner() {
+        return "kvmsim " + VERSION + ": a laboratory for KVM memory virtualization\n"
+                + "Declare hosts and VMs, run, and query with show/plot/export. Shift-Tab documents any word.";
+    }
+
+    // ---- the language -------------------------------------------------------------------------
+
+    @Override
+    public Object evalRaw(String source) {
+        throw new UnsupportedOperationException("cells run through handleExecuteRequest");
+    }
+
+    @Override
+    public DisplayData inspect(String code, int at, boolean extraDetail) {
+        String doc = Inspection.inspect(code, at, session);
+        return doc == null ? null : new DisplayData(doc);
+    }
+
+    @Override
+    public ReplacementOptions complete(String code, int at) {
+        Completion.Result r = Completion.complete(code, at, session);
+        return new ReplacementOptions(r.matches(), r.start(), r.end());
+    }
+
+    @Override
+    public String isComplete(String code) {
+        Completeness.Result r = Completeness.check(code);
+        return switch (r.status()) {
+            case COMPLETE -> IS_COMPLETE_YES;
+            case INVALID -> IS_COMPLETE_BAD;
+            case INCOMPLETE -> r.indent();
+        };
+    }
+
+    @Override
+    public void interrupt() {
+        session.interrupt();
+    }
+
+    // ---- handlers -----------------------------------------------------------------------------
+
+    @Override
+    protected synchronized void handleExecuteRequest(ShellReplyEnvironment env, Message<ExecuteRequest> message) {
+        ExecuteRequest request = message.getContent();
+        String code = request.getCode();
+        env.setBusyDeferIdle();
+        int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
+        if (!request.isSilent()) {
+            env.publish(new PublishExecuteInput(code, count));
+            if (request.shouldStoreHistory()) cells.add(code);
+        }
+        SourceFile source = new SourceFile("In[" + count + "]", code);
+        CellOutput out = new CellOutput(sink(env), System::nanoTime);
+        Session.Result result;
+        try {
+            result = session.execute(source, out);
+        } catch (RuntimeException | StackOverflowError e) {
+            // A bug of ours: say so in one line, never with Java frames; the session stays.
+            out.finish("internal error");
+            fail(env, count, "InternalError", "kvmsim internal error: " + e,
+                    List.of("kvmsim internal error: " + e, "the session is still usable; please report this cell"));
+            return;
+        }
+        if (result.ok()) {
+            out.finish(null);
+            env.defer().reply(new ExecuteReply(count, Map.of()));
+            return;
+        }
+        List<String> traceback = new ArrayList<>();
+        for (Diagnostic d : result.diagnostics()) {
+            traceback.addAll(List.of(d.render(source).stripTrailing().split("\n", -1)));
+        }
+        String first = result.diagnostics().isEmpty() ? "failed" : result.diagnostics().get(0).message();
+        out.finish(result.interrupted() ? first : result.ok() ? null : "error");
+        fail(env, count, result.interrupted() ? "Interrupted" : "Error", first, traceback);
+    }
+
+    private static void fail(ShellReplyEnvironment env, int count, String ename, String evalue, List<String> traceback) {
+        env.publish(new PublishError(ename, evalue, traceback));
+        ErrorReply error = new ErrorReply(ename, evalue, traceback);
+        error.setExecutionCount(count);
+        env.defer().replyError(ExecuteReply.MESSAGE_TYPE.error(), error);
+    }
+
+    private static CellOutput.Sink sink(ShellReplyEnvironment env) {
+        return new CellOutput.Sink() {
+            @Override
+            public void stdout(String text) {
+                env.publish(new PublishStream(PublishStream.StreamType.OUT, text));
+            }
+
+            @Override
+            public void display(DisplayData data) {
+                env.publish(new PublishDisplayData(data));
+            }
+
+            @Override
+            public void update(DisplayData data) {
+                env.publish(new PublishUpdateDisplayData(data));
+            }
+        };
+    }
+
+    /** The base reply has no {@code status}, which strict clients reject. */
+    @Override
+    protected void handleKernelInfoRequest(ShellReplyEnvironment env, Message<KernelInfoRequest> message) {
+        env.setBusyDeferIdle();
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("status", "ok");
+        c.put("protocol_version", Header.PROTOCOL_VERISON);
+        c.put("implementation", "kvmsim");
+        c.put("implementation_version", VERSION);
+        c.put("language_info", getLanguageInfo());
+        c.put("banner", getBanner());
+        c.put("help_links", getHelpLinks());
+        reply(env, MessageType.KERNEL_INFO_REPLY, c);
+        if (!warmedUp) {
+            warmedUp = true;
+            Warmup.start();
+        }
+    }
+
+    /** The session's cells; the base library never answers without a history manager. */
+    @Override
+    protected void handleHistoryRequest(ShellReplyEnvironment env, Message<HistoryRequest> message) {
+        env.setBusyDeferIdle();
+        HistoryRequest request = message.getContent();
+        List<Object> entries = new ArrayList<>();
+        int from = 0, to;
+        synchronized (this) {
+            to = cells.size();
+            if (request instanceof HistoryRequest.Tail tail) {
+                from = Math.max(0, to - tail.getMaxReturnLength());
+            } else if (request instanceof HistoryRequest.Range range) {
+                from = Math.max(0, range.getStart() - 1);
+                to = Math.min(to, Math.max(from, range.getStop() - 1));
+            }
+            for (int i = from; i < to; i++) {
+                String cell = cells.get(i);
+                if (request instanceof HistoryRequest.Search s && !glob(s.getPattern(), cell)) continue;
+                entries.add(request.includeOutput() ? List.of(1, i + 1, List.of(cell, "")) : List.of(1, i + 1, cell));
+            }
+        }
+        if (request instanceof HistoryRequest.Search s && s.getMaxReturnLength() > 0 && entries.size() > s.getMaxReturnLength()) {
+            entries = entries.subList(entries.size() - s.getMaxReturnLength(), entries.size());
+        }
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("status", "ok");
+        c.put("history", entries);
+        reply(env, MessageType.HISTORY_REPLY, c);
+    }
+
+    private static boolean glob(String pattern, String text) {
+        StringBuilder re = new StringBuilder();
+        for (char ch : (pattern == null ? "*" : pattern).toCharArray()) {
+            re.append(ch == '*' ? ".*" : ch == '?' ? "." : java.util.regex.Pattern.quote(String.valueOf(ch)));
+        }
+        return java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL).matcher(text).matches();
+    }
+
+    @Override
+    protected void handleInterruptRequest(ShellReplyEnvironment env, Message<InterruptRequest> message) {
+        interrupt();
+        env.setBusyDeferIdle();
+        reply(env, MessageType.INTERRUPT_REPLY, Map.of("status", "ok"));
+    }
+
+    @Override
+    protected void handleShutdownRequest(ShellReplyEnvironment env, Message<ShutdownRequest> message) {
+        session.interrupt();
+        env.setBusyDeferIdle();
+        reply(env, MessageType.SHUTDOWN_REPLY, Map.of("status", "ok", "restart", message.getContent().isRestart()));
+        env.markForShutdown();
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static void reply(ShellReplyEnvironment env, MessageType<?> type, Object content) {
+        env.reply(new Message(env.getContext(), type, content));
+    }
+}

@@ -1,0 +1,96 @@
+package org.kvmsim.kernel;
+
+import org.dflib.jjava.jupyter.channels.JupyterConnection;
+import org.dflib.jjava.jupyter.channels.ShellChannel;
+import org.dflib.jjava.jupyter.channels.ShellHandler;
+import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
+import org.dflib.jjava.jupyter.kernel.KernelConnectionProperties;
+import org.dflib.jjava.jupyter.messages.HMACGenerator;
+import org.dflib.jjava.jupyter.messages.Message;
+import org.zeromq.ZMQ;
+
+/**
+ * The shell or control socket, served by a thread that blocks in poll until a message arrives.
+ * The base library's loop polls without waiting and then sleeps 50 ms, so every request waited
+ * up to 50 ms before it was read. Its loop also died on the first message whose signature did
+ * not verify; here such a message is dropped (never handled) and the loop goes on.
+ */
+final class ShellPump extends ShellChannel {
+
+    private static final int POLL_MS = 100;
+
+    private final boolean control;
+    private final KernelConnection connection;
+    private volatile boolean running;
+    private Thread thread;
+
+    ShellPump(ZMQ.Context ctx, HMACGenerator hmac, boolean control, KernelConnection connection) {
+        super(ctx, hmac, control, connection);
+        this.control = control;
+        this.connection = connection;
+    }
+
+    @Override
+    public void bind(KernelConnectionProperties p) {
+        bind(formatAddress(p.getTransport(), p.getIp(), control ? p.getControlPort() : p.getShellPort()));
+        running = true;
+        thread = new Thread(this::serve, control ? "kvmsim-control" : "kvmsim-shell");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void serve() {
+        ZMQ.Poller poller = ctx.poller(1);
+        poller.register(this, ZMQ.Poller.POLLIN);
+        try {
+            while (running) {
+                if (poller.poll(POLL_MS) <= 0) continue;
+                Message<?> message;
+                try {
+                    message = readMessage();
+                } catch (SecurityException e) {
+                    KernelLog.warn("dropped a message whose signature does not verify");
+                    continue;
+                } catch (RuntimeException e) {
+                    KernelLog.warn("dropped a malformed message: " + e.getMessage());
+                    continue;
+                }
+                if (message != null) handle(message);
+            }
+        } catch (RuntimeException e) {
+            if (running) KernelLog.warn((control ? "control" : "shell") + " loop stopped: " + e);
+        } finally {
+            poller.close();
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void handle(Message<?> message) {
+        ShellHandler handler = ((JupyterConnection) connection).getHandler(message.getHeader().getType());
+        if (handler == null) {
+            KernelLog.warn("no handler for " + message.getHeader().getType().getName());
+            return;
+        }
+        ShellReplyEnvironment env = connection.prepareReplyEnv(this, message);
+        try {
+            handler.handle(env, message);
+        } catch (RuntimeException e) {
+            KernelLog.warn("handling " + message.getHeader().getType().getName() + " failed: " + e);
+        } finally {
+            env.resolveDeferrals();
+        }
+        if (env.isMarkedForShutdown()) connection.shutdownRequested();
+    }
+
+    /** Stops the loop and waits for it, so the socket can then be closed from this thread. */
+    void stop() {
+        running = false;
+        if (thread != null && thread != Thread.currentThread()) {
+            try {
+                thread.join(2 * POLL_MS + 1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
