@@ -8,10 +8,23 @@ import java.security.GeneralSecurityException;
 import org.dflib.jjava.jupyter.kernel.KernelConnectionProperties;
 import org.kvmsim.session.Session;
 
-/** Starts the kernel on a connection file and serves until a shutdown_request. */
+/**
+ * Starts the kernel on a connection file and serves until a shutdown_request. The kernelspec
+ * runs {@link #main} directly rather than `kvmsim kernel run`: building the CLI's command model
+ * costs about a third of the kernel's start-up, and Jupyter waits for kernel_info.
+ */
 public final class KernelLauncher {
 
     private KernelLauncher() {}
+
+    /** {@code KernelLauncher CONNECTION_FILE [SEED]}, what kernel.json runs. */
+    public static void main(String[] args) {
+        if (args.length < 1 || args.length > 2) {
+            KernelLog.warn("usage: KernelLauncher CONNECTION_FILE [SEED]");
+            System.exit(2);
+        }
+        System.exit(run(Path.of(args[0]), args.length > 1 ? Long.parseLong(args[1]) : 1));
+    }
 
     /** Returns the exit code: 0 after a shutdown request, 2 if the connection file is unusable. */
     public static int run(Path connectionFile, long seed) {

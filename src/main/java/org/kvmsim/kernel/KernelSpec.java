@@ -76,21 +76,19 @@ public final class KernelSpec {
         return dir;
     }
 
-    /** java [flags] -jar /abs/kvmsim.jar kernel run {connection_file}; from a class directory, -cp instead. */
+    /**
+     * java [flags] -cp /abs/kvmsim.jar org.kvmsim.kernel.KernelLauncher {connection_file}: the same
+     * as `kvmsim kernel run`, without the CLI's start-up. The jar's manifest brings its lib/.
+     */
     static List<String> argv() {
         List<String> argv = new ArrayList<>();
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toAbsolutePath().toString());
         argv.addAll(JVM_FLAGS);
         Path code = codeSource();
-        if (code != null && code.toString().endsWith(".jar")) {
-            argv.add("-jar");
-            argv.add(code.toString());
-        } else {
-            argv.add("-cp");
-            argv.add(absoluteClassPath());
-            argv.add("org.kvmsim.cli.Main");
-        }
-        argv.addAll(List.of("kernel", "run", "{connection_file}"));
+        argv.add("-cp");
+        argv.add(code != null && code.toString().endsWith(".jar") ? code.toString() : absoluteClassPath());
+        argv.add(KernelLauncher.class.getName());
+        argv.add("{connection_file}");
         return argv;
     }
 
