@@ -36,6 +36,8 @@ public final class Session {
     public record Result(boolean ok, List<Diagnostic> diagnostics, boolean interrupted) {}
 
     private Declarations declared = new Declarations();
+    /** The top-level statements run so far (since the last reset): what a sweep replays. */
+    private final List<Statement> executed = new ArrayList<>();
     private org.kvmsim.sim.Engine engine;
     /** Where each VM was declared, so a VM that fails to start is reported at its declaration. */
     private final Map<String, org.kvmsim.lang.Span> vmSpans = new java.util.HashMap<>();
@@ -78,7 +80,11 @@ public final class Session {
         Frontend.Result compiled = Frontend.compile(source, declared);
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {
-            for (Statement s : compiled.statements()) execute(s, out, null);
+            for (Statement s : compiled.statements()) {
+                execute(s, out, null);
+                if (s instanceof Statement.Reset) executed.clear();
+                else executed.add(s);
+            }
             return new Result(true, List.of(), false);
         } catch (ScriptError e) {
             return new Result(false, List.of(e.diagnostic()), false);
@@ -344,34 +350,62 @@ public final class Session {
     }
 
     /**
-     * Runs the body once per value from the same starting declarations, and concatenates each
-     * query's tables with a first column for the swept variable.
+     * Runs the body once per value from the same starting state, and concatenates each query's
+     * tables with a first column for the swept variable. The starting state is rebuilt by
+     * replaying the session's statements so far on a fresh engine with the variable substituted
+     * in its declaration: the engine is deterministic, so a replay is the state itself.
      */
     private void sweep(Statement.Sweep sw, Output out) {
-        if (engine.now() > 0) {
-            throw ScriptError.notImplemented(sw.span(), "sweep after a run (the engine cannot snapshot a simulation yet)");
-        }
-        Declarations start = declared.copy();
-        org.kvmsim.sim.Engine startEngine = engine;
+        Declarations savedDecl = declared;
+        org.kvmsim.sim.Engine savedEngine = engine;
+        Map<String, Table> savedTables = new LinkedHashMap<>(tables);
+        List<Statement> history = List.copyOf(executed);
         Map<String, Table> merged = new LinkedHashMap<>();
-        for (int i = 0; i < sw.values().size(); i++) {
-            declared = start.copy();
-            engine = new org.kvmsim.sim.Engine(seed);
-            apply(sw, sw.values().get(i));
-            List<Table> got = new ArrayList<>();
-            for (Statement s : sw.body()) execute(s, out, got);
-            for (Table t : got) {
-                Table tagged = t.copy();
-                String col = sw.attribute().replace('.', '_');
-                if (tagged.columnNames().contains(col)) col = "sweep_" + col;
-                tagged.insertColumn(0, StringColumn.create(col, java.util.Collections.nCopies(t.rowCount(), sw.labels().get(i))));
-                Table acc = merged.get(t.name());
-                if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
-                else acc.append(tagged);
+        Output silent = new Output() {
+            public void print(String text) {}
+
+            public void table(Table t) {}
+
+            public void chart(String name, byte[] png, String svg) {}
+        };
+        try {
+            for (int i = 0; i < sw.values().size(); i++) {
+                Object value = sw.values().get(i);
+                String label = sw.variable() + " = " + sw.labels().get(i);
+                declared = new Declarations();
+                engine = new org.kvmsim.sim.Engine(seed);
+                try {
+                    for (Statement h : history) {
+                        // Queries and earlier sweeps leave the simulation as it was: not replayed.
+                        if (h instanceof Statement.Show || h instanceof Statement.Plot || h instanceof Statement.Export
+                                || h instanceof Statement.Print || h instanceof Statement.Sweep) {
+                            continue;
+                        }
+                        if (h instanceof Statement.Declare d) h = new Statement.Declare(patch(d.decl(), sw, value), d.span());
+                        execute(h, silent, new ArrayList<>());
+                    }
+                    List<Table> got = new ArrayList<>();
+                    for (Statement s : sw.body()) execute(s, out, got);
+                    for (Table t : got) {
+                        Table tagged = t.copy();
+                        String col = sw.attribute().replace('.', '_');
+                        if (tagged.columnNames().contains(col)) col = "sweep_" + col;
+                        tagged.insertColumn(0, StringColumn.create(col, java.util.Collections.nCopies(t.rowCount(), sw.labels().get(i))));
+                        Table acc = merged.get(t.name());
+                        if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
+                        else acc.append(tagged);
+                    }
+                } catch (ScriptError e) {
+                    Diagnostic d = e.diagnostic();
+                    throw new ScriptError(d.span(), "with " + label + ": " + d.message(), d.hint());
+                }
             }
+        } finally {
+            declared = savedDecl;
+            engine = savedEngine;
+            tables.clear();
+            tables.putAll(savedTables);
         }
-        declared = start;
-        engine = startEngine;
         boolean first = true;
         for (Table t : merged.values()) {
             Table named = t.copy().setName(first ? "sweep" : "sweep_" + t.name());
@@ -382,37 +416,51 @@ public final class Session {
         }
     }
 
-    private void apply(Statement.Sweep sw, Object value) {
-        switch (sw.ownerKind()) {
-            case "vm" -> {
-                Vm v = declared.vms.get(sw.owner());
-                Vm n = switch (sw.attribute()) {
-                    case "memory" -> new Vm(v.name(), v.host(), (Long) value, v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "vcpus" -> new Vm(v.name(), v.host(), v.memory(), ((Long) value).intValue(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "paging" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), org.kvmsim.model.Paging.valueOf(((String) value).toUpperCase()), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "backing" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), (Backing) value, v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "image" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), (String) value, v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "levels" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), ((Long) value).intValue(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "prealloc" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), (Boolean) value, v.reserve(), v.memMerge());
-                    case "reserve" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), (Boolean) value, v.memMerge());
-                    default -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), (Boolean) value);
-                };
-                // Replace in place: a swept VM keeps its place in the start order.
-                declared.vms.put(n.name(), n);
-            }
-            case "workload" -> {
-                Workload w = declared.workloads.get(sw.owner());
-                Workload n = switch (sw.attribute()) {
-                    case "pattern" -> new Workload(w.name(), w.targets(), (org.kvmsim.model.Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
-                    case "footprint" -> new Workload(w.name(), w.targets(), w.pattern(), (Long) value, w.accesses(), w.writesPct(), w.seed());
-                    case "accesses" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), (Long) value, w.writesPct(), w.seed());
-                    case "writes" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), (Double) value, w.seed());
-                    default -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), w.writesPct(), (Long) value);
-                };
-                declared.workloads.put(n.name(), n);
-            }
-            default -> throw ScriptError.notImplemented(sw.span(), "sweep over host knobs (the simulation engine)");
+    /** The declaration with the swept attribute set to {@code value}, if it is the sweep's owner. */
+    private static org.kvmsim.model.Declaration patch(org.kvmsim.model.Declaration d, Statement.Sweep sw, Object value) {
+        if (!d.name().equals(sw.owner())) return d;
+        String a = sw.attribute();
+        if (sw.ownerKind().equals("vm") && d instanceof Vm v) {
+            return switch (a) {
+                case "memory" -> new Vm(v.name(), v.host(), (Long) value, v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "vcpus" -> new Vm(v.name(), v.host(), v.memory(), ((Long) value).intValue(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "paging" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), org.kvmsim.model.Paging.valueOf(((String) value).toUpperCase()), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "backing" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), (Backing) value, v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "image" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), (String) value, v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "levels" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), ((Long) value).intValue(), v.prealloc(), v.reserve(), v.memMerge());
+                case "prealloc" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), (Boolean) value, v.reserve(), v.memMerge());
+                case "reserve" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), (Boolean) value, v.memMerge());
+                default -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), (Boolean) value);
+            };
         }
+        if (sw.ownerKind().equals("workload") && d instanceof Workload w) {
+            return switch (a) {
+                case "pattern" -> new Workload(w.name(), w.targets(), (org.kvmsim.model.Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
+                case "footprint" -> new Workload(w.name(), w.targets(), w.pattern(), (Long) value, w.accesses(), w.writesPct(), w.seed());
+                case "accesses" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), (Long) value, w.writesPct(), w.seed());
+                case "writes" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), (Double) value, w.seed());
+                default -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), w.writesPct(), (Long) value);
+            };
+        }
+        if (sw.ownerKind().equals("host") && d instanceof org.kvmsim.model.Host h) {
+            String[] p = a.split("\\.");
+            if (p[0].equals("ksm") && h.ksm() != null) {
+                String knob = org.kvmsim.lang.Schema.ksmKnob(p[1]);
+                return new org.kvmsim.model.Host(h.name(), h.memory(), h.cpu(), h.thp(), h.ksm().with(knob, (Long) value), h.numaNodes(), h.pools());
+            }
+            if (p[0].equals("thp")) {
+                return new org.kvmsim.model.Host(h.name(), h.memory(), h.cpu(),
+                        org.kvmsim.model.ThpMode.valueOf(((String) value).toUpperCase()), h.ksm(), h.numaNodes(), h.pools());
+            }
+            List<org.kvmsim.model.HugePagePool> pools = new ArrayList<>();
+            for (var pool : h.pools()) {
+                if (!pool.name().equals(p[0])) pools.add(pool);
+                else if (p[1].equals("count")) pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), (Long) value, pool.overcommit(), pool.node()));
+                else pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), pool.count(), (Long) value, pool.node()));
+            }
+            return new org.kvmsim.model.Host(h.name(), h.memory(), h.cpu(), h.thp(), h.ksm(), h.numaNodes(), pools);
+        }
+        return d;
     }
 
     private Table table(String name, org.kvmsim.lang.Span span) {
