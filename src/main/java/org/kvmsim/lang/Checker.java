@@ -34,6 +34,8 @@ public final class Checker {
     public static final long DEFAULT_UNTIL_BOUND_NS = 24 * 3_600_000_000_000L;
 
     private static final long KIB4 = 4096, MIB2 = 2L << 20, GIB1 = 1L << 30;
+    /** Hosts must be smaller than this: host frames are Java ints (at most 2^31 - 1 of 4 KiB). */
+    public static final long MAX_HOST_BYTES = 8L << 40;
 
     private final Declarations scope;
     private final Diagnostics diags;
@@ -381,6 +383,11 @@ public final class Checker {
         Long nodes = (Long) optional(attrs, "numa_nodes", Schema.HOST, null, 1L);
         if (memory != null && memory % KIB4 != 0) {
             diags.error(attrs.get("memory").value().span(), "host memory must be a whole number of 4 KiB pages");
+            memory = null;
+        } else if (memory != null && (memory >= MAX_HOST_BYTES || memory < (1L << 20))) {
+            // Host frames are numbered with Java ints (2^31 frames of 4 KiB).
+            diags.error(attrs.get("memory").value().span(), "host memory must be at least 1 MiB and less than 8 TiB, not "
+                    + new org.kvmsim.model.ByteSize(memory));
             memory = null;
         }
         List<HugePagePool> pools = new ArrayList<>();

@@ -186,6 +186,7 @@ public final class Session {
 
     private void startVms(org.kvmsim.lang.Span at) {
         engine.sync(declared);
+        guardHeap(at);
         for (var vm : new ArrayList<>(declared.vms.values())) {
             var st = engine.vm(vm.name());
             if (st.state != org.kvmsim.sim.Engine.VmRunState.DECLARED) continue;
@@ -194,6 +195,23 @@ public final class Session {
             } catch (org.kvmsim.sim.Engine.SimError e) {
                 throw new ScriptError(vmSpans.getOrDefault(vm.name(), at), e.getMessage());
             }
+        }
+    }
+
+    /**
+     * Fails before starting VMs whose state would not fit the JVM's heap: a clear message with the
+     * figure and the remedy, instead of an OutOfMemoryError halfway through a run.
+     */
+    private void guardHeap(org.kvmsim.lang.Span at) {
+        long need = engine.heapNeededToStart(declared);
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > free * 9 / 10) {
+            throw new ScriptError(at, String.format(java.util.Locale.ROOT,
+                    "this run needs about %.1f GiB of heap for the guest pages it will touch; the JVM has %.1f GiB free",
+                    need / (double) (1L << 30), free / (double) (1L << 30)),
+                    String.format(java.util.Locale.ROOT, "give the JVM more: KVMSIM_HEAP=%dg ./kvmsim ... (the launcher's -Xmx)",
+                            Math.max(2, (rt.maxMemory() + need) >>> 30) + 1));
         }
     }
 

@@ -185,6 +185,39 @@ public final class Engine {
         return false;
     }
 
+    /** Heap per present guest page: contents 8 B + host mapping 4 B (measured by `kvmsim bench touch`). */
+    public static final long HEAP_PER_PAGE = 12;
+    /** Extra heap per present page that ksmd tracks (rmap_item state and tree entries). */
+    public static final long HEAP_PER_KSM_PAGE = 16;
+
+    /**
+     * The heap the VMs that would start now will need, from what they are sure to touch: all of
+     * their RAM with prealloc, else the image footprint, contents blocks and workload footprints.
+     */
+    public long heapNeededToStart(Declarations d) {
+        long bytes = 0;
+        for (VmState v : vms.values()) {
+            if (v.state != VmRunState.DECLARED) continue;
+            long pages;
+            if (v.decl.prealloc()) {
+                pages = v.decl.memory() >>> 12;
+            } else {
+                pages = v.decl.image() == null ? 0 : d.images.get(v.decl.image()).footprint() >>> 12;
+                for (ContentsSpec c : d.contents.getOrDefault(v.decl.name(), List.of())) {
+                    for (ContentsSpec.Fill f : c.fills()) pages += f.to() - f.from() + 1;
+                }
+                for (Workload w : d.workloads.values()) {
+                    for (Workload.Target t : w.targets()) if (t.vm().equals(v.decl.name())) pages += w.footprint() >>> 12;
+                }
+                pages = Math.min(pages, v.decl.memory() >>> 12);
+            }
+            boolean ksm = hosts.get(v.decl.host()).ksmd != null && v.decl.memMerge()
+                    && v.decl.backing().kind() != Backing.Kind.HUGEPAGES;
+            bytes += pages * (HEAP_PER_PAGE + (ksm ? HEAP_PER_KSM_PAGE : 0));
+        }
+        return bytes;
+    }
+
     /** Starts every VM declared but not started, in declaration order, as a `run` does. */
     public void startPending(Declarations d) {
         for (VmState v : new ArrayList<>(vms.values())) {
