@@ -84,6 +84,14 @@ public final class Mmu {
     private Space cur;
     private GuestFaultHandler handler;
     private boolean priceNative = true;
+    /**
+     * While true the native price is read off the VM's own walks instead of a second simulation:
+     * the native model's TLBs and PSCs would hold exactly the VM's linear entries (same keys but
+     * the tag, same order of operations), because nothing has yet happened that treats them
+     * differently: no other VM on the CPU, no TLB entry smaller than its guest page, no shadow
+     * paging. The first such event copies the VM's state into {@link #nat} and turns this off.
+     */
+    private boolean mirror;
 
     private final int tlbHit;
     private final int stlbHit;
@@ -114,6 +122,10 @@ public final class Mmu {
     /** One bit per 4 KiB GPA page mapped by a 4 KiB nested leaf: the hot path's copy of the PT level. */
     private long[] nested4k = new long[64];
     private int lastNestedShift;
+    private int lastGuestRefs;
+    private int lastGuestSize;
+    /** Keeps the JIT from dropping the loads of {@link #access(long[], boolean[], int, int)}'s first pass. */
+    long peekSink;
     private int lastRefs;
 
     /**
@@ -139,6 +151,7 @@ public final class Mmu {
         this.tlbHit = cm.tlb_hit_cycles();
         this.stlbHit = cm.stlb_hit_cycles();
         this.walkRef = cm.walk_ref_cycles();
+        this.mirror = paging != Paging.SHADOW;
         if (guestLevels != 4 && guestLevels != 5) {
             throw new IllegalArgumentException("guest page tables have 4 or 5 levels, not " + guestLevels);
         }
@@ -159,6 +172,9 @@ public final class Mmu {
     /** Whether each access is also priced natively (on by default; off halves the work). */
     public void setNativePricing(boolean on) {
         this.priceNative = on;
+        if (!on) {
+            mirror = false;
+        }
     }
 
     // ---- address spaces and the guest's page-table writes ---------------------------------
@@ -308,7 +324,9 @@ public final class Mmu {
             exit(work);
         }
         cpu.tlbs.flushLinear(tag);
-        nat.flushLinear(0);
+        if (!mirror) {
+            nat.flushLinear(0);
+        }
         cur = sp;
     }
 
@@ -326,11 +344,26 @@ public final class Mmu {
             syncOneEntry(cur, gva);
         }
         cpu.tlbs.invalidatePage(gva, tag);
-        nat.invalidatePage(gva, 0);
+        if (!mirror) {
+            nat.invalidatePage(gva, 0);
+        }
     }
 
     void countSwitchFlush() {
         switchFlushes++;
+    }
+
+    /** Stops mirroring: the native model takes over from a copy of this VM's linear entries. */
+    void unmirror() {
+        if (mirror) {
+            nat.copyLinearFrom(cpu.tlbs, tag);
+            mirror = false;
+        }
+    }
+
+    /** For tests: price natively with the separate model from the start. */
+    void disableMirror() {
+        mirror = false;
     }
 
     // ---- the hot path ---------------------------------------------------------------------
@@ -343,6 +376,7 @@ public final class Mmu {
         }
         accesses++;
         Tlbs t = c.tlbs;
+        boolean m = mirror;
         cycles += tlbHit;
         if (!t.l1Hit(gva, tag)) {
             l1Misses++;
@@ -351,9 +385,43 @@ public final class Mmu {
                 stlbMisses++;
                 miss(t, gva, write);
             }
+            if (m) {
+                nativeCycles += stlbHit;
+            }
         }
-        if (priceNative) {
+        if (m) {
+            nativeCycles += tlbHit;
+        } else if (priceNative) {
             priceNative(gva, write);
+        }
+    }
+
+    /**
+     * Accesses {@code gvas[off .. off+len)}, as {@link #access} each; {@code writes} (indexed like
+     * {@code gvas}) may be null for all reads. The
+     * same results as one call per access, faster: the table entries a batch will read are
+     * loaded first, so their cache misses overlap instead of being paid one after another.
+     */
+    public void access(long[] gvas, boolean[] writes, int off, int len) {
+        final int batch = 16;
+        int stop = off + len;
+        for (int i = off; i < stop; i += batch) {
+            int end = Math.min(stop, i + batch);
+            if (cur != null) {
+                RadixTable g = cur.guest;
+                RadixTable s = cur.shadow;
+                long acc = 0;
+                for (int j = i; j < end; j++) {
+                    acc += g.peek(gvas[j]);
+                    if (s != null) {
+                        acc += s.peek(gvas[j]);
+                    }
+                }
+                peekSink += acc;
+            }
+            for (int j = i; j < end; j++) {
+                access(gvas[j], writes != null && writes[j]);
+            }
         }
     }
 
@@ -374,7 +442,16 @@ public final class Mmu {
             }
             walkRefs += lastRefs;
             cycles += (long) lastRefs * walkRef;
+            if (mirror) {
+                int g = paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
+                nativeWalkRefs += g;
+                nativeCycles += (long) g * walkRef;
+            }
             if (sc >= 0) {
+                if (mirror && lastGuestSize != sc) {
+                    unmirror();
+                    nat.fill(gva, lastGuestSize, 0);
+                }
                 t.fill(gva, sc, tag);
                 return;
             }
@@ -440,6 +517,7 @@ public final class Mmu {
                     return -1;
                 }
                 table.lf[slot] = e | LA | (write ? LD : 0);
+                lastGuestSize = 0;
                 return 0;
             }
             long e = table.up[slot];
@@ -450,6 +528,7 @@ public final class Mmu {
             if ((e & PS) != 0) {
                 table.up[slot] = e | A | (write ? D : 0);
                 lastRefs = refs;
+                lastGuestSize = level - 1;
                 return level - 1;
             }
             int child = childOf(e);
@@ -485,10 +564,12 @@ public final class Mmu {
             }
         }
         int refs = 0;
+        int guestRefs = 0;
         long gpa;
         int gShift;
         while (true) {
             int slot = id * ENTRIES + index(gva, level);
+            guestRefs++;
             if (level == 1) {
                 if (!known) {
                     refs += nested(g.lfAddr[id]);
@@ -497,6 +578,7 @@ public final class Mmu {
                 int e = g.lf[slot];
                 if (e == 0) {
                     lastRefs = refs;
+                    lastGuestRefs = guestRefs;
                     return -1;
                 }
                 g.lf[slot] = e | LA | (write ? LD : 0);
@@ -511,6 +593,7 @@ public final class Mmu {
             long e = g.up[slot];
             if (e == 0) {
                 lastRefs = refs;
+                lastGuestRefs = guestRefs;
                 return -1;
             }
             if ((e & PS) != 0) {
@@ -531,6 +614,8 @@ public final class Mmu {
         }
         refs += nested(gpa);
         lastRefs = refs;
+        lastGuestRefs = guestRefs;
+        lastGuestSize = (gShift - 12) / 9;
         int shift = Math.min(gShift, lastNestedShift);
         return (shift - 12) / 9;
     }
@@ -857,6 +942,10 @@ public final class Mmu {
             int i = index(gva, 1);
             syncSlot(s, sp.guest, st * ENTRIES + i, sp.lfGuest[st] * ENTRIES + i);
         }
+    }
+
+    RadixTable guestTable(int space) {
+        return spaces.get(space).guest;
     }
 
     /** What the shadow tables of {@code space} map {@code gva} to (an HPA), or -1. For tests. */

@@ -288,6 +288,22 @@ final class RadixTable {
         return e == 0 ? NOT_MAPPED : ((long) (e >>> 4) << SHIFT_4K) | 1;
     }
 
+    /**
+     * Reads the entry that maps {@code va} without decoding it: used to pull the leaf's cache line
+     * in ahead of the simulated walk that will need it (Java has no prefetch instruction).
+     */
+    long peek(long va) {
+        int t = root;
+        for (int l = levels; l > 1; l--) {
+            long e = up[t * ENTRIES + index(va, l)];
+            if (e == 0 || (e & PS) != 0) {
+                return e;
+            }
+            t = childOf(e);
+        }
+        return lf[t * ENTRIES + index(va, 1)];
+    }
+
     static int leafEntry(long pa, boolean writable) {
         long frame = pa >>> SHIFT_4K;
         if (frame > MAX_LEAF_FRAME) {
