@@ -51,7 +51,18 @@ import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
  * <p>Cost: cycles = accesses * tlb_hit + STLB lookups * stlb_hit + walk references * walk_ref
  * + exits * vm_exit + per-exit work (EPT violation, shadow fault, emulation, resync) + guest
  * faults * guest_fault. The native price of the same stream uses a private set of caches over
- * the same guest tables and identity host (so walks are 1-D and nothing exits).
+ * the same guest tables and identity host (so walks are 1-D and nothing exits). While that
+ * private model would provably hold the same linear entries as the VM's own (EPT/NPT or native,
+ * alone on its CPU, TLB entries as large as guest pages), the native price is read off the VM's
+ * walks (their guest-dimension references) instead of simulated twice; the first divergent event
+ * hands over to the private model with a copy of the state (equivalence is tested).
+ *
+ * <p>Driving it: one Mmu per VM; {@link #newAddressSpace} per guest page table; the guest OS
+ * model writes PTEs with {@link #map}/{@link #unmap} and answers faults through a
+ * {@link GuestFaultHandler}; {@link #loadCr3} and {@link #invlpg} are the guest's privileged
+ * operations; {@link #access(long, boolean)} or, faster, {@link #access(long[], boolean[], int, int)}
+ * run the workload; {@link #counters}, {@link #translate}, {@link #walk} and the table stats
+ * answer queries.
  *
  * <p>Differences from KVM/hardware: KVM caches zapped shadow pages for reuse and can share a
  * shadow page among parents; here a zap frees the subtree and shadow tables are trees. Accessed
@@ -364,6 +375,34 @@ public final class Mmu {
     /** For tests: price natively with the separate model from the start. */
     void disableMirror() {
         mirror = false;
+    }
+
+    /**
+     * The host changed the frame behind {@code gpa} (KSM merged it or broke copy-on-write, THP
+     * collapsed or split it): as KVM's MMU notifier does, zap the nested entry that maps it (the
+     * whole large leaf if it is one) and flush the VM's TLBs (INVEPT single-context), so the next
+     * access takes an EPT violation and picks up {@link HostBacking#hpa} afresh. Under shadow and
+     * native paging the shadow entry is not tracked per GPA (no reverse map): {@link #translate}
+     * always asks the host, and no cost is charged.
+     */
+    public void invalidateHostPage(long gpa) {
+        if (npt == null) {
+            return;
+        }
+        long old = npt.unmap(gpa, null);
+        if (old == NOT_MAPPED) {
+            return;
+        }
+        if (RadixTable.leafLevel(old) == 1) {
+            long gpn = gpa >>> 12;
+            int word = (int) (gpn >>> 6);
+            if (word < nested4k.length) {
+                nested4k[word] &= ~(1L << gpn);
+            }
+        }
+        unmirror();
+        cpu.tlbs.flushLinear(tag);
+        cpu.tlbs.flushNested(tag);
     }
 
     // ---- the hot path ---------------------------------------------------------------------
