@@ -251,7 +251,7 @@ public final class Mmu {
      * current. Guest table pages get their GPAs from {@code tablePages}.
      */
     public int newAddressSpace(TablePageAllocator tablePages) {
-        RadixTable g = new RadixTable(guestLevels, tablePages, gpa -> { });
+        RadixTable g = new RadixTable(guestLevels, tablePages, tablePages::free);
         RadixTable s = paging == Paging.SHADOW
                 ? new RadixTable(guestLevels, host::allocTablePage, host::freeTablePage) : null;
         Space sp = new Space(spaces.size(), g, s);

@@ -218,7 +218,14 @@ final class RadixTable {
             int slot = t * ENTRIES + idx;
             long e = up[slot];
             if (e != 0 && (e & PS) == 0) {
-                throw new IllegalStateException(String.format("0x%x is already mapped by smaller pages", va));
+                // a huge page replacing a table the OS has emptied (khugepaged's collapse) frees it
+                int child = childOf(e);
+                boolean empty = leafLevel - 1 == 1 ? lfUsed[child] == 0 : upUsed[child] == 0;
+                if (!empty) {
+                    throw new IllegalStateException(String.format("0x%x is already mapped by smaller pages", va));
+                }
+                zapSlot(slot, null);
+                e = 0;
             }
             if (e == 0) {
                 upUsed[t]++;

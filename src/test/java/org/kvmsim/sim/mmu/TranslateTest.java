@@ -78,6 +78,20 @@ class TranslateTest {
     }
 
     @Test
+    void aHugePageCanReplaceAnEmptiedPageTable() {
+        Rig r = new Rig(Paging.EPT);
+        for (int i = 0; i < 512; i++) {
+            r.map(Rig.GVA + i * 4096L, 4096);
+        }
+        for (int i = 0; i < 512; i++) {
+            r.mmu.unmap(r.space, Rig.GVA + i * 4096L);
+        }
+        r.map(Rig.GVA, 2L << 20);
+        assertEquals(2L << 20, r.mmu.translate(r.space, Rig.GVA + 5).orElseThrow().guestPageSize());
+        assertEquals(0, r.mmu.guestTableStats(r.space).get(3).tables());
+    }
+
+    @Test
     void unmappedAddressHasNoTranslation() {
         Rig r = new Rig(Paging.EPT);
         assertTrue(r.mmu.translate(r.space, Rig.GVA).isEmpty());
