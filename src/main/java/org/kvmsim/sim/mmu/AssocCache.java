@@ -9,8 +9,8 @@ import java.util.Arrays;
  * paging-structure cache entry points at), not translations: the simulator only needs to know
  * whether the hardware would hit, the translation itself comes from the tables.
  *
- * <p>Data structures: one {@code long[]} with a (tag, last-use stamp) pair per way, sets
- * contiguous, and a parallel {@code values[]} where a payload is needed. Stamps come from one
+ * <p>Data structures: {@code tags[set * ways + way]}, a parallel {@code stamps[]} of last-use
+ * times and a {@code values[]} where a payload is needed. Stamps come from one
  * counter per cache, so LRU is exact and deterministic: a hit writes one stamp, a fill replaces
  * the way with the smallest stamp (an empty way has stamp 0, so it goes first). The set is chosen by the low bits of the page number (sets must be a
  * power of two), like hardware's index bits; ways may be any number (12 for Skylake's STLB).
@@ -26,8 +26,9 @@ final class AssocCache {
     final int entries;
     final int ways;
     private final int setMask;
-    /** Per way two longs: the tag (or {@link #EMPTY}) and its last-use stamp (0 when empty). */
-    private final long[] slots;
+    private final long[] tags;
+    /** Last-use stamp of each way; 0 when the way is empty. */
+    private final long[] stamps;
     private final long[] values;
     private long clock;
     private int live;
@@ -48,11 +49,10 @@ final class AssocCache {
         this.entries = entries;
         this.ways = ways;
         this.setMask = entries == 0 ? 0 : entries / ways - 1;
-        this.slots = new long[2 * entries];
-        this.values = withValues ? new long[entries] : null;
-        for (int i = 0; i < slots.length; i += 2) {
-            slots[i] = EMPTY;
-        }
+        this.tags = new long[Math.max(1, entries)];
+        this.stamps = new long[Math.max(1, entries)];
+        this.values = withValues ? new long[Math.max(1, entries)] : null;
+        Arrays.fill(tags, EMPTY);
     }
 
     boolean disabled() {
@@ -61,14 +61,12 @@ final class AssocCache {
 
     /** True, refreshing LRU, if {@code key} is cached in the set chosen by {@code page}. */
     boolean probe(long page, long key) {
-        if (entries == 0) {
-            return false;
-        }
-        long[] s = slots;
-        int base = (int) (page & setMask) * ways * 2;
-        for (int i = base, end = base + 2 * ways; i < end; i += 2) {
-            if (s[i] == key) {
-                s[i + 1] = ++clock;
+        int w = ways;
+        int base = (int) (page & setMask) * w;
+        long[] t = tags;
+        for (int i = base, end = base + w; i < end; i++) {
+            if (t[i] == key) {
+                stamps[i] = ++clock;
                 return true;
             }
         }
@@ -77,15 +75,13 @@ final class AssocCache {
 
     /** The cached payload for {@code key}, refreshing LRU, or {@link #MISS}. */
     long get(long page, long key) {
-        if (entries == 0) {
-            return MISS;
-        }
-        long[] s = slots;
-        int base = (int) (page & setMask) * ways * 2;
-        for (int i = base, end = base + 2 * ways; i < end; i += 2) {
-            if (s[i] == key) {
-                s[i + 1] = ++clock;
-                return values == null ? 0 : values[i >> 1];
+        int w = ways;
+        int base = (int) (page & setMask) * w;
+        long[] t = tags;
+        for (int i = base, end = base + w; i < end; i++) {
+            if (t[i] == key) {
+                stamps[i] = ++clock;
+                return values == null ? 0 : values[i];
             }
         }
         return MISS;
@@ -99,24 +95,24 @@ final class AssocCache {
         if (entries == 0) {
             return;
         }
-        long[] s = slots;
-        int base = (int) (page & setMask) * ways * 2;
+        int w = ways;
+        int base = (int) (page & setMask) * w;
+        long[] st = stamps;
         int victim = base;
-        long oldest = s[base + 1];
-        for (int i = base + 2, end = base + 2 * ways; i < end; i += 2) {
-            long st = s[i + 1];
-            if (st < oldest) {
-                oldest = st;
+        long oldest = st[base];
+        for (int i = base + 1, end = base + w; i < end; i++) {
+            if (st[i] < oldest) {
+                oldest = st[i];
                 victim = i;
             }
         }
-        if (s[victim] == EMPTY) {
+        if (tags[victim] == EMPTY) {
             live++;
         }
-        s[victim] = key;
-        s[victim + 1] = ++clock;
+        tags[victim] = key;
+        st[victim] = ++clock;
         if (values != null) {
-            values[victim >> 1] = value;
+            values[victim] = value;
         }
     }
 
@@ -125,12 +121,11 @@ final class AssocCache {
         if (entries == 0) {
             return;
         }
-        long[] s = slots;
-        int base = (int) (page & setMask) * ways * 2;
-        for (int i = base, end = base + 2 * ways; i < end; i += 2) {
-            if (s[i] == key) {
-                s[i] = EMPTY;
-                s[i + 1] = 0;
+        int base = (int) (page & setMask) * ways;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tags[i] == key) {
+                tags[i] = EMPTY;
+                stamps[i] = 0;
                 live--;
             }
         }
@@ -142,11 +137,10 @@ final class AssocCache {
             return;
         }
         long mask = (1L << tagBits) - 1;
-        long[] s = slots;
-        for (int i = 0; i < s.length; i += 2) {
-            if (s[i] != EMPTY && (s[i] & mask) == tag) {
-                s[i] = EMPTY;
-                s[i + 1] = 0;
+        for (int i = 0; i < entries; i++) {
+            if (tags[i] != EMPTY && (tags[i] & mask) == tag) {
+                tags[i] = EMPTY;
+                stamps[i] = 0;
                 live--;
             }
         }
@@ -162,18 +156,18 @@ final class AssocCache {
         }
         long mask = (1L << tagBits) - 1;
         live = 0;
-        for (int i = 0; i < slots.length; i += 2) {
-            long t = other.slots[i];
+        for (int i = 0; i < entries; i++) {
+            long t = other.tags[i];
             if (t != EMPTY && (t & mask) == tag) {
-                slots[i] = t & ~mask;
-                slots[i + 1] = other.slots[i + 1];
+                tags[i] = t & ~mask;
+                stamps[i] = other.stamps[i];
                 if (values != null && other.values != null) {
-                    values[i >> 1] = other.values[i >> 1];
+                    values[i] = other.values[i];
                 }
                 live++;
             } else {
-                slots[i] = EMPTY;
-                slots[i + 1] = 0;
+                tags[i] = EMPTY;
+                stamps[i] = 0;
             }
         }
         clock = Math.max(clock, other.clock);
@@ -181,10 +175,8 @@ final class AssocCache {
 
     void flush() {
         if (live != 0) {
-            for (int i = 0; i < slots.length; i += 2) {
-                slots[i] = EMPTY;
-                slots[i + 1] = 0;
-            }
+            Arrays.fill(tags, EMPTY);
+            Arrays.fill(stamps, 0);
             live = 0;
         }
     }
