@@ -27,7 +27,10 @@ final class AssocCache {
     final int ways;
     private final int setMask;
     private final long[] tags;
-    /** Last-use stamp of each way; 0 when the way is empty. */
+    /**
+     * Last use of each way as {@code clock << 8 | way}: the smallest value in a set is the LRU
+     * way and names itself, so finding a victim is a branch-free min (empty ways: clock 0).
+     */
     private final long[] stamps;
     private final long[] values;
     private long clock;
@@ -53,6 +56,16 @@ final class AssocCache {
         this.stamps = new long[Math.max(1, entries)];
         this.values = withValues ? new long[Math.max(1, entries)] : null;
         Arrays.fill(tags, EMPTY);
+        if (ways > 256) {
+            throw new IllegalArgumentException("at most 256 ways");
+        }
+        resetStamps();
+    }
+
+    private void resetStamps() {
+        for (int i = 0; i < stamps.length; i++) {
+            stamps[i] = i % ways;
+        }
     }
 
     boolean disabled() {
@@ -66,7 +79,7 @@ final class AssocCache {
         long[] t = tags;
         for (int i = base, end = base + w; i < end; i++) {
             if (t[i] == key) {
-                stamps[i] = ++clock;
+                stamps[i] = (++clock << 8) | (i - base);
                 return true;
             }
         }
@@ -80,7 +93,7 @@ final class AssocCache {
         long[] t = tags;
         for (int i = base, end = base + w; i < end; i++) {
             if (t[i] == key) {
-                stamps[i] = ++clock;
+                stamps[i] = (++clock << 8) | (i - base);
                 return values == null ? 0 : values[i];
             }
         }
@@ -98,19 +111,17 @@ final class AssocCache {
         int w = ways;
         int base = (int) (page & setMask) * w;
         long[] st = stamps;
-        int victim = base;
         long oldest = st[base];
         for (int i = base + 1, end = base + w; i < end; i++) {
-            if (st[i] < oldest) {
-                oldest = st[i];
-                victim = i;
-            }
+            oldest = Math.min(oldest, st[i]);
         }
+        int way = (int) (oldest & 0xFF);
+        int victim = base + way;
         if (tags[victim] == EMPTY) {
             live++;
         }
         tags[victim] = key;
-        st[victim] = ++clock;
+        st[victim] = (++clock << 8) | way;
         if (values != null) {
             values[victim] = value;
         }
@@ -125,7 +136,7 @@ final class AssocCache {
         for (int i = base, end = base + ways; i < end; i++) {
             if (tags[i] == key) {
                 tags[i] = EMPTY;
-                stamps[i] = 0;
+                stamps[i] = i - base;
                 live--;
             }
         }
@@ -140,7 +151,7 @@ final class AssocCache {
         for (int i = 0; i < entries; i++) {
             if (tags[i] != EMPTY && (tags[i] & mask) == tag) {
                 tags[i] = EMPTY;
-                stamps[i] = 0;
+                stamps[i] = i % ways;
                 live--;
             }
         }
@@ -167,7 +178,7 @@ final class AssocCache {
                 live++;
             } else {
                 tags[i] = EMPTY;
-                stamps[i] = 0;
+                stamps[i] = i % ways;
             }
         }
         clock = Math.max(clock, other.clock);
@@ -176,7 +187,7 @@ final class AssocCache {
     void flush() {
         if (live != 0) {
             Arrays.fill(tags, EMPTY);
-            Arrays.fill(stamps, 0);
+            resetStamps();
             live = 0;
         }
     }
