@@ -31,16 +31,11 @@ import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
  * lazily on EPT violations; a nested leaf is as large as the host backing page (4 KiB, 2 MiB,
  * 1 GiB) when the GPA and HPA are aligned to it. The TLB caches GVA -> HPA at the smaller of the
  * guest and nested page sizes, as Intel's combined TLB entries do (SDM vol. 3C §28.3.1).</li>
- * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, one shadow page per guest table
- * page, built on page faults (Documentation/virt/kvm/x86/mmu.rst). Guest table pages that are
- * shadowed are write-protected: a guest write to a shadowed upper-level table exits and is
- * emulated (the shadow entry is dropped); KVM's write-flooding detection zaps a shadow page after
- * {@value #WRITE_FLOOD_THRESHOLD} emulated writes with no fault walking through it in between
- * (arch/x86/kvm/mmu/mmu.c, detect_write_flooding(): "return ... write_flooding_count >= 3",
- * never for level-1 pages). A write to a shadowed leaf table exits once and makes that shadow
- * page unsync (mmu_try_to_unsync_pages()): further writes do not exit, and the page is resynced
- * from the guest table on the next CR3 load (every unsync page of the new root) or, for one entry,
- * on INVLPG. CR3 loads, INVLPG and all guest page faults exit.</li>
+ * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, built on page faults
+ * ({@link ShadowTable}: write-protected guest tables, unsync leaf pages resynced on CR3 load and
+ * INVLPG, zap after {@value ShadowTable#WRITE_FLOOD_THRESHOLD} emulated writes as KVM's
+ * detect_write_flooding() does). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
+ * and every guest page fault exit; the hardware walk is 1-D over the shadow table.</li>
  * </ul>
  *
  * <p>Caches: the {@link Cpu}'s L1 DTLB, STLB, paging-structure caches (guest or shadow dimension,
@@ -64,20 +59,13 @@ import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
  * run the workload; {@link #counters}, {@link #translate}, {@link #walk} and the table stats
  * answer queries.
  *
- * <p>Differences from KVM/hardware: KVM caches zapped shadow pages for reuse and can share a
- * shadow page among parents; here a zap frees the subtree and shadow tables are trees. Accessed
+ * <p>Differences from KVM/hardware (see also {@link ShadowTable}): Accessed
  * and dirty bits are set only on walks (a write hitting a TLB entry filled by a read does not set
  * D, and shadow paging's A/D emulation exits are not modelled). Guest data writes to page-table
  * pages through ordinary accesses are not detected: guest table writes come through {@link #map}
  * and {@link #unmap}. Walk references all cost walk_ref (no data-cache model).
  */
 public final class Mmu {
-
-    /** KVM's detect_write_flooding() threshold (arch/x86/kvm/mmu/mmu.c). */
-    static final int WRITE_FLOOD_THRESHOLD = 3;
-
-    private static final long UNREG = -2L;
-    private static final long DIRECT = -1L;
 
     private final Paging paging;
     private final Cpu cpu;
@@ -194,55 +182,12 @@ public final class Mmu {
     private static final class Space {
         final int id;
         final RadixTable guest;
-        final RadixTable shadow;
-        long[] upGfn = filled(8);
-        int[] upGuest = new int[8];
-        byte[] upFlood = new byte[8];
-        long[] lfGfn = filled(8);
-        int[] lfGuest = new int[8];
-        boolean[] lfUnsync = new boolean[8];
-        int[] unsync = new int[8];
-        int unsyncN;
+        final ShadowTable shadow;
 
-        Space(int id, RadixTable guest, RadixTable shadow) {
+        Space(int id, RadixTable guest, ShadowTable shadow) {
             this.id = id;
             this.guest = guest;
             this.shadow = shadow;
-        }
-
-        static long[] filled(int n) {
-            long[] a = new long[n];
-            Arrays.fill(a, UNREG);
-            return a;
-        }
-
-        void ensureUpper(int id) {
-            if (id >= upGfn.length) {
-                int n = Math.max(id + 1, upGfn.length * 2);
-                int old = upGfn.length;
-                upGfn = Arrays.copyOf(upGfn, n);
-                Arrays.fill(upGfn, old, n, UNREG);
-                upGuest = Arrays.copyOf(upGuest, n);
-                upFlood = Arrays.copyOf(upFlood, n);
-            }
-        }
-
-        void ensureLeaf(int id) {
-            if (id >= lfGfn.length) {
-                int n = Math.max(id + 1, lfGfn.length * 2);
-                int old = lfGfn.length;
-                lfGfn = Arrays.copyOf(lfGfn, n);
-                Arrays.fill(lfGfn, old, n, UNREG);
-                lfGuest = Arrays.copyOf(lfGuest, n);
-                lfUnsync = Arrays.copyOf(lfUnsync, n);
-            }
-        }
-
-        void addUnsync(int id) {
-            if (unsyncN == unsync.length) {
-                unsync = Arrays.copyOf(unsync, unsyncN * 2);
-            }
-            unsync[unsyncN++] = id;
         }
     }
 
@@ -252,13 +197,9 @@ public final class Mmu {
      */
     public int newAddressSpace(TablePageAllocator tablePages) {
         RadixTable g = new RadixTable(guestLevels, tablePages, tablePages::free);
-        RadixTable s = paging == Paging.SHADOW
-                ? new RadixTable(guestLevels, host::allocTablePage, host::freeTablePage) : null;
-        Space sp = new Space(spaces.size(), g, s);
+        int id = spaces.size();
+        Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed) : null);
         spaces.add(sp);
-        if (s != null) {
-            register(sp, guestLevels, s.root, g.rootAddress(), g.root);
-        }
         if (cur == null) {
             cur = sp;
         }
@@ -321,18 +262,9 @@ public final class Mmu {
         Space sp = spaces.get(space);
         if (paging == Paging.SHADOW) {
             cr3Exits++;
-            long work = 0;
-            for (int i = 0; i < sp.unsyncN; i++) {
-                int id = sp.unsync[i];
-                if (sp.lfUnsync[id]) {
-                    syncLeafPage(sp, id);
-                    sp.lfUnsync[id] = false;
-                    resyncedPages++;
-                    work += cm.sync_page_cycles();
-                }
-            }
-            sp.unsyncN = 0;
-            exit(work);
+            int synced = sp.shadow.resyncAll();
+            resyncedPages += synced;
+            exit((long) synced * cm.sync_page_cycles());
         }
         cpu.tlbs.flushLinear(tag);
         if (!mirror) {
@@ -352,7 +284,7 @@ public final class Mmu {
         if (paging == Paging.SHADOW && cur != null) {
             invlpgExits++;
             exit(0);
-            syncOneEntry(cur, gva);
+            cur.shadow.syncOne(gva);
         }
         cpu.tlbs.invalidatePage(gva, tag);
         if (!mirror) {
@@ -448,7 +380,7 @@ public final class Mmu {
             int end = Math.min(stop, i + batch);
             if (cur != null) {
                 RadixTable g = cur.guest;
-                RadixTable s = cur.shadow;
+                RadixTable s = cur.shadow == null ? null : cur.shadow.table;
                 long acc = 0;
                 for (int j = i; j < end; j++) {
                     acc += g.peek(gvas[j]);
@@ -473,7 +405,7 @@ public final class Mmu {
                     sc = walk1d(cur.guest, t, tag, gva, write);
                     break;
                 case SHADOW:
-                    sc = walk1d(cur.shadow, t, tag, gva, false);
+                    sc = walk1d(cur.shadow.table, t, tag, gva, false);
                     break;
                 default:
                     sc = walk2d(t, gva, write);
@@ -792,100 +724,9 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
-        if (!shadowFill(cur, gva)) {
+        if (!cur.shadow.fill(gva)) {
             guestFault(gva, write);
         }
-    }
-
-    private void register(Space sp, int level, int shadowId, long gfnAddr, int guestId) {
-        if (level == 1) {
-            sp.ensureLeaf(shadowId);
-            sp.lfGfn[shadowId] = gfnAddr;
-            sp.lfGuest[shadowId] = guestId;
-            sp.lfUnsync[shadowId] = false;
-        } else {
-            sp.ensureUpper(shadowId);
-            sp.upGfn[shadowId] = gfnAddr;
-            sp.upGuest[shadowId] = guestId;
-            sp.upFlood[shadowId] = 0;
-        }
-        if (gfnAddr >= 0) {
-            shadowed.put(gfnAddr >>> 12, ((long) sp.id << 40) | ((long) level << 32) | shadowId);
-        }
-    }
-
-    /** Builds the shadow path for {@code gva} from the guest tables; false if the guest has no mapping. */
-    private boolean shadowFill(Space sp, long gva) {
-        RadixTable g = sp.guest;
-        RadixTable s = sp.shadow;
-        int gt = g.root;
-        int st = s.root;
-        for (int l = g.levels; l >= 1; l--) {
-            int idx = index(gva, l);
-            if (l == 1) {
-                int ge = g.lf[gt * ENTRIES + idx];
-                if (ge == 0) {
-                    return false;
-                }
-                long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
-                s.setLeafSlot(st * ENTRIES + idx, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
-                return true;
-            }
-            sp.upFlood[st] = 0;
-            long ge = g.up[gt * ENTRIES + idx];
-            if (ge == 0) {
-                return false;
-            }
-            if ((ge & PS) != 0) {
-                int gShift = shiftOfLevel(l);
-                long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
-                int shift = Math.min(gShift, host.backingPageShift(gpa));
-                boolean w = (ge & RadixTable.W) != 0;
-                int leafLevel = RadixTable.levelOfShift(shift);
-                // guest large page over smaller host pages: KVM's direct shadow pages, not write-protected
-                for (int lv = l; lv > leafLevel; lv--) {
-                    int child = s.ensureChild(st, lv, index(gva, lv));
-                    if (child < 0) {
-                        return true;
-                    }
-                    if (lv - 1 == 1) {
-                        sp.ensureLeaf(child);
-                        if (sp.lfGfn[child] == UNREG) {
-                            register(sp, 1, child, DIRECT, -1);
-                        }
-                    } else {
-                        sp.ensureUpper(child);
-                        if (sp.upGfn[child] == UNREG) {
-                            register(sp, lv - 1, child, DIRECT, -1);
-                        }
-                    }
-                    st = child;
-                }
-                long hpa = host.hpa(gpa & ~((1L << shift) - 1)) & ~((1L << shift) - 1);
-                if (leafLevel == 1) {
-                    s.setLeafSlot(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(hpa, w));
-                } else {
-                    s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), hpa, w);
-                }
-                return true;
-            }
-            int gchild = childOf(ge);
-            int schild = s.ensureChild(st, l, idx);
-            if (l - 1 == 1) {
-                sp.ensureLeaf(schild);
-                if (sp.lfGfn[schild] == UNREG) {
-                    register(sp, 1, schild, g.lfAddr[gchild], gchild);
-                }
-            } else {
-                sp.ensureUpper(schild);
-                if (sp.upGfn[schild] == UNREG) {
-                    register(sp, l - 1, schild, g.upAddr[gchild], gchild);
-                }
-            }
-            gt = gchild;
-            st = schild;
-        }
-        return false;
     }
 
     /** The guest wrote an entry of one of its table pages (called by the guest RadixTable). */
@@ -894,92 +735,27 @@ public final class Mmu {
         if (ref == LongLongMap.ABSENT) {
             return;
         }
-        Space sp = spaces.get((int) (ref >>> 40));
-        int lvl = (int) (ref >>> 32) & 0xFF;
-        int id = (int) ref;
-        if (lvl == 1) {
-            if (sp.lfUnsync[id]) {
-                return;
-            }
-            ptWriteExits++;
-            unsyncs++;
-            exit(0);
-            sp.lfUnsync[id] = true;
-            sp.addUnsync(id);
-            return;
+        int outcome = spaces.get(ShadowTable.spaceOf(ref)).shadow.guestWrite(ref, index);
+        switch (outcome & ~ShadowTable.DROPPED) {
+            case ShadowTable.UNSYNCED:
+                ptWriteExits++;
+                unsyncs++;
+                exit(0);
+                break;
+            case ShadowTable.EMULATED_AND_ZAPPED:
+                shadowZaps++;
+                // fall through
+            case ShadowTable.EMULATED:
+                ptWriteExits++;
+                ptWriteEmulations++;
+                exit(cm.pte_write_emulation_cycles());
+                break;
+            default:
+                break;
         }
-        ptWriteExits++;
-        ptWriteEmulations++;
-        exit(cm.pte_write_emulation_cycles());
-        RadixTable s = sp.shadow;
-        if (sp.upFlood[id] < WRITE_FLOOD_THRESHOLD) {
-            sp.upFlood[id]++;
-        }
-        int slot = sp.upFlood[id] >= WRITE_FLOOD_THRESHOLD && id != s.root ? s.upParent[id] : id * ENTRIES + index;
-        if (slot != id * ENTRIES + index) {
-            shadowZaps++;
-        }
-        if (s.up[slot] != 0) {
-            s.zapSlot(slot, (l, freed) -> unregister(sp, l, freed));
+        if ((outcome & ShadowTable.DROPPED) != 0) {
             // dropped shadow entries may be cached: KVM flushes the TLBs after a zap
             cpu.tlbs.flushLinear(tag);
-        }
-    }
-
-    private void unregister(Space sp, int level, int id) {
-        long gfn;
-        if (level == 1) {
-            gfn = sp.lfGfn[id];
-            sp.lfGfn[id] = UNREG;
-            sp.lfUnsync[id] = false;
-        } else {
-            gfn = sp.upGfn[id];
-            sp.upGfn[id] = UNREG;
-        }
-        if (gfn >= 0) {
-            shadowed.remove(gfn >>> 12);
-        }
-    }
-
-    /** Brings an unsync leaf shadow page back in line with its guest table (KVM's sync_page). */
-    private void syncLeafPage(Space sp, int id) {
-        int gid = sp.lfGuest[id];
-        RadixTable s = sp.shadow;
-        RadixTable g = sp.guest;
-        for (int i = 0; i < ENTRIES; i++) {
-            syncSlot(s, g, id * ENTRIES + i, gid * ENTRIES + i);
-        }
-    }
-
-    private void syncSlot(RadixTable s, RadixTable g, int sslot, int gslot) {
-        int se = s.lf[sslot];
-        if (se == 0) {
-            return;
-        }
-        int ge = g.lf[gslot];
-        if (ge == 0) {
-            s.clearLeafSlot(sslot);
-            return;
-        }
-        long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
-        if (RadixTable.leafFrameAddress(se) != hpa) {
-            s.setLeafSlot(sslot, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
-        }
-    }
-
-    private void syncOneEntry(Space sp, long gva) {
-        RadixTable s = sp.shadow;
-        int st = s.root;
-        for (int l = s.levels; l > 1; l--) {
-            long e = s.up[st * ENTRIES + index(gva, l)];
-            if (e == 0 || (e & PS) != 0) {
-                return;
-            }
-            st = childOf(e);
-        }
-        if (st < sp.lfUnsync.length && sp.lfUnsync[st]) {
-            int i = index(gva, 1);
-            syncSlot(s, sp.guest, st * ENTRIES + i, sp.lfGuest[st] * ENTRIES + i);
         }
     }
 
@@ -989,8 +765,8 @@ public final class Mmu {
 
     /** What the shadow tables of {@code space} map {@code gva} to (an HPA), or -1. For tests. */
     long shadowLookup(int space, long gva) {
-        RadixTable s = spaces.get(space).shadow;
-        long l = s == null ? NOT_MAPPED : s.lookup(gva);
+        ShadowTable s = spaces.get(space).shadow;
+        long l = s == null ? NOT_MAPPED : s.table.lookup(gva);
         return l == NOT_MAPPED ? -1L : RadixTable.resolve(l, gva);
     }
 
@@ -1035,13 +811,10 @@ public final class Mmu {
                 walkRecords(sp.guest, gva, WalkRef.Dimension.GUEST, out);
                 break;
             case SHADOW:
-                if (sp.guest.lookup(gva) != NOT_MAPPED) {
-                    long s = sp.shadow.lookup(gva);
-                    if (s == NOT_MAPPED) {
-                        shadowFill(sp, gva);
-                    }
+                if (sp.guest.lookup(gva) != NOT_MAPPED && sp.shadow.table.lookup(gva) == NOT_MAPPED) {
+                    sp.shadow.fill(gva);
                 }
-                walkRecords(sp.shadow, gva, WalkRef.Dimension.SHADOW, out);
+                walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out);
                 break;
             default:
                 walk2dRecords(sp.guest, gva, out);
@@ -1138,7 +911,7 @@ public final class Mmu {
         long[] tables = new long[6];
         long[] entries = new long[6];
         for (Space sp : spaces) {
-            for (TableStats ts : sp.shadow.stats("shadow")) {
+            for (TableStats ts : sp.shadow.table.stats("shadow")) {
                 tables[ts.level()] += ts.tables();
                 entries[ts.level()] += ts.entries();
             }
@@ -1164,7 +937,7 @@ public final class Mmu {
         long b = npt == null ? 0 : npt.bytes();
         for (Space sp : spaces) {
             if (sp.shadow != null) {
-                b += sp.shadow.bytes();
+                b += sp.shadow.table.bytes();
             }
         }
         return b;
@@ -1177,7 +950,6 @@ public final class Mmu {
             b += sp.guest.heapBytes();
             if (sp.shadow != null) {
                 b += sp.shadow.heapBytes();
-                b += 13L * (sp.upGfn.length + sp.lfGfn.length) + 4L * sp.unsync.length;
             }
         }
         return b;
