@@ -105,8 +105,7 @@ public final class Mmu {
     private long eptViolations;
     private long vmExits;
     private long exitCycles;
-    private long cycles;
-    private long nativeCycles;
+    private long nativeL1Misses;
     private long nativeWalkRefs;
     private long shadowFaults;
     private long ptWriteExits;
@@ -345,24 +344,21 @@ public final class Mmu {
         if (c.current != this) {
             c.switchTo(this);
         }
+        // cycles are derived from these event counts in counters(): the hot path only counts
         accesses++;
         Tlbs t = c.tlbs;
         boolean m = mirror;
-        cycles += tlbHit;
         if (!t.l1Hit(gva, tag)) {
             l1Misses++;
-            cycles += stlbHit;
+            if (m) {
+                nativeL1Misses++;
+            }
             if (t.l2Hit(gva, tag) < 0) {
                 stlbMisses++;
                 miss(t, gva, write);
             }
-            if (m) {
-                nativeCycles += stlbHit;
-            }
         }
-        if (m) {
-            nativeCycles += tlbHit;
-        } else if (priceNative) {
+        if (!m && priceNative) {
             priceNative(gva, write);
         }
     }
@@ -412,11 +408,8 @@ public final class Mmu {
                     break;
             }
             walkRefs += lastRefs;
-            cycles += (long) lastRefs * walkRef;
             if (mirror) {
-                int g = paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
-                nativeWalkRefs += g;
-                nativeCycles += (long) g * walkRef;
+                nativeWalkRefs += paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
             }
             if (sc >= 0) {
                 if (mirror && lastGuestSize != sc) {
@@ -436,18 +429,16 @@ public final class Mmu {
 
     private void priceNative(long gva, boolean write) {
         Tlbs t = nat;
-        nativeCycles += tlbHit;
         if (t.l1Hit(gva, 0)) {
             return;
         }
-        nativeCycles += stlbHit;
+        nativeL1Misses++;
         if (t.l2Hit(gva, 0) >= 0) {
             return;
         }
         while (true) {
             int sc = walk1d(cur.guest, t, 0, gva, write);
             nativeWalkRefs += lastRefs;
-            nativeCycles += (long) lastRefs * walkRef;
             if (sc >= 0) {
                 t.fill(gva, sc, 0);
                 return;
@@ -664,13 +655,10 @@ public final class Mmu {
         vmExits++;
         long c = cm.vm_exit_cycles() + extraCycles;
         exitCycles += c;
-        cycles += c;
     }
 
     private void guestFault(long gva, boolean write) {
         guestFaults++;
-        cycles += cm.guest_fault_cycles();
-        nativeCycles += cm.guest_fault_cycles();
         if (handler == null) {
             throw new IllegalStateException(String.format("guest page fault at 0x%x and no guest fault handler", gva));
         }
@@ -880,6 +868,10 @@ public final class Mmu {
     // ---- accounting -----------------------------------------------------------------------
 
     public MmuCounters counters() {
+        long faults = guestFaults * cm.guest_fault_cycles();
+        long cycles = accesses * tlbHit + l1Misses * stlbHit + walkRefs * walkRef + exitCycles + faults;
+        long nativeCycles = priceNative
+                ? accesses * tlbHit + nativeL1Misses * stlbHit + nativeWalkRefs * walkRef + faults : 0;
         return new MmuCounters(paging.label(), accesses, l1Misses, stlbMisses, walks, walkRefs,
                 guestFaults, eptViolations, vmExits, exitCycles, cycles, nativeCycles, nativeWalkRefs,
                 shadowFaults, ptWriteExits, ptWriteEmulations, cr3Exits, invlpgExits,
@@ -888,7 +880,7 @@ public final class Mmu {
 
     public void resetCounters() {
         accesses = l1Misses = stlbMisses = walks = walkRefs = 0;
-        guestFaults = eptViolations = vmExits = exitCycles = cycles = nativeCycles = nativeWalkRefs = 0;
+        guestFaults = eptViolations = vmExits = exitCycles = nativeL1Misses = nativeWalkRefs = 0;
         shadowFaults = ptWriteExits = ptWriteEmulations = cr3Exits = invlpgExits = 0;
         unsyncs = resyncedPages = shadowZaps = switchFlushes = 0;
     }
