@@ -32,6 +32,7 @@ final class BenchCommand implements Callable<Integer> {
             case "touch" -> org.kvmsim.sim.EngineBench.touch();
             case "buddy" -> org.kvmsim.sim.mem.MemBench.touch();
             case "ksm" -> org.kvmsim.sim.ksm.KsmBench.run(scale);
+            case "mmu" -> org.kvmsim.sim.mmu.MmuBench.run();
             default -> null;
         };
         if (r == null) {

@@ -72,7 +72,7 @@ public final class Schema {
     }
 
     /** CPU presets the MMU model knows (TLB geometry and latencies). */
-    public static final List<String> CPUS = List.of("skylake", "zen3");
+    public static final List<String> CPUS = List.of("skylake", "zen2", "zen");
 
     /** /sys/kernel/mm/ksm knobs with Linux 6.x defaults (mm/ksm.c); sleep and prune in ms. */
     public static final Map<String, Long> KSM_DEFAULTS;

@@ -135,11 +135,14 @@ public final class Session {
             engine = new org.kvmsim.sim.Engine(seed);
         } else if (s instanceof Statement.RunFor r) {
             startVms(r.span());
-            guardWorkloads(r.span());
-            engine.runFor(r.nanos(), monitor(r.span(), out));
+            try {
+                engine.scheduleWorkloads(declared, r.nanos());
+                engine.runFor(r.nanos(), monitor(r.span(), out));
+            } catch (org.kvmsim.sim.Engine.SimError e) {
+                throw new ScriptError(r.span(), e.getMessage());
+            }
         } else if (s instanceof Statement.RunUntil r) {
             startVms(r.span());
-            guardWorkloads(r.span());
             var host = engine.host(r.host());
             java.util.function.LongSupplier counter = () -> ksmCounter(host.ksmd.counters(), r.counter());
             if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos(), monitor(r.span(), out))) {
@@ -212,13 +215,6 @@ public final class Session {
                     need / (double) (1L << 30), free / (double) (1L << 30)),
                     String.format(java.util.Locale.ROOT, "give the JVM more: KVMSIM_HEAP=%dg ./kvmsim ... (the launcher's -Xmx)",
                             Math.max(2, (rt.maxMemory() + need) >>> 30) + 1));
-        }
-    }
-
-    /** Workload access streams need the translation engine, which is not built yet: say so, never fake it. */
-    private void guardWorkloads(org.kvmsim.lang.Span at) {
-        for (Workload w : declared.workloads.values()) {
-            if (w.accesses() > 0) throw ScriptError.notImplemented(at, "workload access streams (workload '" + w.name() + "')");
         }
     }
 
@@ -341,7 +337,7 @@ public final class Session {
                 engine.sync(declared);
                 List<String> names = hostsOf(sh);
                 List<List<org.kvmsim.sim.mem.MeminfoField>> f = new ArrayList<>();
-                for (String h : names) f.add(engine.host(h).mem.meminfo());
+                for (String h : names) f.add(engine.meminfo(engine.host(h)));
                 return Tables.meminfo(names, f);
             }
             case HUGEPAGES -> {
@@ -359,8 +355,62 @@ public final class Session {
             case EVENTS -> {
                 return Tables.events(engine.events());
             }
+            case MMU -> {
+                engine.sync(declared);
+                Tables.Mmu t = new Tables.Mmu();
+                for (Vm vm : declared.vms.values()) {
+                    if (!sh.vms().isEmpty() && !sh.vms().contains(vm.name())) continue;
+                    var st = engine.vm(vm.name());
+                    // A VM that never ran made no accesses: its counters are truly 0.
+                    t.add(vm.name(), st.mmu == null ? null : st.mmu.counters(), st.decl.paging().word());
+                }
+                return t.table();
+            }
+            case WALK, TRANSLATE, PAGETABLE -> {
+                engine.sync(declared);
+                var vs = engine.vm(sh.subject().split("\\.")[0]);
+                if (vs.state == org.kvmsim.sim.Engine.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
+                return translation(sh);
+            }
+            case PAGETABLES -> {
+                engine.sync(declared);
+                Tables.PageTables t = new Tables.PageTables();
+                for (Vm vm : declared.vms.values()) {
+                    var st = engine.vm(vm.name());
+                    if (st.mmu == null) continue;
+                    for (int sp = 0; sp < st.mmu.addressSpaces(); sp++) {
+                        t.add(vm.name(), engine.spaceName(st, sp), st.mmu.guestTableStats(sp));
+                    }
+                    t.add(vm.name(), "", st.mmu.nestedTableStats());
+                    t.add(vm.name(), "", st.mmu.shadowTableStats());
+                }
+                return t.table("pagetables");
+            }
             default -> throw ScriptError.notImplemented(sh.span(), describe(sh));
         }
+    }
+
+    /** `show walk`, `show translate` and `show pagetable` on a started VM. */
+    private Table translation(Statement.Show sh) {
+        String[] subj = sh.subject().split("\\.");
+        var st = runningVm(subj[0], sh.span());
+        int space = engine.space(st, subj.length > 1 ? subj[1] : null);
+        if (sh.kind() == Statement.ShowKind.PAGETABLE) {
+            Tables.PageTables t = new Tables.PageTables();
+            t.add(subj[0], subj[1], st.mmu.guestTableStats(space));
+            t.add(subj[0], "", st.mmu.nestedTableStats());
+            t.add(subj[0], "", st.mmu.shadowTableStats());
+            return t.table("pagetable");
+        }
+        if (sh.kind() == Statement.ShowKind.WALK) {
+            return Tables.walk(sh.subject(), sh.address(), st.mmu.walk(space, sh.address()));
+        }
+        var tr = st.mmu.translate(space, sh.address());
+        if (tr.isEmpty()) {
+            throw new ScriptError(sh.span(), String.format("0x%x is not mapped in %s's address space", sh.address(),
+                    sh.subject()), "a workload maps its pages as it touches them; run it first, or show walk to see where the walk stops");
+        }
+        return Tables.translate(sh.subject(), tr.get());
     }
 
     private List<String> hostsOf(Statement.Show sh) {
@@ -379,13 +429,6 @@ public final class Session {
         Map<String, Table> savedTables = new LinkedHashMap<>(tables);
         List<Statement> history = List.copyOf(executed);
         Map<String, Table> merged = new LinkedHashMap<>();
-        Output silent = new Output() {
-            public void print(String text) {}
-
-            public void table(Table t) {}
-
-            public void chart(String name, byte[] png, String svg) {}
-        };
         try {
             for (int i = 0; i < sw.values().size(); i++) {
                 Object value = sw.values().get(i);
@@ -393,15 +436,7 @@ public final class Session {
                 declared = new Declarations();
                 engine = new org.kvmsim.sim.Engine(seed);
                 try {
-                    for (Statement h : history) {
-                        // Queries and earlier sweeps leave the simulation as it was: not replayed.
-                        if (h instanceof Statement.Show || h instanceof Statement.Plot || h instanceof Statement.Export
-                                || h instanceof Statement.Print || h instanceof Statement.Sweep) {
-                            continue;
-                        }
-                        if (h instanceof Statement.Declare d) h = new Statement.Declare(patch(d.decl(), sw, value), d.span());
-                        execute(h, silent, new ArrayList<>());
-                    }
+                    replay(history, d -> patch(d, sw, value));
                     List<Table> got = new ArrayList<>();
                     for (Statement s : sw.body()) execute(s, out, got);
                     for (Table t : got) {
@@ -431,6 +466,53 @@ public final class Session {
             tables.put(t.name(), t);
             out.table(named);
             first = false;
+        }
+    }
+
+    /**
+     * Runs {@code history} again on the current (fresh) engine, without output: the engine is
+     * deterministic, so this rebuilds the simulation state. {@code patch} may substitute
+     * declarations (a sweep's variable). Queries and sweeps change no state and are skipped.
+     */
+    private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch) {
+        Output silent = new Output() {
+            public void print(String text) {}
+
+            public void table(Table t) {}
+
+            public void chart(String name, byte[] png, String svg) {}
+        };
+        for (Statement h : history) {
+            if (h instanceof Statement.Show || h instanceof Statement.Plot || h instanceof Statement.Export
+                    || h instanceof Statement.Print || h instanceof Statement.Sweep) {
+                continue;
+            }
+            if (h instanceof Statement.Declare d) h = new Statement.Declare(patch.apply(d.decl()), d.span());
+            execute(h, silent, new ArrayList<>());
+        }
+    }
+
+    /**
+     * Answers a query about a VM that has not started yet (`show walk` before any `run`) on a
+     * scratch copy of the session in which the declared VMs have started, as the next `run`
+     * would start them; the session itself is left as it was.
+     */
+    private Table onStartedCopy(org.kvmsim.lang.Span span, java.util.function.Supplier<Table> query) {
+        Declarations savedDecl = declared;
+        org.kvmsim.sim.Engine savedEngine = engine;
+        Map<String, Table> savedTables = new LinkedHashMap<>(tables);
+        try {
+            declared = new Declarations();
+            engine = new org.kvmsim.sim.Engine(seed);
+            replay(List.copyOf(executed), d -> d);
+            declared = savedDecl.copy();
+            startVms(span);
+            return query.get();
+        } finally {
+            declared = savedDecl;
+            engine = savedEngine;
+            tables.clear();
+            tables.putAll(savedTables);
         }
     }
 
