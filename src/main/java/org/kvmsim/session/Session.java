@@ -546,11 +546,10 @@ public final class Session {
             String[] p = a.split("\\.");
             if (p[0].equals("ksm") && h.ksm() != null) {
                 String knob = org.kvmsim.lang.Schema.ksmKnob(p[1]);
-                return new org.kvmsim.model.Host(h.name(), h.memory(), h.cpu(), h.thp(), h.ksm().with(knob, (Long) value), h.numaNodes(), h.pools());
+                return h.with(h.thp(), h.ksm().with(knob, (Long) value), h.pools());
             }
             if (p[0].equals("thp")) {
-                return new org.kvmsim.model.Host(h.name(), h.memory(), h.cpu(),
-                        org.kvmsim.model.ThpMode.valueOf(((String) value).toUpperCase()), h.ksm(), h.numaNodes(), h.pools());
+                return h.with(org.kvmsim.model.ThpMode.valueOf(((String) value).toUpperCase()), h.ksm(), h.pools());
             }
             List<org.kvmsim.model.HugePagePool> pools = new ArrayList<>();
             for (var pool : h.pools()) {
@@ -558,7 +557,7 @@ public final class Session {
                 else if (p[1].equals("count")) pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), (Long) value, pool.overcommit(), pool.node()));
                 else pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), pool.count(), (Long) value, pool.node()));
             }
-            return new org.kvmsim.model.Host(h.name(), h.memory(), h.cpu(), h.thp(), h.ksm(), h.numaNodes(), pools);
+            return h.with(h.thp(), h.ksm(), pools);
         }
         return d;
     }

@@ -108,7 +108,7 @@ public final class Engine {
             this.pools = new HugetlbPools(mem);
             thp.mode = ThpSettings.Mode.valueOf(decl.thp().name());
             this.khugepaged = new Khugepaged(thp);
-            this.cpu = new org.kvmsim.sim.mmu.Cpu(org.kvmsim.sim.mmu.CpuModel.preset(decl.cpu()));
+            this.cpu = new org.kvmsim.sim.mmu.Cpu(org.kvmsim.sim.mmu.CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
             if (decl.ksm() != null) {
                 ksmd = new org.kvmsim.sim.ksm.Ksmd();
                 // Knobs in sysfs order of dependence: run last, as an admin's script would.
