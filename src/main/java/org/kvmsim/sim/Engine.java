@@ -779,9 +779,16 @@ public final class Engine {
         }
     }
 
-    /** ksmd's wake-up: scan pages_to_scan pages, then sleep sleep_millisecs (ksm_scan_thread()). */
+    /**
+     * ksmd's wake-up: scan pages_to_scan pages, then sleep sleep_millisecs (ksm_scan_thread()).
+     * When ksmd has nothing to do (run != 1 or no mm_slot) it does not poll: it waits on
+     * ksm_thread_wait until __ksm_enter() or run_store() wakes it, and then scans at once
+     * (mm/ksm.c ksm_scan_thread: ksm_do_scan() first, the sleep after it). {@link #kickKsmd}
+     * does that wake-up at the start of every run, the only moment a slot or run can change.
+     */
     private static final class KsmdTimer extends Timer {
         final HostState host;
+        boolean idle;
 
         KsmdTimer(HostState host) {
             this.host = host;
@@ -789,8 +796,12 @@ public final class Engine {
 
         @Override
         void fire(Engine e) {
+            if (!host.ksmd.shouldRun()) {
+                idle = true; // wait_event_freezable(ksm_thread_wait, ksmd_should_run())
+                return;
+            }
             long before = host.ksmd.counters().fullScans();
-            if (host.ksmd.shouldRun()) host.ksmd.wakeUp(e.now);
+            host.ksmd.wakeUp(e.now);
             if (host.ksmd.counters().fullScans() != before) {
                 e.event("ksm_full_scan", host.decl.name(), "full scan " + host.ksmd.counters().fullScans());
             }
@@ -798,12 +809,33 @@ public final class Engine {
         }
     }
 
+    /** One ksmd timer per host state (a host declared anew gets its own ksmd). */
+    private final Map<HostState, KsmdTimer> ksmdTimers = new java.util.IdentityHashMap<>();
+
+    /** Wakes an idle ksmd that now has work (a VM registered, or run = 1 was written). */
+    private void kickKsmd() {
+        for (KsmdTimer t : ksmdTimers.values()) {
+            if (t.idle && t.host.ksmd.shouldRun()) {
+                t.idle = false;
+                schedule(now, t);
+            }
+        }
+    }
+
     private final java.util.Set<String> daemonsStarted = new java.util.HashSet<>();
 
     private void startDaemons() {
+        startDaemonTimers();
+        kickKsmd();
+    }
+
+    private void startDaemonTimers() {
         for (HostState h : hosts.values()) {
-            if (h.ksmd != null && daemonsStarted.add("ksmd:" + h.decl.name())) {
-                schedule(now + Math.max(1, h.ksmd.knobs().sleepMillisecs()) * 1_000_000L, new KsmdTimer(h));
+            if (h.ksmd != null && !ksmdTimers.containsKey(h)) {
+                // ksmd starts idle and scans as soon as it has work (see KsmdTimer)
+                KsmdTimer t = new KsmdTimer(h);
+                t.idle = true;
+                ksmdTimers.put(h, t);
             }
             if (daemonsStarted.add("khugepaged:" + h.decl.name())) {
                 schedule(now + h.khugepaged.sleepMillis() * 1_000_000L, new KhugepagedTimer(h));
