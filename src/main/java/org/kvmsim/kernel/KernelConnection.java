@@ -45,6 +45,11 @@ final class KernelConnection extends JupyterConnection {
         iopub.sendMessage(new Message<>(null, PublishStatus.MESSAGE_TYPE, PublishStatus.STARTING));
     }
 
+    /** After a failed cell: the execute_requests already waiting on shell are aborted. */
+    void abortQueuedExecuteRequests() {
+        shellPump.abortQueuedExecuteRequests();
+    }
+
     void shutdownRequested() {
         shutdown.countDown();
     }
