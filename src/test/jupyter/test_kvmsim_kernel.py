@@ -2,6 +2,7 @@
 jupyter_kernel_test, nbclient via nbconvert). Run by run-protocol-tests.sh, which installs the
 kernelspec into a temporary prefix and points JUPYTER_PATH at it."""
 
+import datetime
 import json
 import os
 import queue
@@ -55,6 +56,25 @@ class KvmsimKernelTests(jupyter_kernel_test.KernelTests):
         self.assertTrue(li["version"])
         self.assertIn("kvmsim", c["banner"])
         self.assertTrue(c["help_links"])
+
+    def test_header_dates_are_precise(self):
+        # The base library stamps dates to the minute; ours carry milliseconds.
+        self.flush_channels()
+        self.kc.kernel_info()
+        reply = self.kc.get_shell_msg(timeout=15)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        date = reply["header"]["date"]
+        if isinstance(date, str):
+            date = datetime.datetime.fromisoformat(date.replace("Z", "+00:00"))
+        self.assertLess(abs((now - date).total_seconds()), 5, reply["header"]["date"])
+        # busy/idle dates bracket the cell (the library stamped idle when the cell started).
+        seen = []
+        self.kc.execute_interactive("reset\nhost h { memory = 1 GiB }\nvm v on h { memory = 1 GiB }\n"
+                                    "run 300 ms\nprint \"x\"", timeout=30, output_hook=seen.append)
+        dates = {m["msg_type"] if m["msg_type"] != "status" else m["content"]["execution_state"]: m["header"]["date"]
+                 for m in seen}
+        self.assertLessEqual(dates["busy"], dates["stream"])
+        self.assertLessEqual(dates["stream"], dates["idle"])
 
     def run_cell(self, code, timeout=15):
         self.flush_channels()

@@ -44,6 +44,7 @@ final class ShellPump extends ShellChannel {
     }
 
     private void serve() {
+        Timestamps.useMilliseconds();
         ZMQ.Poller poller = ctx.poller(1);
         poller.register(this, ZMQ.Poller.POLLIN);
         try {
