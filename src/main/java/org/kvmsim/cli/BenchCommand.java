@@ -11,10 +11,10 @@ import picocli.CommandLine.Spec;
  * `kvmsim bench NAME [--json] [--scale]`: an engine part's throughput beside a baseline measured
  * in the same process. Benchmarks print figures; they never pass or fail on time.
  */
-@Command(name = "bench", description = "Measure an engine part: touch, mmu or ksm.")
+@Command(name = "bench", description = "Measure an engine part: touch (guest memory through the engine), buddy, mmu or ksm.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "NAME", description = "touch, mmu or ksm")
+    @Parameters(paramLabel = "NAME", description = "touch, buddy, mmu or ksm")
     String name;
 
     @Option(names = "--json", description = "print one JSON object")
@@ -29,8 +29,10 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BenchResult r = switch (name) {
-            case "touch" -> org.kvmsim.sim.mem.MemBench.touch();
+            case "touch" -> org.kvmsim.sim.EngineBench.touch();
+            case "buddy" -> org.kvmsim.sim.mem.MemBench.touch();
             case "ksm" -> org.kvmsim.sim.ksm.KsmBench.run(scale);
+            case "mmu" -> org.kvmsim.sim.mmu.MmuBench.run();
             default -> null;
         };
         if (r == null) {

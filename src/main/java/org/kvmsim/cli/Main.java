@@ -29,6 +29,8 @@ public final class Main implements Runnable {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             // A bug of ours, not the user's: say so in one line, never a stack trace.
             err.println("kvmsim: internal error: " + ex);
+            if (System.getenv("KVMSIM_DEBUG") != null) ex.printStackTrace(err);
+            else err.println("(a bug in kvmsim, not in the script; KVMSIM_DEBUG=1 prints the details)");
             return 1;
         });
         int rc = cl.execute(args);

@@ -34,6 +34,8 @@ public final class Checker {
     public static final long DEFAULT_UNTIL_BOUND_NS = 24 * 3_600_000_000_000L;
 
     private static final long KIB4 = 4096, MIB2 = 2L << 20, GIB1 = 1L << 30;
+    /** Hosts must be smaller than this: host frames are Java ints (at most 2^31 - 1 of 4 KiB). */
+    public static final long MAX_HOST_BYTES = 8L << 40;
 
     private final Declarations scope;
     private final Diagnostics diags;
@@ -114,7 +116,7 @@ public final class Checker {
      * a valid one), attributes given twice, and items that do not belong in this kind of block.
      */
     private Map<String, Attr> attributes(Block block, String kind, Map<String, Schema.Attr> schema,
-                                         List<Nested> nestedOut, String nestedKind) {
+                                         List<Nested> nestedOut, List<String> nestedKinds) {
         Map<String, Attr> out = new LinkedHashMap<>();
         if (block == null) return out;
         for (Item item : block.items()) {
@@ -131,13 +133,13 @@ public final class Checker {
                     out.put(n, a);
                 }
             } else if (item instanceof Nested nb) {
-                if (nestedKind != null && nb.kind().text().equals(nestedKind)) {
+                if (nestedKinds.contains(nb.kind().text())) {
                     nestedOut.add(nb);
                 } else {
-                    String hint = nestedKind != null ? Suggest.hint(nb.kind().text(), List.of(nestedKind)) : null;
+                    String hint = Suggest.hint(nb.kind().text(), nestedKinds);
                     diags.error(nb.kind().span(), "a " + kind + " has no '" + nb.kind().text() + "' block",
-                            hintOr(hint, nestedKind != null ? "a " + kind + " holds attributes and "
-                                    + nestedKind + " blocks" : "a " + kind + " holds attributes only"));
+                            hintOr(hint, !nestedKinds.isEmpty() ? "a " + kind + " holds attributes and "
+                                    + String.join(", ", nestedKinds) + " blocks" : "a " + kind + " holds attributes only"));
                 }
             } else if (item instanceof PagesItem p) {
                 diags.error(p.span(), "'pages' ranges belong in a contents block, not in a " + kind);
@@ -153,7 +155,7 @@ public final class Checker {
     }
 
     private Map<String, Attr> attributes(Block block, String kind) {
-        return attributes(block, kind, Schema.of(kind), new ArrayList<>(), null);
+        return attributes(block, kind, Schema.of(kind), new ArrayList<>(), List.of());
     }
 
     /** Reads a checked attribute value of the schema's type; null (with a diagnostic) if bad. */
@@ -372,8 +374,22 @@ public final class Checker {
     }
 
     private org.kvmsim.model.Host host(HostDecl d) {
+        List<Nested> nested = new ArrayList<>();
+        Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, nested, List.of("hugepages", "cpu_overrides"));
         List<Nested> poolBlocks = new ArrayList<>();
-        Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, poolBlocks, "hugepages");
+        Map<String, Long> overrides = new TreeMap<>();
+        boolean overridesOk = true;
+        for (Nested nb : nested) {
+            if (nb.kind().text().equals("hugepages")) {
+                poolBlocks.add(nb);
+                continue;
+            }
+            for (Attr a : attributes(nb.body(), "cpu_overrides").values()) {
+                Object v = read(Schema.CPU_OVERRIDES.get(a.name().text()), a.value(), null);
+                if (v == null) overridesOk = false;
+                else overrides.put(a.name().text(), v instanceof Boolean b ? (b ? 1L : 0L) : (Long) v);
+            }
+        }
         Long memory = required(attrs, "memory", d.name(), "host", Schema.HOST, null);
         String cpu = (String) optional(attrs, "cpu", Schema.HOST, null, "skylake");
         String thp = (String) optional(attrs, "thp", Schema.HOST, null, "madvise");
@@ -381,6 +397,11 @@ public final class Checker {
         Long nodes = (Long) optional(attrs, "numa_nodes", Schema.HOST, null, 1L);
         if (memory != null && memory % KIB4 != 0) {
             diags.error(attrs.get("memory").value().span(), "host memory must be a whole number of 4 KiB pages");
+            memory = null;
+        } else if (memory != null && (memory >= MAX_HOST_BYTES || memory < (1L << 20))) {
+            // Host frames are numbered with Java ints (2^31 frames of 4 KiB).
+            diags.error(attrs.get("memory").value().span(), "host memory must be at least 1 MiB and less than 8 TiB, not "
+                    + new org.kvmsim.model.ByteSize(memory));
             memory = null;
         }
         List<HugePagePool> pools = new ArrayList<>();
@@ -400,7 +421,7 @@ public final class Checker {
                 continue;
             }
             seen.put(nb.label().text(), nb);
-            Map<String, Attr> pa = attributes(nb.body(), "hugepages", Schema.HUGEPAGES, new ArrayList<>(), null);
+            Map<String, Attr> pa = attributes(nb.body(), "hugepages", Schema.HUGEPAGES, new ArrayList<>(), List.of());
             Long size = required(pa, "page_size", nb.label(), "hugepages pool", Schema.HUGEPAGES, null);
             Long count = (Long) optional(pa, "count", Schema.HUGEPAGES, null, 0L);
             Long over = (Long) optional(pa, "overcommit", Schema.HUGEPAGES, null, 0L);
@@ -428,13 +449,13 @@ public final class Checker {
                     + new org.kvmsim.model.ByteSize(memory) + ")");
             return null;
         }
-        if (memory == null || cpu == null || thp == null || nodes == null || !poolsOk
+        if (memory == null || cpu == null || thp == null || nodes == null || !poolsOk || !overridesOk
                 || (attrs.containsKey("ksm") && ksm == null)) {
             return null;
         }
         KsmPolicy policy = ksm == null ? null : scope.policies.get(ksm);
         return new org.kvmsim.model.Host(d.name().text(), memory, cpu, ThpMode.valueOf(thp.toUpperCase(Locale.ROOT)),
-                policy, nodes.intValue(), pools);
+                policy, nodes.intValue(), pools, overrides);
     }
 
     private Long required(Map<String, Attr> attrs, String name, Name owner, String kind, Map<String, Schema.Attr> schema,

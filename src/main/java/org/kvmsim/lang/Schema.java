@@ -72,7 +72,7 @@ public final class Schema {
     }
 
     /** CPU presets the MMU model knows (TLB geometry and latencies). */
-    public static final List<String> CPUS = List.of("skylake", "zen3");
+    public static final List<String> CPUS = List.of("skylake", "zen2", "zen");
 
     /** /sys/kernel/mm/ksm knobs with Linux 6.x defaults (mm/ksm.c); sleep and prune in ms. */
     public static final Map<String, Long> KSM_DEFAULTS;
@@ -141,6 +141,44 @@ public final class Schema {
             ref("ksm", "ksm policy", "the KSM policy ksmd runs with (none: ksmd does not run)"),
             count("numa_nodes", 1, 64, "1", "NUMA nodes; memory is split evenly between them", null));
 
+    /**
+     * Knobs of a CPU preset that a host may override in `cpu_overrides { ... }`: TLB geometry
+     * (entries, ways), paging-structure and nested caches, VPID, and latencies in cycles.
+     */
+    public static final Map<String, Attr> CPU_OVERRIDES;
+
+    static {
+        Map<String, Attr> m = new LinkedHashMap<>();
+        String[][] knobs = {
+            {"l1_4k_entries", "L1 DTLB entries for 4 KiB pages"}, {"l1_4k_ways", "L1 DTLB ways for 4 KiB pages"},
+            {"l1_2m_entries", "L1 DTLB entries for 2 MiB pages"}, {"l1_2m_ways", "L1 DTLB ways for 2 MiB pages"},
+            {"l1_1g_entries", "L1 DTLB entries for 1 GiB pages"}, {"l1_1g_ways", "L1 DTLB ways for 1 GiB pages"},
+            {"stlb_entries", "second-level (unified) TLB entries"}, {"stlb_ways", "second-level TLB ways"},
+            {"stlb_1g_entries", "second-level TLB entries for 1 GiB pages"}, {"stlb_1g_ways", "their ways"},
+            {"psc_pml5_entries", "paging-structure cache entries for PML5"},
+            {"psc_pml4_entries", "paging-structure cache entries for PML4"},
+            {"psc_pdpt_entries", "paging-structure cache entries for PDPT"},
+            {"psc_pde_entries", "paging-structure cache entries for PDE"}, {"psc_ways", "paging-structure cache ways"},
+            {"ntlb_entries", "nested TLB entries (GPA -> HPA, 2D walks)"}, {"ntlb_ways", "nested TLB ways"},
+            {"npsc_pml4_entries", "nested paging-structure cache entries for PML4"},
+            {"npsc_pdpt_entries", "nested paging-structure cache entries for PDPT"},
+            {"npsc_pde_entries", "nested paging-structure cache entries for PDE"},
+            {"tlb_hit_cycles", "cycles of an L1 DTLB hit"}, {"stlb_hit_cycles", "cycles of a second-level TLB hit"},
+            {"walk_ref_cycles", "cycles of one memory reference of a page walk"},
+            {"vm_exit_cycles", "cycles of a VM exit and entry"}, {"ept_violation_cycles", "cycles KVM spends on an EPT violation"},
+            {"shadow_fault_cycles", "cycles KVM spends on a shadow page fault"},
+            {"pte_write_emulation_cycles", "cycles to emulate a write to a write-protected guest page table"},
+            {"sync_page_cycles", "cycles to resync an unsync shadow page"},
+            {"guest_fault_cycles", "cycles of a guest page fault in the guest kernel"}};
+        for (String[] k : knobs) m.put(k[0], count(k[0], 0, 1_000_000, null, k[1], null));
+        for (String[] k : new String[][] {{"vpid", "tag TLB entries with the VM (VPID/ASID): a VM switch does not flush"},
+                {"l1_unified", "one L1 DTLB array for every page size (AMD)"},
+                {"stlb_holds_2m", "the second-level TLB holds 2 MiB entries too"}}) {
+            m.put(k[0], a(k[0], Type.ON_OFF, null, k[1], null));
+        }
+        CPU_OVERRIDES = java.util.Collections.unmodifiableMap(m);
+    }
+
     public static final Map<String, Attr> HUGEPAGES = block(
             a("page_size", Type.PAGE_SIZE, null, "the pool's page size: 2 MiB or 1 GiB",
                     "/sys/kernel/mm/hugepages/hugepages-<size>kB"),
@@ -191,6 +229,7 @@ public final class Schema {
             case "vm" -> VM;
             case "workload" -> WORKLOAD;
             case "plot" -> PLOT;
+            case "cpu_overrides" -> CPU_OVERRIDES;
             default -> Map.of();
         };
     }

@@ -2,12 +2,26 @@ package org.kvmsim.model;
 
 import java.util.List;
 
-/** A hypervisor host. {@code ksm} is null when the host runs no ksmd (run = 0). */
+/**
+ * A hypervisor host. {@code ksm} is null when the host runs no ksmd (run = 0); {@code cpuOverrides}
+ * changes knobs of the CPU preset (TLB geometry, latencies, vpid).
+ */
 public record Host(String name, long memory, String cpu, ThpMode thp, KsmPolicy ksm, int numaNodes,
-                   List<HugePagePool> pools) implements Declaration {
+                   List<HugePagePool> pools, java.util.Map<String, Long> cpuOverrides) implements Declaration {
 
     public Host {
         pools = List.copyOf(pools);
+        cpuOverrides = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(cpuOverrides));
+    }
+
+    /** A host with no CPU knob overrides. */
+    public Host(String name, long memory, String cpu, ThpMode thp, KsmPolicy ksm, int numaNodes, List<HugePagePool> pools) {
+        this(name, memory, cpu, thp, ksm, numaNodes, pools, java.util.Map.of());
+    }
+
+    /** The same host with another KSM policy, THP mode or pools (sweeps vary them). */
+    public Host with(ThpMode newThp, KsmPolicy newKsm, List<HugePagePool> newPools) {
+        return new Host(name, memory, cpu, newThp, newKsm, numaNodes, newPools, cpuOverrides);
     }
 
     public HugePagePool pool(String poolName) {

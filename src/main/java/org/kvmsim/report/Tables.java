@@ -177,4 +177,98 @@ public final class Tables {
         }
         return Table.create("events", time, kind, subject, detail);
     }
+
+    /** `show mmu`: per VM, what translation cost, against the same accesses priced natively. */
+    public static final class Mmu {
+        private final StringColumn vm = StringColumn.create("vm"), paging = StringColumn.create("paging");
+        private final LongColumn accesses = LongColumn.create("accesses"), l1 = LongColumn.create("l1_dtlb_misses"),
+                stlb = LongColumn.create("stlb_misses"), walks = LongColumn.create("walks"), refs = LongColumn.create("walk_refs");
+        private final DoubleColumn refsPerWalk = DoubleColumn.create("refs_per_walk");
+        private final LongColumn faults = LongColumn.create("guest_faults"), ept = LongColumn.create("ept_violations"),
+                exits = LongColumn.create("vm_exits"), exitCycles = LongColumn.create("exit_cycles"), cycles = LongColumn.create("cycles");
+        private final DoubleColumn cpa = DoubleColumn.create("cycles_per_access"), ncpa = DoubleColumn.create("native_cycles_per_access"),
+                overhead = DoubleColumn.create("overhead_pct");
+
+        public void add(String name, org.kvmsim.sim.mmu.MmuCounters c, String pagingWord) {
+            vm.append(name);
+            paging.append(pagingWord);
+            accesses.append(c == null ? 0 : c.accesses());
+            l1.append(c == null ? 0 : c.l1DtlbMisses());
+            stlb.append(c == null ? 0 : c.stlbMisses());
+            walks.append(c == null ? 0 : c.walks());
+            refs.append(c == null ? 0 : c.walkRefs());
+            refsPerWalk.append(c == null ? 0 : round(c.refsPerWalk()));
+            faults.append(c == null ? 0 : c.guestFaults());
+            ept.append(c == null ? 0 : c.eptViolations());
+            exits.append(c == null ? 0 : c.vmExits());
+            exitCycles.append(c == null ? 0 : c.exitCycles());
+            cycles.append(c == null ? 0 : c.cycles());
+            cpa.append(c == null ? 0 : round(c.cyclesPerAccess()));
+            ncpa.append(c == null ? 0 : round(c.nativeCyclesPerAccess()));
+            overhead.append(c == null ? 0 : round(c.overheadPct()));
+        }
+
+        public Table table() {
+            return Table.create("mmu", vm, paging, accesses, l1, stlb, walks, refs, refsPerWalk, faults, ept, exits,
+                    exitCycles, cycles, cpa, ncpa, overhead);
+        }
+    }
+
+    /** Ratios are kept to 4 decimals so tables read well and stay byte-stable. */
+    static double round(double d) {
+        return Double.isFinite(d) ? Math.round(d * 10_000.0) / 10_000.0 : 0;
+    }
+
+    /** `show walk`: one row per memory reference of the architectural walk, in order. */
+    public static Table walk(String subject, long gva, List<org.kvmsim.sim.mmu.WalkRef> refs) {
+        LongColumn step = LongColumn.create("step"), level = LongColumn.create("level"), index = LongColumn.create("index");
+        StringColumn dim = StringColumn.create("dimension"), table = StringColumn.create("table_address"),
+                entry = StringColumn.create("entry_address");
+        for (org.kvmsim.sim.mmu.WalkRef r : refs) {
+            step.append(r.step());
+            dim.append(r.dimension().label());
+            level.append(r.level());
+            table.append(hex(r.tableAddress()));
+            index.append(r.index());
+            entry.append(hex(r.entryAddress()));
+        }
+        return Table.create("walk", step, dim, level, table, index, entry);
+    }
+
+    static String hex(long a) {
+        return String.format("0x%x", a);
+    }
+
+    /** `show translate`: the four addresses of one access and the page sizes on each side. */
+    public static Table translate(String subject, org.kvmsim.sim.mmu.Translation t) {
+        return Table.create("translate", StringColumn.create("vm", List.of(subject)),
+                StringColumn.create("gva", List.of(hex(t.gva()))), StringColumn.create("gpa", List.of(hex(t.gpa()))),
+                StringColumn.create("hva", List.of(hex(t.hva()))), StringColumn.create("hpa", List.of(hex(t.hpa()))),
+                LongColumn.create("guest_page_size", new long[] {t.guestPageSize()}),
+                LongColumn.create("host_page_size", new long[] {t.hostPageSize()}));
+    }
+
+    /** `show pagetable` / `show pagetables`: per VM and level, tables, entries and bytes of each kind. */
+    public static final class PageTables {
+        private final StringColumn vm = StringColumn.create("vm"), space = StringColumn.create("address_space"),
+                kind = StringColumn.create("kind");
+        private final LongColumn level = LongColumn.create("level"), tables = LongColumn.create("tables"),
+                entries = LongColumn.create("entries"), bytes = LongColumn.create("bytes");
+
+        public void add(String vmName, String spaceName, List<org.kvmsim.sim.mmu.TableStats> stats) {
+            for (org.kvmsim.sim.mmu.TableStats s : stats) {
+                vm.append(vmName);
+                space.append(spaceName);
+                kind.append(s.kind());
+                level.append(s.level());
+                tables.append(s.tables());
+                entries.append(s.entries());
+                bytes.append(s.bytes());
+            }
+        }
+
+        public Table table(String name) {
+            return Table.create(name, vm, space, kind, level, tables, entries, bytes);
+        }
+    }
 }

@@ -36,6 +36,8 @@ public final class Session {
     public record Result(boolean ok, List<Diagnostic> diagnostics, boolean interrupted) {}
 
     private Declarations declared = new Declarations();
+    /** The top-level statements run so far (since the last reset): what a sweep replays. */
+    private final List<Statement> executed = new ArrayList<>();
     private org.kvmsim.sim.Engine engine;
     /** Where each VM was declared, so a VM that fails to start is reported at its declaration. */
     private final Map<String, org.kvmsim.lang.Span> vmSpans = new java.util.HashMap<>();
@@ -86,7 +88,11 @@ public final class Session {
         Frontend.Result compiled = Frontend.compile(source, declared);
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {
-            for (Statement s : compiled.statements()) execute(s, out, null);
+            for (Statement s : compiled.statements()) {
+                execute(s, out, null);
+                if (s instanceof Statement.Reset) executed.clear();
+                else executed.add(s);
+            }
             return new Result(true, List.of(), false);
         } catch (ScriptError e) {
             return new Result(false, List.of(e.diagnostic()), false);
@@ -137,11 +143,14 @@ public final class Session {
             engine = new org.kvmsim.sim.Engine(seed);
         } else if (s instanceof Statement.RunFor r) {
             startVms(r.span());
-            guardWorkloads(r.span());
-            engine.runFor(r.nanos(), monitor(r.span(), out));
+            try {
+                engine.scheduleWorkloads(declared, r.nanos());
+                engine.runFor(r.nanos(), monitor(r.span(), out));
+            } catch (org.kvmsim.sim.Engine.SimError e) {
+                throw new ScriptError(r.span(), e.getMessage());
+            }
         } else if (s instanceof Statement.RunUntil r) {
             startVms(r.span());
-            guardWorkloads(r.span());
             var host = engine.host(r.host());
             java.util.function.LongSupplier counter = () -> ksmCounter(host.ksmd.counters(), r.counter());
             if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos(), monitor(r.span(), out))) {
@@ -188,6 +197,7 @@ public final class Session {
 
     private void startVms(org.kvmsim.lang.Span at) {
         engine.sync(declared);
+        guardHeap(at);
         for (var vm : new ArrayList<>(declared.vms.values())) {
             var st = engine.vm(vm.name());
             if (st.state != org.kvmsim.sim.Engine.VmRunState.DECLARED) continue;
@@ -199,10 +209,20 @@ public final class Session {
         }
     }
 
-    /** Workload access streams need the translation engine, which is not built yet: say so, never fake it. */
-    private void guardWorkloads(org.kvmsim.lang.Span at) {
-        for (Workload w : declared.workloads.values()) {
-            if (w.accesses() > 0) throw ScriptError.notImplemented(at, "workload access streams (workload '" + w.name() + "')");
+    /**
+     * Fails before starting VMs whose state would not fit the JVM's heap: a clear message with the
+     * figure and the remedy, instead of an OutOfMemoryError halfway through a run.
+     */
+    private void guardHeap(org.kvmsim.lang.Span at) {
+        long need = engine.heapNeededToStart(declared);
+        Runtime rt = Runtime.getRuntime();
+        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > free * 9 / 10) {
+            throw new ScriptError(at, String.format(java.util.Locale.ROOT,
+                    "this run needs about %.1f GiB of heap for the guest pages it will touch; the JVM has %.1f GiB free",
+                    need / (double) (1L << 30), free / (double) (1L << 30)),
+                    String.format(java.util.Locale.ROOT, "give the JVM more: KVMSIM_HEAP=%dg ./kvmsim ... (the launcher's -Xmx)",
+                            Math.max(2, (rt.maxMemory() + need) >>> 30) + 1));
         }
     }
 
@@ -325,7 +345,7 @@ public final class Session {
                 engine.sync(declared);
                 List<String> names = hostsOf(sh);
                 List<List<org.kvmsim.sim.mem.MeminfoField>> f = new ArrayList<>();
-                for (String h : names) f.add(engine.host(h).mem.meminfo());
+                for (String h : names) f.add(engine.meminfo(engine.host(h)));
                 return Tables.meminfo(names, f);
             }
             case HUGEPAGES -> {
@@ -343,8 +363,62 @@ public final class Session {
             case EVENTS -> {
                 return Tables.events(engine.events());
             }
+            case MMU -> {
+                engine.sync(declared);
+                Tables.Mmu t = new Tables.Mmu();
+                for (Vm vm : declared.vms.values()) {
+                    if (!sh.vms().isEmpty() && !sh.vms().contains(vm.name())) continue;
+                    var st = engine.vm(vm.name());
+                    // A VM that never ran made no accesses: its counters are truly 0.
+                    t.add(vm.name(), st.mmu == null ? null : st.mmu.counters(), st.decl.paging().word());
+                }
+                return t.table();
+            }
+            case WALK, TRANSLATE, PAGETABLE -> {
+                engine.sync(declared);
+                var vs = engine.vm(sh.subject().split("\\.")[0]);
+                if (vs.state == org.kvmsim.sim.Engine.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
+                return translation(sh);
+            }
+            case PAGETABLES -> {
+                engine.sync(declared);
+                Tables.PageTables t = new Tables.PageTables();
+                for (Vm vm : declared.vms.values()) {
+                    var st = engine.vm(vm.name());
+                    if (st.mmu == null) continue;
+                    for (int sp = 0; sp < st.mmu.addressSpaces(); sp++) {
+                        t.add(vm.name(), engine.spaceName(st, sp), st.mmu.guestTableStats(sp));
+                    }
+                    t.add(vm.name(), "", st.mmu.nestedTableStats());
+                    t.add(vm.name(), "", st.mmu.shadowTableStats());
+                }
+                return t.table("pagetables");
+            }
             default -> throw ScriptError.notImplemented(sh.span(), describe(sh));
         }
+    }
+
+    /** `show walk`, `show translate` and `show pagetable` on a started VM. */
+    private Table translation(Statement.Show sh) {
+        String[] subj = sh.subject().split("\\.");
+        var st = runningVm(subj[0], sh.span());
+        int space = engine.space(st, subj.length > 1 ? subj[1] : null);
+        if (sh.kind() == Statement.ShowKind.PAGETABLE) {
+            Tables.PageTables t = new Tables.PageTables();
+            t.add(subj[0], subj[1], st.mmu.guestTableStats(space));
+            t.add(subj[0], "", st.mmu.nestedTableStats());
+            t.add(subj[0], "", st.mmu.shadowTableStats());
+            return t.table("pagetable");
+        }
+        if (sh.kind() == Statement.ShowKind.WALK) {
+            return Tables.walk(sh.subject(), sh.address(), st.mmu.walk(space, sh.address()));
+        }
+        var tr = st.mmu.translate(space, sh.address());
+        if (tr.isEmpty()) {
+            throw new ScriptError(sh.span(), String.format("0x%x is not mapped in %s's address space", sh.address(),
+                    sh.subject()), "a workload maps its pages as it touches them; run it first, or show walk to see where the walk stops");
+        }
+        return Tables.translate(sh.subject(), tr.get());
     }
 
     private List<String> hostsOf(Statement.Show sh) {
@@ -352,34 +426,47 @@ public final class Session {
     }
 
     /**
-     * Runs the body once per value from the same starting declarations, and concatenates each
-     * query's tables with a first column for the swept variable.
+     * Runs the body once per value from the same starting state, and concatenates each query's
+     * tables with a first column for the swept variable. The starting state is rebuilt by
+     * replaying the session's statements so far on a fresh engine with the variable substituted
+     * in its declaration: the engine is deterministic, so a replay is the state itself.
      */
     private void sweep(Statement.Sweep sw, Output out) {
-        if (engine.now() > 0) {
-            throw ScriptError.notImplemented(sw.span(), "sweep after a run (the engine cannot snapshot a simulation yet)");
-        }
-        Declarations start = declared.copy();
-        org.kvmsim.sim.Engine startEngine = engine;
+        Declarations savedDecl = declared;
+        org.kvmsim.sim.Engine savedEngine = engine;
+        Map<String, Table> savedTables = new LinkedHashMap<>(tables);
+        List<Statement> history = List.copyOf(executed);
         Map<String, Table> merged = new LinkedHashMap<>();
-        for (int i = 0; i < sw.values().size(); i++) {
-            declared = start.copy();
-            engine = new org.kvmsim.sim.Engine(seed);
-            apply(sw, sw.values().get(i));
-            List<Table> got = new ArrayList<>();
-            for (Statement s : sw.body()) execute(s, out, got);
-            for (Table t : got) {
-                Table tagged = t.copy();
-                String col = sw.attribute().replace('.', '_');
-                if (tagged.columnNames().contains(col)) col = "sweep_" + col;
-                tagged.insertColumn(0, StringColumn.create(col, java.util.Collections.nCopies(t.rowCount(), sw.labels().get(i))));
-                Table acc = merged.get(t.name());
-                if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
-                else acc.append(tagged);
+        try {
+            for (int i = 0; i < sw.values().size(); i++) {
+                Object value = sw.values().get(i);
+                String label = sw.variable() + " = " + sw.labels().get(i);
+                declared = new Declarations();
+                engine = new org.kvmsim.sim.Engine(seed);
+                try {
+                    replay(history, d -> patch(d, sw, value));
+                    List<Table> got = new ArrayList<>();
+                    for (Statement s : sw.body()) execute(s, out, got);
+                    for (Table t : got) {
+                        Table tagged = t.copy();
+                        String col = sw.attribute().replace('.', '_');
+                        if (tagged.columnNames().contains(col)) col = "sweep_" + col;
+                        tagged.insertColumn(0, StringColumn.create(col, java.util.Collections.nCopies(t.rowCount(), sw.labels().get(i))));
+                        Table acc = merged.get(t.name());
+                        if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
+                        else acc.append(tagged);
+                    }
+                } catch (ScriptError e) {
+                    Diagnostic d = e.diagnostic();
+                    throw new ScriptError(d.span(), "with " + label + ": " + d.message(), d.hint());
+                }
             }
+        } finally {
+            declared = savedDecl;
+            engine = savedEngine;
+            tables.clear();
+            tables.putAll(savedTables);
         }
-        declared = start;
-        engine = startEngine;
         boolean first = true;
         for (Table t : merged.values()) {
             Table named = t.copy().setName(first ? "sweep" : "sweep_" + t.name());
@@ -390,37 +477,97 @@ public final class Session {
         }
     }
 
-    private void apply(Statement.Sweep sw, Object value) {
-        switch (sw.ownerKind()) {
-            case "vm" -> {
-                Vm v = declared.vms.get(sw.owner());
-                Vm n = switch (sw.attribute()) {
-                    case "memory" -> new Vm(v.name(), v.host(), (Long) value, v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "vcpus" -> new Vm(v.name(), v.host(), v.memory(), ((Long) value).intValue(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "paging" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), org.kvmsim.model.Paging.valueOf(((String) value).toUpperCase()), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "backing" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), (Backing) value, v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "image" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), (String) value, v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "levels" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), ((Long) value).intValue(), v.prealloc(), v.reserve(), v.memMerge());
-                    case "prealloc" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), (Boolean) value, v.reserve(), v.memMerge());
-                    case "reserve" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), (Boolean) value, v.memMerge());
-                    default -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), (Boolean) value);
-                };
-                // Replace in place: a swept VM keeps its place in the start order.
-                declared.vms.put(n.name(), n);
+    /**
+     * Runs {@code history} again on the current (fresh) engine, without output: the engine is
+     * deterministic, so this rebuilds the simulation state. {@code patch} may substitute
+     * declarations (a sweep's variable). Queries and sweeps change no state and are skipped.
+     */
+    private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch) {
+        Output silent = new Output() {
+            public void print(String text) {}
+
+            public void table(Table t) {}
+
+            public void chart(String name, byte[] png, String svg) {}
+        };
+        for (Statement h : history) {
+            if (h instanceof Statement.Show || h instanceof Statement.Plot || h instanceof Statement.Export
+                    || h instanceof Statement.Print || h instanceof Statement.Sweep) {
+                continue;
             }
-            case "workload" -> {
-                Workload w = declared.workloads.get(sw.owner());
-                Workload n = switch (sw.attribute()) {
-                    case "pattern" -> new Workload(w.name(), w.targets(), (org.kvmsim.model.Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
-                    case "footprint" -> new Workload(w.name(), w.targets(), w.pattern(), (Long) value, w.accesses(), w.writesPct(), w.seed());
-                    case "accesses" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), (Long) value, w.writesPct(), w.seed());
-                    case "writes" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), (Double) value, w.seed());
-                    default -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), w.writesPct(), (Long) value);
-                };
-                declared.workloads.put(n.name(), n);
-            }
-            default -> throw ScriptError.notImplemented(sw.span(), "sweep over host knobs (the simulation engine)");
+            if (h instanceof Statement.Declare d) h = new Statement.Declare(patch.apply(d.decl()), d.span());
+            execute(h, silent, new ArrayList<>());
         }
+    }
+
+    /**
+     * Answers a query about a VM that has not started yet (`show walk` before any `run`) on a
+     * scratch copy of the session in which the declared VMs have started, as the next `run`
+     * would start them; the session itself is left as it was.
+     */
+    private Table onStartedCopy(org.kvmsim.lang.Span span, java.util.function.Supplier<Table> query) {
+        Declarations savedDecl = declared;
+        org.kvmsim.sim.Engine savedEngine = engine;
+        Map<String, Table> savedTables = new LinkedHashMap<>(tables);
+        try {
+            declared = new Declarations();
+            engine = new org.kvmsim.sim.Engine(seed);
+            replay(List.copyOf(executed), d -> d);
+            declared = savedDecl.copy();
+            startVms(span);
+            return query.get();
+        } finally {
+            declared = savedDecl;
+            engine = savedEngine;
+            tables.clear();
+            tables.putAll(savedTables);
+        }
+    }
+
+    /** The declaration with the swept attribute set to {@code value}, if it is the sweep's owner. */
+    private static org.kvmsim.model.Declaration patch(org.kvmsim.model.Declaration d, Statement.Sweep sw, Object value) {
+        if (!d.name().equals(sw.owner())) return d;
+        String a = sw.attribute();
+        if (sw.ownerKind().equals("vm") && d instanceof Vm v) {
+            return switch (a) {
+                case "memory" -> new Vm(v.name(), v.host(), (Long) value, v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "vcpus" -> new Vm(v.name(), v.host(), v.memory(), ((Long) value).intValue(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "paging" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), org.kvmsim.model.Paging.valueOf(((String) value).toUpperCase()), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "backing" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), (Backing) value, v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "image" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), (String) value, v.levels(), v.prealloc(), v.reserve(), v.memMerge());
+                case "levels" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), ((Long) value).intValue(), v.prealloc(), v.reserve(), v.memMerge());
+                case "prealloc" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), (Boolean) value, v.reserve(), v.memMerge());
+                case "reserve" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), (Boolean) value, v.memMerge());
+                default -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), (Boolean) value);
+            };
+        }
+        if (sw.ownerKind().equals("workload") && d instanceof Workload w) {
+            return switch (a) {
+                case "pattern" -> new Workload(w.name(), w.targets(), (org.kvmsim.model.Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
+                case "footprint" -> new Workload(w.name(), w.targets(), w.pattern(), (Long) value, w.accesses(), w.writesPct(), w.seed());
+                case "accesses" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), (Long) value, w.writesPct(), w.seed());
+                case "writes" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), (Double) value, w.seed());
+                default -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), w.writesPct(), (Long) value);
+            };
+        }
+        if (sw.ownerKind().equals("host") && d instanceof org.kvmsim.model.Host h) {
+            String[] p = a.split("\\.");
+            if (p[0].equals("ksm") && h.ksm() != null) {
+                String knob = org.kvmsim.lang.Schema.ksmKnob(p[1]);
+                return h.with(h.thp(), h.ksm().with(knob, (Long) value), h.pools());
+            }
+            if (p[0].equals("thp")) {
+                return h.with(org.kvmsim.model.ThpMode.valueOf(((String) value).toUpperCase()), h.ksm(), h.pools());
+            }
+            List<org.kvmsim.model.HugePagePool> pools = new ArrayList<>();
+            for (var pool : h.pools()) {
+                if (!pool.name().equals(p[0])) pools.add(pool);
+                else if (p[1].equals("count")) pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), (Long) value, pool.overcommit(), pool.node()));
+                else pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), pool.count(), (Long) value, pool.node()));
+            }
+            return h.with(h.thp(), h.ksm(), pools);
+        }
+        return d;
     }
 
     private Table table(String name, org.kvmsim.lang.Span span) {

@@ -97,6 +97,8 @@ public final class Engine {
         public final HugetlbPools pools;
         public final ThpSettings thp = new ThpSettings();
         public final Khugepaged khugepaged;
+        /** The physical CPU the host's VMs share (TLBs, walk caches; a switch without VPID flushes). */
+        public final org.kvmsim.sim.mmu.Cpu cpu;
         /** ksmd, or null when the host has no KSM policy (run = 0, nothing mergeable is scanned). */
         public final org.kvmsim.sim.ksm.Ksmd ksmd;
 
@@ -106,6 +108,7 @@ public final class Engine {
             this.pools = new HugetlbPools(mem);
             thp.mode = ThpSettings.Mode.valueOf(decl.thp().name());
             this.khugepaged = new Khugepaged(thp);
+            this.cpu = new org.kvmsim.sim.mmu.Cpu(org.kvmsim.sim.mmu.CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
             if (decl.ksm() != null) {
                 ksmd = new org.kvmsim.sim.ksm.Ksmd();
                 // Knobs in sysfs order of dependence: run last, as an admin's script would.
@@ -138,8 +141,20 @@ public final class Engine {
         ThpMapping anon;
         HugetlbMapping huge;
         long nextFreeGuestPage;
+        /** Guest page tables are allocated from the top of guest RAM down (data grows up). */
+        long nextTablePage = -1;
         /** The VM's mm_slot in its host's ksmd, or -1 when its RAM is not mergeable. */
         public int ksmSlot = -1;
+        /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
+        public org.kvmsim.sim.mmu.Mmu mmu;
+        /** The guest's default address space (workloads on the VM), -1 until first used. */
+        int defaultSpace = -1;
+        /** Address spaces of `pagetable` blocks, by name. */
+        final Map<String, PtSpace> pagetables = new LinkedHashMap<>();
+        /** GVA where the next workload on the default address space starts. */
+        long nextWorkloadGva = WORKLOAD_GVA;
+        /** The workload run whose accesses are being simulated (for the guest fault handler). */
+        WorkloadRun current;
 
         VmState(Vm decl) {
             this.decl = decl;
@@ -185,6 +200,78 @@ public final class Engine {
         return false;
     }
 
+    /**
+     * Page-table pages the host kernel holds for its VMs (meminfo's PageTables): QEMU's own page
+     * tables over guest RAM — a PTE page per 2 MiB region mapped with 4 KiB pages and a PMD page
+     * per 1 GiB with anything mapped (a hugetlb or THP region needs only its PMD entry) — plus,
+     * for `paging = native`, the workload's page tables, which are the host's own. Top levels
+     * (one PGD and PUD per process) are counted once per VM.
+     */
+    public long hostPageTablePages(HostState h) {
+        long pages = 0;
+        for (VmState v : vms.values()) {
+            if (v.state != VmRunState.RUNNING || !v.decl.host().equals(h.decl.name())) continue;
+            long pud = 0, pmd = 0, pte = 0;
+            if (v.anon != null) {
+                boolean[] gig = new boolean[(v.anon.regions() + 511) / 512];
+                for (int r = 0; r < v.anon.regions(); r++) {
+                    byte st = v.anon.regionState(r);
+                    if (st == ThpMapping.EMPTY) continue;
+                    if (st == ThpMapping.SMALL) pte++;
+                    gig[r / 512] = true;
+                }
+                for (boolean g : gig) if (g) pmd++;
+            } else if (v.huge != null && v.huge.faultedPages() > 0) {
+                long per = v.huge.pool().pageBytes();
+                pmd = per == (2L << 20) ? (v.huge.pages() * per + (1L << 30) - 1) >>> 30 : 0;
+            }
+            pud = 1;
+            pages += 1 + pud + pmd + pte; // PGD, PUD, PMDs, PTE pages
+            if (v.mmu != null && v.decl.paging() == org.kvmsim.model.Paging.NATIVE) pages += v.mmu.guestTableBytes() >>> 12;
+        }
+        return pages;
+    }
+
+    /** /proc/meminfo of a host, with PageTables brought up to date. */
+    public List<org.kvmsim.sim.mem.MeminfoField> meminfo(HostState h) {
+        long want = hostPageTablePages(h);
+        h.mem.add(HostMemory.Counter.PAGE_TABLES, want - h.mem.pages(HostMemory.Counter.PAGE_TABLES));
+        return h.mem.meminfo();
+    }
+
+    /** Heap per present guest page: contents 8 B + host mapping 4 B (measured by `kvmsim bench touch`). */
+    public static final long HEAP_PER_PAGE = 12;
+    /** Extra heap per present page that ksmd tracks (rmap_item state and tree entries). */
+    public static final long HEAP_PER_KSM_PAGE = 16;
+
+    /**
+     * The heap the VMs that would start now will need, from what they are sure to touch: all of
+     * their RAM with prealloc, else the image footprint, contents blocks and workload footprints.
+     */
+    public long heapNeededToStart(Declarations d) {
+        long bytes = 0;
+        for (VmState v : vms.values()) {
+            if (v.state != VmRunState.DECLARED) continue;
+            long pages;
+            if (v.decl.prealloc()) {
+                pages = v.decl.memory() >>> 12;
+            } else {
+                pages = v.decl.image() == null ? 0 : d.images.get(v.decl.image()).footprint() >>> 12;
+                for (ContentsSpec c : d.contents.getOrDefault(v.decl.name(), List.of())) {
+                    for (ContentsSpec.Fill f : c.fills()) pages += f.to() - f.from() + 1;
+                }
+                for (Workload w : d.workloads.values()) {
+                    for (Workload.Target t : w.targets()) if (t.vm().equals(v.decl.name())) pages += w.footprint() >>> 12;
+                }
+                pages = Math.min(pages, v.decl.memory() >>> 12);
+            }
+            boolean ksm = hosts.get(v.decl.host()).ksmd != null && v.decl.memMerge()
+                    && v.decl.backing().kind() != Backing.Kind.HUGEPAGES;
+            bytes += pages * (HEAP_PER_PAGE + (ksm ? HEAP_PER_KSM_PAGE : 0));
+        }
+        return bytes;
+    }
+
     /** Starts every VM declared but not started, in declaration order, as a `run` does. */
     public void startPending(Declarations d) {
         for (VmState v : new ArrayList<>(vms.values())) {
@@ -228,6 +315,9 @@ public final class Engine {
                 }
             });
         }
+        v.mmu = new org.kvmsim.sim.mmu.Mmu(org.kvmsim.sim.mmu.Paging.parse(v.decl.paging().word()), h.cpu,
+                v.decl.levels(), v.decl.levels(), new Backing2(this, v, h), RAM_HVA);
+        v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> guestFault(v, space, gva, write));
         event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new org.kvmsim.model.ByteSize(v.decl.memory())
                 + ", " + v.decl.backing());
         if (v.decl.prealloc()) {
@@ -236,6 +326,9 @@ public final class Engine {
         if (v.decl.image() != null) boot(v, d.images.get(v.decl.image()));
         List<ContentsSpec> cs = d.contents.getOrDefault(v.decl.name(), List.of());
         for (ContentsSpec c : cs) lay(v, c);
+        for (org.kvmsim.model.PageTableSpec pt : d.pagetables.values()) {
+            if (pt.vm().equals(v.decl.name())) buildPagetable(v, pt);
+        }
     }
 
     /** The guest boots from its image: the footprint is touched, shared pages first, then zero, then unique. */
@@ -278,7 +371,13 @@ public final class Engine {
 
     /** Changes a present page's content; a merged page breaks copy-on-write first. */
     private void write(VmState v, long page, long content) {
-        if (v.ksmSlot >= 0 && v.memory.isPresent(page)) hosts.get(v.decl.host()).ksmd.onWrite(v.ksmSlot, (int) page);
+        if (v.ksmSlot >= 0 && v.memory.isPresent(page)
+                && hosts.get(v.decl.host()).ksmd.onWrite(v.ksmSlot, (int) page) != org.kvmsim.sim.ksm.Ksmd.Cow.NONE
+                && v.mmu != null) {
+            // Copy-on-write gave the page a new frame: the nested (or shadow) entry is zapped and
+            // the TLBs shot down, which the MMU model prices.
+            v.mmu.invalidateHostPage(page << 12);
+        }
         v.memory.set(page, content);
     }
 
@@ -343,8 +442,284 @@ public final class Engine {
             v.huge.munmap();
             v.huge = null;
         }
+        if (v.mmu != null) {
+            h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -(v.mmu.secondaryTableBytes() >>> 12));
+            v.mmu = null;
+        }
         v.memory = null;
-        timers.removeIf(t -> t instanceof ChangingTimer c && c.vm == v);
+        timers.removeIf(t -> t instanceof ChangingTimer c && c.vm == v || t instanceof WorkloadTimer w && w.run.vm == v);
+    }
+
+    // --- the guest OS model: address spaces, guest page faults, workloads
+
+    /** Where workloads on a VM's default address space start, like an anonymous mmap. */
+    public static final long WORKLOAD_GVA = 0x7f00_0000_0000L;
+    /** Where QEMU maps guest RAM in its own address space (hva = RAM_HVA + gpa), 1 GiB aligned. */
+    public static final long RAM_HVA = 0x7fc0_0000_0000L;
+
+    /** A `pagetable` block's address space and where its mappings landed in guest-physical memory. */
+    record PtSpace(int space, List<long[]> maps, long bytes) {}
+
+    /** The host side of a VM's guest RAM, as its MMU sees it. */
+    private static final class Backing2 implements org.kvmsim.sim.mmu.HostBacking {
+        final Engine e;
+        final VmState v;
+        final HostState h;
+
+        Backing2(Engine e, VmState v, HostState h) {
+            this.e = e;
+            this.v = v;
+            this.h = h;
+        }
+
+        @Override
+        public long hpa(long gpa) {
+            long page = gpa >>> 12;
+            e.touch(v, page);
+            if (v.state != VmRunState.RUNNING) throw new VmGone();
+            long frame;
+            if (v.huge != null) {
+                long per = v.huge.pool().pageBytes() >>> 12;
+                frame = v.huge.frameOf(page / per) + page % per;
+            } else {
+                frame = v.anon.frameOf(page);
+            }
+            return (frame << 12) | (gpa & 0xfff);
+        }
+
+        @Override
+        public int backingPageShift(long gpa) {
+            if (v.huge != null) return Long.numberOfTrailingZeros(v.huge.pool().pageBytes());
+            return v.anon != null && v.anon.isHuge(gpa >>> 12) ? 21 : 12;
+        }
+
+        @Override
+        public long allocTablePage() {
+            int f = h.mem.alloc(0, 0);
+            if (f < 0) throw new SimError("host '" + h.decl.name() + "' has no free page for an EPT/shadow table");
+            h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, 1);
+            return (long) f << 12;
+        }
+
+        @Override
+        public void freeTablePage(long hpa) {
+            h.mem.free((int) (hpa >>> 12), 0);
+            h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -1);
+        }
+    }
+
+    /** Thrown out of an access when the OOM killer killed the VM that was faulting. */
+    static final class VmGone extends RuntimeException {
+        VmGone() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** A fresh guest-physical page (the guest kernel's page allocator), aligned to {@code align} pages. */
+    long allocGuestPages(VmState v, long pages, long align) {
+        long first = (v.nextFreeGuestPage + align - 1) / align * align;
+        long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        if (first + pages > limit) {
+            throw new SimError("vm '" + v.decl.name() + "' is out of guest memory (" + new org.kvmsim.model.ByteSize(v.decl.memory())
+                    + "): its image, contents, page tables and workloads need more");
+        }
+        v.nextFreeGuestPage = first + pages;
+        return first;
+    }
+
+    private org.kvmsim.sim.mmu.TablePageAllocator tableAllocator(VmState v) {
+        // Guest page tables live in guest memory: each is a guest page of its own content.
+        return () -> {
+            if (v.nextTablePage < 0) v.nextTablePage = v.memory.pages() - 1;
+            long p = v.nextTablePage;
+            if (p < v.nextFreeGuestPage) {
+                throw new SimError("vm '" + v.decl.name() + "' is out of guest memory for its page tables");
+            }
+            v.nextTablePage--;
+            setContent(v, p, nextUnique());
+            return p << 12;
+        };
+    }
+
+    int defaultSpace(VmState v) {
+        if (v.defaultSpace < 0) v.defaultSpace = v.mmu.newAddressSpace(tableAllocator(v));
+        return v.defaultSpace;
+    }
+
+    private void buildPagetable(VmState v, org.kvmsim.model.PageTableSpec pt) {
+        int space = v.mmu.newAddressSpace(tableAllocator(v));
+        List<long[]> maps = new ArrayList<>();
+        long bytes = 0;
+        for (org.kvmsim.model.PageTableSpec.Mapping m : pt.mappings()) {
+            long first = allocGuestPages(v, m.size() >>> 12, m.pageSize() >>> 12);
+            for (long off = 0; off < m.size(); off += m.pageSize()) {
+                v.mmu.map(space, m.gva() + off, (first << 12) + off, m.pageSize(), true);
+            }
+            maps.add(new long[] {m.gva(), m.size(), m.pageSize(), first << 12});
+            bytes += m.size();
+        }
+        v.pagetables.put(pt.name(), new PtSpace(space, maps, bytes));
+    }
+
+    /** The address space `show walk VM[.PAGETABLE]` and workloads use. */
+    public int space(VmState v, String pagetable) {
+        if (pagetable == null) return defaultSpace(v);
+        return v.pagetables.get(pagetable).space();
+    }
+
+    /** The name of an address space for tables: "default" or the pagetable's name. */
+    public String spaceName(VmState v, int space) {
+        if (space == v.defaultSpace) return "default";
+        for (Map.Entry<String, PtSpace> e : v.pagetables.entrySet()) if (e.getValue().space() == space) return e.getKey();
+        return Integer.toString(space);
+    }
+
+    /** A guest page fault: the guest kernel backs the page with a fresh guest-physical page. */
+    private void guestFault(VmState v, int space, long gva, boolean write) {
+        long gpaPage = allocGuestPages(v, 1, 1);
+        v.mmu.map(space, gva & ~0xfffL, gpaPage << 12, 4096, true);
+        // The workload's data: every page distinct (as if initialised by the program).
+        setContent(v, gpaPage, nextUnique());
+        WorkloadRun r = v.current;
+        if (r != null && r.pageToGpa != null) {
+            long idx = ((gva & ~0xfffL) - r.base) >>> 12;
+            if (idx >= 0 && idx < r.pageToGpa.length) r.pageToGpa[(int) idx] = gpaPage;
+        }
+    }
+
+    /** One workload's accesses on one VM (or one of its pagetables) during a run. */
+    static final class WorkloadRun {
+        final VmState vm;
+        final int space;
+        final long base;
+        final org.kvmsim.sim.workload.AccessStream stream;
+        /** Default address space: guest-physical page of each workload page, -1 until touched. */
+        final long[] pageToGpa;
+        /** Pagetable target: its mappings {gva, size, pageSize, gpa}. */
+        final List<long[]> maps;
+        long remaining;
+
+        WorkloadRun(VmState vm, int space, long base, org.kvmsim.sim.workload.AccessStream stream, long pages,
+                    List<long[]> maps, long accesses) {
+            this.vm = vm;
+            this.space = space;
+            this.base = base;
+            this.stream = stream;
+            this.maps = maps;
+            this.pageToGpa = maps == null ? new long[Math.toIntExact(pages)] : null;
+            if (pageToGpa != null) java.util.Arrays.fill(pageToGpa, -1);
+            this.remaining = accesses;
+        }
+    }
+
+    private final java.util.IdentityHashMap<Workload, Boolean> workloadsDone = new java.util.IdentityHashMap<>();
+    private final Map<String, Long> workloadBase = new java.util.HashMap<>();
+    private static final int BATCH = 4096;
+
+    /**
+     * Schedules the workloads not yet run: each spreads its accesses evenly over {@code duration}
+     * (the run that follows its declaration), in up to 1000 slices of at least 1 ms.
+     */
+    public void scheduleWorkloads(Declarations d, long duration) {
+        long slices = Math.max(1, Math.min(1000, duration / 1_000_000L));
+        for (Workload w : d.workloads.values()) {
+            if (w.accesses() == 0 || workloadsDone.containsKey(w)) continue;
+            workloadsDone.put(w, true);
+            int t = 0;
+            for (Workload.Target target : w.targets()) {
+                VmState v = vms.get(target.vm());
+                if (v == null || v.state != VmRunState.RUNNING) continue;
+                long seed = w.seed() * 0x9e3779b97f4a7c15L + (t++) + this.seed * 31;
+                WorkloadRun run;
+                if (target.pagetable() == null) {
+                    String key = w.name() + "@" + v.decl.name();
+                    Long base = workloadBase.get(key);
+                    if (base == null) {
+                        base = v.nextWorkloadGva;
+                        v.nextWorkloadGva += (w.footprint() + (2L << 20) - 1) & -(2L << 20);
+                        workloadBase.put(key, base);
+                    }
+                    run = new WorkloadRun(v, defaultSpace(v), base,
+                            new org.kvmsim.sim.workload.AccessStream(w.pattern(), w.footprint(), w.writesPct(), seed),
+                            w.footprint() >>> 12, null, w.accesses());
+                } else {
+                    PtSpace pt = v.pagetables.get(target.pagetable());
+                    long bytes = w.footprint() > 0 ? Math.min(w.footprint(), pt.bytes()) : pt.bytes();
+                    run = new WorkloadRun(v, pt.space(), 0,
+                            new org.kvmsim.sim.workload.AccessStream(w.pattern(), bytes, w.writesPct(), seed), 0, pt.maps(),
+                            w.accesses());
+                }
+                long per = (w.accesses() + slices - 1) / slices;
+                long step = duration / slices;
+                schedule(now + Math.max(1, step / 2), new WorkloadTimer(run, per, step));
+            }
+        }
+    }
+
+    /** One slice of a workload's accesses. */
+    private static final class WorkloadTimer extends Timer {
+        final WorkloadRun run;
+        final long perSlice, step;
+
+        WorkloadTimer(WorkloadRun run, long perSlice, long step) {
+            this.run = run;
+            this.perSlice = perSlice;
+            this.step = step;
+        }
+
+        @Override
+        void fire(Engine e) {
+            if (run.vm.state != VmRunState.RUNNING) return;
+            long n = Math.min(perSlice, run.remaining);
+            try {
+                e.access(run, n);
+            } catch (VmGone gone) {
+                return;
+            }
+            run.remaining -= n;
+            if (run.remaining > 0) e.schedule(at + Math.max(1, step), this);
+        }
+    }
+
+    private long[] offs = new long[BATCH];
+    private long[] gvas = new long[BATCH];
+    private boolean[] wr = new boolean[BATCH];
+
+    private void access(WorkloadRun r, long n) {
+        VmState v = r.vm;
+        v.current = r;
+        if (v.mmu.currentAddressSpace() != r.space) v.mmu.loadCr3(r.space);
+        while (n > 0) {
+            int k = (int) Math.min(BATCH, n);
+            r.stream.next(offs, wr, k);
+            for (int i = 0; i < k; i++) gvas[i] = gvaOf(r, offs[i]);
+            v.mmu.access(gvas, wr, 0, k);
+            for (int i = 0; i < k; i++) {
+                if (!wr[i]) continue;
+                long gpaPage = gpaPageOf(r, offs[i]);
+                if (gpaPage >= 0) write(v, gpaPage, nextUnique());
+            }
+            n -= k;
+        }
+        v.current = null;
+    }
+
+    private static long gvaOf(WorkloadRun r, long off) {
+        if (r.maps == null) return r.base + off;
+        for (long[] m : r.maps) {
+            if (off < m[1]) return m[0] + off;
+            off -= m[1];
+        }
+        return r.maps.get(0)[0];
+    }
+
+    private static long gpaPageOf(WorkloadRun r, long off) {
+        if (r.maps == null) return r.pageToGpa[(int) (off >>> 12)];
+        for (long[] m : r.maps) {
+            if (off < m[1]) return (m[3] + off) >>> 12;
+            off -= m[1];
+        }
+        return -1;
     }
 
     // --- time
@@ -404,9 +779,16 @@ public final class Engine {
         }
     }
 
-    /** ksmd's wake-up: scan pages_to_scan pages, then sleep sleep_millisecs (ksm_scan_thread()). */
+    /**
+     * ksmd's wake-up: scan pages_to_scan pages, then sleep sleep_millisecs (ksm_scan_thread()).
+     * When ksmd has nothing to do (run != 1 or no mm_slot) it does not poll: it waits on
+     * ksm_thread_wait until __ksm_enter() or run_store() wakes it, and then scans at once
+     * (mm/ksm.c ksm_scan_thread: ksm_do_scan() first, the sleep after it). {@link #kickKsmd}
+     * does that wake-up at the start of every run, the only moment a slot or run can change.
+     */
     private static final class KsmdTimer extends Timer {
         final HostState host;
+        boolean idle;
 
         KsmdTimer(HostState host) {
             this.host = host;
@@ -414,8 +796,12 @@ public final class Engine {
 
         @Override
         void fire(Engine e) {
+            if (!host.ksmd.shouldRun()) {
+                idle = true; // wait_event_freezable(ksm_thread_wait, ksmd_should_run())
+                return;
+            }
             long before = host.ksmd.counters().fullScans();
-            if (host.ksmd.shouldRun()) host.ksmd.wakeUp(e.now);
+            host.ksmd.wakeUp(e.now);
             if (host.ksmd.counters().fullScans() != before) {
                 e.event("ksm_full_scan", host.decl.name(), "full scan " + host.ksmd.counters().fullScans());
             }
@@ -423,12 +809,33 @@ public final class Engine {
         }
     }
 
+    /** One ksmd timer per host state (a host declared anew gets its own ksmd). */
+    private final Map<HostState, KsmdTimer> ksmdTimers = new java.util.IdentityHashMap<>();
+
+    /** Wakes an idle ksmd that now has work (a VM registered, or run = 1 was written). */
+    private void kickKsmd() {
+        for (KsmdTimer t : ksmdTimers.values()) {
+            if (t.idle && t.host.ksmd.shouldRun()) {
+                t.idle = false;
+                schedule(now, t);
+            }
+        }
+    }
+
     private final java.util.Set<String> daemonsStarted = new java.util.HashSet<>();
 
     private void startDaemons() {
+        startDaemonTimers();
+        kickKsmd();
+    }
+
+    private void startDaemonTimers() {
         for (HostState h : hosts.values()) {
-            if (h.ksmd != null && daemonsStarted.add("ksmd:" + h.decl.name())) {
-                schedule(now + Math.max(1, h.ksmd.knobs().sleepMillisecs()) * 1_000_000L, new KsmdTimer(h));
+            if (h.ksmd != null && !ksmdTimers.containsKey(h)) {
+                // ksmd starts idle and scans as soon as it has work (see KsmdTimer)
+                KsmdTimer t = new KsmdTimer(h);
+                t.idle = true;
+                ksmdTimers.put(h, t);
             }
             if (daemonsStarted.add("khugepaged:" + h.decl.name())) {
                 schedule(now + h.khugepaged.sleepMillis() * 1_000_000L, new KhugepagedTimer(h));

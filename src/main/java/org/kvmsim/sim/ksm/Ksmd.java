@@ -489,6 +489,7 @@ public final class Ksmd {
             unstable.clear();
             cursor = head.next;
             cursorPage = 0;
+            prefetchNext = 0;
             if (cursor == head) {
                 return false;
             }
@@ -501,6 +502,10 @@ public final class Ksmd {
                 int n = state.length;
                 while (cursorPage < n) {
                     int p = cursorPage++;
+                    while (p >= prefetchNext - PREFETCH && prefetchNext < n) {
+                        prefetch(s, prefetchNext, Math.min(n, prefetchNext + PREFETCH));
+                        prefetchNext += PREFETCH;
+                    }
                     int st = state[p];
                     long c = region.content(p);
                     if ((st & ZERO_MAPPED) != 0 || c == MergeableRegion.ABSENT) {
@@ -537,6 +542,7 @@ public final class Ksmd {
                 s.removed = true;
             }
             cursor = next;
+            prefetchNext = 0;
             if (cursor != head) {
                 cursorPage = 0;
                 continue;
@@ -548,6 +554,42 @@ public final class Ksmd {
             onFullScan.accept(c);
             return false;
         }
+    }
+
+    /** Pages a prefetch batch covers, and how far ahead of the cursor it runs. */
+    private static final int PREFETCH = 16;
+    /** The first page of the cursor's slot not prefetched yet. */
+    private int prefetchNext;
+    private long prefetchSink;
+
+    /**
+     * Touches the stable- and unstable-table slots that pages [from, to) will probe, for every
+     * page that will reach the trees (not a KSM page, checksum unchanged), before any of them is
+     * processed: the loads are independent, so the CPU overlaps their cache misses instead of
+     * taking them one at a time inside the search. Changes nothing (the sum only keeps the JIT
+     * from dropping the loads).
+     */
+    private void prefetch(Slot s, int from, int to) {
+        long[] ut = unstable.table;
+        int um = ut.length - 1;
+        long[] stt = stable.table;
+        int sm = stt.length - 1;
+        int[] state = s.state;
+        int[] ref = s.ref;
+        MergeableRegion region = s.region;
+        long sink = 0;
+        for (int q = from; q < to; q++) {
+            if ((state[q] & (MAPS_KSM | ZERO_MAPPED)) != 0) {
+                continue;
+            }
+            long c = region.content(q);
+            if (c == MergeableRegion.ABSENT || ref[q] != checksum(c)) {
+                continue;
+            }
+            long h = mix(c, mergeAcrossNodes ? 0 : region.node(q));
+            sink += ut[(int) h & um] + stt[(int) h & sm];
+        }
+        prefetchSink += sink;
     }
 
     /** should_skip_rmap_item(): smart_scan ageing. */
@@ -1048,35 +1090,49 @@ public final class Ksmd {
         return z ^ (z >>> 29);
     }
 
-    /** Stable tree: (content, nid) -> top node id; keys live in the node arrays. */
+    /**
+     * Stable tree: (content, nid) -> top node id; keys live in the node arrays. An entry packs
+     * 32 bits of the key's hash above the node id, so a probe that misses (most pages are in no
+     * stable node) reads only the table, never the node arrays. Load at most 1/2.
+     */
     static final class IntTable {
-        private int[] table = new int[64];
+        long[] table = new long[64]; // 0 = empty; node ids start at 1
         private int size;
 
         int size() {
             return size;
         }
 
+        private static long entry(long h, int node) {
+            return (h & 0xFFFF_FFFF_0000_0000L) | node;
+        }
+
         int find(long content, int nid, long[] keys, int[] nids) {
-            int mask = table.length - 1;
-            for (int i = (int) mix(content, nid) & mask; ; i = (i + 1) & mask) {
-                int n = table[i];
-                if (n == 0) {
+            long[] t = table;
+            int mask = t.length - 1;
+            long h = mix(content, nid);
+            long fp = h & 0xFFFF_FFFF_0000_0000L;
+            for (int i = (int) h & mask; ; i = (i + 1) & mask) {
+                long e = t[i];
+                if (e == 0) {
                     return 0;
                 }
-                if (keys[n] == content && nids[n] == nid) {
-                    return n;
+                if ((e & 0xFFFF_FFFF_0000_0000L) == fp) {
+                    int n = (int) e;
+                    if (keys[n] == content && nids[n] == nid) {
+                        return n;
+                    }
                 }
             }
         }
 
         void insert(int node, long[] keys, int[] nids) {
             if ((size + 1) * 2 > table.length) {
-                int[] old = table;
-                table = new int[old.length * 2];
-                for (int n : old) {
-                    if (n != 0) {
-                        place(n, keys, nids);
+                long[] old = table;
+                table = new long[old.length * 2];
+                for (long e : old) {
+                    if (e != 0) {
+                        place((int) e, keys, nids);
                     }
                 }
             }
@@ -1085,25 +1141,29 @@ public final class Ksmd {
         }
 
         private void place(int node, long[] keys, int[] nids) {
-            int mask = table.length - 1;
-            int i = (int) mix(keys[node], nids[node]) & mask;
-            while (table[i] != 0) {
+            long[] t = table;
+            int mask = t.length - 1;
+            long h = mix(keys[node], nids[node]);
+            int i = (int) h & mask;
+            while (t[i] != 0) {
                 i = (i + 1) & mask;
             }
-            table[i] = node;
+            t[i] = entry(h, node);
         }
 
         void replace(int oldNode, int newNode, long[] keys, int[] nids) {
-            table[indexOf(oldNode, keys, nids)] = newNode;
+            int i = indexOf(oldNode, keys, nids);
+            table[i] = (table[i] & 0xFFFF_FFFF_0000_0000L) | newNode;
         }
 
         private int indexOf(int node, long[] keys, int[] nids) {
-            int mask = table.length - 1;
+            long[] t = table;
+            int mask = t.length - 1;
             for (int i = (int) mix(keys[node], nids[node]) & mask; ; i = (i + 1) & mask) {
-                if (table[i] == node) {
+                if (t[i] != 0 && (int) t[i] == node) {
                     return i;
                 }
-                if (table[i] == 0) {
+                if (t[i] == 0) {
                     throw new IllegalStateException("stable node " + node + " not in tree");
                 }
             }
@@ -1111,17 +1171,19 @@ public final class Ksmd {
 
         /** Removal with backward shift, so no tombstones. */
         void remove(int node, long[] keys, int[] nids) {
-            int mask = table.length - 1;
+            long[] t = table;
+            int mask = t.length - 1;
             int i = indexOf(node, keys, nids);
-            table[i] = 0;
+            t[i] = 0;
             size--;
-            for (int j = (i + 1) & mask; table[j] != 0; j = (j + 1) & mask) {
-                int n = table[j];
+            for (int j = (i + 1) & mask; t[j] != 0; j = (j + 1) & mask) {
+                long e = t[j];
+                int n = (int) e;
                 int home = (int) mix(keys[n], nids[n]) & mask;
                 // move n into the hole if its home is not in (i, j]
                 if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
-                    table[i] = n;
-                    table[j] = 0;
+                    t[i] = e;
+                    t[j] = 0;
                     i = j;
                 }
             }
@@ -1136,7 +1198,7 @@ public final class Ksmd {
      * invalidated; the table is emptied when a full scan starts.
      */
     final class UnstableTable {
-        private long[] table = new long[1024]; // 0 = empty
+        long[] table = new long[1024]; // 0 = empty
         private int used;
         private long size;
 
@@ -1181,32 +1243,58 @@ public final class Ksmd {
             }
         }
 
-        private void put(long e, int hash) {
-            long[] t = table;
-            int mask = t.length - 1;
-            int i = hash & mask;
-            while (t[i] != 0) {
-                i = (i + 1) & mask;
-            }
-            t[i] = e;
-        }
-
+        /**
+         * Grows fourfold (fewer rehashes of a table that reaches hundreds of millions of
+         * entries), dropping entries no longer in the tree. Entries are rehashed in batches:
+         * first every page's content is read, then every target slot touched, then placed, so
+         * the cache misses of a batch overlap.
+         */
         private void grow() {
             long[] old = table;
-            table = new long[old.length * 2];
+            long[] t = new long[old.length * 4];
+            table = t;
             used = 0;
+            long[] batch = new long[64];
+            long[] hashes = new long[64];
+            int k = 0;
             for (long e : old) {
-                if (e == 0) {
-                    continue;
+                if (e != 0) {
+                    batch[k++] = e;
+                    if (k == batch.length) {
+                        rehash(batch, hashes, k, t);
+                        k = 0;
+                    }
                 }
-                long ref = e & 0xFFFF_FFFF_FFFFL;
+            }
+            rehash(batch, hashes, k, t);
+        }
+
+        private void rehash(long[] batch, long[] hashes, int k, long[] t) {
+            int mask = t.length - 1;
+            for (int j = 0; j < k; j++) {
+                long ref = batch[j] & 0xFFFF_FFFF_FFFFL;
                 Slot s = slots.get((int) (ref >>> 32));
                 int p = (int) ref;
                 if (s.removed || (s.state[p] & UNSTABLE) == 0) {
+                    batch[j] = 0;
                     continue;
                 }
-                long h = mix(s.region.content(p), mergeAcrossNodes ? 0 : s.region.node(p));
-                put(e, (int) h);
+                hashes[j] = mix(s.region.content(p), mergeAcrossNodes ? 0 : s.region.node(p));
+            }
+            long sink = 0;
+            for (int j = 0; j < k; j++) {
+                sink += t[(int) hashes[j] & mask];
+            }
+            prefetchSink += sink;
+            for (int j = 0; j < k; j++) {
+                if (batch[j] == 0) {
+                    continue;
+                }
+                int i = (int) hashes[j] & mask;
+                while (t[i] != 0) {
+                    i = (i + 1) & mask;
+                }
+                t[i] = batch[j];
                 used++;
             }
         }

@@ -9,10 +9,10 @@ import java.util.Arrays;
  * paging-structure cache entry points at), not translations: the simulator only needs to know
  * whether the hardware would hit, the translation itself comes from the tables.
  *
- * <p>Data structures: {@code tags[set * ways + way]} and a parallel {@code values[]}, each set
- * kept in recency order (a hit moves its way to the front, a fill evicts the last), so LRU is
- * exact and deterministic, and hot entries are found at the first compare. An empty way holds
- * {@link #EMPTY}; empty ways sit behind all live ones. The set is chosen by the low bits of the page number (sets must be a
+ * <p>Data structures: {@code tags[set * ways + way]}, a parallel {@code stamps[]} of last-use
+ * times and a {@code values[]} where a payload is needed. Stamps come from one
+ * counter per cache, so LRU is exact and deterministic: a hit writes one stamp, a fill replaces
+ * the way with the smallest stamp (an empty way has stamp 0, so it goes first). The set is chosen by the low bits of the page number (sets must be a
  * power of two), like hardware's index bits; ways may be any number (12 for Skylake's STLB).
  *
  * <p>Differences from hardware: real TLBs use pseudo-LRU (tree PLRU or similar); exact LRU is a
@@ -26,12 +26,22 @@ final class AssocCache {
     final int entries;
     final int ways;
     private final int setMask;
-    /** Per set, ways in recency order: index 0 is the most recently used. */
     private final long[] tags;
+    /**
+     * Last use of each way as {@code clock << 8 | way}: the smallest value in a set is the LRU
+     * way and names itself, so finding a victim is a branch-free min (empty ways: clock 0).
+     */
+    private final long[] stamps;
     private final long[] values;
+    private long clock;
     private int live;
 
     AssocCache(int entries, int ways) {
+        this(entries, ways, true);
+    }
+
+    /** {@code withValues} false: a tag-only cache (TLBs), where {@link #get} always returns 0. */
+    AssocCache(int entries, int ways, boolean withValues) {
         if (entries == 0) {
             ways = 1;
         }
@@ -42,40 +52,34 @@ final class AssocCache {
         this.entries = entries;
         this.ways = ways;
         this.setMask = entries == 0 ? 0 : entries / ways - 1;
-        this.tags = new long[entries];
-        this.values = new long[entries];
+        this.tags = new long[Math.max(1, entries)];
+        this.stamps = new long[Math.max(1, entries)];
+        this.values = withValues ? new long[Math.max(1, entries)] : null;
         Arrays.fill(tags, EMPTY);
+        if (ways > 256) {
+            throw new IllegalArgumentException("at most 256 ways");
+        }
+        resetStamps();
+    }
+
+    private void resetStamps() {
+        for (int i = 0; i < stamps.length; i++) {
+            stamps[i] = i % ways;
+        }
     }
 
     boolean disabled() {
         return entries == 0;
     }
 
-    /** Moves way {@code i} of the set starting at {@code base} to the front (most recent). */
-    private void promote(int base, int i) {
-        long t = tags[i];
-        long v = values[i];
-        for (int j = i; j > base; j--) {
-            tags[j] = tags[j - 1];
-            values[j] = values[j - 1];
-        }
-        tags[base] = t;
-        values[base] = v;
-    }
-
     /** True, refreshing LRU, if {@code key} is cached in the set chosen by {@code page}. */
     boolean probe(long page, long key) {
-        if (entries == 0) {
-            return false;
-        }
-        int base = (int) (page & setMask) * ways;
+        int w = ways;
+        int base = (int) (page & setMask) * w;
         long[] t = tags;
-        if (t[base] == key) {
-            return true;
-        }
-        for (int i = base + 1, end = base + ways; i < end; i++) {
+        for (int i = base, end = base + w; i < end; i++) {
             if (t[i] == key) {
-                promote(base, i);
+                stamps[i] = (++clock << 8) | (i - base);
                 return true;
             }
         }
@@ -84,67 +88,58 @@ final class AssocCache {
 
     /** The cached payload for {@code key}, refreshing LRU, or {@link #MISS}. */
     long get(long page, long key) {
-        if (entries == 0) {
-            return MISS;
-        }
-        int base = (int) (page & setMask) * ways;
+        int w = ways;
+        int base = (int) (page & setMask) * w;
         long[] t = tags;
-        for (int i = base, end = base + ways; i < end; i++) {
+        for (int i = base, end = base + w; i < end; i++) {
             if (t[i] == key) {
-                if (i != base) {
-                    promote(base, i);
-                }
-                return values[base];
+                stamps[i] = (++clock << 8) | (i - base);
+                return values == null ? 0 : values[i];
             }
         }
         return MISS;
     }
 
-    /** Inserts {@code key} as most recent, evicting the least recent way of a full set. */
+    /**
+     * Inserts {@code key}, which the caller has just missed on, into the set's empty or least
+     * recently used way.
+     */
     void put(long page, long key, long value) {
         if (entries == 0) {
             return;
         }
-        int base = (int) (page & setMask) * ways;
-        int end = base + ways;
-        int at = end - 1;
-        for (int i = base; i < end; i++) {
-            long t = tags[i];
-            if (t == key || t == EMPTY) {
-                at = i;
-                break;
-            }
+        int w = ways;
+        int base = (int) (page & setMask) * w;
+        long[] st = stamps;
+        long oldest = st[base];
+        for (int i = base + 1, end = base + w; i < end; i++) {
+            oldest = Math.min(oldest, st[i]);
         }
-        if (tags[at] == EMPTY) {
+        int way = (int) (oldest & 0xFF);
+        int victim = base + way;
+        if (tags[victim] == EMPTY) {
             live++;
         }
-        tags[at] = key;
-        values[at] = value;
-        promote(base, at);
+        tags[victim] = key;
+        st[victim] = (++clock << 8) | way;
+        if (values != null) {
+            values[victim] = value;
+        }
     }
 
-    /** Drops {@code key} if cached (the ways behind it move up, keeping the order). */
+    /** Drops {@code key} if cached. */
     void invalidate(long page, long key) {
         if (entries == 0) {
             return;
         }
         int base = (int) (page & setMask) * ways;
-        int end = base + ways;
-        for (int i = base; i < end; i++) {
+        for (int i = base, end = base + ways; i < end; i++) {
             if (tags[i] == key) {
-                removeAt(i, end);
-                return;
+                tags[i] = EMPTY;
+                stamps[i] = i - base;
+                live--;
             }
         }
-    }
-
-    private void removeAt(int i, int end) {
-        for (int j = i; j < end - 1; j++) {
-            tags[j] = tags[j + 1];
-            values[j] = values[j + 1];
-        }
-        tags[end - 1] = EMPTY;
-        live--;
     }
 
     /** Drops every entry whose tag bits (the low {@code tagBits}) equal {@code tag}. */
@@ -153,21 +148,46 @@ final class AssocCache {
             return;
         }
         long mask = (1L << tagBits) - 1;
-        for (int base = 0; base < entries; base += ways) {
-            int end = base + ways;
-            for (int i = base; i < end; ) {
-                if (tags[i] != EMPTY && (tags[i] & mask) == tag) {
-                    removeAt(i, end);
-                } else {
-                    i++;
-                }
+        for (int i = 0; i < entries; i++) {
+            if (tags[i] != EMPTY && (tags[i] & mask) == tag) {
+                tags[i] = EMPTY;
+                stamps[i] = i % ways;
+                live--;
             }
         }
+    }
+
+    /**
+     * Copies {@code other}'s entries carrying {@code tag} in their low {@code tagBits}, retagged 0,
+     * with their stamps, so LRU order continues exactly (other tags are dropped).
+     */
+    void copyFrom(AssocCache other, long tag, int tagBits) {
+        if (other.entries != entries || other.ways != ways) {
+            throw new IllegalArgumentException("geometry differs");
+        }
+        long mask = (1L << tagBits) - 1;
+        live = 0;
+        for (int i = 0; i < entries; i++) {
+            long t = other.tags[i];
+            if (t != EMPTY && (t & mask) == tag) {
+                tags[i] = t & ~mask;
+                stamps[i] = other.stamps[i];
+                if (values != null && other.values != null) {
+                    values[i] = other.values[i];
+                }
+                live++;
+            } else {
+                tags[i] = EMPTY;
+                stamps[i] = i % ways;
+            }
+        }
+        clock = Math.max(clock, other.clock);
     }
 
     void flush() {
         if (live != 0) {
             Arrays.fill(tags, EMPTY);
+            resetStamps();
             live = 0;
         }
     }

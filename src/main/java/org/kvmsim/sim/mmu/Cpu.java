@@ -50,6 +50,9 @@ public final class Cpu {
         }
         if (current != null) {
             vmSwitches++;
+            // both VMs now share the TLBs with another: their native prices need their own models
+            current.unmirror();
+            mmu.unmirror();
             if (!model.vpid()) {
                 tlbs.flushAll();
                 mmu.countSwitchFlush();

@@ -31,16 +31,11 @@ import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
  * lazily on EPT violations; a nested leaf is as large as the host backing page (4 KiB, 2 MiB,
  * 1 GiB) when the GPA and HPA are aligned to it. The TLB caches GVA -> HPA at the smaller of the
  * guest and nested page sizes, as Intel's combined TLB entries do (SDM vol. 3C §28.3.1).</li>
- * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, one shadow page per guest table
- * page, built on page faults (Documentation/virt/kvm/x86/mmu.rst). Guest table pages that are
- * shadowed are write-protected: a guest write to a shadowed upper-level table exits and is
- * emulated (the shadow entry is dropped); KVM's write-flooding detection zaps a shadow page after
- * {@value #WRITE_FLOOD_THRESHOLD} emulated writes with no fault walking through it in between
- * (arch/x86/kvm/mmu/mmu.c, detect_write_flooding(): "return ... write_flooding_count >= 3",
- * never for level-1 pages). A write to a shadowed leaf table exits once and makes that shadow
- * page unsync (mmu_try_to_unsync_pages()): further writes do not exit, and the page is resynced
- * from the guest table on the next CR3 load (every unsync page of the new root) or, for one entry,
- * on INVLPG. CR3 loads, INVLPG and all guest page faults exit.</li>
+ * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, built on page faults
+ * ({@link ShadowTable}: write-protected guest tables, unsync leaf pages resynced on CR3 load and
+ * INVLPG, zap after {@value ShadowTable#WRITE_FLOOD_THRESHOLD} emulated writes as KVM's
+ * detect_write_flooding() does). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
+ * and every guest page fault exit; the hardware walk is 1-D over the shadow table.</li>
  * </ul>
  *
  * <p>Caches: the {@link Cpu}'s L1 DTLB, STLB, paging-structure caches (guest or shadow dimension,
@@ -51,22 +46,26 @@ import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
  * <p>Cost: cycles = accesses * tlb_hit + STLB lookups * stlb_hit + walk references * walk_ref
  * + exits * vm_exit + per-exit work (EPT violation, shadow fault, emulation, resync) + guest
  * faults * guest_fault. The native price of the same stream uses a private set of caches over
- * the same guest tables and identity host (so walks are 1-D and nothing exits).
+ * the same guest tables and identity host (so walks are 1-D and nothing exits). While that
+ * private model would provably hold the same linear entries as the VM's own (EPT/NPT or native,
+ * alone on its CPU, TLB entries as large as guest pages), the native price is read off the VM's
+ * walks (their guest-dimension references) instead of simulated twice; the first divergent event
+ * hands over to the private model with a copy of the state (equivalence is tested).
  *
- * <p>Differences from KVM/hardware: KVM caches zapped shadow pages for reuse and can share a
- * shadow page among parents; here a zap frees the subtree and shadow tables are trees. Accessed
+ * <p>Driving it: one Mmu per VM; {@link #newAddressSpace} per guest page table; the guest OS
+ * model writes PTEs with {@link #map}/{@link #unmap} and answers faults through a
+ * {@link GuestFaultHandler}; {@link #loadCr3} and {@link #invlpg} are the guest's privileged
+ * operations; {@link #access(long, boolean)} or, faster, {@link #access(long[], boolean[], int, int)}
+ * run the workload; {@link #counters}, {@link #translate}, {@link #walk} and the table stats
+ * answer queries.
+ *
+ * <p>Differences from KVM/hardware (see also {@link ShadowTable}): Accessed
  * and dirty bits are set only on walks (a write hitting a TLB entry filled by a read does not set
  * D, and shadow paging's A/D emulation exits are not modelled). Guest data writes to page-table
  * pages through ordinary accesses are not detected: guest table writes come through {@link #map}
  * and {@link #unmap}. Walk references all cost walk_ref (no data-cache model).
  */
 public final class Mmu {
-
-    /** KVM's detect_write_flooding() threshold (arch/x86/kvm/mmu/mmu.c). */
-    static final int WRITE_FLOOD_THRESHOLD = 3;
-
-    private static final long UNREG = -2L;
-    private static final long DIRECT = -1L;
 
     private final Paging paging;
     private final Cpu cpu;
@@ -84,6 +83,14 @@ public final class Mmu {
     private Space cur;
     private GuestFaultHandler handler;
     private boolean priceNative = true;
+    /**
+     * While true the native price is read off the VM's own walks instead of a second simulation:
+     * the native model's TLBs and PSCs would hold exactly the VM's linear entries (same keys but
+     * the tag, same order of operations), because nothing has yet happened that treats them
+     * differently: no other VM on the CPU, no TLB entry smaller than its guest page, no shadow
+     * paging. The first such event copies the VM's state into {@link #nat} and turns this off.
+     */
+    private boolean mirror;
 
     private final int tlbHit;
     private final int stlbHit;
@@ -98,8 +105,7 @@ public final class Mmu {
     private long eptViolations;
     private long vmExits;
     private long exitCycles;
-    private long cycles;
-    private long nativeCycles;
+    private long nativeL1Misses;
     private long nativeWalkRefs;
     private long shadowFaults;
     private long ptWriteExits;
@@ -114,6 +120,10 @@ public final class Mmu {
     /** One bit per 4 KiB GPA page mapped by a 4 KiB nested leaf: the hot path's copy of the PT level. */
     private long[] nested4k = new long[64];
     private int lastNestedShift;
+    private int lastGuestRefs;
+    private int lastGuestSize;
+    /** Keeps the JIT from dropping the loads of {@link #access(long[], boolean[], int, int)}'s first pass. */
+    long peekSink;
     private int lastRefs;
 
     /**
@@ -139,6 +149,7 @@ public final class Mmu {
         this.tlbHit = cm.tlb_hit_cycles();
         this.stlbHit = cm.stlb_hit_cycles();
         this.walkRef = cm.walk_ref_cycles();
+        this.mirror = paging != Paging.SHADOW;
         if (guestLevels != 4 && guestLevels != 5) {
             throw new IllegalArgumentException("guest page tables have 4 or 5 levels, not " + guestLevels);
         }
@@ -159,6 +170,9 @@ public final class Mmu {
     /** Whether each access is also priced natively (on by default; off halves the work). */
     public void setNativePricing(boolean on) {
         this.priceNative = on;
+        if (!on) {
+            mirror = false;
+        }
     }
 
     // ---- address spaces and the guest's page-table writes ---------------------------------
@@ -167,55 +181,12 @@ public final class Mmu {
     private static final class Space {
         final int id;
         final RadixTable guest;
-        final RadixTable shadow;
-        long[] upGfn = filled(8);
-        int[] upGuest = new int[8];
-        byte[] upFlood = new byte[8];
-        long[] lfGfn = filled(8);
-        int[] lfGuest = new int[8];
-        boolean[] lfUnsync = new boolean[8];
-        int[] unsync = new int[8];
-        int unsyncN;
+        final ShadowTable shadow;
 
-        Space(int id, RadixTable guest, RadixTable shadow) {
+        Space(int id, RadixTable guest, ShadowTable shadow) {
             this.id = id;
             this.guest = guest;
             this.shadow = shadow;
-        }
-
-        static long[] filled(int n) {
-            long[] a = new long[n];
-            Arrays.fill(a, UNREG);
-            return a;
-        }
-
-        void ensureUpper(int id) {
-            if (id >= upGfn.length) {
-                int n = Math.max(id + 1, upGfn.length * 2);
-                int old = upGfn.length;
-                upGfn = Arrays.copyOf(upGfn, n);
-                Arrays.fill(upGfn, old, n, UNREG);
-                upGuest = Arrays.copyOf(upGuest, n);
-                upFlood = Arrays.copyOf(upFlood, n);
-            }
-        }
-
-        void ensureLeaf(int id) {
-            if (id >= lfGfn.length) {
-                int n = Math.max(id + 1, lfGfn.length * 2);
-                int old = lfGfn.length;
-                lfGfn = Arrays.copyOf(lfGfn, n);
-                Arrays.fill(lfGfn, old, n, UNREG);
-                lfGuest = Arrays.copyOf(lfGuest, n);
-                lfUnsync = Arrays.copyOf(lfUnsync, n);
-            }
-        }
-
-        void addUnsync(int id) {
-            if (unsyncN == unsync.length) {
-                unsync = Arrays.copyOf(unsync, unsyncN * 2);
-            }
-            unsync[unsyncN++] = id;
         }
     }
 
@@ -224,14 +195,10 @@ public final class Mmu {
      * current. Guest table pages get their GPAs from {@code tablePages}.
      */
     public int newAddressSpace(TablePageAllocator tablePages) {
-        RadixTable g = new RadixTable(guestLevels, tablePages, gpa -> { });
-        RadixTable s = paging == Paging.SHADOW
-                ? new RadixTable(guestLevels, host::allocTablePage, host::freeTablePage) : null;
-        Space sp = new Space(spaces.size(), g, s);
+        RadixTable g = new RadixTable(guestLevels, tablePages, tablePages::free);
+        int id = spaces.size();
+        Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed) : null);
         spaces.add(sp);
-        if (s != null) {
-            register(sp, guestLevels, s.root, g.rootAddress(), g.root);
-        }
         if (cur == null) {
             cur = sp;
         }
@@ -294,21 +261,14 @@ public final class Mmu {
         Space sp = spaces.get(space);
         if (paging == Paging.SHADOW) {
             cr3Exits++;
-            long work = 0;
-            for (int i = 0; i < sp.unsyncN; i++) {
-                int id = sp.unsync[i];
-                if (sp.lfUnsync[id]) {
-                    syncLeafPage(sp, id);
-                    sp.lfUnsync[id] = false;
-                    resyncedPages++;
-                    work += cm.sync_page_cycles();
-                }
-            }
-            sp.unsyncN = 0;
-            exit(work);
+            int synced = sp.shadow.resyncAll();
+            resyncedPages += synced;
+            exit((long) synced * cm.sync_page_cycles());
         }
         cpu.tlbs.flushLinear(tag);
-        nat.flushLinear(0);
+        if (!mirror) {
+            nat.flushLinear(0);
+        }
         cur = sp;
     }
 
@@ -323,14 +283,57 @@ public final class Mmu {
         if (paging == Paging.SHADOW && cur != null) {
             invlpgExits++;
             exit(0);
-            syncOneEntry(cur, gva);
+            cur.shadow.syncOne(gva);
         }
         cpu.tlbs.invalidatePage(gva, tag);
-        nat.invalidatePage(gva, 0);
+        if (!mirror) {
+            nat.invalidatePage(gva, 0);
+        }
     }
 
     void countSwitchFlush() {
         switchFlushes++;
+    }
+
+    /** Stops mirroring: the native model takes over from a copy of this VM's linear entries. */
+    void unmirror() {
+        if (mirror) {
+            nat.copyLinearFrom(cpu.tlbs, tag);
+            mirror = false;
+        }
+    }
+
+    /** For tests: price natively with the separate model from the start. */
+    void disableMirror() {
+        mirror = false;
+    }
+
+    /**
+     * The host changed the frame behind {@code gpa} (KSM merged it or broke copy-on-write, THP
+     * collapsed or split it): as KVM's MMU notifier does, zap the nested entry that maps it (the
+     * whole large leaf if it is one) and flush the VM's TLBs (INVEPT single-context), so the next
+     * access takes an EPT violation and picks up {@link HostBacking#hpa} afresh. Under shadow and
+     * native paging the shadow entry is not tracked per GPA (no reverse map): {@link #translate}
+     * always asks the host, and no cost is charged.
+     */
+    public void invalidateHostPage(long gpa) {
+        if (npt == null) {
+            return;
+        }
+        long old = npt.unmap(gpa, null);
+        if (old == NOT_MAPPED) {
+            return;
+        }
+        if (RadixTable.leafLevel(old) == 1) {
+            long gpn = gpa >>> 12;
+            int word = (int) (gpn >>> 6);
+            if (word < nested4k.length) {
+                nested4k[word] &= ~(1L << gpn);
+            }
+        }
+        unmirror();
+        cpu.tlbs.flushLinear(tag);
+        cpu.tlbs.flushNested(tag);
     }
 
     // ---- the hot path ---------------------------------------------------------------------
@@ -341,19 +344,51 @@ public final class Mmu {
         if (c.current != this) {
             c.switchTo(this);
         }
+        // cycles are derived from these event counts in counters(): the hot path only counts
         accesses++;
         Tlbs t = c.tlbs;
-        cycles += tlbHit;
+        boolean m = mirror;
         if (!t.l1Hit(gva, tag)) {
             l1Misses++;
-            cycles += stlbHit;
+            if (m) {
+                nativeL1Misses++;
+            }
             if (t.l2Hit(gva, tag) < 0) {
                 stlbMisses++;
                 miss(t, gva, write);
             }
         }
-        if (priceNative) {
+        if (!m && priceNative) {
             priceNative(gva, write);
+        }
+    }
+
+    /**
+     * Accesses {@code gvas[off .. off+len)}, as {@link #access} each; {@code writes} (indexed like
+     * {@code gvas}) may be null for all reads. The
+     * same results as one call per access, faster: the table entries a batch will read are
+     * loaded first, so their cache misses overlap instead of being paid one after another.
+     */
+    public void access(long[] gvas, boolean[] writes, int off, int len) {
+        final int batch = 16;
+        int stop = off + len;
+        for (int i = off; i < stop; i += batch) {
+            int end = Math.min(stop, i + batch);
+            if (cur != null) {
+                RadixTable g = cur.guest;
+                RadixTable s = cur.shadow == null ? null : cur.shadow.table;
+                long acc = 0;
+                for (int j = i; j < end; j++) {
+                    acc += g.peek(gvas[j]);
+                    if (s != null) {
+                        acc += s.peek(gvas[j]);
+                    }
+                }
+                peekSink += acc;
+            }
+            for (int j = i; j < end; j++) {
+                access(gvas[j], writes != null && writes[j]);
+            }
         }
     }
 
@@ -366,15 +401,21 @@ public final class Mmu {
                     sc = walk1d(cur.guest, t, tag, gva, write);
                     break;
                 case SHADOW:
-                    sc = walk1d(cur.shadow, t, tag, gva, false);
+                    sc = walk1d(cur.shadow.table, t, tag, gva, false);
                     break;
                 default:
                     sc = walk2d(t, gva, write);
                     break;
             }
             walkRefs += lastRefs;
-            cycles += (long) lastRefs * walkRef;
+            if (mirror) {
+                nativeWalkRefs += paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
+            }
             if (sc >= 0) {
+                if (mirror && lastGuestSize != sc) {
+                    unmirror();
+                    nat.fill(gva, lastGuestSize, 0);
+                }
                 t.fill(gva, sc, tag);
                 return;
             }
@@ -388,18 +429,16 @@ public final class Mmu {
 
     private void priceNative(long gva, boolean write) {
         Tlbs t = nat;
-        nativeCycles += tlbHit;
         if (t.l1Hit(gva, 0)) {
             return;
         }
-        nativeCycles += stlbHit;
+        nativeL1Misses++;
         if (t.l2Hit(gva, 0) >= 0) {
             return;
         }
         while (true) {
             int sc = walk1d(cur.guest, t, 0, gva, write);
             nativeWalkRefs += lastRefs;
-            nativeCycles += (long) lastRefs * walkRef;
             if (sc >= 0) {
                 t.fill(gva, sc, 0);
                 return;
@@ -440,6 +479,7 @@ public final class Mmu {
                     return -1;
                 }
                 table.lf[slot] = e | LA | (write ? LD : 0);
+                lastGuestSize = 0;
                 return 0;
             }
             long e = table.up[slot];
@@ -450,6 +490,7 @@ public final class Mmu {
             if ((e & PS) != 0) {
                 table.up[slot] = e | A | (write ? D : 0);
                 lastRefs = refs;
+                lastGuestSize = level - 1;
                 return level - 1;
             }
             int child = childOf(e);
@@ -485,10 +526,12 @@ public final class Mmu {
             }
         }
         int refs = 0;
+        int guestRefs = 0;
         long gpa;
         int gShift;
         while (true) {
             int slot = id * ENTRIES + index(gva, level);
+            guestRefs++;
             if (level == 1) {
                 if (!known) {
                     refs += nested(g.lfAddr[id]);
@@ -497,6 +540,7 @@ public final class Mmu {
                 int e = g.lf[slot];
                 if (e == 0) {
                     lastRefs = refs;
+                    lastGuestRefs = guestRefs;
                     return -1;
                 }
                 g.lf[slot] = e | LA | (write ? LD : 0);
@@ -511,6 +555,7 @@ public final class Mmu {
             long e = g.up[slot];
             if (e == 0) {
                 lastRefs = refs;
+                lastGuestRefs = guestRefs;
                 return -1;
             }
             if ((e & PS) != 0) {
@@ -531,6 +576,8 @@ public final class Mmu {
         }
         refs += nested(gpa);
         lastRefs = refs;
+        lastGuestRefs = guestRefs;
+        lastGuestSize = (gShift - 12) / 9;
         int shift = Math.min(gShift, lastNestedShift);
         return (shift - 12) / 9;
     }
@@ -608,13 +655,10 @@ public final class Mmu {
         vmExits++;
         long c = cm.vm_exit_cycles() + extraCycles;
         exitCycles += c;
-        cycles += c;
     }
 
     private void guestFault(long gva, boolean write) {
         guestFaults++;
-        cycles += cm.guest_fault_cycles();
-        nativeCycles += cm.guest_fault_cycles();
         if (handler == null) {
             throw new IllegalStateException(String.format("guest page fault at 0x%x and no guest fault handler", gva));
         }
@@ -668,100 +712,9 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
-        if (!shadowFill(cur, gva)) {
+        if (!cur.shadow.fill(gva)) {
             guestFault(gva, write);
         }
-    }
-
-    private void register(Space sp, int level, int shadowId, long gfnAddr, int guestId) {
-        if (level == 1) {
-            sp.ensureLeaf(shadowId);
-            sp.lfGfn[shadowId] = gfnAddr;
-            sp.lfGuest[shadowId] = guestId;
-            sp.lfUnsync[shadowId] = false;
-        } else {
-            sp.ensureUpper(shadowId);
-            sp.upGfn[shadowId] = gfnAddr;
-            sp.upGuest[shadowId] = guestId;
-            sp.upFlood[shadowId] = 0;
-        }
-        if (gfnAddr >= 0) {
-            shadowed.put(gfnAddr >>> 12, ((long) sp.id << 40) | ((long) level << 32) | shadowId);
-        }
-    }
-
-    /** Builds the shadow path for {@code gva} from the guest tables; false if the guest has no mapping. */
-    private boolean shadowFill(Space sp, long gva) {
-        RadixTable g = sp.guest;
-        RadixTable s = sp.shadow;
-        int gt = g.root;
-        int st = s.root;
-        for (int l = g.levels; l >= 1; l--) {
-            int idx = index(gva, l);
-            if (l == 1) {
-                int ge = g.lf[gt * ENTRIES + idx];
-                if (ge == 0) {
-                    return false;
-                }
-                long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
-                s.setLeafSlot(st * ENTRIES + idx, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
-                return true;
-            }
-            sp.upFlood[st] = 0;
-            long ge = g.up[gt * ENTRIES + idx];
-            if (ge == 0) {
-                return false;
-            }
-            if ((ge & PS) != 0) {
-                int gShift = shiftOfLevel(l);
-                long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
-                int shift = Math.min(gShift, host.backingPageShift(gpa));
-                boolean w = (ge & RadixTable.W) != 0;
-                int leafLevel = RadixTable.levelOfShift(shift);
-                // guest large page over smaller host pages: KVM's direct shadow pages, not write-protected
-                for (int lv = l; lv > leafLevel; lv--) {
-                    int child = s.ensureChild(st, lv, index(gva, lv));
-                    if (child < 0) {
-                        return true;
-                    }
-                    if (lv - 1 == 1) {
-                        sp.ensureLeaf(child);
-                        if (sp.lfGfn[child] == UNREG) {
-                            register(sp, 1, child, DIRECT, -1);
-                        }
-                    } else {
-                        sp.ensureUpper(child);
-                        if (sp.upGfn[child] == UNREG) {
-                            register(sp, lv - 1, child, DIRECT, -1);
-                        }
-                    }
-                    st = child;
-                }
-                long hpa = host.hpa(gpa & ~((1L << shift) - 1)) & ~((1L << shift) - 1);
-                if (leafLevel == 1) {
-                    s.setLeafSlot(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(hpa, w));
-                } else {
-                    s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), hpa, w);
-                }
-                return true;
-            }
-            int gchild = childOf(ge);
-            int schild = s.ensureChild(st, l, idx);
-            if (l - 1 == 1) {
-                sp.ensureLeaf(schild);
-                if (sp.lfGfn[schild] == UNREG) {
-                    register(sp, 1, schild, g.lfAddr[gchild], gchild);
-                }
-            } else {
-                sp.ensureUpper(schild);
-                if (sp.upGfn[schild] == UNREG) {
-                    register(sp, l - 1, schild, g.upAddr[gchild], gchild);
-                }
-            }
-            gt = gchild;
-            st = schild;
-        }
-        return false;
     }
 
     /** The guest wrote an entry of one of its table pages (called by the guest RadixTable). */
@@ -770,99 +723,38 @@ public final class Mmu {
         if (ref == LongLongMap.ABSENT) {
             return;
         }
-        Space sp = spaces.get((int) (ref >>> 40));
-        int lvl = (int) (ref >>> 32) & 0xFF;
-        int id = (int) ref;
-        if (lvl == 1) {
-            if (sp.lfUnsync[id]) {
-                return;
-            }
-            ptWriteExits++;
-            unsyncs++;
-            exit(0);
-            sp.lfUnsync[id] = true;
-            sp.addUnsync(id);
-            return;
+        int outcome = spaces.get(ShadowTable.spaceOf(ref)).shadow.guestWrite(ref, index);
+        switch (outcome & ~ShadowTable.DROPPED) {
+            case ShadowTable.UNSYNCED:
+                ptWriteExits++;
+                unsyncs++;
+                exit(0);
+                break;
+            case ShadowTable.EMULATED_AND_ZAPPED:
+                shadowZaps++;
+                // fall through
+            case ShadowTable.EMULATED:
+                ptWriteExits++;
+                ptWriteEmulations++;
+                exit(cm.pte_write_emulation_cycles());
+                break;
+            default:
+                break;
         }
-        ptWriteExits++;
-        ptWriteEmulations++;
-        exit(cm.pte_write_emulation_cycles());
-        RadixTable s = sp.shadow;
-        if (sp.upFlood[id] < WRITE_FLOOD_THRESHOLD) {
-            sp.upFlood[id]++;
-        }
-        int slot = sp.upFlood[id] >= WRITE_FLOOD_THRESHOLD && id != s.root ? s.upParent[id] : id * ENTRIES + index;
-        if (slot != id * ENTRIES + index) {
-            shadowZaps++;
-        }
-        if (s.up[slot] != 0) {
-            s.zapSlot(slot, (l, freed) -> unregister(sp, l, freed));
+        if ((outcome & ShadowTable.DROPPED) != 0) {
             // dropped shadow entries may be cached: KVM flushes the TLBs after a zap
             cpu.tlbs.flushLinear(tag);
         }
     }
 
-    private void unregister(Space sp, int level, int id) {
-        long gfn;
-        if (level == 1) {
-            gfn = sp.lfGfn[id];
-            sp.lfGfn[id] = UNREG;
-            sp.lfUnsync[id] = false;
-        } else {
-            gfn = sp.upGfn[id];
-            sp.upGfn[id] = UNREG;
-        }
-        if (gfn >= 0) {
-            shadowed.remove(gfn >>> 12);
-        }
-    }
-
-    /** Brings an unsync leaf shadow page back in line with its guest table (KVM's sync_page). */
-    private void syncLeafPage(Space sp, int id) {
-        int gid = sp.lfGuest[id];
-        RadixTable s = sp.shadow;
-        RadixTable g = sp.guest;
-        for (int i = 0; i < ENTRIES; i++) {
-            syncSlot(s, g, id * ENTRIES + i, gid * ENTRIES + i);
-        }
-    }
-
-    private void syncSlot(RadixTable s, RadixTable g, int sslot, int gslot) {
-        int se = s.lf[sslot];
-        if (se == 0) {
-            return;
-        }
-        int ge = g.lf[gslot];
-        if (ge == 0) {
-            s.clearLeafSlot(sslot);
-            return;
-        }
-        long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
-        if (RadixTable.leafFrameAddress(se) != hpa) {
-            s.setLeafSlot(sslot, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
-        }
-    }
-
-    private void syncOneEntry(Space sp, long gva) {
-        RadixTable s = sp.shadow;
-        int st = s.root;
-        for (int l = s.levels; l > 1; l--) {
-            long e = s.up[st * ENTRIES + index(gva, l)];
-            if (e == 0 || (e & PS) != 0) {
-                return;
-            }
-            st = childOf(e);
-        }
-        if (st < sp.lfUnsync.length && sp.lfUnsync[st]) {
-            int i = index(gva, 1);
-            syncSlot(s, sp.guest, st * ENTRIES + i, sp.lfGuest[st] * ENTRIES + i);
-        }
+    RadixTable guestTable(int space) {
+        return spaces.get(space).guest;
     }
 
     /** What the shadow tables of {@code space} map {@code gva} to (an HPA), or -1. For tests. */
     long shadowLookup(int space, long gva) {
-        RadixTable s = spaces.get(space).shadow;
-        long l = s == null ? NOT_MAPPED : s.lookup(gva);
+        ShadowTable s = spaces.get(space).shadow;
+        long l = s == null ? NOT_MAPPED : s.table.lookup(gva);
         return l == NOT_MAPPED ? -1L : RadixTable.resolve(l, gva);
     }
 
@@ -907,13 +799,10 @@ public final class Mmu {
                 walkRecords(sp.guest, gva, WalkRef.Dimension.GUEST, out);
                 break;
             case SHADOW:
-                if (sp.guest.lookup(gva) != NOT_MAPPED) {
-                    long s = sp.shadow.lookup(gva);
-                    if (s == NOT_MAPPED) {
-                        shadowFill(sp, gva);
-                    }
+                if (sp.guest.lookup(gva) != NOT_MAPPED && sp.shadow.table.lookup(gva) == NOT_MAPPED) {
+                    sp.shadow.fill(gva);
                 }
-                walkRecords(sp.shadow, gva, WalkRef.Dimension.SHADOW, out);
+                walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out);
                 break;
             default:
                 walk2dRecords(sp.guest, gva, out);
@@ -979,6 +868,10 @@ public final class Mmu {
     // ---- accounting -----------------------------------------------------------------------
 
     public MmuCounters counters() {
+        long faults = guestFaults * cm.guest_fault_cycles();
+        long cycles = accesses * tlbHit + l1Misses * stlbHit + walkRefs * walkRef + exitCycles + faults;
+        long nativeCycles = priceNative
+                ? accesses * tlbHit + nativeL1Misses * stlbHit + nativeWalkRefs * walkRef + faults : 0;
         return new MmuCounters(paging.label(), accesses, l1Misses, stlbMisses, walks, walkRefs,
                 guestFaults, eptViolations, vmExits, exitCycles, cycles, nativeCycles, nativeWalkRefs,
                 shadowFaults, ptWriteExits, ptWriteEmulations, cr3Exits, invlpgExits,
@@ -987,7 +880,7 @@ public final class Mmu {
 
     public void resetCounters() {
         accesses = l1Misses = stlbMisses = walks = walkRefs = 0;
-        guestFaults = eptViolations = vmExits = exitCycles = cycles = nativeCycles = nativeWalkRefs = 0;
+        guestFaults = eptViolations = vmExits = exitCycles = nativeL1Misses = nativeWalkRefs = 0;
         shadowFaults = ptWriteExits = ptWriteEmulations = cr3Exits = invlpgExits = 0;
         unsyncs = resyncedPages = shadowZaps = switchFlushes = 0;
     }
@@ -1010,7 +903,7 @@ public final class Mmu {
         long[] tables = new long[6];
         long[] entries = new long[6];
         for (Space sp : spaces) {
-            for (TableStats ts : sp.shadow.stats("shadow")) {
+            for (TableStats ts : sp.shadow.table.stats("shadow")) {
                 tables[ts.level()] += ts.tables();
                 entries[ts.level()] += ts.entries();
             }
@@ -1036,7 +929,7 @@ public final class Mmu {
         long b = npt == null ? 0 : npt.bytes();
         for (Space sp : spaces) {
             if (sp.shadow != null) {
-                b += sp.shadow.bytes();
+                b += sp.shadow.table.bytes();
             }
         }
         return b;
@@ -1049,7 +942,6 @@ public final class Mmu {
             b += sp.guest.heapBytes();
             if (sp.shadow != null) {
                 b += sp.shadow.heapBytes();
-                b += 13L * (sp.upGfn.length + sp.lfGfn.length) + 4L * sp.unsync.length;
             }
         }
         return b;

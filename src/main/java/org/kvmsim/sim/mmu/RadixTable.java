@@ -218,7 +218,14 @@ final class RadixTable {
             int slot = t * ENTRIES + idx;
             long e = up[slot];
             if (e != 0 && (e & PS) == 0) {
-                throw new IllegalStateException(String.format("0x%x is already mapped by smaller pages", va));
+                // a huge page replacing a table the OS has emptied (khugepaged's collapse) frees it
+                int child = childOf(e);
+                boolean empty = leafLevel - 1 == 1 ? lfUsed[child] == 0 : upUsed[child] == 0;
+                if (!empty) {
+                    throw new IllegalStateException(String.format("0x%x is already mapped by smaller pages", va));
+                }
+                zapSlot(slot, null);
+                e = 0;
             }
             if (e == 0) {
                 upUsed[t]++;
@@ -286,6 +293,22 @@ final class RadixTable {
         }
         int e = lf[t * ENTRIES + index(va, 1)];
         return e == 0 ? NOT_MAPPED : ((long) (e >>> 4) << SHIFT_4K) | 1;
+    }
+
+    /**
+     * Reads the entry that maps {@code va} without decoding it: used to pull the leaf's cache line
+     * in ahead of the simulated walk that will need it (Java has no prefetch instruction).
+     */
+    long peek(long va) {
+        int t = root;
+        for (int l = levels; l > 1; l--) {
+            long e = up[t * ENTRIES + index(va, l)];
+            if (e == 0 || (e & PS) != 0) {
+                return e;
+            }
+            t = childOf(e);
+        }
+        return lf[t * ENTRIES + index(va, 1)];
     }
 
     static int leafEntry(long pa, boolean writable) {

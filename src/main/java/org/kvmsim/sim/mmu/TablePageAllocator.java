@@ -9,4 +9,8 @@ public interface TablePageAllocator {
 
     /** A 4 KiB-aligned guest-physical address for a new, zeroed table page. */
     long allocate();
+
+    /** A table page the guest freed (a page table emptied and replaced by a huge page). */
+    default void free(long gpa) {
+    }
 }

@@ -32,18 +32,18 @@ final class Tlbs {
     Tlbs(CpuModel m) {
         this.model = m;
         if (m.l1_unified()) {
-            AssocCache u = new AssocCache(m.l1_4k_entries(), m.l1_4k_ways());
+            AssocCache u = new AssocCache(m.l1_4k_entries(), m.l1_4k_ways(), false);
             l1[0] = u;
             l1[1] = u;
             l1[2] = u;
         } else {
-            l1[0] = new AssocCache(m.l1_4k_entries(), m.l1_4k_ways());
-            l1[1] = new AssocCache(m.l1_2m_entries(), m.l1_2m_ways());
-            l1[2] = new AssocCache(m.l1_1g_entries(), m.l1_1g_ways());
+            l1[0] = new AssocCache(m.l1_4k_entries(), m.l1_4k_ways(), false);
+            l1[1] = new AssocCache(m.l1_2m_entries(), m.l1_2m_ways(), false);
+            l1[2] = new AssocCache(m.l1_1g_entries(), m.l1_1g_ways(), false);
         }
-        l2[0] = new AssocCache(m.stlb_entries(), m.stlb_ways());
-        l2[1] = m.stlb_holds_2m() ? l2[0] : new AssocCache(0, 1);
-        l2[2] = new AssocCache(m.stlb_1g_entries(), m.stlb_1g_ways());
+        l2[0] = new AssocCache(m.stlb_entries(), m.stlb_ways(), false);
+        l2[1] = m.stlb_holds_2m() ? l2[0] : new AssocCache(0, 1, false);
+        l2[2] = new AssocCache(m.stlb_1g_entries(), m.stlb_1g_ways(), false);
         psc[2] = new AssocCache(m.psc_pde_entries(), Math.min(m.psc_ways(), Math.max(1, m.psc_pde_entries())));
         psc[3] = fa(m.psc_pdpt_entries());
         psc[4] = fa(m.psc_pml4_entries());
@@ -157,6 +157,25 @@ final class Tlbs {
         ntlb.flush();
         sizesInUse = 0;
         flushes++;
+    }
+
+    /**
+     * Makes this (a native model's caches, tag 0) a copy of {@code other}'s linear entries of
+     * {@code tag}: L1, STLB and PSCs, way order kept, so LRU continues exactly.
+     */
+    void copyLinearFrom(Tlbs other, int tag) {
+        for (int s = 0; s < 3; s++) {
+            if (l1[s] != l1[(s + 2) % 3] || s == 0) {
+                l1[s].copyFrom(other.l1[s], tag, TAG_BITS);
+            }
+            if (s != 1 || l2[1] != l2[0]) {
+                l2[s].copyFrom(other.l2[s], tag, TAG_BITS);
+            }
+        }
+        for (int l = 2; l <= 5; l++) {
+            psc[l].copyFrom(other.psc[l], tag, TAG_BITS);
+        }
+        sizesInUse = other.sizesInUse;
     }
 
     /** Flushes the nested structures of one tag (nested entries were zapped). */

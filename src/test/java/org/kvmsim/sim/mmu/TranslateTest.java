@@ -44,6 +44,54 @@ class TranslateTest {
     }
 
     @Test
+    void aChangedHostFrameIsPickedUpAfterAnEptViolation() {
+        long[] moved = {0};
+        HostBacking host = new HostBacking() {
+            public long hpa(long gpa) {
+                return (1L << 34) + gpa + moved[0];
+            }
+
+            public int backingPageShift(long gpa) {
+                return 12;
+            }
+
+            long next = 1L << 38;
+
+            public long allocTablePage() {
+                next += 4096;
+                return next;
+            }
+        };
+        Mmu mmu = new Mmu(Paging.EPT, new Cpu(CpuModel.skylake()), 4, 4, host, 0);
+        long[] tables = {0x1000_0000L};
+        int sp = mmu.newAddressSpace(() -> tables[0] += 4096);
+        mmu.map(sp, Rig.GVA, 0x4000_0000L, 4096, true);
+        mmu.access(Rig.GVA, true);
+        long before = mmu.counters().eptViolations();
+        mmu.access(Rig.GVA, true);
+        assertEquals(before, mmu.counters().eptViolations());
+        moved[0] = 1L << 30;
+        mmu.invalidateHostPage(0x4000_0000L);
+        mmu.access(Rig.GVA, true);
+        assertEquals(before + 1, mmu.counters().eptViolations());
+        assertEquals((1L << 34) + 0x4000_0000L + (1L << 30), mmu.translate(sp, Rig.GVA).orElseThrow().hpa());
+    }
+
+    @Test
+    void aHugePageCanReplaceAnEmptiedPageTable() {
+        Rig r = new Rig(Paging.EPT);
+        for (int i = 0; i < 512; i++) {
+            r.map(Rig.GVA + i * 4096L, 4096);
+        }
+        for (int i = 0; i < 512; i++) {
+            r.mmu.unmap(r.space, Rig.GVA + i * 4096L);
+        }
+        r.map(Rig.GVA, 2L << 20);
+        assertEquals(2L << 20, r.mmu.translate(r.space, Rig.GVA + 5).orElseThrow().guestPageSize());
+        assertEquals(0, r.mmu.guestTableStats(r.space).get(3).tables());
+    }
+
+    @Test
     void unmappedAddressHasNoTranslation() {
         Rig r = new Rig(Paging.EPT);
         assertTrue(r.mmu.translate(r.space, Rig.GVA).isEmpty());

@@ -1,0 +1,308 @@
+package org.kvmsim.sim.mmu;
+
+import static org.kvmsim.sim.mmu.RadixTable.ADDR_MASK;
+import static org.kvmsim.sim.mmu.RadixTable.ENTRIES;
+import static org.kvmsim.sim.mmu.RadixTable.PS;
+import static org.kvmsim.sim.mmu.RadixTable.childOf;
+import static org.kvmsim.sim.mmu.RadixTable.index;
+import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
+
+import java.util.Arrays;
+
+/**
+ * KVM's shadow page table for one guest address space (Documentation/virt/kvm/x86/mmu.rst):
+ * GVA -> HPA tables the hardware walks instead of the guest's, built level by level on page
+ * faults, each shadow page mirroring one guest table page ("gfn") at the same level.
+ *
+ * <p>What it keeps per shadow page (arrays indexed by the shadow table's id): the guest table it
+ * shadows ({@code gfn}, or {@link #DIRECT} for the tables KVM adds under a guest huge page backed
+ * by smaller host pages, which shadow nothing), the guest table's id, the write-flooding count of
+ * upper pages, and whether a leaf page is unsync. Every shadowed gfn is in the VM-wide
+ * {@code shadowed} map: those guest pages are write-protected.
+ *
+ * <p>Mechanisms, as KVM (arch/x86/kvm/mmu/mmu.c):
+ * <ul>
+ * <li>Guest write to a shadowed leaf (level-1) table: the write faults once, the shadow page
+ * becomes unsync and writable for the guest (mmu_try_to_unsync_pages()); it may go stale.</li>
+ * <li>Guest write to a shadowed upper table: emulated (kvm_mmu_pte_write()), the shadow entry
+ * under it is dropped; detect_write_flooding() zaps the whole shadow page once its count reaches
+ * {@value #WRITE_FLOOD_THRESHOLD} ({@code write_flooding_count >= 3}; level-1 pages are exempt);
+ * a fault walking through the page resets the count (as KVM's fetch path does).</li>
+ * <li>CR3 load: every unsync page is resynced from its guest table and write-protected again
+ * (kvm_mmu_sync_roots()); INVLPG resyncs one entry (the spte for that address).</li>
+ * </ul>
+ *
+ * <p>Differences from KVM: the shadow is a tree (KVM shares shadow pages among parents and keeps
+ * zapped ones on a hash for reuse; here a zap frees the subtree); one role per gfn; no A/D-bit
+ * emulation (KVM maps clean pages read-only to catch the first write); no prefetch of
+ * neighbouring sptes; host frame changes are not propagated (no reverse map).
+ */
+final class ShadowTable {
+
+    /** KVM's detect_write_flooding() threshold (arch/x86/kvm/mmu/mmu.c). */
+    static final int WRITE_FLOOD_THRESHOLD = 3;
+
+    /** Outcomes of {@link #guestWrite}. */
+    static final int NO_EXIT = 0;
+    static final int UNSYNCED = 1;
+    static final int EMULATED = 2;
+    static final int EMULATED_AND_ZAPPED = 3;
+    /** Or'ed into an outcome when present shadow entries were dropped (TLBs must be flushed). */
+    static final int DROPPED = 4;
+
+    private static final long UNREG = -2L;
+    private static final long DIRECT = -1L;
+
+    final int spaceId;
+    final RadixTable guest;
+    final RadixTable table;
+    private final HostBacking host;
+    private final LongLongMap shadowed;
+
+    private long[] upGfn = filled(8);
+    private int[] upGuest = new int[8];
+    private byte[] upFlood = new byte[8];
+    private long[] lfGfn = filled(8);
+    private int[] lfGuest = new int[8];
+    private boolean[] lfUnsync = new boolean[8];
+    private int[] unsync = new int[8];
+    private int unsyncN;
+
+    ShadowTable(int spaceId, RadixTable guest, HostBacking host, LongLongMap shadowed) {
+        this.spaceId = spaceId;
+        this.guest = guest;
+        this.host = host;
+        this.shadowed = shadowed;
+        this.table = new RadixTable(guest.levels, host::allocTablePage, host::freeTablePage);
+        register(guest.levels, table.root, guest.rootAddress(), guest.root);
+    }
+
+    /** The owner of a {@code shadowed} map value. */
+    static int spaceOf(long ref) {
+        return (int) (ref >>> 40);
+    }
+
+    private static long[] filled(int n) {
+        long[] a = new long[n];
+        Arrays.fill(a, UNREG);
+        return a;
+    }
+
+    private void ensureUpper(int id) {
+        if (id >= upGfn.length) {
+            int n = Math.max(id + 1, upGfn.length * 2);
+            int old = upGfn.length;
+            upGfn = Arrays.copyOf(upGfn, n);
+            Arrays.fill(upGfn, old, n, UNREG);
+            upGuest = Arrays.copyOf(upGuest, n);
+            upFlood = Arrays.copyOf(upFlood, n);
+        }
+    }
+
+    private void ensureLeaf(int id) {
+        if (id >= lfGfn.length) {
+            int n = Math.max(id + 1, lfGfn.length * 2);
+            int old = lfGfn.length;
+            lfGfn = Arrays.copyOf(lfGfn, n);
+            Arrays.fill(lfGfn, old, n, UNREG);
+            lfGuest = Arrays.copyOf(lfGuest, n);
+            lfUnsync = Arrays.copyOf(lfUnsync, n);
+        }
+    }
+
+    private void register(int level, int shadowId, long gfnAddr, int guestId) {
+        if (level == 1) {
+            ensureLeaf(shadowId);
+            lfGfn[shadowId] = gfnAddr;
+            lfGuest[shadowId] = guestId;
+            lfUnsync[shadowId] = false;
+        } else {
+            ensureUpper(shadowId);
+            upGfn[shadowId] = gfnAddr;
+            upGuest[shadowId] = guestId;
+            upFlood[shadowId] = 0;
+        }
+        if (gfnAddr >= 0) {
+            shadowed.put(gfnAddr >>> 12, ((long) spaceId << 40) | ((long) level << 32) | shadowId);
+        }
+    }
+
+    private void unregister(int level, int id) {
+        long gfn;
+        if (level == 1) {
+            gfn = lfGfn[id];
+            lfGfn[id] = UNREG;
+            lfUnsync[id] = false;
+        } else {
+            gfn = upGfn[id];
+            upGfn[id] = UNREG;
+        }
+        if (gfn >= 0) {
+            shadowed.remove(gfn >>> 12);
+        }
+    }
+
+    private boolean registered(int level, int id) {
+        if (level == 1) {
+            ensureLeaf(id);
+            return lfGfn[id] != UNREG;
+        }
+        ensureUpper(id);
+        return upGfn[id] != UNREG;
+    }
+
+    /**
+     * KVM's page-fault path: builds the shadow path for {@code gva} from the guest tables,
+     * shadowing (write-protecting) each guest table on the way; false if the guest maps nothing
+     * there (the fault is the guest's own).
+     */
+    boolean fill(long gva) {
+        RadixTable g = guest;
+        RadixTable s = table;
+        int gt = g.root;
+        int st = s.root;
+        for (int l = g.levels; l >= 1; l--) {
+            int idx = index(gva, l);
+            if (l == 1) {
+                int ge = g.lf[gt * ENTRIES + idx];
+                if (ge == 0) {
+                    return false;
+                }
+                long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
+                s.setLeafSlot(st * ENTRIES + idx, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
+                return true;
+            }
+            upFlood[st] = 0;
+            long ge = g.up[gt * ENTRIES + idx];
+            if (ge == 0) {
+                return false;
+            }
+            if ((ge & PS) != 0) {
+                fillUnderHugePage(gva, l, ge, st);
+                return true;
+            }
+            int gchild = childOf(ge);
+            int schild = s.ensureChild(st, l, idx);
+            if (!registered(l - 1, schild)) {
+                register(l - 1, schild, l - 1 == 1 ? g.lfAddr[gchild] : g.upAddr[gchild], gchild);
+            }
+            gt = gchild;
+            st = schild;
+        }
+        return false;
+    }
+
+    /** A guest huge page: mapped as large as the host page allows, with direct tables below. */
+    private void fillUnderHugePage(long gva, int level, long ge, int st) {
+        RadixTable s = table;
+        int gShift = shiftOfLevel(level);
+        long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
+        int shift = Math.min(gShift, host.backingPageShift(gpa));
+        boolean w = (ge & RadixTable.W) != 0;
+        int leafLevel = RadixTable.levelOfShift(shift);
+        for (int lv = level; lv > leafLevel; lv--) {
+            int child = s.ensureChild(st, lv, index(gva, lv));
+            if (child < 0) {
+                return;
+            }
+            if (!registered(lv - 1, child)) {
+                register(lv - 1, child, DIRECT, -1);
+            }
+            st = child;
+        }
+        long hpa = host.hpa(gpa & ~((1L << shift) - 1)) & ~((1L << shift) - 1);
+        if (leafLevel == 1) {
+            s.setLeafSlot(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(hpa, w));
+        } else {
+            s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), hpa, w);
+        }
+    }
+
+    /**
+     * The guest wrote entry {@code index} of the shadowed table page {@code ref} names (a value of
+     * the {@code shadowed} map); returns what KVM does about it (an outcome, maybe | DROPPED).
+     */
+    int guestWrite(long ref, int index) {
+        int level = (int) (ref >>> 32) & 0xFF;
+        int id = (int) ref;
+        if (level == 1) {
+            if (lfUnsync[id]) {
+                return NO_EXIT;
+            }
+            lfUnsync[id] = true;
+            if (unsyncN == unsync.length) {
+                unsync = Arrays.copyOf(unsync, unsyncN * 2);
+            }
+            unsync[unsyncN++] = id;
+            return UNSYNCED;
+        }
+        RadixTable s = table;
+        if (upFlood[id] < WRITE_FLOOD_THRESHOLD) {
+            upFlood[id]++;
+        }
+        boolean zap = upFlood[id] >= WRITE_FLOOD_THRESHOLD && id != s.root;
+        int slot = zap ? s.upParent[id] : id * ENTRIES + index;
+        int outcome = zap ? EMULATED_AND_ZAPPED : EMULATED;
+        if (s.up[slot] != 0) {
+            s.zapSlot(slot, this::unregister);
+            outcome |= DROPPED;
+        }
+        return outcome;
+    }
+
+    /** CR3 load: resyncs every unsync page and write-protects it again; returns how many. */
+    int resyncAll() {
+        int n = 0;
+        for (int i = 0; i < unsyncN; i++) {
+            int id = unsync[i];
+            if (lfUnsync[id]) {
+                int gid = lfGuest[id];
+                for (int e = 0; e < ENTRIES; e++) {
+                    syncSlot(id * ENTRIES + e, gid * ENTRIES + e);
+                }
+                lfUnsync[id] = false;
+                n++;
+            }
+        }
+        unsyncN = 0;
+        return n;
+    }
+
+    /** INVLPG: resyncs the one entry mapping {@code gva} if its shadow page is unsync. */
+    void syncOne(long gva) {
+        RadixTable s = table;
+        int st = s.root;
+        for (int l = s.levels; l > 1; l--) {
+            long e = s.up[st * ENTRIES + index(gva, l)];
+            if (e == 0 || (e & PS) != 0) {
+                return;
+            }
+            st = childOf(e);
+        }
+        if (st < lfUnsync.length && lfUnsync[st]) {
+            int i = index(gva, 1);
+            syncSlot(st * ENTRIES + i, lfGuest[st] * ENTRIES + i);
+        }
+    }
+
+    private void syncSlot(int sslot, int gslot) {
+        int se = table.lf[sslot];
+        if (se == 0) {
+            return;
+        }
+        int ge = guest.lf[gslot];
+        if (ge == 0) {
+            table.clearLeafSlot(sslot);
+            return;
+        }
+        long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
+        if (RadixTable.leafFrameAddress(se) != hpa) {
+            table.setLeafSlot(sslot, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
+        }
+    }
+
+    /** Java heap of the shadow table and its metadata. */
+    long heapBytes() {
+        return table.heapBytes() + 13L * (upGfn.length + lfGfn.length) + 4L * unsync.length;
+    }
+}

@@ -1,0 +1,176 @@
+package org.kvmsim.session;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonParser;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kvmsim.lang.SourceFile;
+import org.kvmsim.report.Render;
+import tech.tablesaw.api.Table;
+
+class SessionTest {
+
+    @TempDir
+    Path dir;
+
+    /** Collects what a session outputs. */
+    static final class Collect implements Output {
+        final List<Table> tables = new ArrayList<>();
+        final List<String> lines = new ArrayList<>();
+        final List<byte[]> pngs = new ArrayList<>();
+
+        public void print(String text) {
+            lines.add(text);
+        }
+
+        public void table(Table t) {
+            tables.add(t);
+        }
+
+        public void chart(String name, byte[] png, String svg) {
+            pngs.add(png);
+            assertTrue(svg.contains("<svg"), "an SVG document");
+        }
+
+        String text() {
+            StringBuilder b = new StringBuilder();
+            for (Table t : tables) b.append(Render.text(t));
+            return b.toString();
+        }
+    }
+
+    static Session.Result run(Session s, String text, Collect out) {
+        return s.execute(new SourceFile("cell.kvm", text), out);
+    }
+
+    private static final String KSM = """
+            ksm policy fast { pages_to_scan = 1000; sleep = 20 ms }
+            host hv1 { memory = 4 GiB; ksm = fast; thp = never }
+            vm g1 on hv1 { memory = 64 MiB }
+            vm g2 like g1
+            contents g1 { pages 0 .. 99 = same 1; pages 100 .. 199 = zero; pages 200 .. 1199 = unique }
+            contents g2 { pages 0 .. 99 = same 1; pages 100 .. 1199 = unique }
+            run until hv1.ksm.full_scans = 2
+            write g1 pages 0 .. 9 = same 2
+            run until hv1.ksm.full_scans = 4
+            show ksm history on hv1
+            show ksm by vm
+            show meminfo on hv1
+            show events
+            """;
+
+    @Test
+    void sameScriptSameSeedSameBytes() {
+        Collect a = new Collect(), b = new Collect();
+        assertTrue(run(new Session(42), KSM, a).ok());
+        assertTrue(run(new Session(42), KSM, b).ok());
+        assertEquals(a.text(), b.text());
+        assertFalse(a.text().isEmpty());
+    }
+
+    @Test
+    void cellsShareOneSessionAndAFailingCellLeavesItUsable() {
+        Session s = new Session(1);
+        Collect out = new Collect();
+        assertTrue(run(s, "host h { memory = 1 GiB }\nvm v on h { memory = 64 MiB }", out).ok());
+        Session.Result bad = run(s, "vm w on h { memory = 1 }", out);
+        assertFalse(bad.ok());
+        assertEquals("cell.kvm", bad.diagnostics().get(0).span().file());
+        assertTrue(run(s, "vm v on h { memory = 128 MiB }\nshow vms", out).ok(), "a cell run again replaces its VM");
+        assertEquals(1, out.tables.get(0).rowCount());
+        assertEquals(128L << 20, out.tables.get(0).longColumn("memory_bytes").get(0));
+    }
+
+    @Test
+    void exportWritesEveryFormat() throws Exception {
+        Session s = new Session(1);
+        s.outDir(dir);
+        Collect out = new Collect();
+        Session.Result r = run(s, """
+                host h { memory = 1 GiB }
+                vm v on h { memory = 64 MiB; vcpus = 2 }
+                show vms
+                export vms to "t.csv"
+                export vms to "t.json"
+                export vms to "t.md"
+                export vms to "sub/t.html"
+                """, out);
+        assertTrue(r.ok(), r.diagnostics().toString());
+        assertEquals("name,host,memory_bytes,vcpus,paging,backing,image,state,rss_bytes\nv,h,67108864,2,ept,anonymous,,declared,0\n",
+                Files.readString(dir.resolve("t.csv")));
+        var json = JsonParser.parseString(Files.readString(dir.resolve("t.json"))).getAsJsonObject();
+        assertEquals("vms", json.get("name").getAsString());
+        assertEquals(67108864L, json.getAsJsonArray("rows").get(0).getAsJsonArray().get(2).getAsLong());
+        assertTrue(Files.readString(dir.resolve("t.md")).contains("| v | h | 67108864 | 2 |"));
+        assertTrue(Files.readString(dir.resolve("sub/t.html")).startsWith("<table class=\"kvmsim\""));
+    }
+
+    @Test
+    void plotRendersPngAndSvg() {
+        Collect out = new Collect();
+        Session.Result r = run(new Session(1), KSM + "plot ksm_history { x = full_scans; y = pages_sharing; kind = line }\n", out);
+        assertTrue(r.ok(), r.diagnostics().toString());
+        assertEquals(1, out.pngs.size());
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(out.pngs.get(0), 4));
+        Session.Result bad = run(new Session(1), KSM + "plot ksm_history { x = full_scans; y = pages_sharin }\n", out);
+        assertTrue(bad.diagnostics().get(0).message().contains("has no column 'pages_sharin'"));
+    }
+
+    @Test
+    void sweepConcatenatesWithAColumnPerValue() {
+        Collect out = new Collect();
+        Session.Result r = run(new Session(1), """
+                ksm policy p { pages_to_scan = 100 }
+                host hv1 { memory = 1 GiB; ksm = p; thp = never }
+                vm a on hv1 { memory = 64 MiB }
+                contents a { pages 0 .. 399 = same 7 }
+                sweep hv1.ksm.pages_to_scan in [100, 400] {
+                  run 100 ms
+                  show ksm on hv1
+                }
+                """, out);
+        assertTrue(r.ok(), r.diagnostics().toString());
+        Table t = out.tables.get(0);
+        assertEquals("sweep", t.name());
+        assertEquals("ksm_pages_to_scan", t.column(0).name());
+        assertEquals(2, t.rowCount());
+        assertEquals(List.of("100", "400"), t.stringColumn(0).asList());
+        assertEquals(List.of(100L, 400L), t.longColumn("pages_to_scan").asList());
+        assertTrue(t.longColumn("full_scans").get(1) > t.longColumn("full_scans").get(0));
+    }
+
+    @Test
+    void anInterruptStopsALongRunAtAnEventAndTheSessionStaysUsable() throws Exception {
+        Session s = new Session(1);
+        Collect out = new Collect();
+        assertTrue(run(s, """
+                ksm policy p { pages_to_scan = 100; sleep = 1 ms }
+                host hv1 { memory = 4 GiB; ksm = p; thp = never }
+                vm a on hv1 { memory = 512 MiB }
+                contents a { pages 0 .. 99_999 = unique }
+                """, out).ok());
+        Thread t = new Thread(() -> {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                return;
+            }
+            s.interrupt();
+        });
+        t.start();
+        Session.Result r = run(s, "run 1000 h", out);
+        t.join();
+        assertTrue(r.interrupted(), "the run was interrupted");
+        assertTrue(r.diagnostics().get(0).message().startsWith("interrupted: at "), r.diagnostics().get(0).message());
+        Session.Result after = run(s, "show ksm on hv1\nrun 10 ms\nshow vms", out);
+        assertTrue(after.ok(), after.diagnostics().toString());
+    }
+}
