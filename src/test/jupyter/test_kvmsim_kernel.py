@@ -2,9 +2,11 @@
 jupyter_kernel_test, nbclient via nbconvert). Run by run-protocol-tests.sh, which installs the
 kernelspec into a temporary prefix and points JUPYTER_PATH at it."""
 
+import datetime
 import json
 import os
 import queue
+import re
 import subprocess
 import sys
 import time
@@ -55,6 +57,25 @@ class KvmsimKernelTests(jupyter_kernel_test.KernelTests):
         self.assertIn("kvmsim", c["banner"])
         self.assertTrue(c["help_links"])
 
+    def test_header_dates_are_precise(self):
+        # The base library stamps dates to the minute; ours carry milliseconds.
+        self.flush_channels()
+        self.kc.kernel_info()
+        reply = self.kc.get_shell_msg(timeout=15)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        date = reply["header"]["date"]
+        if isinstance(date, str):
+            date = datetime.datetime.fromisoformat(date.replace("Z", "+00:00"))
+        self.assertLess(abs((now - date).total_seconds()), 5, reply["header"]["date"])
+        # busy/idle dates bracket the cell (the library stamped idle when the cell started).
+        seen = []
+        self.kc.execute_interactive("reset\nhost h { memory = 1 GiB }\nvm v on h { memory = 1 GiB }\n"
+                                    "run 300 ms\nprint \"x\"", timeout=30, output_hook=seen.append)
+        dates = {m["msg_type"] if m["msg_type"] != "status" else m["content"]["execution_state"]: m["header"]["date"]
+                 for m in seen}
+        self.assertLessEqual(dates["busy"], dates["stream"])
+        self.assertLessEqual(dates["stream"], dates["idle"])
+
     def run_cell(self, code, timeout=15):
         self.flush_channels()
         reply, outputs = self.execute_helper(code, timeout=timeout)
@@ -102,6 +123,17 @@ class KvmsimKernelTests(jupyter_kernel_test.KernelTests):
         self.assertEqual(reply["content"]["status"], "ok")
         self.assertIn('print "for history"', [h[2] for h in reply["content"]["history"]])
 
+    def test_history_with_output(self):
+        self.run_cell('reset\nhost h { memory = 1 GiB }')
+        self.run_cell('print "with output"\nshow hugepages')
+        self.flush_channels()
+        self.kc.history(hist_access_type="tail", n=2, output=True, raw=True)
+        reply = self.get_non_kernel_info_reply(timeout=15)
+        (_, n1, (in1, out1)), (_, n2, (in2, out2)) = reply["content"]["history"]
+        self.assertEqual((n2, in1, out1), (n1 + 1, "reset\nhost h { memory = 1 GiB }", None))
+        self.assertEqual(in2, 'print "with output"\nshow hugepages')
+        self.assertTrue(out2.startswith("with output\nhugepages\n"), out2)
+
     def test_inspect_declared_name_and_knob(self):
         self.run_cell("reset\nhost h1 { memory = 2 GiB }")
         self.flush_channels()
@@ -113,12 +145,32 @@ class KvmsimKernelTests(jupyter_kernel_test.KernelTests):
         self.assertIn("/sys/kernel/mm/ksm/pages_to_scan", reply["content"]["data"]["text/plain"])
 
 
-def long_cell(lines):
-    return "reset\nhost h { memory = 1 GiB }\nvm v on h { memory = 512 MiB }\n" + "show vms\n" * lines
+# Two VMs of 200 000 unique pages each and a ksmd that scans 100 pages every simulated
+# millisecond: `run 1 h` takes minutes of wall time, `run 5 min` a few seconds.
+KSM_SETUP = """reset
+ksm policy p { pages_to_scan = 100; sleep = 1 ms }
+host hv1 { memory = 8 GiB; ksm = p; thp = never }
+vm g1 on hv1 { memory = 1 GiB }
+vm g2 like g1
+contents g1 { pages 0 .. 199999 = unique }
+contents g2 { pages 0 .. 199999 = unique }
+"""
 
 
-class InterruptTests(unittest.TestCase):
-    """An interrupt_request (interrupt_mode message) stops a running cell; the session stays usable."""
+def text(msg):
+    return msg["content"].get("data", {}).get("text/plain", "")
+
+
+def ksm_counter(table_text, column, host="hv1"):
+    """A counter from `show ksm`'s text/plain table (title, header, rule, one row per host)."""
+    lines = table_text.splitlines()
+    header = next(line.split() for line in lines if line.split()[:1] == ["host"])
+    row = next(line.split() for line in lines if line.split()[:1] == [host])
+    return int(row[header.index(column)])
+
+
+class LongRunTests(unittest.TestCase):
+    """A long `run`: interrupt (interrupt_mode message), progress display, queued cells aborted."""
 
     @classmethod
     def setUpClass(cls):
@@ -129,32 +181,170 @@ class InterruptTests(unittest.TestCase):
         cls.kc.stop_channels()
         cls.km.shutdown_kernel()
 
-    def test_interrupt_and_recovery(self):
-        kc = self.kc
-        msg_id = kc.execute(long_cell(20000))
-        # Wait until the cell is producing output, so the interrupt lands while statements run.
-        deadline = time.time() + 30
+    def setUp(self):
+        self.run_ok(KSM_SETUP)
+
+    def run_ok(self, code, timeout=60):
+        """Runs a cell; returns its iopub messages (not status/execute_input), each with its arrival time."""
+        got = []
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: got.append((time.time(), m)))
+        self.assertEqual(reply["content"]["status"], "ok", reply["content"])
+        return [(t, m) for t, m in got if m["msg_type"] not in ("status", "execute_input")]
+
+    def iopub_until_idle(self, msg_id, timeout=30):
+        """The iopub messages of request msg_id, up to its status idle."""
+        out = []
+        deadline = time.time() + timeout
         while time.time() < deadline:
-            msg = kc.get_iopub_msg(timeout=30)
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return out
+            out.append(msg)
+        self.fail("no status idle for %s" % msg_id)
+
+    def shell_reply(self, msg_id, timeout):
+        deadline = time.time() + timeout
+        while True:
+            reply = self.kc.get_shell_msg(timeout=max(0.01, deadline - time.time()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
+
+    def ksm(self, column):
+        outputs = self.run_ok("show ksm on hv1")
+        self.assertEqual([m["msg_type"] for _, m in outputs], ["display_data"])
+        return ksm_counter(text(outputs[0][1]), column)
+
+    def test_interrupt_stops_a_long_run_at_an_event_and_the_session_goes_on(self):
+        kc = self.kc
+        msg_id = kc.execute("run 1 h")
+        queued = kc.execute('print "queued behind the run"')
+        # The progress display appears once the run has gone on for a second: interrupt then.
+        deadline = time.time() + 60
+        display_id = None
+        while display_id is None and time.time() < deadline:
+            msg = kc.get_iopub_msg(timeout=60)
             if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "display_data":
-                break
-        else:
-            self.fail("the long cell produced no output")
+                display_id = msg["content"]["transient"]["display_id"]
+        self.assertIsNotNone(display_id, "`run 1 h` showed no progress display")
         sent = time.time()
         self.km.interrupt_kernel()
-        reply = kc.get_shell_msg(timeout=30)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = kc.get_shell_msg(timeout=30)
+        reply = self.shell_reply(msg_id, timeout=30)
         stopped = time.time() - sent
-        self.assertEqual(reply["content"]["status"], "error")
-        self.assertEqual(reply["content"]["ename"], "Interrupted")
-        self.assertLess(stopped, 1.0, "the cell stopped %.2f s after the interrupt" % stopped)
-        tb = "\n".join(reply["content"]["traceback"])
-        self.assertIn("interrupted", tb)
-        self.assertRegex(tb, r"before line \d+")
-        # Recovery: the same session runs the next cell and still knows what was declared.
-        reply = kc.execute_interactive('print "after interrupt"\nshow vms', timeout=30)
-        self.assertEqual(reply["content"]["status"], "ok")
+        c = reply["content"]
+        self.assertEqual((c["status"], c["ename"]), ("error", "Interrupted"))
+        self.assertLess(stopped, 1.0, "the run stopped %.2f s after the interrupt" % stopped)
+        # The cell says where the simulation stopped: an event boundary, in simulated time.
+        m = re.search(r"interrupted: at (\d+\.\d+) s of simulated time", c["evalue"])
+        self.assertIsNotNone(m, c["evalue"])
+        self.assertIn(m.group(0), "\n".join(c["traceback"]))
+        self.assertTrue(0 < float(m.group(1)) < 3600, m.group(1))
+        # The progress display is finalised with where it stopped; the error follows it.
+        rest = self.iopub_until_idle(msg_id)
+        updates = [x for x in rest if x["msg_type"] == "update_display_data"]
+        self.assertTrue(updates, [x["msg_type"] for x in rest])
+        self.assertEqual(updates[-1]["content"]["transient"]["display_id"], display_id)
+        self.assertIn("stopped: interrupted: at " + m.group(1), text(updates[-1]))
+        self.assertEqual(rest[-1]["msg_type"], "error")
+        # The cell queued behind the interrupted one is aborted, as ipykernel does, not run.
+        aborted = self.shell_reply(queued, timeout=10)
+        self.assertEqual(aborted["content"]["status"], "aborted")
+        self.assertFalse([x for x in self.iopub_until_idle(queued) if x["msg_type"] == "stream"])
+        # The session is consistent: ksmd's counters are readable, and it scans on from there.
+        scanned = self.ksm("pages_scanned")
+        self.assertGreater(scanned, 0)
+        self.run_ok("run 10 ms")
+        after = self.ksm("pages_scanned")
+        self.assertTrue(scanned < after <= scanned + 1100, (scanned, after))
+        states = text(self.run_ok("show vms")[0][1])
+        self.assertEqual(states.count("running"), 2, states)
+
+    def test_interrupt_while_the_cell_compiles_is_not_lost(self):
+        kc = self.kc
+        # A big cell: compiling it takes a while (statements are checked only once it is
+        # compiled); its first statement is a run of minutes, so a lost interrupt shows.
+        msg_id = kc.execute("run 1 h\n" + "show vms\n" * 20000)
+        while True:
+            msg = kc.get_iopub_msg(timeout=30)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        sent = time.time()
+        self.km.interrupt_kernel()
+        reply = self.shell_reply(msg_id, timeout=60)
+        stopped = time.time() - sent
+        self.assertEqual(reply["content"].get("ename"), "Interrupted", reply["content"])
+        # Within a second of the end of compiling (a cold JVM compiles 20 000 lines in ~0.5 s).
+        self.assertLess(stopped, 3.0, "the cell stopped %.2f s after the interrupt" % stopped)
+        # Before line 1 if it landed while compiling, else at an event of the run.
+        self.assertRegex(reply["content"]["evalue"], r"before line 1\b|of simulated time")
+        self.iopub_until_idle(msg_id)
+
+    def test_interrupt_while_idle_does_not_stop_the_next_cell(self):
+        self.km.interrupt_kernel()
+        time.sleep(0.3)
+        outputs = self.run_ok('print "not interrupted"')
+        self.assertIn("not interrupted", outputs[0][1]["content"]["text"])
+
+    def test_progress_display_for_a_run_over_a_second(self):
+        t0 = time.time()
+        outputs = self.run_ok("run 5 min", timeout=300)
+        elapsed = time.time() - t0
+        if elapsed < 1.5:
+            self.skipTest("`run 5 min` took only %.2f s here: too fast to need a progress display" % elapsed)
+        displays = [(t, m) for t, m in outputs if m["msg_type"] == "display_data"]
+        updates = [(t, m) for t, m in outputs if m["msg_type"] == "update_display_data"]
+        self.assertEqual(len(displays), 1, [m["msg_type"] for _, m in outputs])
+        self.assertEqual(len(displays) + len(updates), len(outputs), "a run shows nothing but its progress")
+        first_t, first = displays[0]
+        display_id = first["content"]["transient"]["display_id"]
+        self.assertTrue(display_id)
+        self.assertGreater(first_t - t0, 0.9, "progress shows only for a run over about a second")
+        self.assertRegex(text(first), r"run: .* of 5\.00 min simulated \(\d+%\)")
+        self.assertIn("<progress", first["content"]["data"]["text/html"])
+        self.assertTrue(updates, "the progress display was never updated")
+        for _, u in updates:
+            self.assertEqual(u["content"]["transient"]["display_id"], display_id)
+        # At most 4 updates a second while running, then one final update. The kernel leaves
+        # >= 250 ms between them; arrival times here jitter on a loaded machine (one gap may
+        # look short, the next long), so check the count over the whole span, allowing 0.2 s.
+        running = [first_t] + [t for t, _ in updates[:-1]]
+        span = running[-1] - running[0]
+        self.assertLessEqual(len(running) - 1, 4 * (span + 0.2), "%d updates in %.2f s" % (len(running) - 1, span))
+        final = updates[-1][1]
+        self.assertEqual(text(final), "run: 5.00 min simulated, done")
+        html = final["content"]["data"]["text/html"]
+        self.assertRegex(html, r'max="(\d+)" value="\1"')
+
+    def test_queued_cells_are_aborted_after_an_error(self):
+        kc = self.kc
+        # Fails at run time, after about a second: ksmd makes 5 full scans in 20 s, not 1000.
+        failing = kc.execute("run until hv1.ksm.full_scans = 1000 within 20 s")
+        b = kc.execute('print "b"')
+        c = kc.execute('print "c"')
+        self.assertEqual(self.shell_reply(failing, timeout=120)["content"]["status"], "error")
+        for queued in (b, c):
+            reply = self.shell_reply(queued, timeout=10)
+            self.assertEqual(reply["content"], {"status": "aborted"})
+            self.assertEqual(reply["metadata"].get("status"), "aborted")
+        self.iopub_until_idle(failing)
+        for queued in (b, c):
+            # busy, then idle: no execute_input, no output.
+            seen = [(x["msg_type"], x["content"].get("execution_state")) for x in self.iopub_until_idle(queued)]
+            self.assertEqual(seen, [("status", "busy")], "an aborted cell runs nothing")
+        # Aborting ends with the queue: the next cell runs.
+        outputs = self.run_ok('print "d"')
+        self.assertEqual(outputs[0][1]["content"]["text"], "d\n")
+
+    def test_queued_cells_run_after_an_error_without_stop_on_error(self):
+        kc = self.kc
+        failing = kc.execute("run until hv1.ksm.full_scans = 1000 within 20 s", stop_on_error=False)
+        b = kc.execute('print "b"')
+        self.assertEqual(self.shell_reply(failing, timeout=120)["content"]["status"], "error")
+        self.assertEqual(self.shell_reply(b, timeout=30)["content"]["status"], "ok")
+        self.iopub_until_idle(failing)
+        streams = [x for x in self.iopub_until_idle(b) if x["msg_type"] == "stream"]
+        self.assertEqual([x["content"]["text"] for x in streams], ["b\n"])
 
 
 class SecurityTests(unittest.TestCase):

@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.function.LongSupplier;
 import org.dflib.jjava.jupyter.kernel.display.DisplayData;
+import org.dflib.jjava.jupyter.kernel.display.mime.MIMEType;
 import org.kvmsim.report.Render;
 import org.kvmsim.session.Output;
 import tech.tablesaw.api.Table;
@@ -28,6 +29,8 @@ final class CellOutput implements Output {
 
     static final long SHOW_PROGRESS_AFTER_NS = 1_000_000_000L;
     static final long MIN_UPDATE_INTERVAL_NS = 250_000_000L;
+    /** How much of a cell's text output history keeps (history_request with output=True). */
+    static final int TRANSCRIPT_MAX_CHARS = 16 * 1024;
 
     private final Sink sink;
     private final LongSupplier clock;
@@ -35,6 +38,8 @@ final class CellOutput implements Output {
     private String progressId;
     private long lastUpdateNs;
     private long done, total;
+    private final StringBuilder transcript = new StringBuilder();
+    private long transcriptDropped;
 
     CellOutput(Sink sink, LongSupplier clock) {
         this.sink = sink;
@@ -44,13 +49,16 @@ final class CellOutput implements Output {
 
     @Override
     public void print(String text) {
-        sink.stdout(text.endsWith("\n") ? text : text + "\n");
+        String line = text.endsWith("\n") ? text : text + "\n";
+        record(line);
+        sink.stdout(line);
     }
 
     @Override
     public void table(Table table) {
         DisplayData d = new DisplayData(Render.text(table));
         d.putHTML(Render.html(table));
+        record(d);
         sink.display(d);
     }
 
@@ -59,6 +67,7 @@ final class CellOutput implements Output {
         DisplayData d = new DisplayData("<chart " + name + ">");
         d.putData("image/png", Base64.getEncoder().encodeToString(png));
         if (svg != null) d.putData("image/svg+xml", svg);
+        record(d);
         sink.display(d);
     }
 
@@ -67,6 +76,7 @@ final class CellOutput implements Output {
         DisplayData d = new DisplayData("exported " + table + " to " + file);
         String href = file.isAbsolute() ? file.toUri().toString() : file.toString().replace('\\', '/');
         d.putHTML("exported " + esc(table) + " to <a href=\"" + esc(href) + "\" target=\"_blank\">" + esc(file.toString()) + "</a>");
+        record(d);
         sink.display(d);
     }
 
@@ -83,6 +93,31 @@ final class CellOutput implements Output {
         } else if (now - lastUpdateNs >= MIN_UPDATE_INTERVAL_NS) {
             lastUpdateNs = now;
             sink.update(progressData(false, null));
+        }
+    }
+
+    /**
+     * The cell's output as text (stdout and each display's text/plain, not the progress display),
+     * at most {@link #TRANSCRIPT_MAX_CHARS} characters; null if the cell showed nothing.
+     */
+    String transcript() {
+        if (transcript.length() == 0) return null;
+        return transcriptDropped == 0 ? transcript.toString()
+                : transcript + "... (" + transcriptDropped + " more characters)\n";
+    }
+
+    private void record(DisplayData d) {
+        Object text = d.getData(MIMEType.TEXT_PLAIN);
+        if (text != null) record(text.toString().endsWith("\n") ? text.toString() : text + "\n");
+    }
+
+    private void record(String text) {
+        int room = TRANSCRIPT_MAX_CHARS - transcript.length();
+        if (text.length() <= room) {
+            transcript.append(text);
+        } else {
+            transcript.append(text, 0, Math.max(0, room));
+            transcriptDropped += text.length() - Math.max(0, room);
         }
     }
 

@@ -4,9 +4,14 @@ import java.security.InvalidKeyException;
 import java.security.NoSuchAlgorithmException;
 import java.util.concurrent.CountDownLatch;
 import org.dflib.jjava.jupyter.channels.JupyterConnection;
+import org.dflib.jjava.jupyter.channels.JupyterSocket;
+import org.dflib.jjava.jupyter.channels.ShellChannel;
+import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
+import org.dflib.jjava.jupyter.channels.StdinChannel;
 import org.dflib.jjava.jupyter.kernel.KernelConnectionProperties;
 import org.dflib.jjava.jupyter.messages.HMACGenerator;
 import org.dflib.jjava.jupyter.messages.Message;
+import org.dflib.jjava.jupyter.messages.MessageContext;
 import org.dflib.jjava.jupyter.messages.publish.PublishStatus;
 import org.zeromq.ZMQ;
 
@@ -37,12 +42,40 @@ final class KernelConnection extends JupyterConnection {
 
     @Override
     public void connect() {
+        Timestamps.useMilliseconds();
         stdin.bind(props);
         iopub.bind(props);
         heartbeat.bind(props);
         controlPump.bind(props);
         shellPump.bind(props);
         iopub.sendMessage(new Message<>(null, PublishStatus.MESSAGE_TYPE, PublishStatus.STARTING));
+    }
+
+    @Override
+    public ShellReplyEnvironment prepareReplyEnv(ShellChannel shell, MessageContext context) {
+        return new ReplyEnvironment(shell, stdin, iopub, context);
+    }
+
+    /**
+     * The library's {@code setBusyDeferIdle} builds the idle status message (and so stamps its
+     * header date) when the request starts, and only sends it at the end: front ends that time
+     * cells from busy/idle dates saw every cell take no time. Here idle is built when it is sent.
+     */
+    private static final class ReplyEnvironment extends ShellReplyEnvironment {
+        ReplyEnvironment(ShellChannel shell, StdinChannel stdin, JupyterSocket iopub, MessageContext context) {
+            super(shell, stdin, iopub, context);
+        }
+
+        @Override
+        public void setBusyDeferIdle() {
+            setStatusBusy();
+            defer(this::setStatusIdle);
+        }
+    }
+
+    /** After a failed cell: the execute_requests already waiting on shell are aborted. */
+    void abortQueuedExecuteRequests() {
+        shellPump.abortQueuedExecuteRequests();
     }
 
     void shutdownRequested() {

@@ -2,9 +2,11 @@ package org.kvmsim.kernel;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.dflib.jjava.jupyter.channels.JupyterConnection;
 import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
 import org.dflib.jjava.jupyter.kernel.HelpLink;
@@ -47,7 +49,11 @@ public final class KvmsimKernel extends BaseKernel {
     static final String VERSION = version();
 
     private final Session session;
-    private final List<String> cells = new ArrayList<>();
+    /** The cells run with store_history, and their text output (history_request). Shell thread only. */
+    private final List<HistoryEntry> cells = new ArrayList<>();
+    private final Object cellLock = new Object();
+    private boolean cellRunning; // guarded by cellLock
+    private KernelConnection connection;
     private volatile boolean warmedUp;
 
     public KvmsimKernel(Session session) {
@@ -109,9 +115,18 @@ public final class KvmsimKernel extends BaseKernel {
         };
     }
 
+    /** Stops the running cell at its next statement or event boundary; with no cell running, nothing. */
     @Override
     public void interrupt() {
-        session.interrupt();
+        synchronized (cellLock) {
+            if (cellRunning) session.interrupt();
+        }
+    }
+
+    @Override
+    public void becomeHandlerForConnection(JupyterConnection connection) {
+        super.becomeHandlerForConnection(connection);
+        if (connection instanceof KernelConnection k) this.connection = k;
     }
 
     // ---- handlers -----------------------------------------------------------------------------
@@ -119,12 +134,35 @@ public final class KvmsimKernel extends BaseKernel {
     @Override
     protected synchronized void handleExecuteRequest(ShellReplyEnvironment env, Message<ExecuteRequest> message) {
         ExecuteRequest request = message.getContent();
+        synchronized (cellLock) {
+            // An interrupt that came while no cell ran is not this cell's; one from now on is.
+            cellRunning = true;
+            session.clearInterrupt();
+        }
+        boolean failed;
+        try {
+            failed = !execute(env, request);
+        } finally {
+            synchronized (cellLock) {
+                cellRunning = false;
+                session.clearInterrupt();
+            }
+        }
+        // As ipykernel: the cells queued behind a failed (or interrupted) one are aborted.
+        if (failed && !request.isSilent() && request.shouldStopOnError() && connection != null) {
+            connection.abortQueuedExecuteRequests();
+        }
+    }
+
+    /** Runs one cell and publishes what it gives; false if it failed. */
+    private boolean execute(ShellReplyEnvironment env, ExecuteRequest request) {
         String code = request.getCode();
         env.setBusyDeferIdle();
         int count = request.isSilent() ? executionCount.get() : executionCount.getAndIncrement();
+        HistoryEntry entry = null;
         if (!request.isSilent()) {
             env.publish(new PublishExecuteInput(code, count));
-            if (request.shouldStoreHistory()) cells.add(code);
+            if (request.shouldStoreHistory()) cells.add(entry = new HistoryEntry(code));
         }
         SourceFile source = new SourceFile("In[" + count + "]", code);
         CellOutput out = new CellOutput(sink(env), System::nanoTime);
@@ -134,22 +172,25 @@ public final class KvmsimKernel extends BaseKernel {
         } catch (RuntimeException | StackOverflowError e) {
             // A bug of ours: say so in one line, never with Java frames; the session stays.
             out.finish("internal error");
+            if (entry != null) entry.output = out.transcript();
             fail(env, count, "InternalError", "kvmsim internal error: " + e,
                     List.of("kvmsim internal error: " + e, "the session is still usable; please report this cell"));
-            return;
+            return false;
         }
+        if (entry != null) entry.output = out.transcript();
         if (result.ok()) {
             out.finish(null);
             env.defer().reply(new ExecuteReply(count, Map.of()));
-            return;
+            return true;
         }
         List<String> traceback = new ArrayList<>();
         for (Diagnostic d : result.diagnostics()) {
             traceback.addAll(List.of(d.render(source).stripTrailing().split("\n", -1)));
         }
         String first = result.diagnostics().isEmpty() ? "failed" : result.diagnostics().get(0).message();
-        out.finish(result.interrupted() ? first : result.ok() ? null : "error");
+        out.finish(result.interrupted() ? first : "error");
         fail(env, count, result.interrupted() ? "Interrupted" : "Error", first, traceback);
+        return false;
     }
 
     private static void fail(ShellReplyEnvironment env, int count, String ename, String evalue, List<String> traceback) {
@@ -213,9 +254,11 @@ public final class KvmsimKernel extends BaseKernel {
                 to = Math.min(to, Math.max(from, range.getStop() - 1));
             }
             for (int i = from; i < to; i++) {
-                String cell = cells.get(i);
-                if (request instanceof HistoryRequest.Search s && !glob(s.getPattern(), cell)) continue;
-                entries.add(request.includeOutput() ? List.of(1, i + 1, List.of(cell, "")) : List.of(1, i + 1, cell));
+                HistoryEntry cell = cells.get(i);
+                if (request instanceof HistoryRequest.Search s && !glob(s.getPattern(), cell.code)) continue;
+                // With output: [input, text output or null], as IPython gives [input, Out or None].
+                entries.add(request.includeOutput() ? List.of(1, i + 1, Arrays.asList(cell.code, cell.output))
+                        : List.of(1, i + 1, cell.code));
             }
         }
         if (request instanceof HistoryRequest.Search s && s.getMaxReturnLength() > 0 && entries.size() > s.getMaxReturnLength()) {
@@ -225,6 +268,15 @@ public final class KvmsimKernel extends BaseKernel {
         c.put("status", "ok");
         c.put("history", entries);
         reply(env, MessageType.HISTORY_REPLY, c);
+    }
+
+    private static final class HistoryEntry {
+        final String code;
+        String output;
+
+        HistoryEntry(String code) {
+            this.code = code;
+        }
     }
 
     private static boolean glob(String pattern, String text) {
@@ -244,7 +296,7 @@ public final class KvmsimKernel extends BaseKernel {
 
     @Override
     protected void handleShutdownRequest(ShellReplyEnvironment env, Message<ShutdownRequest> message) {
-        session.interrupt();
+        interrupt();
         env.setBusyDeferIdle();
         reply(env, MessageType.SHUTDOWN_REPLY, Map.of("status", "ok", "restart", message.getContent().isRestart()));
         env.markForShutdown();

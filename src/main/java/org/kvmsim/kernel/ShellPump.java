@@ -1,5 +1,6 @@
 package org.kvmsim.kernel;
 
+import java.util.Map;
 import org.dflib.jjava.jupyter.channels.JupyterConnection;
 import org.dflib.jjava.jupyter.channels.ShellChannel;
 import org.dflib.jjava.jupyter.channels.ShellHandler;
@@ -7,13 +8,15 @@ import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
 import org.dflib.jjava.jupyter.kernel.KernelConnectionProperties;
 import org.dflib.jjava.jupyter.messages.HMACGenerator;
 import org.dflib.jjava.jupyter.messages.Message;
+import org.dflib.jjava.jupyter.messages.MessageType;
 import org.zeromq.ZMQ;
 
 /**
  * The shell or control socket, served by a thread that blocks in poll until a message arrives.
  * The base library's loop polls without waiting and then sleeps 50 ms, so every request waited
  * up to 50 ms before it was read. Its loop also died on the first message whose signature did
- * not verify; here such a message is dropped (never handled) and the loop goes on.
+ * not verify; here such a message is dropped (never handled) and the loop goes on. After a
+ * failed cell the execute_requests already queued are aborted, as ipykernel does.
  */
 final class ShellPump extends ShellChannel {
 
@@ -22,6 +25,7 @@ final class ShellPump extends ShellChannel {
     private final boolean control;
     private final KernelConnection connection;
     private volatile boolean running;
+    private boolean abortQueued;
     private Thread thread;
 
     ShellPump(ZMQ.Context ctx, HMACGenerator hmac, boolean control, KernelConnection connection) {
@@ -40,28 +44,65 @@ final class ShellPump extends ShellChannel {
     }
 
     private void serve() {
+        Timestamps.useMilliseconds();
         ZMQ.Poller poller = ctx.poller(1);
         poller.register(this, ZMQ.Poller.POLLIN);
         try {
             while (running) {
                 if (poller.poll(POLL_MS) <= 0) continue;
-                Message<?> message;
-                try {
-                    message = readMessage();
-                } catch (SecurityException e) {
-                    KernelLog.warn("dropped a message whose signature does not verify");
-                    continue;
-                } catch (RuntimeException e) {
-                    KernelLog.warn("dropped a malformed message: " + e.getMessage());
-                    continue;
-                }
+                Message<?> message = read();
                 if (message != null) handle(message);
+                if (abortQueued) abortQueue(poller);
             }
         } catch (RuntimeException e) {
             if (running) KernelLog.warn((control ? "control" : "shell") + " loop stopped: " + e);
         } finally {
             poller.close();
         }
+    }
+
+    /** The next message, or null if it was dropped (bad signature, malformed). */
+    private Message<?> read() {
+        try {
+            return readMessage();
+        } catch (SecurityException e) {
+            KernelLog.warn("dropped a message whose signature does not verify");
+        } catch (RuntimeException e) {
+            KernelLog.warn("dropped a malformed message: " + e.getMessage());
+        }
+        return null;
+    }
+
+    /**
+     * Asks the loop to abort the execute_requests already waiting once the current request is
+     * handled: the kernel calls it (on this thread) when a cell failed with stop_on_error.
+     */
+    void abortQueuedExecuteRequests() {
+        abortQueued = true;
+    }
+
+    /**
+     * What ipykernel does after a failed cell (stop_on_error, stop_on_error_timeout 0): every
+     * execute_request that was already waiting gets an execute_reply with status "aborted" and
+     * is not run; other requests are handled as usual. A request arriving later runs.
+     */
+    private void abortQueue(ZMQ.Poller poller) {
+        abortQueued = false;
+        while (running && poller.poll(0) > 0) {
+            Message<?> message = read();
+            if (message == null) continue;
+            if (message.getHeader().getType() == MessageType.EXECUTE_REQUEST) abort(message);
+            else handle(message);
+        }
+    }
+
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private void abort(Message<?> message) {
+        ShellReplyEnvironment env = connection.prepareReplyEnv(this, message);
+        env.setBusyDeferIdle();
+        Map<String, Object> status = Map.of("status", "aborted");
+        env.reply(new Message(env.getContext(), MessageType.EXECUTE_REPLY, status, null, status));
+        env.resolveDeferrals();
     }
 
     @SuppressWarnings({"unchecked", "rawtypes"})

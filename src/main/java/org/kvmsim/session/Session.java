@@ -69,14 +69,22 @@ public final class Session {
         return java.util.Collections.unmodifiableMap(tables);
     }
 
-    /** Asks a running script to stop at the next event boundary. Safe from any thread. */
+    /**
+     * Asks a running script to stop at the next statement or event boundary. Safe from any
+     * thread. The request stays until a statement sees it or {@link #clearInterrupt} withdraws
+     * it, so one that arrives while {@link #execute} is still compiling stops the script.
+     */
     public void interrupt() {
         interruptRequested = true;
     }
 
+    /** Withdraws an interrupt no statement has seen (the kernel calls it before and after a cell). */
+    public void clearInterrupt() {
+        interruptRequested = false;
+    }
+
     /** Parses, checks and runs {@code source}, sending its results to {@code out}. */
     public Result execute(SourceFile source, Output out) {
-        interruptRequested = false;
         Frontend.Result compiled = Frontend.compile(source, declared);
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {

@@ -157,6 +157,45 @@ class KernelLanguageTest {
         assertTrue(rec.displays.get(0).hasDataForType(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN));
     }
 
+    @Test
+    void transcriptIsTheCellsTextOutputWithoutProgressAndIsCapped() {
+        Recorder rec = new Recorder();
+        long[] now = {0};
+        CellOutput quiet = new CellOutput(rec, () -> now[0]);
+        assertNull(quiet.transcript(), "a cell that showed nothing has no output");
+        Session s = new Session(1);
+        CellOutput out = new CellOutput(rec, () -> now[0]);
+        s.execute(new SourceFile("c", "print \"hi\"\nhost h { memory = 1 GiB }\nvm v on h { memory = 512 MiB }\nshow vms"), out);
+        now[0] = 2_000_000_000L;
+        out.progress(1, 2);
+        out.finish(null);
+        String t = out.transcript();
+        assertTrue(t.startsWith("hi\n"), t);
+        assertTrue(t.contains("536870912"), t);
+        assertFalse(t.contains("simulated"), "the progress display is not output: " + t);
+        CellOutput big = new CellOutput(rec, () -> now[0]);
+        for (int i = 0; i < 10_000; i++) big.print("line " + i);
+        String b = big.transcript();
+        assertTrue(b.length() < CellOutput.TRANSCRIPT_MAX_CHARS + 100, "length " + b.length());
+        assertTrue(b.endsWith("more characters)\n"), b.substring(b.length() - 60));
+    }
+
+    @Test
+    void anInterruptBeforeTheFirstStatementStopsTheCellUntilCleared() {
+        // The kernel forwards an interrupt only while a cell runs, and it may land while the cell
+        // is still compiling: execute must not forget it.
+        Session s = new Session(1);
+        s.interrupt();
+        Session.Result r = s.execute(new SourceFile("c", "print \"never\""), new CellOutput(new Recorder(), System::nanoTime));
+        assertTrue(r.interrupted());
+        assertTrue(r.diagnostics().get(0).message().contains("before line 1"), r.diagnostics().toString());
+        s.interrupt();
+        s.clearInterrupt();
+        Recorder rec = new Recorder();
+        assertTrue(s.execute(new SourceFile("c", "print \"runs\""), new CellOutput(rec, System::nanoTime)).ok());
+        assertEquals(List.of("runs\n"), rec.stdout);
+    }
+
     static final class Recorder implements CellOutput.Sink {
         final List<String> stdout = new ArrayList<>();
         final List<DisplayData> displays = new ArrayList<>();
