@@ -153,11 +153,14 @@ public final class Session {
             startVms(r.span());
             var host = engine.host(r.host());
             java.util.function.LongSupplier counter = () -> ksmCounter(host.ksmd.counters(), r.counter());
+            long started = engine.now();
             if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos(), monitor(r.span(), out))) {
                 throw new ScriptError(r.span(), r.host() + ".ksm." + r.counter() + " did not reach " + r.target()
                         + " within " + r.boundNanos() / 1_000_000_000L + " s of simulated time (it is "
                         + counter.getAsLong() + ")", "add `within DURATION` to wait longer, or check that ksmd runs");
             }
+            // The run took what it took, not its bound: progress ends at the time actually simulated.
+            out.progress(engine.now() - started, engine.now() - started);
         } else if (s instanceof Statement.Write w) {
             var vm = runningVm(w.vm(), w.span());
             engine.fill(vm, w.from(), w.to(), w.content());
