@@ -59,7 +59,9 @@ import java.util.function.Consumer;
  *  - Stable chain dups are reordered (move to head) only when the chain is walked by a lookup
  *    of its own content or as dirty.
  *  - Pages never fail to merge (no elevated refcounts, locked pages, or allocation failures),
- *    no page migration, no THP (the engine splits THPs before ksmd sees the pages), no fork.
+ *    no page migration, no fork. THPs: ksmd scans 4 KiB pages; the engine splits a THP when
+ *    one of its pages merges (split_huge_page() in try_to_merge_one_page()), through the
+ *    {@link KsmListener} calls that carry every frame change to it.
  *  - Per-VM ksm_merging_pages is corrected lazily for rmap_items of a node pruned as stale (at
  *    their next visit); the global counters are exact.
  *  - ksmd's CPU time is a model: see the COST_ constants.
@@ -656,7 +658,7 @@ public final class Ksmd {
             ksmZeroPages++;
             s.zero++;
             cpuNanos += COST_MERGE_NS;
-            listener.merged(s.id, p);
+            listener.merged(s.id, p, KsmListener.ZERO_PAGE);
             return;
         }
         int nid = mergeAcrossNodes ? 0 : s.region.node(p);
@@ -665,7 +667,7 @@ public final class Ksmd {
             cpuNanos += COST_MERGE_NS;
             nMap[dup]++;
             stableTreeAppend(s, p, dup);
-            listener.merged(s.id, p);
+            listener.merged(s.id, p, dup);
             return;
         }
         cpuNanos += COST_COMPARE_NS * depth(unstable.size());
@@ -683,8 +685,10 @@ public final class Ksmd {
         nMap[node] = 2;
         stableTreeAppend(ts, tp, node);
         stableTreeAppend(s, p, node);
-        listener.merged(ts.id, tp);
-        listener.merged(s.id, p);
+        // try_to_merge_two_pages(): the scanned page becomes the KSM page, the tree page maps it
+        listener.kpageCreated(node);
+        listener.merged(s.id, p, node);
+        listener.merged(ts.id, tp, node);
     }
 
     private boolean unstableValid(long ref, long content, int nid) {
@@ -744,8 +748,10 @@ public final class Ksmd {
         }
     }
 
+    /** A page stopped mapping the KSM page of {@code node}; the page is freed with its last mapping. */
     private void unmapKsm(int node) {
         if (--nMap[node] == 0) {
+            listener.kpageFreed(node);
             markDirty(nKind[node] == DUP ? nChain[node] : node);
         }
     }
