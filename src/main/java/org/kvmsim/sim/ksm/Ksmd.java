@@ -488,7 +488,9 @@ public final class Ksmd {
         }
         if (cursor == head) {
             advisorStartScan();
-            unstable.clear();
+            // the unstable tree of this scan holds at most the rmap_items not in the stable tree
+            // (plus pages present for the first time): size it for them now, not by rehashing
+            unstable.clear(rmapItems - pagesShared - pagesSharing);
             cursor = head.next;
             cursorPage = 0;
             prefetchNext = 0;
@@ -565,11 +567,13 @@ public final class Ksmd {
     private long prefetchSink;
 
     /**
-     * Touches the stable- and unstable-table slots that pages [from, to) will probe, for every
-     * page that will reach the trees (not a KSM page, checksum unchanged), before any of them is
-     * processed: the loads are independent, so the CPU overlaps their cache misses instead of
-     * taking them one at a time inside the search. Changes nothing (the sum only keeps the JIT
-     * from dropping the loads).
+     * Touches what pages [from, to) will probe, for every page that will reach the trees (not a
+     * KSM page, checksum unchanged), before any of them is processed: its stable-table slot, and
+     * then the stable node it names when the slot's fingerprint matches (a merge is coming), else
+     * its unstable-table slot (most pages that miss the stable tree go there). The loads are
+     * independent across pages, so the CPU overlaps their cache misses instead of taking them one
+     * at a time inside the search. Changes nothing (the sum only keeps the JIT from dropping the
+     * loads).
      */
     private void prefetch(Slot s, int from, int to) {
         long[] ut = unstable.table;
@@ -589,7 +593,13 @@ public final class Ksmd {
                 continue;
             }
             long h = mix(c, mergeAcrossNodes ? 0 : region.node(q));
-            sink += ut[(int) h & um] + stt[(int) h & sm];
+            long se = stt[(int) h & sm];
+            if (se != 0 && ((se ^ h) & 0xFFFF_FFFF_0000_0000L) == 0) {
+                // most likely a stable-tree hit (a merge): its node, not the unstable tree, is next
+                sink += nLen[(int) se];
+            } else {
+                sink += ut[(int) h & um];
+            }
         }
         prefetchSink += sink;
     }
@@ -1212,8 +1222,16 @@ public final class Ksmd {
             return size;
         }
 
-        void clear() {
-            if (used > 0) {
+        /**
+         * Empties the table for a full scan expected to insert up to {@code expected} pages: the
+         * table is grown to the next power of two at or above it (at most 2^30 entries; growing
+         * by rehash remains for pages beyond 3/4 of that), or shrunk when four times too large.
+         */
+        void clear(long expected) {
+            long want = Long.highestOneBit(Math.max(1024, Math.min(1L << 30, expected)) - 1) << 1;
+            if (want > table.length || want * 4 < table.length) {
+                table = new long[(int) want];
+            } else if (used > 0) {
                 Arrays.fill(table, 0);
             }
             used = 0;
