@@ -101,6 +101,15 @@ public final class Engine {
         public final org.kvmsim.sim.mmu.Cpu cpu;
         /** ksmd, or null when the host has no KSM policy (run = 0, nothing mergeable is scanned). */
         public final org.kvmsim.sim.ksm.Ksmd ksmd;
+        /** The VM of each of ksmd's mm_slots, by slot id. */
+        final List<VmState> ksmVms = new ArrayList<>();
+        /**
+         * The frame of the kernel's zero page (empty_zero_page, in the kernel image: reserved at
+         * boot, so outside MemTotal and the buddy allocators): the frame just past the host's RAM.
+         */
+        public final int zeroFrame;
+        /** Frame + 1 of each KSM page, by stable node id (0: none, or not placed yet). */
+        int[] kpageFrame = new int[64];
 
         HostState(Host decl) {
             this.decl = decl;
@@ -109,6 +118,7 @@ public final class Engine {
             thp.mode = ThpSettings.Mode.valueOf(decl.thp().name());
             this.khugepaged = new Khugepaged(thp);
             this.cpu = new org.kvmsim.sim.mmu.Cpu(org.kvmsim.sim.mmu.CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
+            this.zeroFrame = (int) mem.totalPages();
             if (decl.ksm() != null) {
                 ksmd = new org.kvmsim.sim.ksm.Ksmd();
                 // Knobs in sysfs order of dependence: run last, as an admin's script would.
@@ -145,6 +155,8 @@ public final class Engine {
         long nextTablePage = -1;
         /** The VM's mm_slot in its host's ksmd, or -1 when its RAM is not mergeable. */
         public int ksmSlot = -1;
+        /** Pages mapping the zero page by KSM (use_zero_pages): not in the RSS (MM_ANONPAGES). */
+        long ksmZeroMapped;
         /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
         public org.kvmsim.sim.mmu.Mmu mmu;
         /** The guest's default address space (workloads on the VM), -1 until first used. */
@@ -161,7 +173,7 @@ public final class Engine {
         }
 
         public long rssBytes() {
-            if (anon != null) return anon.presentPages() * 4096L;
+            if (anon != null) return (anon.presentPages() - ksmZeroMapped) * 4096L;
             if (huge != null) return huge.faultedPages() * huge.pool().pageBytes();
             return 0;
         }
@@ -183,7 +195,11 @@ public final class Engine {
     public void sync(Declarations d) {
         for (Host h : d.hosts.values()) {
             HostState hs = hosts.get(h.name());
-            if (hs == null || (!hs.decl.equals(h) && !hasLiveVms(h.name()))) hosts.put(h.name(), new HostState(h));
+            if (hs == null || (!hs.decl.equals(h) && !hasLiveVms(h.name()))) {
+                hs = new HostState(h);
+                if (hs.ksmd != null) hs.ksmd.setListener(new KsmFrames(this, hs));
+                hosts.put(h.name(), hs);
+            }
         }
         for (Vm v : d.vms.values()) {
             VmState vs = vms.get(v.name());
@@ -314,6 +330,8 @@ public final class Engine {
                     return gm.content(page);
                 }
             });
+            if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
+            h.ksmVms.add(v);
         }
         v.mmu = new org.kvmsim.sim.mmu.Mmu(org.kvmsim.sim.mmu.Paging.parse(v.decl.paging().word()), h.cpu,
                 v.decl.levels(), v.decl.levels(), new Backing2(this, v, h), RAM_HVA);
@@ -369,16 +387,98 @@ public final class Engine {
         write(v, page, content);
     }
 
-    /** Changes a present page's content; a merged page breaks copy-on-write first. */
-    private void write(VmState v, long page, long content) {
-        if (v.ksmSlot >= 0 && v.memory.isPresent(page)
-                && hosts.get(v.decl.host()).ksmd.onWrite(v.ksmSlot, (int) page) != org.kvmsim.sim.ksm.Ksmd.Cow.NONE
-                && v.mmu != null) {
-            // Copy-on-write gave the page a new frame: the nested (or shadow) entry is zapped and
-            // the TLBs shot down, which the MMU model prices.
-            v.mmu.invalidateHostPage(page << 12);
+    /**
+     * Changes a present page's content; a merged page breaks copy-on-write first. Returns false
+     * when the copy could not be made because the OOM killer chose this VM (nothing is written).
+     */
+    private boolean write(VmState v, long page, long content) {
+        if (v.ksmSlot >= 0 && v.memory.isPresent(page)) {
+            org.kvmsim.sim.ksm.Ksmd.Cow cow = hosts.get(v.decl.host()).ksmd.onWrite(v.ksmSlot, (int) page);
+            if (cow != org.kvmsim.sim.ksm.Ksmd.Cow.NONE) {
+                // do_wp_page() -> wp_page_copy(): the KSM page (freed by onWrite if this was its
+                // last mapping) or the zero page is unmapped and a fresh private frame mapped.
+                if (cow == org.kvmsim.sim.ksm.Ksmd.Cow.ZERO_PAGE) v.ksmZeroMapped--;
+                if (!newPrivateFrame(v, page)) return false;
+            }
         }
         v.memory.set(page, content);
+        return true;
+    }
+
+    /**
+     * A page that mapped a KSM page or the zero page gets a private frame of its own (a COW break
+     * or break_ksm()); the nested entry is zapped and the TLBs shot down, which the MMU prices.
+     * False when the OOM killer had to kill this VM for the frame.
+     */
+    private boolean newPrivateFrame(VmState v, long page) {
+        v.anon.unmap(page);
+        touch(v, page);
+        if (v.state != VmRunState.RUNNING) return false;
+        if (v.mmu != null) v.mmu.invalidateHostPage(page << 12);
+        return true;
+    }
+
+    /**
+     * Host frames follow ksmd (mm/ksm.c): a page merged into a KSM page maps the KSM page's frame
+     * and its own is freed (replace_page(); a THP around it is split first, as
+     * try_to_merge_one_page() does, so AnonHugePages drops); the first page of a new KSM page
+     * becomes it (try_to_merge_two_pages(): here its frame is freed and the KSM page takes a
+     * fresh one on the same node, the same counts); a page merged with the zero page maps the
+     * kernel's zero page, which has no frame of its own and is not anonymous memory. A KSM page
+     * counts once in AnonPages (one folio in NR_ANON_MAPPED) and its frame is freed with its last
+     * mapping. Every change of a page's frame zaps its nested entry and flushes the VM's TLBs
+     * (KVM's MMU notifier), so translations pick up the new frame.
+     */
+    private static final class KsmFrames implements org.kvmsim.sim.ksm.KsmListener {
+        final Engine e;
+        final HostState h;
+
+        KsmFrames(Engine e, HostState h) {
+            this.e = e;
+            this.h = h;
+        }
+
+        @Override
+        public void kpageCreated(int kpage) {
+            if (kpage >= h.kpageFrame.length) h.kpageFrame = java.util.Arrays.copyOf(h.kpageFrame, Math.max(kpage + 1, h.kpageFrame.length * 2));
+            h.kpageFrame[kpage] = 0;
+        }
+
+        @Override
+        public void merged(int slot, int page, int kpage) {
+            VmState v = h.ksmVms.get(slot);
+            if (kpage == ZERO_PAGE) {
+                v.anon.replace(page, h.zeroFrame);
+                v.ksmZeroMapped++;
+            } else if (h.kpageFrame[kpage] == 0) {
+                int own = v.anon.unmap(page);
+                int f = h.mem.alloc(0, own < 0 ? 0 : h.mem.nodeOf(own));
+                if (f < 0) throw new IllegalStateException("no frame for a KSM page right after freeing one");
+                h.mem.add(HostMemory.Counter.ANON_PAGES, 1);
+                h.kpageFrame[kpage] = f + 1;
+                v.anon.replace(page, f);
+            } else {
+                v.anon.replace(page, h.kpageFrame[kpage] - 1);
+            }
+            if (v.mmu != null) v.mmu.invalidateHostPage((long) page << 12);
+        }
+
+        @Override
+        public void kpageFreed(int kpage) {
+            int f = h.kpageFrame[kpage] - 1;
+            if (f < 0) throw new IllegalStateException("KSM page " + kpage + " has no frame");
+            h.kpageFrame[kpage] = 0;
+            h.mem.free(f, 0);
+            h.mem.add(HostMemory.Counter.ANON_PAGES, -1);
+        }
+
+        @Override
+        public void unmerged(int slot, int page) {
+            VmState v = h.ksmVms.get(slot);
+            if (v.state != VmRunState.RUNNING) return; // the OOM killer took it during this unmerge
+            if (v.anon.frameOf(page) == h.zeroFrame) v.ksmZeroMapped--;
+            e.newPrivateFrame(v, page);
+        }
     }
 
     /** Makes a guest page present in the host (a fault), OOM-killing a VM if the host is out of frames. */
@@ -407,7 +507,7 @@ public final class Engine {
             if (v.state != VmRunState.RUNNING || !v.decl.host().equals(h.decl.name())) continue;
             live.add(v);
             // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts anon/file/shmem).
-            cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages(), 0));
+            cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages() - v.ksmZeroMapped, 0));
         }
         int i = OomKiller.selectVictim(cands, h.mem.totalPages());
         return i < 0 ? null : live.get(i);
@@ -430,8 +530,10 @@ public final class Engine {
     private void release(VmState v) {
         HostState h = hosts.get(v.decl.host());
         if (v.ksmSlot >= 0) {
+            // __ksm_exit() and the unmap: KSM pages this VM mapped last are freed now
             h.ksmd.removeSlot(v.ksmSlot);
             v.ksmSlot = -1;
+            v.ksmZeroMapped = 0;
         }
         if (v.anon != null) {
             h.khugepaged.unregister(v.anon);
@@ -697,7 +799,7 @@ public final class Engine {
             for (int i = 0; i < k; i++) {
                 if (!wr[i]) continue;
                 long gpaPage = gpaPageOf(r, offs[i]);
-                if (gpaPage >= 0) write(v, gpaPage, nextUnique());
+                if (gpaPage >= 0 && !write(v, gpaPage, nextUnique())) throw new VmGone();
             }
             n -= k;
         }
@@ -758,7 +860,9 @@ public final class Engine {
         @Override
         void fire(Engine e) {
             if (vm.state != VmRunState.RUNNING) return;
-            for (long p = from; p <= to; p++) e.write(vm, p, e.nextUnique());
+            for (long p = from; p <= to; p++) {
+                if (!e.write(vm, p, e.nextUnique())) return;
+            }
             e.schedule(at + period, this);
         }
     }

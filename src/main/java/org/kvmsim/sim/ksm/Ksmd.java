@@ -59,7 +59,9 @@ import java.util.function.Consumer;
  *  - Stable chain dups are reordered (move to head) only when the chain is walked by a lookup
  *    of its own content or as dirty.
  *  - Pages never fail to merge (no elevated refcounts, locked pages, or allocation failures),
- *    no page migration, no THP (the engine splits THPs before ksmd sees the pages), no fork.
+ *    no page migration, no fork. THPs: ksmd scans 4 KiB pages; the engine splits a THP when
+ *    one of its pages merges (split_huge_page() in try_to_merge_one_page()), through the
+ *    {@link KsmListener} calls that carry every frame change to it.
  *  - Per-VM ksm_merging_pages is corrected lazily for rmap_items of a node pruned as stale (at
  *    their next visit); the global counters are exact.
  *  - ksmd's CPU time is a model: see the COST_ constants.
@@ -486,7 +488,9 @@ public final class Ksmd {
         }
         if (cursor == head) {
             advisorStartScan();
-            unstable.clear();
+            // the unstable tree of this scan holds at most the rmap_items not in the stable tree
+            // (plus pages present for the first time): size it for them now, not by rehashing
+            unstable.clear(rmapItems - pagesShared - pagesSharing);
             cursor = head.next;
             cursorPage = 0;
             prefetchNext = 0;
@@ -563,11 +567,13 @@ public final class Ksmd {
     private long prefetchSink;
 
     /**
-     * Touches the stable- and unstable-table slots that pages [from, to) will probe, for every
-     * page that will reach the trees (not a KSM page, checksum unchanged), before any of them is
-     * processed: the loads are independent, so the CPU overlaps their cache misses instead of
-     * taking them one at a time inside the search. Changes nothing (the sum only keeps the JIT
-     * from dropping the loads).
+     * Touches what pages [from, to) will probe, for every page that will reach the trees (not a
+     * KSM page, checksum unchanged), before any of them is processed: its stable-table slot, and
+     * then the stable node it names when the slot's fingerprint matches (a merge is coming), else
+     * its unstable-table slot (most pages that miss the stable tree go there). The loads are
+     * independent across pages, so the CPU overlaps their cache misses instead of taking them one
+     * at a time inside the search. Changes nothing (the sum only keeps the JIT from dropping the
+     * loads).
      */
     private void prefetch(Slot s, int from, int to) {
         long[] ut = unstable.table;
@@ -587,7 +593,13 @@ public final class Ksmd {
                 continue;
             }
             long h = mix(c, mergeAcrossNodes ? 0 : region.node(q));
-            sink += ut[(int) h & um] + stt[(int) h & sm];
+            long se = stt[(int) h & sm];
+            if (se != 0 && ((se ^ h) & 0xFFFF_FFFF_0000_0000L) == 0) {
+                // most likely a stable-tree hit (a merge): its node, not the unstable tree, is next
+                sink += nLen[(int) se];
+            } else {
+                sink += ut[(int) h & um];
+            }
         }
         prefetchSink += sink;
     }
@@ -656,7 +668,7 @@ public final class Ksmd {
             ksmZeroPages++;
             s.zero++;
             cpuNanos += COST_MERGE_NS;
-            listener.merged(s.id, p);
+            listener.merged(s.id, p, KsmListener.ZERO_PAGE);
             return;
         }
         int nid = mergeAcrossNodes ? 0 : s.region.node(p);
@@ -665,7 +677,7 @@ public final class Ksmd {
             cpuNanos += COST_MERGE_NS;
             nMap[dup]++;
             stableTreeAppend(s, p, dup);
-            listener.merged(s.id, p);
+            listener.merged(s.id, p, dup);
             return;
         }
         cpuNanos += COST_COMPARE_NS * depth(unstable.size());
@@ -683,8 +695,10 @@ public final class Ksmd {
         nMap[node] = 2;
         stableTreeAppend(ts, tp, node);
         stableTreeAppend(s, p, node);
-        listener.merged(ts.id, tp);
-        listener.merged(s.id, p);
+        // try_to_merge_two_pages(): the scanned page becomes the KSM page, the tree page maps it
+        listener.kpageCreated(node);
+        listener.merged(s.id, p, node);
+        listener.merged(ts.id, tp, node);
     }
 
     private boolean unstableValid(long ref, long content, int nid) {
@@ -744,8 +758,10 @@ public final class Ksmd {
         }
     }
 
+    /** A page stopped mapping the KSM page of {@code node}; the page is freed with its last mapping. */
     private void unmapKsm(int node) {
         if (--nMap[node] == 0) {
+            listener.kpageFreed(node);
             markDirty(nKind[node] == DUP ? nChain[node] : node);
         }
     }
@@ -1206,8 +1222,16 @@ public final class Ksmd {
             return size;
         }
 
-        void clear() {
-            if (used > 0) {
+        /**
+         * Empties the table for a full scan expected to insert up to {@code expected} pages: the
+         * table is grown to the next power of two at or above it (at most 2^30 entries; growing
+         * by rehash remains for pages beyond 3/4 of that), or shrunk when four times too large.
+         */
+        void clear(long expected) {
+            long want = Long.highestOneBit(Math.max(1024, Math.min(1L << 30, expected)) - 1) << 1;
+            if (want > table.length || want * 4 < table.length) {
+                table = new long[(int) want];
+            } else if (used > 0) {
                 Arrays.fill(table, 0);
             }
             used = 0;
