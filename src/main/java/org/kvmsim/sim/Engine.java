@@ -157,6 +157,8 @@ public final class Engine {
         public int ksmSlot = -1;
         /** Pages mapping the zero page by KSM (use_zero_pages): not in the RSS (MM_ANONPAGES). */
         long ksmZeroMapped;
+        /** Host frames holding this VM's EPT/NPT or shadow tables (a few per thousand guest pages). */
+        final java.util.Set<Integer> tableFrames = new java.util.LinkedHashSet<>();
         /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
         public org.kvmsim.sim.mmu.Mmu mmu;
         /** The guest's default address space (workloads on the VM), -1 until first used. */
@@ -545,7 +547,10 @@ public final class Engine {
             v.huge = null;
         }
         if (v.mmu != null) {
-            h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -(v.mmu.secondaryTableBytes() >>> 12));
+            // KVM frees the VM's EPT/NPT or shadow pages when the VM goes (kvm_mmu_uninit_vm).
+            for (int f : v.tableFrames) h.mem.free(f, 0);
+            h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -v.tableFrames.size());
+            v.tableFrames.clear();
             v.mmu = null;
         }
         v.memory = null;
@@ -600,6 +605,7 @@ public final class Engine {
             int f = h.mem.alloc(0, 0);
             if (f < 0) throw new SimError("host '" + h.decl.name() + "' has no free page for an EPT/shadow table");
             h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, 1);
+            v.tableFrames.add(f);
             return (long) f << 12;
         }
 
@@ -607,6 +613,7 @@ public final class Engine {
         public void freeTablePage(long hpa) {
             h.mem.free((int) (hpa >>> 12), 0);
             h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -1);
+            v.tableFrames.remove((int) (hpa >>> 12));
         }
     }
 
@@ -978,15 +985,5 @@ public final class Engine {
         return false;
     }
 
-    /** The workload pages of a VM start after what the image and contents laid out. */
-    public long reserveGuestPages(VmState v, long pages) {
-        long first = v.nextFreeGuestPage;
-        v.nextFreeGuestPage = Math.min(v.memory.pages(), first + pages);
-        return first;
-    }
 
-    /** Unused here yet: workload streams are driven by the translation engine. */
-    static Workload none() {
-        return null;
-    }
 }
