@@ -25,7 +25,7 @@ final class AssocCache {
 
     final int entries;
     final int ways;
-    private final int setMask;
+    final int setMask;
     private final long[] tags;
     /**
      * Last use of each way as {@code clock << 8 | way}: the smallest value in a set is the LRU
@@ -113,7 +113,10 @@ final class AssocCache {
         long[] st = stamps;
         long oldest = st[base];
         for (int i = base + 1, end = base + w; i < end; i++) {
-            oldest = Math.min(oldest, st[i]);
+            // a branch-free min: the LRU way is random, so a compare-and-branch mispredicts
+            // (stamps are non-negative and far below 2^62, so the difference cannot overflow)
+            long d = st[i] - oldest;
+            oldest += d & (d >> 63);
         }
         int way = (int) (oldest & 0xFF);
         int victim = base + way;

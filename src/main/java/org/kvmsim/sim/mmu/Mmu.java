@@ -125,6 +125,12 @@ public final class Mmu {
     /** Keeps the JIT from dropping the loads of {@link #access(long[], boolean[], int, int)}'s first pass. */
     long peekSink;
     private int lastRefs;
+    /**
+     * For the prefetch only: by 2 MiB of GVA (hashed), 1 + the id of the level-1 table the last
+     * walk there ended in (0: none yet). A stale hint just prefetches the wrong line.
+     */
+    private final int[] leafHint = new int[LEAF_HINT_MASK + 1];
+    private static final int LEAF_HINT_MASK = 4095;
 
     /**
      * @param paging       how the VM's memory is translated
@@ -370,26 +376,35 @@ public final class Mmu {
      * loaded first, so their cache misses overlap instead of being paid one after another.
      */
     public void access(long[] gvas, boolean[] writes, int off, int len) {
-        final int batch = 16;
+        final int chunk = 32;
         int stop = off + len;
-        for (int i = off; i < stop; i += batch) {
-            int end = Math.min(stop, i + batch);
-            if (cur != null) {
-                RadixTable g = cur.guest;
-                RadixTable s = cur.shadow == null ? null : cur.shadow.table;
-                long acc = 0;
-                for (int j = i; j < end; j++) {
-                    acc += g.peek(gvas[j]);
-                    if (s != null) {
-                        acc += s.peek(gvas[j]);
-                    }
-                }
-                peekSink += acc;
-            }
+        prefetch(gvas, off, Math.min(stop, off + chunk));
+        for (int i = off; i < stop; i += chunk) {
+            int end = Math.min(stop, i + chunk);
+            // the table entries of the next chunk are read now, so their cache misses overlap
+            // one another and this chunk's work instead of stalling each walk in turn
+            prefetch(gvas, end, Math.min(stop, end + chunk));
             for (int j = i; j < end; j++) {
                 access(gvas[j], writes != null && writes[j]);
             }
         }
+    }
+
+    private void prefetch(long[] gvas, int from, int to) {
+        Space sp = cur;
+        if (sp == null) {
+            return;
+        }
+        RadixTable g = paging == Paging.SHADOW ? sp.shadow.table : sp.guest;
+        int[] lf = g.lf;
+        int[] hint = leafHint;
+        long acc = 0;
+        for (int j = from; j < to; j++) {
+            long gva = gvas[j];
+            int slot = (hint[(int) (gva >>> 21) & LEAF_HINT_MASK] - 1) * ENTRIES + index(gva, 1);
+            acc += slot >= 0 && slot < lf.length ? lf[slot] : g.peek(gva);
+        }
+        peekSink += acc;
     }
 
     private void miss(Tlbs t, long gva, boolean write) {
@@ -473,6 +488,7 @@ public final class Mmu {
             refs++;
             int slot = id * ENTRIES + index(va, level);
             if (level == 1) {
+                leafHint[(int) (va >>> 21) & LEAF_HINT_MASK] = id + 1;
                 int e = table.lf[slot];
                 lastRefs = refs;
                 if (e == 0) {
@@ -533,6 +549,7 @@ public final class Mmu {
             int slot = id * ENTRIES + index(gva, level);
             guestRefs++;
             if (level == 1) {
+                leafHint[(int) (gva >>> 21) & LEAF_HINT_MASK] = id + 1;
                 if (!known) {
                     refs += nested(g.lfAddr[id]);
                 }
@@ -937,7 +954,7 @@ public final class Mmu {
 
     /** Java heap held by all tables of this VM (for the memory budget). */
     long heapBytes() {
-        long b = npt == null ? 0 : npt.heapBytes();
+        long b = 4L * leafHint.length + (npt == null ? 0 : npt.heapBytes());
         for (Space sp : spaces) {
             b += sp.guest.heapBytes();
             if (sp.shadow != null) {
