@@ -76,6 +76,10 @@ public final class Mmu {
     private final int nestedLevels;
     private final int tag;
     private final Tlbs nat;
+    /** The CPU's 4 KiB L1 DTLB and STLB (for the batch fast path). */
+    private final AssocCache l1k;
+    private final AssocCache l2k;
+    private final boolean twoD;
     private final RadixTable npt;
     private final List<Space> spaces = new ArrayList<>();
     private final LongLongMap shadowed = new LongLongMap();
@@ -149,6 +153,9 @@ public final class Mmu {
         this.guestLevels = guestLevels;
         this.nestedLevels = nestedLevels;
         this.tag = cpu.allocateVpid();
+        this.l1k = cpu.tlbs.l1[0];
+        this.l2k = cpu.tlbs.l2[0];
+        this.twoD = paging.nested();
         this.nat = new Tlbs(cm);
         this.npt = paging.nested() ? new RadixTable(nestedLevels, host::allocTablePage, host::freeTablePage) : null;
         this.pteWrites = paging == Paging.SHADOW ? this::onGuestPteWrite : null;
@@ -385,7 +392,43 @@ public final class Mmu {
             // one another and this chunk's work instead of stalling each walk in turn
             prefetch(gvas, end, Math.min(stop, end + chunk));
             for (int j = i; j < end; j++) {
-                access(gvas[j], writes != null && writes[j]);
+                long gva = gvas[j];
+                boolean write = writes != null && writes[j];
+                Tlbs t = cpu.tlbs;
+                if (cpu.current != this || t.sizesInUse != 1 || !mirror) {
+                    access(gva, write);
+                    continue;
+                }
+                // access(gva, write) when only 4 KiB translations are cached and the native
+                // price is read off this VM's walks: the same steps, minus the checks for them
+                accesses++;
+                long p = gva >>> 12;
+                long k = Tlbs.key(p, 0, tag);
+                if (l1k.probe(p, k)) {
+                    continue;
+                }
+                l1Misses++;
+                nativeL1Misses++;
+                if (l2k.probe(p, k)) {
+                    l1k.put(p, k, 0);
+                    continue;
+                }
+                stlbMisses++;
+                if (!twoD) {
+                    miss(t, gva, write);
+                    continue;
+                }
+                walks++;
+                int sc = walk2d(t, gva, write);
+                if (sc == 0 && lastGuestSize == 0) {
+                    // afterWalk() for a 4 KiB translation, as the native walk would find it
+                    walkRefs += lastRefs;
+                    nativeWalkRefs += lastGuestRefs;
+                    l2k.put(p, k, 0);
+                    l1k.put(p, k, 0);
+                } else if (!afterWalk(t, gva, write, sc)) {
+                    miss(t, gva, write);
+                }
             }
         }
     }
@@ -422,24 +465,36 @@ public final class Mmu {
                     sc = walk2d(t, gva, write);
                     break;
             }
-            walkRefs += lastRefs;
-            if (mirror) {
-                nativeWalkRefs += paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
-            }
-            if (sc >= 0) {
-                if (mirror && lastGuestSize != sc) {
-                    unmirror();
-                    nat.fill(gva, lastGuestSize, 0);
-                }
-                t.fill(gva, sc, tag);
+            if (afterWalk(t, gva, write, sc)) {
                 return;
             }
-            if (paging == Paging.SHADOW) {
-                shadowFault(gva, write);
-            } else {
-                guestFault(gva, write);
-            }
         }
+    }
+
+    /**
+     * Counts a walk's references and fills the TLBs with its translation (size code {@code sc});
+     * or, if the walk found no translation ({@code sc < 0}), takes the fault and returns false:
+     * the access walks again.
+     */
+    private boolean afterWalk(Tlbs t, long gva, boolean write, int sc) {
+        walkRefs += lastRefs;
+        if (mirror) {
+            nativeWalkRefs += paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
+        }
+        if (sc >= 0) {
+            if (mirror && lastGuestSize != sc) {
+                unmirror();
+                nat.fill(gva, lastGuestSize, 0);
+            }
+            t.fill(gva, sc, tag);
+            return true;
+        }
+        if (paging == Paging.SHADOW) {
+            shadowFault(gva, write);
+        } else {
+            guestFault(gva, write);
+        }
+        return false;
     }
 
     private void priceNative(long gva, boolean write) {
