@@ -52,7 +52,10 @@ public final class Cpu {
             vmSwitches++;
             // both VMs now share the TLBs with another: their native prices need their own models
             current.unmirror();
-            mmu.unmirror();
+            // The incoming VM, if it still mirrors, has never run on this CPU: its native model
+            // starts empty. (Copying from the shared TLBs would take the other VM's entries when
+            // VPID is off and every tag is 0.)
+            mmu.unmirrorEmpty();
             if (!model.vpid()) {
                 tlbs.flushAll();
                 mmu.countSwitchFlush();

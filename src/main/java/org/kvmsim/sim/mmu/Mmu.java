@@ -316,6 +316,11 @@ public final class Mmu {
         }
     }
 
+    /** Stops mirroring a VM that has not run on its CPU yet: its native model starts empty. */
+    void unmirrorEmpty() {
+        mirror = false;
+    }
+
     /** For tests: price natively with the separate model from the start. */
     void disableMirror() {
         mirror = false;
