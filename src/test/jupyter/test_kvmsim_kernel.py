@@ -435,3 +435,39 @@ class NotebookTests(unittest.TestCase):
         self.assertTrue(any(o["output_type"] == "stream" and "hello" in "".join(o["text"]) for o in outputs))
         self.assertTrue(any(o["output_type"] == "display_data" and "text/html" in o["data"] for o in outputs))
         self.assertFalse(any(o["output_type"] == "error" for o in outputs))
+
+    def test_published_notebooks_rerun_to_the_same_numbers(self):
+        """Every published analysis, executed again, shows the same text as it was published with."""
+        for name in sorted(os.listdir(os.path.join(ROOT, "notebooks"))):
+            if not name.endswith(".ipynb") or name == "hello.ipynb":
+                continue
+            src = os.path.join(ROOT, "notebooks", name)
+            out = os.path.join(os.environ.get("KVMSIM_TEST_TMP", "/tmp"), "rerun-" + name)
+            subprocess.run(["/usr/bin/jupyter", "nbconvert", "--to", "notebook", "--execute",
+                            "--ExecutePreprocessor.kernel_name=" + KERNEL, "--ExecutePreprocessor.timeout=300",
+                            "--output", out, src], check=True, cwd=os.path.dirname(out),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+            def texts(path):
+                with open(path) as f:
+                    nb = json.load(f)
+                got = []
+                for c in nb["cells"]:
+                    if c["cell_type"] != "code":
+                        continue
+                    for o in c["outputs"]:
+                        self.assertNotEqual(o["output_type"], "error", "%s: %s" % (name, o.get("evalue")))
+                        if o["output_type"] == "stream":
+                            got.append("".join(o["text"]))
+                        elif o["output_type"] == "display_data" and "text/plain" in o["data"]:
+                            t = o["data"]["text/plain"]
+                            t = t if isinstance(t, str) else "".join(t)
+                            # a progress display shows only when a run takes over a second of wall time
+                            if not t.startswith("run: "):
+                                got.append(t)
+                return got
+
+            published = texts(src)
+            self.assertTrue(published, name + " is published without its outputs")
+            self.assertEqual(published, texts(out), name + " no longer gives the numbers it was published with")
+
