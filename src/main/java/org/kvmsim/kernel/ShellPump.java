@@ -25,7 +25,9 @@ final class ShellPump extends ShellChannel {
     private final boolean control;
     private final KernelConnection connection;
     private volatile boolean running;
-    private boolean abortQueued;
+    /** Requests that were waiting when a cell failed: aborted (execute) or handled once it has replied. */
+    private final java.util.List<Message<?>> toAbort = new java.util.ArrayList<>();
+    private ZMQ.Poller poller;
     private Thread thread;
 
     ShellPump(ZMQ.Context ctx, HMACGenerator hmac, boolean control, KernelConnection connection) {
@@ -47,12 +49,13 @@ final class ShellPump extends ShellChannel {
         Timestamps.useMilliseconds();
         ZMQ.Poller poller = ctx.poller(1);
         poller.register(this, ZMQ.Poller.POLLIN);
+        this.poller = poller;
         try {
             while (running) {
                 if (poller.poll(POLL_MS) <= 0) continue;
                 Message<?> message = read();
                 if (message != null) handle(message);
-                if (abortQueued) abortQueue(poller);
+                if (!toAbort.isEmpty()) abortQueue();
             }
         } catch (RuntimeException e) {
             if (running) KernelLog.warn((control ? "control" : "shell") + " loop stopped: " + e);
@@ -74,23 +77,27 @@ final class ShellPump extends ShellChannel {
     }
 
     /**
-     * Asks the loop to abort the execute_requests already waiting once the current request is
-     * handled: the kernel calls it (on this thread) when a cell failed with stop_on_error.
+     * Takes the requests already waiting, so that once the failed cell has replied its queued
+     * execute_requests are aborted: the kernel calls it (on this thread) when a cell failed with
+     * stop_on_error, before the failed cell's reply goes out. A request that arrives after that
+     * reply (a client reacting to the failure) is not among them and runs.
      */
     void abortQueuedExecuteRequests() {
-        abortQueued = true;
+        while (running && poller != null && poller.poll(0) > 0) {
+            Message<?> message = read();
+            if (message != null) toAbort.add(message);
+        }
     }
 
     /**
-     * What ipykernel does after a failed cell (stop_on_error, stop_on_error_timeout 0): every
-     * execute_request that was already waiting gets an execute_reply with status "aborted" and
-     * is not run; other requests are handled as usual. A request arriving later runs.
+     * What ipykernel does after a failed cell (stop_on_error): every execute_request that was
+     * already waiting gets an execute_reply with status "aborted" and is not run; other requests
+     * are handled as usual.
      */
-    private void abortQueue(ZMQ.Poller poller) {
-        abortQueued = false;
-        while (running && poller.poll(0) > 0) {
-            Message<?> message = read();
-            if (message == null) continue;
+    private void abortQueue() {
+        java.util.List<Message<?>> waiting = new java.util.ArrayList<>(toAbort);
+        toAbort.clear();
+        for (Message<?> message : waiting) {
             if (message.getHeader().getType() == MessageType.EXECUTE_REQUEST) abort(message);
             else handle(message);
         }
