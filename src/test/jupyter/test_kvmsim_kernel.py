@@ -112,7 +112,8 @@ class KvmsimKernelTests(jupyter_kernel_test.KernelTests):
             self.fail(reply)
         charts = [m for m in outputs if m["msg_type"] == "display_data" and "image/png" in m["content"]["data"]]
         self.assertEqual(len(charts), 1)
-        self.assertIn("image/svg+xml", charts[0]["content"]["data"])
+        # the vector form: an <img> of an SVG data URI (Debian's nbconvert empties image/svg+xml)
+        self.assertIn('src="data:image/svg+xml;base64,', charts[0]["content"]["data"]["text/html"])
 
     def test_history(self):
         self.run_cell('print "for history"')
@@ -470,4 +471,37 @@ class NotebookTests(unittest.TestCase):
             published = texts(src)
             self.assertTrue(published, name + " is published without its outputs")
             self.assertEqual(published, texts(out), name + " no longer gives the numbers it was published with")
+
+    def test_published_notebook_html_renders_in_chromium(self):
+        """nbconvert's HTML of a published analysis shows every table and chart in a real browser."""
+        chromium = "/usr/bin/chromium"
+        if not os.path.exists(chromium):
+            if os.environ.get("CI"):
+                self.fail("Debian's chromium is not installed (.ci/run installs it)")
+            self.skipTest("Debian's chromium is not installed")
+        tmp = os.environ.get("KVMSIM_TEST_TMP", "/tmp")
+        src = os.path.join(ROOT, "notebooks", "ksm-40-guests.ipynb")
+        subprocess.run(["/usr/bin/jupyter", "nbconvert", "--to", "html", "--output-dir", tmp, src], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        page = os.path.join(tmp, "ksm-40-guests.html")
+        with open(page) as f:
+            html = f.read()
+        # the page reports, once loaded, the size of every image and the number of tables
+        probe = os.path.join(tmp, "probe.html")
+        with open(probe, "w") as f:
+            f.write(html + '<script>window.addEventListener("load", () => { document.title = "probe:" + '
+                           '[...document.images].map(i => i.naturalWidth + "x" + i.naturalHeight).join(",") + '
+                           '";tables=" + document.querySelectorAll("table.kvmsim").length; });</script>')
+        out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                              "--no-first-run", "--disable-component-update", "--disable-sync",
+                              "--user-data-dir=" + os.path.join(tmp, "chromium-profile"), "--virtual-time-budget=5000",
+                              "--dump-dom", "file://" + probe],
+                             check=True, capture_output=True, text=True, timeout=120).stdout
+        title = re.search(r"<title>probe:([^<]*)</title>", out)
+        self.assertIsNotNone(title, "the page did not finish loading in chromium")
+        images, tables = title.group(1).split(";tables=")
+        sizes = [s for s in images.split(",") if s]
+        self.assertEqual(len(sizes), 2, "two charts: " + images)
+        self.assertTrue(all(s == "800x500" for s in sizes), "every chart loads: " + images)
+        self.assertEqual(int(tables), 4, "four tables")
 

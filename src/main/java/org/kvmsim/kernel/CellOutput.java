@@ -66,7 +66,15 @@ final class CellOutput implements Output {
     public void chart(String name, byte[] png, String svg) {
         DisplayData d = new DisplayData("<chart " + name + ">");
         d.putData("image/png", Base64.getEncoder().encodeToString(png));
-        if (svg != null) d.putData("image/svg+xml", svg);
+        if (svg != null) {
+            // The vector form travels as an <img> of an SVG data URI in text/html, not as
+            // image/svg+xml: Debian's nbconvert runs image/svg+xml through lxml's clean_html,
+            // which empties every SVG, and its HTML export prefers SVG to PNG. An <img> keeps
+            // the vectors in JupyterLab, in exported HTML and in any browser; PNG is the fallback.
+            String uri = "data:image/svg+xml;base64," + Base64.getEncoder().encodeToString(
+                    svg.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            d.putHTML("<img src=\"" + uri + "\" alt=\"" + esc(name) + "\" style=\"max-width:100%\">");
+        }
         record(d);
         sink.display(d);
     }

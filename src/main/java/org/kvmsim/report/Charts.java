@@ -74,9 +74,11 @@ public final class Charts {
         }
     }
 
-    private static void style(org.knowm.xchart.style.Styler s) {
+    private static void style(org.knowm.xchart.style.AxesChartStyler s) {
         s.setChartBackgroundColor(Color.WHITE);
         s.setAntiAlias(true);
+        // Grouped digits, never scientific notation: bytes and cycles run to 1e10 and beyond.
+        s.setYAxisDecimalPattern("#,##0.##");
     }
 
     private static Column<?> column(Table t, String name) {
