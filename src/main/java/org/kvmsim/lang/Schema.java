@@ -196,7 +196,9 @@ public final class Schema {
             a("memory", Type.SIZE, null, "guest RAM", "qemu -m"),
             count("vcpus", 1, 4096, "1", "virtual CPUs", "qemu -smp"),
             choice("paging", "ept", "how guest addresses are translated", null, "ept", "npt", "shadow", "native"),
-            a("backing", Type.BACKING, "anonymous", "what backs guest RAM in the host",
+            a("backing", Type.BACKING, "anonymous", "what backs guest RAM in the host: anonymous (4 KiB pages; "
+                    + "THP only under the host's thp = always), thp (madvised MADV_HUGEPAGE, as QEMU does: THP under "
+                    + "thp = madvise or always) or hugepages POOL (hugetlbfs, never merged by KSM)",
                     "qemu -object memory-backend-ram|file"),
             ref("image", "image", "the image the guest boots from"),
             count("levels", 4, 5, "4", "paging levels of guest and nested tables (5: LA57)", null),

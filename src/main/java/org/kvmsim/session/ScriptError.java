@@ -5,7 +5,7 @@ import org.kvmsim.lang.Span;
 
 /**
  * A failure while running a checked statement (a VM that cannot start, a `run until` that never
- * reaches its value, a feature not built yet). It carries the statement's span so the user sees
+ * reaches its value). It carries the statement's span so the user sees
  * the line that caused it, rendered like any other diagnostic; it is never shown as a stack trace.
  */
 public final class ScriptError extends RuntimeException {
@@ -25,11 +25,5 @@ public final class ScriptError extends RuntimeException {
 
     public Diagnostic diagnostic() {
         return new Diagnostic(span, getMessage(), hint);
-    }
-
-    /** A statement whose engine part does not exist yet: an honest error, never a made-up number. */
-    public static ScriptError notImplemented(Span span, String what) {
-        return new ScriptError(span, "not implemented yet: " + what,
-                "this part of the engine is not built yet; see the project's open issues");
     }
 }

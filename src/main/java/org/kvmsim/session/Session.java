@@ -188,7 +188,7 @@ public final class Session {
         } else if (s instanceof Statement.Export e) {
             export(e, out);
         } else {
-            throw ScriptError.notImplemented(s.span(), describe(s));
+            throw new IllegalStateException("no execution for " + s.getClass().getSimpleName());
         }
     }
 
@@ -291,17 +291,6 @@ public final class Session {
         }
     }
 
-    private static String describe(Statement s) {
-        if (s instanceof Statement.RunFor) return "run (the simulation engine)";
-        if (s instanceof Statement.RunUntil) return "run until (the simulation engine)";
-        if (s instanceof Statement.Write) return "write (guest memory contents)";
-        if (s instanceof Statement.Set) return "set (runtime knobs)";
-        if (s instanceof Statement.Start) return "start (VM lifecycle)";
-        if (s instanceof Statement.Stop) return "stop (VM lifecycle)";
-        if (s instanceof Statement.Show sh) return "show " + sh.kind().name().toLowerCase().replace('_', ' ');
-        return s.getClass().getSimpleName().toLowerCase();
-    }
-
     private Table show(Statement.Show sh) {
         switch (sh.kind()) {
             case VMS -> {
@@ -397,7 +386,7 @@ public final class Session {
                 }
                 return t.table("pagetables");
             }
-            default -> throw ScriptError.notImplemented(sh.span(), describe(sh));
+            default -> throw new IllegalStateException("no table for show " + sh.kind());
         }
     }
 

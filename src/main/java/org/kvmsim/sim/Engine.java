@@ -313,10 +313,10 @@ public final class Engine {
                 throw new SimError("vm '" + v.decl.name() + "' failed to start: " + HugetlbException.QEMU_MAP_FAILED);
             }
         } else {
-            boolean madvised = true; // QEMU madvises guest RAM MADV_HUGEPAGE
-            ThpSettings s = v.decl.backing().kind() == Backing.Kind.THP ? h.thp : h.thp;
-            v.anon = new ThpMapping(h.mem, s, pages, madvised && v.decl.backing().kind() != Backing.Kind.ANONYMOUS
-                    || h.thp.mode == ThpSettings.Mode.ALWAYS, 0);
+            // backing = thp: guest RAM madvised MADV_HUGEPAGE (as QEMU does), so THP is used under
+            // thp = madvise or always; backing = anonymous: 4 KiB pages unless thp = always.
+            boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
+            v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, 0);
             h.khugepaged.register(v.anon);
         }
         v.state = VmRunState.RUNNING;
@@ -336,7 +336,7 @@ public final class Engine {
             h.ksmVms.add(v);
         }
         v.mmu = new org.kvmsim.sim.mmu.Mmu(org.kvmsim.sim.mmu.Paging.parse(v.decl.paging().word()), h.cpu,
-                v.decl.levels(), v.decl.levels(), new Backing2(this, v, h), RAM_HVA);
+                v.decl.levels(), v.decl.levels(), new GuestRamBacking(this, v, h), RAM_HVA);
         v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> guestFault(v, space, gva, write));
         event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new org.kvmsim.model.ByteSize(v.decl.memory())
                 + ", " + v.decl.backing());
@@ -568,12 +568,12 @@ public final class Engine {
     record PtSpace(int space, List<long[]> maps, long bytes) {}
 
     /** The host side of a VM's guest RAM, as its MMU sees it. */
-    private static final class Backing2 implements org.kvmsim.sim.mmu.HostBacking {
+    private static final class GuestRamBacking implements org.kvmsim.sim.mmu.HostBacking {
         final Engine e;
         final VmState v;
         final HostState h;
 
-        Backing2(Engine e, VmState v, HostState h) {
+        GuestRamBacking(Engine e, VmState v, HostState h) {
             this.e = e;
             this.v = v;
             this.h = h;
