@@ -132,6 +132,16 @@ public final class Session {
      */
     private void execute(Statement s, Output out, List<Table> collect) {
         checkInterrupt(s.span(), "before line " + s.span().line());
+        try {
+            run(s, out, collect);
+        } catch (org.kvmsim.sim.Engine.SimError e) {
+            // What the simulated system refused (out of memory, a guest without room for its
+            // page tables) is reported at the statement that asked for it.
+            throw new ScriptError(s.span(), e.getMessage());
+        }
+    }
+
+    private void run(Statement s, Output out, List<Table> collect) {
         if (s instanceof Statement.Declare d) {
             declared.declare(d.decl());
             if (d.decl() instanceof Vm v) vmSpans.put(v.name(), d.span());
@@ -143,12 +153,8 @@ public final class Session {
             engine = new org.kvmsim.sim.Engine(seed);
         } else if (s instanceof Statement.RunFor r) {
             startVms(r.span());
-            try {
-                engine.scheduleWorkloads(declared, r.nanos());
-                engine.runFor(r.nanos(), monitor(r.span(), out));
-            } catch (org.kvmsim.sim.Engine.SimError e) {
-                throw new ScriptError(r.span(), e.getMessage());
-            }
+            engine.scheduleWorkloads(declared, r.nanos());
+            engine.runFor(r.nanos(), monitor(r.span(), out));
         } else if (s instanceof Statement.RunUntil r) {
             startVms(r.span());
             var host = engine.host(r.host());
@@ -167,13 +173,7 @@ public final class Session {
         } else if (s instanceof Statement.Start st) {
             engine.sync(declared);
             var vm = engine.vm(st.vm());
-            if (vm.state != org.kvmsim.sim.Engine.VmRunState.RUNNING) {
-                try {
-                    engine.start(vm, declared);
-                } catch (org.kvmsim.sim.Engine.SimError e) {
-                    throw new ScriptError(st.span(), e.getMessage());
-                }
-            }
+            if (vm.state != org.kvmsim.sim.Engine.VmRunState.RUNNING) engine.start(vm, declared);
         } else if (s instanceof Statement.Stop st) {
             engine.sync(declared);
             engine.stop(engine.vm(st.vm()));
