@@ -23,7 +23,28 @@ public final class KernelLauncher {
             KernelLog.warn("usage: KernelLauncher CONNECTION_FILE [SEED]");
             System.exit(2);
         }
+        watchParent();
         System.exit(run(Path.of(args[0]), args.length > 1 ? Long.parseLong(args[1]) : 1));
+    }
+
+    /**
+     * Exits when the process that started the kernel is gone, as ipykernel's ParentPollerUnix
+     * does: a Jupyter server or client that dies (or is killed) must not leave kernels behind.
+     * The parent is JPY_PARENT_PID if the launcher set it, else the process's own parent.
+     */
+    static void watchParent() {
+        java.util.Optional<ProcessHandle> parent;
+        String pid = System.getenv("JPY_PARENT_PID");
+        try {
+            parent = pid != null && !pid.isBlank() ? ProcessHandle.of(Long.parseLong(pid.trim()))
+                    : ProcessHandle.current().parent();
+        } catch (NumberFormatException e) {
+            parent = ProcessHandle.current().parent();
+        }
+        parent.ifPresent(p -> p.onExit().thenRun(() -> {
+            KernelLog.warn("the process that started the kernel (pid " + p.pid() + ") exited; stopping");
+            Runtime.getRuntime().halt(0);
+        }));
     }
 
     /** Returns the exit code: 0 after a shutdown request, 2 if the connection file is unusable. */
