@@ -99,7 +99,8 @@ final class RunCommand implements Callable<Integer> {
             JsonObject doc = new JsonObject();
             if (!r.ok()) doc.add("errors", errors(r.diagnostics()));
             else doc = com.google.gson.JsonParser.parseString(Render.json(tables)).getAsJsonObject();
-            stdout.println(new GsonBuilder().disableHtmlEscaping().create().toJson(doc));
+            // serializeNulls: the error contract always has "hint", null when there is none
+            stdout.println(new GsonBuilder().disableHtmlEscaping().serializeNulls().create().toJson(doc));
         } else if (!r.ok()) {
             for (Diagnostic d : r.diagnostics()) stderr.print(d.render(src));
         }

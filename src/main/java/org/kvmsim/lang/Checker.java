@@ -31,7 +31,7 @@ import org.kvmsim.model.Workload;
 public final class Checker {
 
     /** `run until` gives up after this much simulated time unless the script says `within D`. */
-    public static final long DEFAULT_UNTIL_BOUND_NS = 24 * 3_600_000_000_000L;
+    public static final long DEFAULT_UNTIL_BOUND_NS = 3_600_000_000_000L;
 
     private static final long KIB4 = 4096, MIB2 = 2L << 20, GIB1 = 1L << 30;
     /** Hosts must be smaller than this: host frames are Java ints (at most 2^31 - 1 of 4 KiB). */
@@ -616,8 +616,8 @@ public final class Checker {
         Double writes = (Double) optional(attrs, "writes", s, null, 0.0);
         Long seed = (Long) optional(attrs, "seed", s, null, 0L);
         if (!ok || pattern == null || footprint == null || accesses == null || writes == null || seed == null) return null;
-        if (footprint % KIB4 != 0) {
-            diags.error(attrs.get("footprint").value().span(), "a workload's footprint must be a whole number of 4 KiB pages");
+        if (footprint % KIB4 != 0 || (footprint == 0 && attrs.containsKey("footprint"))) {
+            diags.error(attrs.get("footprint").value().span(), "a workload's footprint must be a positive whole number of 4 KiB pages");
             return null;
         }
         for (Workload.Target t : targets) {
@@ -886,6 +886,11 @@ public final class Checker {
     private Object setValue(org.kvmsim.model.Host h, List<Name> p, Value v, Span pathSpan) {
         if (p.size() == 3 && p.get(1).text().equals("ksm")) {
             String knob = p.get(2).text();
+            if (h.ksm() == null) {
+                diags.error(p.get(0).span(), "host '" + h.name() + "' has no ksm policy, so it runs no ksmd to tune",
+                        "give the host a policy: ksm = POLICY");
+                return null;
+            }
             String attr = knob.equals("sleep_millisecs") ? "sleep"
                     : knob.equals("stable_node_chains_prune_millisecs") ? "stable_node_chains_prune" : knob;
             if (!Schema.KSM_POLICY.containsKey(attr)) {
@@ -982,6 +987,13 @@ public final class Checker {
             diags.error(p.get(0).span(), "sweep varies an attribute of a vm, host or workload: sweep NAME.ATTRIBUTE in [...]",
                     Suggest.hint(owner, names));
             return null;
+        }
+        for (Stmt inner : sw.body()) {
+            if (inner instanceof Sweep nested) {
+                diags.error(nested.span(), "a sweep cannot contain another sweep",
+                        "sweep one variable at a time, or declare the combinations as separate VMs");
+                ok = false;
+            }
         }
         List<Statement> body = statements(sw.body());
         if (!ok) return null;

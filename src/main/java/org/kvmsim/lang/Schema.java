@@ -38,7 +38,7 @@ public final class Schema {
                 case COUNT -> "a whole number" + (max < Long.MAX_VALUE ? " from " + min + " to " + max
                         : min > 0 ? " of at least " + min : "");
                 case ON_OFF -> "on | off";
-                case CHOICE -> String.join(" | ", choices);
+                case CHOICE -> String.join(" | ", choices.stream().map(c -> c.replace('-', '_')).toList());
                 case REF -> "the name of a " + ref;
                 case BACKING -> "anonymous | thp | hugepages POOL";
                 case PATTERN -> "uniform | sequential | strided(SIZE) | zipf(ALPHA) | hotcold(FRACTION, PROBABILITY)";
@@ -113,7 +113,8 @@ public final class Schema {
                     "/sys/kernel/mm/ksm/smart_scan"),
             a("stable_node_chains_prune", Type.DURATION, "2 s", "how often stale stable-node chains are pruned",
                     "/sys/kernel/mm/ksm/stable_node_chains_prune_millisecs"),
-            choice("advisor_mode", "none", "the scan-rate advisor", "/sys/kernel/mm/ksm/advisor_mode",
+            choice("advisor_mode", "none", "the scan-rate advisor: none, or scan_time (sysfs's scan-time) to "
+                    + "adapt pages_to_scan so a full scan takes advisor_target_scan_time", "/sys/kernel/mm/ksm/advisor_mode",
                     "none", "scan-time"),
             a("advisor_max_cpu", Type.PERCENT, "70%", "the advisor's ceiling on ksmd CPU use",
                     "/sys/kernel/mm/ksm/advisor_max_cpu"),

@@ -185,7 +185,10 @@ final class Values {
         if (!single(v, what, String.join(" | ", choices))) return null;
         Atom a = v.atoms().get(0);
         if (a instanceof Word w && choices.contains(w.text())) return w.text();
-        String hint = Suggest.hint(a.text(), choices);
+        // Words cannot hold '-': `scan_time` (or the string "scan-time") names sysfs's scan-time.
+        String raw = a instanceof Syntax.Str str ? str.value() : a instanceof Word w ? w.text() : null;
+        if (raw != null && choices.contains(raw.replace('_', '-'))) return raw.replace('_', '-');
+        String hint = Suggest.hint(a.text().replace('-', '_'), choices.stream().map(c -> c.replace('-', '_')).toList());
         diags.error(a.span(), "unknown " + what + " '" + a.text() + "'; expected " + String.join(" | ", choices),
                 hint);
         return null;

@@ -37,6 +37,7 @@ public final class Charts {
     }
 
     public static Image plot(Table t, String x, String y, String kind, String title) {
+        if (t.rowCount() == 0) throw new BadColumn("table '" + t.name() + "' has no rows to plot");
         Column<?> xc = column(t, x);
         Column<?> yc = column(t, y);
         if (!(yc instanceof NumericColumn<?> ny)) {

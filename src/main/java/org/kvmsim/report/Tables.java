@@ -106,23 +106,35 @@ public final class Tables {
         return t;
     }
 
-    /** `show ksm by vm`: per VM, present pages, pages merged (KSM or zero page) and bytes saved. */
+    /**
+     * `show ksm by vm`: per VM, its present pages, its pages merged (mapped to a KSM page, as
+     * /proc/PID/ksm_merging_pages counts them, or to the zero page), its rmap_items, Linux's
+     * ksm_process_profit ((merging + zero pages) x 4096 - rmap_items x 64, mm/ksm.c) and
+     * saved_bytes: the host's saving shared out in proportion to the pages each VM merged, so
+     * that the VMs' figures add up to `show ksm`'s saved_bytes (every KSM page is itself one of
+     * the merged pages, so merged pages x 4096 would count each KSM page as saved).
+     */
     public static final class KsmByVm {
         private final StringColumn vm = StringColumn.create("vm"), host = StringColumn.create("host");
         private final LongColumn present = LongColumn.create("present_pages"), merged = LongColumn.create("pages_merged"),
-                zero = LongColumn.create("ksm_zero_pages"), saved = LongColumn.create("saved_bytes");
+                zero = LongColumn.create("ksm_zero_pages"), rmap = LongColumn.create("ksm_rmap_items"),
+                profit = LongColumn.create("ksm_process_profit"), saved = LongColumn.create("saved_bytes");
 
-        public void add(String vmName, String hostName, long presentPages, long mergedPages, long zeroPages) {
+        /** {@code hostSaved} and {@code hostMerged}: the host's saved_bytes and all its VMs' merged pages. */
+        public void add(String vmName, String hostName, long presentPages, long mergedPages, long zeroPages,
+                        long rmapItems, long hostSaved, long hostMerged) {
             vm.append(vmName);
             host.append(hostName);
             present.append(presentPages);
             merged.append(mergedPages);
             zero.append(zeroPages);
-            saved.append(mergedPages * 4096L);
+            rmap.append(rmapItems);
+            profit.append(mergedPages * 4096L - rmapItems * 64L);
+            saved.append(hostMerged == 0 ? 0 : Math.round((double) hostSaved * mergedPages / hostMerged));
         }
 
         public Table table() {
-            return Table.create("ksm_by_vm", vm, host, present, merged, zero, saved);
+            return Table.create("ksm_by_vm", vm, host, present, merged, zero, rmap, profit, saved);
         }
     }
 

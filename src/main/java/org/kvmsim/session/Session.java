@@ -143,8 +143,15 @@ public final class Session {
 
     private void run(Statement s, Output out, List<Table> collect) {
         if (s instanceof Statement.Declare d) {
+            // What is already running constrains a declaration (the engine refuses to change a
+            // running VM or the host under it) or takes it up at once (contents, pagetables).
+            engine.sync(declared);
+            if (d.decl() instanceof org.kvmsim.model.Host h) engine.redeclare(h);
+            if (d.decl() instanceof Vm v) engine.redeclare(v);
             declared.declare(d.decl());
             if (d.decl() instanceof Vm v) vmSpans.put(v.name(), d.span());
+            if (d.decl() instanceof org.kvmsim.model.ContentsSpec c) engine.declared(c);
+            if (d.decl() instanceof org.kvmsim.model.PageTableSpec pt) engine.declared(pt);
         } else if (s instanceof Statement.Print p) {
             out.print(p.text());
         } else if (s instanceof Statement.Reset) {
@@ -162,7 +169,7 @@ public final class Session {
             long started = engine.now();
             if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos(), monitor(r.span(), out))) {
                 throw new ScriptError(r.span(), r.host() + ".ksm." + r.counter() + " did not reach " + r.target()
-                        + " within " + r.boundNanos() / 1_000_000_000L + " s of simulated time (it is "
+                        + " within " + seconds(r.boundNanos()) + " of simulated time (it is "
                         + counter.getAsLong() + ")", "add `within DURATION` to wait longer, or check that ksmd runs");
             }
             // The run took what it took, not its bound: progress ends at the time actually simulated.
@@ -239,6 +246,11 @@ public final class Session {
                 out.progress(done, total);
             }
         };
+    }
+
+    private static String seconds(long nanos) {
+        return nanos % 1_000_000_000L == 0 ? nanos / 1_000_000_000L + " s"
+                : String.format(java.util.Locale.ROOT, "%.3f s", nanos / 1e9);
     }
 
     private static long ksmCounter(org.kvmsim.sim.ksm.KsmCounters c, String name) {
@@ -324,12 +336,24 @@ public final class Session {
             case KSM_BY_VM -> {
                 engine.sync(declared);
                 Tables.KsmByVm t = new Tables.KsmByVm();
+                Map<String, long[]> hostTotals = new java.util.HashMap<>(); // host -> {saved bytes, merged pages}
+                for (Vm vm : declared.vms.values()) {
+                    var st = engine.vm(vm.name());
+                    var hs = engine.host(vm.host());
+                    long[] tot = hostTotals.computeIfAbsent(vm.host(), k -> new long[] {hs.ksmd == null ? 0
+                            : (hs.ksmd.counters().pagesSharing() + hs.ksmd.counters().ksmZeroPages()) * 4096L, 0});
+                    if (st.ksmSlot >= 0) {
+                        long[] stat = hs.ksmd.slotStat(st.ksmSlot);
+                        tot[1] += stat[1] + stat[2];
+                    }
+                }
                 for (Vm vm : declared.vms.values()) {
                     var st = engine.vm(vm.name());
                     if (sh.host() != null && !vm.host().equals(sh.host())) continue;
                     long present = st.memory == null ? 0 : st.memory.presentPages();
                     long[] stat = st.ksmSlot >= 0 ? engine.host(vm.host()).ksmd.slotStat(st.ksmSlot) : new long[3];
-                    t.add(vm.name(), vm.host(), present, stat[1] + stat[2], stat[2]);
+                    long[] tot = hostTotals.get(vm.host());
+                    t.add(vm.name(), vm.host(), present, stat[1] + stat[2], stat[2], stat[0], tot[0], tot[1]);
                 }
                 return t.table();
             }

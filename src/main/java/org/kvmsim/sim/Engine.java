@@ -121,14 +121,13 @@ public final class Engine {
             this.zeroFrame = (int) mem.totalPages();
             if (decl.ksm() != null) {
                 ksmd = new org.kvmsim.sim.ksm.Ksmd();
-                // Knobs in sysfs order of dependence: run last, as an admin's script would.
+                // Knobs in the order an admin's script must write them: the advisor's mode after
+                // pages_to_scan (which it then owns), run last.
                 for (Map.Entry<String, Long> k : new java.util.TreeMap<>(decl.ksm().knobs()).entrySet()) {
-                    if (k.getKey().equals("run")) continue;
-                    String v = k.getKey().equals("advisor_mode") ? (k.getValue() == 1 ? "scan-time" : "none")
-                            : Long.toString(k.getValue());
-                    if (k.getKey().startsWith("advisor_") && !k.getKey().equals("advisor_mode")) continue;
-                    ksmd.set(k.getKey(), v);
+                    if (k.getKey().equals("run") || k.getKey().equals("advisor_mode")) continue;
+                    ksmd.set(k.getKey(), Long.toString(k.getValue()));
                 }
+                ksmd.set("advisor_mode", decl.ksm().knob("advisor_mode") == 1 ? "scan-time" : "none");
                 ksmd.set("run", Long.toString(decl.ksm().knob("run")));
             } else {
                 ksmd = null;
@@ -290,6 +289,46 @@ public final class Engine {
         return bytes;
     }
 
+    /**
+     * A VM declared again. One that is not running is replaced by a fresh one, so it starts at the
+     * next run (even with the same configuration: a notebook cell run again); a running one must
+     * keep its configuration, and declaring it differently is refused.
+     */
+    public void redeclare(Vm v) {
+        VmState vs = vms.get(v.name());
+        if (vs != null && vs.state == VmRunState.RUNNING) {
+            if (!vs.decl.equals(v)) {
+                throw new SimError("vm '" + v.name() + "' is running; stop it before declaring it differently");
+            }
+            return;
+        }
+        vms.remove(v.name());
+        vms.put(v.name(), new VmState(v));
+    }
+
+    /** A host declared again: refused while VMs run on it with another configuration. */
+    public void redeclare(Host h) {
+        HostState hs = hosts.get(h.name());
+        if (hs != null && !hs.decl.equals(h) && hasLiveVms(h.name())) {
+            List<String> live = new ArrayList<>();
+            for (VmState v : vms.values()) if (v.decl.host().equals(h.name()) && v.state == VmRunState.RUNNING) live.add(v.decl.name());
+            throw new SimError("host '" + h.name() + "' has running VMs (" + String.join(", ", live)
+                    + "); stop them before declaring it differently");
+        }
+    }
+
+    /** A contents block for a VM that is already running is laid out at once. */
+    public void declared(ContentsSpec c) {
+        VmState v = vms.get(c.vm());
+        if (v != null && v.state == VmRunState.RUNNING) lay(v, c);
+    }
+
+    /** A pagetable of a VM that is already running gets its address space at once. */
+    public void declared(org.kvmsim.model.PageTableSpec pt) {
+        VmState v = vms.get(pt.vm());
+        if (v != null && v.state == VmRunState.RUNNING) buildPagetable(v, pt);
+    }
+
     /** Starts every VM declared but not started, in declaration order, as a `run` does. */
     public void startPending(Declarations d) {
         for (VmState v : new ArrayList<>(vms.values())) {
@@ -301,6 +340,14 @@ public final class Engine {
     public void start(VmState v, Declarations d) {
         HostState h = hosts.get(v.decl.host());
         long pages = v.decl.memory() >>> 12;
+        // A VM started again after `stop` boots afresh: a new guest, new tables, new address spaces.
+        v.defaultSpace = -1;
+        v.pagetables.clear();
+        v.nextFreeGuestPage = 0;
+        v.nextTablePage = -1;
+        v.nextWorkloadGva = WORKLOAD_GVA;
+        v.current = null;
+        workloadBase.keySet().removeIf(k -> k.endsWith("@" + v.decl.name()));
         v.memory = new GuestMemory(pages);
         if (v.decl.backing().kind() == Backing.Kind.HUGEPAGES) {
             long size = h.decl.pool(v.decl.backing().pool()).pageSize();
@@ -489,7 +536,9 @@ public final class Engine {
             long hp = page / (v.huge.pool().pageBytes() >>> 12);
             if (v.huge.frameOf(hp) < 0 && !v.huge.fault(hp)) {
                 // A MAP_NORESERVE guest touching beyond its pool dies of SIGBUS, as on Linux.
-                kill(v, "SIGBUS: no huge page for a MAP_NORESERVE fault");
+                release(v);
+                v.state = VmRunState.KILLED;
+                event("sigbus", v.decl.name(), "no huge page for a fault of its MAP_NORESERVE mapping (QEMU dies of SIGBUS)");
             }
             return;
         }
@@ -722,7 +771,8 @@ public final class Engine {
     }
 
     private final java.util.IdentityHashMap<Workload, Boolean> workloadsDone = new java.util.IdentityHashMap<>();
-    private final Map<String, Long> workloadBase = new java.util.HashMap<>();
+    /** Per workload on a VM ("name@vm"): {first GVA, footprint} of its address range. */
+    private final Map<String, long[]> workloadBase = new java.util.HashMap<>();
     private static final int BATCH = 4096;
 
     /**
@@ -741,13 +791,16 @@ public final class Engine {
                 long seed = w.seed() * 0x9e3779b97f4a7c15L + (t++) + this.seed * 31;
                 WorkloadRun run;
                 if (target.pagetable() == null) {
+                    // A workload keeps its address range across runs; declared again with a larger
+                    // footprint it gets a new range after the others, as a new mmap would.
                     String key = w.name() + "@" + v.decl.name();
-                    Long base = workloadBase.get(key);
-                    if (base == null) {
-                        base = v.nextWorkloadGva;
+                    long[] range = workloadBase.get(key);
+                    if (range == null || range[1] < w.footprint()) {
+                        range = new long[] {v.nextWorkloadGva, w.footprint()};
                         v.nextWorkloadGva += (w.footprint() + (2L << 20) - 1) & -(2L << 20);
-                        workloadBase.put(key, base);
+                        workloadBase.put(key, range);
                     }
+                    long base = range[0];
                     run = new WorkloadRun(v, defaultSpace(v), base,
                             new org.kvmsim.sim.workload.AccessStream(w.pattern(), w.footprint(), w.writesPct(), seed),
                             w.footprint() >>> 12, null, w.accesses());
@@ -758,7 +811,7 @@ public final class Engine {
                             new org.kvmsim.sim.workload.AccessStream(w.pattern(), bytes, w.writesPct(), seed), 0, pt.maps(),
                             w.accesses());
                 }
-                long per = (w.accesses() + slices - 1) / slices;
+                long per = w.accesses() / slices + (w.accesses() % slices == 0 ? 0 : 1);
                 long step = duration / slices;
                 schedule(now + Math.max(1, step / 2), new WorkloadTimer(run, per, step));
             }
@@ -884,8 +937,11 @@ public final class Engine {
 
         @Override
         void fire(Engine e) {
+            if (e.hosts.get(host.decl.name()) != host) return; // the host was declared again
             int collapsed = host.khugepaged.wake();
-            if (collapsed > 0) e.event("thp_collapse", host.decl.name(), collapsed + " pages collapsed into huge pages");
+            if (collapsed > 0) {
+                e.event("thp_collapse", host.decl.name(), collapsed + " huge pages collapsed (" + collapsed * 512L + " pages of 4 KiB)");
+            }
             e.schedule(at + host.khugepaged.sleepMillis() * 1_000_000L, this);
         }
     }
@@ -907,15 +963,14 @@ public final class Engine {
 
         @Override
         void fire(Engine e) {
+            if (e.hosts.get(host.decl.name()) != host) return; // the host was declared again
             if (!host.ksmd.shouldRun()) {
                 idle = true; // wait_event_freezable(ksm_thread_wait, ksmd_should_run())
                 return;
             }
-            long before = host.ksmd.counters().fullScans();
+            // Full scans are not events: `show ksm history` has one row per scan, and small VMs
+            // finish one every wake-up (50 a second), which would drown the event log.
             host.ksmd.wakeUp(e.now);
-            if (host.ksmd.counters().fullScans() != before) {
-                e.event("ksm_full_scan", host.decl.name(), "full scan " + host.ksmd.counters().fullScans());
-            }
             e.schedule(at + Math.max(1, host.ksmd.knobs().sleepMillisecs()) * 1_000_000L, this);
         }
     }
@@ -933,7 +988,7 @@ public final class Engine {
         }
     }
 
-    private final java.util.Set<String> daemonsStarted = new java.util.HashSet<>();
+    private final java.util.Set<HostState> khugepagedStarted = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
     private void startDaemons() {
         startDaemonTimers();
@@ -948,7 +1003,7 @@ public final class Engine {
                 t.idle = true;
                 ksmdTimers.put(h, t);
             }
-            if (daemonsStarted.add("khugepaged:" + h.decl.name())) {
+            if (khugepagedStarted.add(h)) {
                 schedule(now + h.khugepaged.sleepMillis() * 1_000_000L, new KhugepagedTimer(h));
             }
         }

@@ -61,6 +61,10 @@ class CliTest {
         assertEquals(3, e.get("column").getAsInt());
         assertEquals("unknown attribute 'pages_to_scna' in ksm policy", e.get("message").getAsString());
         assertEquals("did you mean 'pages_to_scan'?", e.get("hint").getAsString());
+        // without a hint the key is still there, null
+        Run r2 = cli("run", "--format", "json", script("host h { memory = 1 GiB; hugepages p { page_size = 4 MiB } }\n").toString());
+        JsonObject e2 = JsonParser.parseString(r2.out).getAsJsonObject().getAsJsonArray("errors").get(0).getAsJsonObject();
+        assertTrue(e2.has("hint") && e2.get("hint").isJsonNull(), r2.out);
     }
 
     @Test
