@@ -36,7 +36,7 @@ final class BenchCommand implements Callable<Integer> {
             default -> null;
         };
         if (r == null) {
-            spec.commandLine().getErr().println("kvmsim: no benchmark '" + name + "' yet (not implemented yet)");
+            spec.commandLine().getErr().println("kvmsim: unknown benchmark '" + name + "'; benchmarks: touch, buddy, mmu, ksm");
             return 2;
         }
         spec.commandLine().getOut().println(json ? r.toJson() : r.toText());
