@@ -6,8 +6,6 @@ package org.kvmsim.lang;
  */
 public record Span(String file, int line, int column, int length) {
 
-    public static final Span NONE = new Span("<none>", 0, 0, 0);
-
     public Span {
         length = Math.max(1, length);
     }

@@ -63,16 +63,4 @@ public final class Declarations {
         contents.clear();
         workloads.clear();
     }
-
-    /** Every declared name of every kind, for completion and suggestions. */
-    public List<String> allNames() {
-        List<String> out = new ArrayList<>();
-        out.addAll(policies.keySet());
-        out.addAll(hosts.keySet());
-        out.addAll(images.keySet());
-        out.addAll(vms.keySet());
-        out.addAll(pagetables.keySet());
-        out.addAll(workloads.keySet());
-        return out;
-    }
 }

@@ -232,7 +232,7 @@ public final class Tables {
     }
 
     /** `show walk`: one row per memory reference of the architectural walk, in order. */
-    public static Table walk(String subject, long gva, List<org.kvmsim.sim.mmu.WalkRef> refs) {
+    public static Table walk(List<org.kvmsim.sim.mmu.WalkRef> refs) {
         LongColumn step = LongColumn.create("step"), level = LongColumn.create("level"), index = LongColumn.create("index");
         StringColumn dim = StringColumn.create("dimension"), table = StringColumn.create("table_address"),
                 entry = StringColumn.create("entry_address");

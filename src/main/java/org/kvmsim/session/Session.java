@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.kvmsim.lang.Diagnostic;
-import org.kvmsim.lang.Diagnostics;
 import org.kvmsim.lang.Frontend;
 import org.kvmsim.lang.SourceFile;
 import org.kvmsim.lang.Suggest;
@@ -99,11 +98,6 @@ public final class Session {
         } catch (Interrupted e) {
             return new Result(false, List.of(e.diagnostic()), true);
         }
-    }
-
-    /** Only checks {@code source} against the session's declarations; changes nothing. */
-    public Diagnostics check(SourceFile source) {
-        return Frontend.compile(source, declared).diagnostics();
     }
 
     private static final class Interrupted extends RuntimeException {
@@ -427,7 +421,7 @@ public final class Session {
             return t.table("pagetable");
         }
         if (sh.kind() == Statement.ShowKind.WALK) {
-            return Tables.walk(sh.subject(), sh.address(), st.mmu.walk(space, sh.address()));
+            return Tables.walk(st.mmu.walk(space, sh.address()));
         }
         var tr = st.mmu.translate(space, sh.address());
         if (tr.isEmpty()) {

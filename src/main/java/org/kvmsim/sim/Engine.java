@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
-import java.util.SplittableRandom;
 import org.kvmsim.model.Backing;
 import org.kvmsim.model.Content;
 import org.kvmsim.model.ContentsSpec;
@@ -30,7 +29,7 @@ import org.kvmsim.sim.mem.OomKiller;
  * Mechanisms (host memory, hugetlb/THP, guest contents, workloads) plug in as state the engine
  * owns and events it schedules. It knows nothing of text, tables or notebooks; the session asks
  * it for numbers. Every random choice comes from a generator seeded from the session's seed and
- * the component's name, so a script and seed give the same run on any machine.
+ * the workload's own seed, so a script and seed give the same run on any machine.
  *
  * <p>VMs start as QEMU starts them: in declaration order, at the first `run` after they are
  * declared. Guest RAM is one mapping of the VM's memory (anonymous, THP or hugetlbfs), populated
@@ -82,10 +81,6 @@ public final class Engine {
 
     long nextUnique() {
         return GuestMemory.unique(++uniqueSerial);
-    }
-
-    SplittableRandom random(String component) {
-        return new SplittableRandom(seed * 0x9e3779b97f4a7c15L + component.hashCode());
     }
 
     // --- hosts and VMs
