@@ -9,18 +9,18 @@ import java.util.Arrays;
  * paging-structure cache entry points at), not translations: the simulator only needs to know
  * whether the hardware would hit, the translation itself comes from the tables.
  *
- * <p>Data structures: {@code tags[set * ways + way]} and, where a payload is needed, a parallel
- * {@code values[]}. The LRU order of a set of at most 16 ways is one long, {@code order[set]}:
- * 4-bit way numbers, most recently used in the low nibble, least recently used in nibble
- * ways-1. A hit moves its way's nibble to the bottom (nothing to do when it is already there,
- * the common case for hot pages; otherwise a few shifts and masks), a fill takes the way in the
- * top nibble and rotates it to the bottom, so neither scans the set a second time nor touches a
- * second array beyond one long per set. Empty ways ({@link #EMPTY}) are kept at the LRU end,
- * so they are filled first. Wider sets (fully associative arrays of more than 16 entries) use
- * per-way stamps {@code clock << 8 | way} instead: the smallest is the LRU way (empty ways have
- * stamp {@code way}). Both are exact, deterministic LRU. The set is chosen by the low bits of
- * the page number (sets must be a power of two), like hardware's index bits; ways may be any
- * number (12 for Skylake's STLB).
+ * <p>Data structures: {@code tags[set * ways + i]} and, where a payload is needed, a parallel
+ * {@code values[]}. Each set is kept in recency order, most recently used at {@code i = 0}
+ * (a move-to-front list), so the LRU way is always the last one: a hit at position i moves
+ * entries 0..i-1 down one place and puts the key first (nothing to do at position 0, the
+ * common case for hot pages), a fill drops the last entry and puts the new one first. Nothing
+ * else is kept: no recency words or stamps to update, and lookups, fills and the LRU choice
+ * touch one contiguous run of at most {@code ways} longs. Empty entries ({@link #EMPTY}) stay
+ * at the end of their set, so they are filled first and a lookup may stop at the first one.
+ * The set is chosen by the low bits of the page number (sets must be a power of two), like
+ * hardware's index bits; ways may be any number (12 for Skylake's STLB, 64 for a fully
+ * associative Zen 2 L1). Physical way numbers are not modelled: which hardware way holds an
+ * entry has no observable effect under LRU.
  *
  * <p>Differences from hardware: real TLBs use pseudo-LRU (tree PLRU or similar); exact LRU is a
  * deterministic stand-in. Keys carry a VPID/ASID tag in their low bits (see {@link Tlbs#key}).
@@ -29,23 +29,16 @@ final class AssocCache {
 
     static final long EMPTY = -1L;
     static final long MISS = Long.MIN_VALUE;
-    private static final long NIBBLES = 0x1111_1111_1111_1111L;
 
     final int entries;
     final int ways;
     final int setMask;
     private final long[] tags;
     private final long[] values;
-    /** Per set, the ways in recency order, a nibble each (ways <= 16); null for wider sets. */
-    private final long[] order;
-    /** The order of an empty set: way 0 at the LRU end, so it is filled first. */
-    private final long emptyOrder;
-    private final int lruShift;
-    private final long orderMask;
-    /** Wider sets only: last use of each way as {@code clock << 8 | way}. */
-    private final long[] stamps;
-    private long clock;
     private int live;
+    /** What the last missed {@link #probeOrInsert} pushed out of its set (EMPTY if nothing). */
+    private long evicted;
+    private long evictedValue;
 
     AssocCache(int entries, int ways) {
         this(entries, ways, true);
@@ -60,9 +53,6 @@ final class AssocCache {
             throw new IllegalArgumentException("a cache of " + entries + " entries and " + ways
                     + " ways must have a power-of-two number of sets");
         }
-        if (ways > 256) {
-            throw new IllegalArgumentException("at most 256 ways");
-        }
         this.entries = entries;
         this.ways = ways;
         this.setMask = entries == 0 ? 0 : entries / ways - 1;
@@ -70,104 +60,185 @@ final class AssocCache {
         this.tags = new long[slots];
         this.values = withValues ? new long[slots] : null;
         Arrays.fill(tags, EMPTY);
-        this.lruShift = 4 * (ways - 1);
-        this.orderMask = ways >= 16 ? -1L : (1L << (4 * ways)) - 1;
-        long o = 0;
-        for (int w = 0; w < Math.min(ways, 16); w++) {
-            o = (o << 4) | w;
-        }
-        this.emptyOrder = o;
-        if (ways <= 16) {
-            this.order = new long[slots / ways];
-            this.stamps = null;
-        } else {
-            this.order = null;
-            this.stamps = new long[slots];
-        }
-        resetLru();
-    }
-
-    private void resetLru() {
-        if (order != null) {
-            Arrays.fill(order, emptyOrder);
-        } else {
-            for (int i = 0; i < stamps.length; i++) {
-                stamps[i] = i % ways;
-            }
-        }
     }
 
     boolean disabled() {
         return entries == 0;
     }
 
-    /** Way of the set at {@code base} holding {@code key}, or -1. */
-    private int find(int base, long key) {
+    /**
+     * Moves the entry at {@code i} (in the set starting at {@code base}) to the front, shifting
+     * the more recent ones down one place.
+     */
+    private void toFront(int base, int i, long key) {
         long[] t = tags;
-        for (int i = base, end = base + ways; i < end; i++) {
-            if (t[i] == key) {
-                return i - base;
+        for (int j = i; j > base; j--) {
+            t[j] = t[j - 1];
+        }
+        t[base] = key;
+        long[] v = values;
+        if (v != null) {
+            long value = v[i];
+            for (int j = i; j > base; j--) {
+                v[j] = v[j - 1];
+            }
+            v[base] = value;
+        }
+    }
+
+    /** Slot of {@code key} in the set at {@code base} after moving it to the front, or -1. */
+    private int lookup(long page, long key) {
+        int base = (int) (page & setMask) * ways;
+        long[] t = tags;
+        if (t[base] == key) {
+            return base;
+        }
+        for (int i = base + 1, end = base + ways; i < end; i++) {
+            long x = t[i];
+            if (x == key) {
+                toFront(base, i, key);
+                return base;
+            }
+            if (x == EMPTY) {
+                return -1;
             }
         }
         return -1;
     }
 
-    /** Marks {@code way} of {@code set} most recently used. */
-    private void touch(int set, int way) {
-        long[] ord = order;
-        if (ord != null) {
-            long o = ord[set];
-            if ((o & 15) != way) {
-                ord[set] = moveToBottom(o, way);
-            }
-        } else {
-            stamps[set * ways + way] = (++clock << 8) | way;
-        }
-    }
-
-    /** Nibble position of {@code way} in an order word (it is there exactly once). */
-    private static int position(long o, int way) {
-        long x = o ^ (NIBBLES * way);
-        // lowest zero nibble of x (borrows only create false hits above the first true one)
-        long z = (x - NIBBLES) & ~x & (NIBBLES << 3);
-        return Long.numberOfTrailingZeros(z) >>> 2;
-    }
-
-    private static long moveToBottom(long o, int way) {
-        int pos = position(o, way);
-        long below = o & ((1L << (4 * pos)) - 1);
-        long above = pos == 15 ? 0 : o & (-1L << (4 * pos + 4));
-        return above | (below << 4) | way;
-    }
-
-    /** Moves {@code way} to the LRU end of the order word (it was emptied). */
-    private long moveToTop(long o, int way) {
-        int pos = position(o, way);
-        long below = o & ((1L << (4 * pos)) - 1);
-        long above = pos == 15 ? 0 : o & (-1L << (4 * pos + 4));
-        return below | (above >>> 4) | ((long) way << lruShift);
-    }
-
     /** True, refreshing LRU, if {@code key} is cached in the set chosen by {@code page}. */
     boolean probe(long page, long key) {
-        int set = (int) (page & setMask);
-        int way = find(set * ways, key);
-        if (way < 0) {
-            return false;
-        }
-        touch(set, way);
-        return true;
+        return entries != 0 && lookup(page, key) >= 0;
     }
 
     /** The cached payload for {@code key}, refreshing LRU, or {@link #MISS}. */
     long get(long page, long key) {
-        int set = (int) (page & setMask);
-        int way = find(set * ways, key);
-        if (way < 0) {
+        if (entries == 0) {
             return MISS;
         }
-        touch(set, way);
-        return values == null ? 0 : values[set * ways + way];
+        int slot = lookup(page, key);
+        if (slot < 0) {
+            return MISS;
+        }
+        return values == null ? 0 : values[slot];
+    }
+
+    /**
+     * Moves {@code key} to the front of the set at {@code base} if present and returns its old
+     * slot; otherwise inserts it at the front, remembers what fell off the end in
+     * {@link #evicted} and returns -1. One pass over the tags; payloads are left to the caller.
+     */
+    private int frontOrInsert(int base, long key) {
+        long[] t = tags;
+        long carry = t[base];
+        if (carry == key) {
+            return base;
+        }
+        t[base] = key;
+        for (int i = base + 1, end = base + ways; i < end; i++) {
+            long x = t[i];
+            t[i] = carry;
+            if (x == key) {
+                return i;
+            }
+            if (carry == EMPTY) {
+                // the rest of the set is empty too: nothing was pushed out
+                evicted = EMPTY;
+                live++;
+                return -1;
+            }
+            carry = x;
+        }
+        if (carry == EMPTY) {
+            live++;
+        }
+        evicted = carry;
+        return -1;
+    }
+
+    /**
+     * {@link #probe} and, on a miss, at once the {@link #put} the caller would make after
+     * resolving it (one pass over the set instead of two). What the insertion pushed out is kept
+     * so that {@link #undoInsert} can take it back, exactly, when the miss ends otherwise (a
+     * fault, a larger page); the caller must not touch this cache in between.
+     */
+    boolean probeOrInsert(long page, long key) {
+        if (entries == 0) {
+            return false;
+        }
+        int base = (int) (page & setMask) * ways;
+        int at = frontOrInsert(base, key);
+        if (values != null) {
+            frontValue(base, at);
+        }
+        return at >= 0;
+    }
+
+    /**
+     * As {@link #probeOrInsert}: the payload on a hit, or {@link #MISS} with the key inserted
+     * (payload 0 until {@link #setFront}).
+     */
+    long getOrInsert(long page, long key) {
+        if (entries == 0) {
+            return MISS;
+        }
+        int base = (int) (page & setMask) * ways;
+        int at = frontOrInsert(base, key);
+        if (values == null) {
+            return at >= 0 ? 0 : MISS;
+        }
+        frontValue(base, at);
+        return at >= 0 ? values[base] : MISS;
+    }
+
+    /** Moves the payloads as {@link #frontOrInsert} moved the tags ({@code at}: its result). */
+    private void frontValue(int base, int at) {
+        long[] v = values;
+        if (at == base) {
+            return;
+        }
+        int from = at >= 0 ? at : base + ways - 1;
+        long moved = v[from];
+        for (int j = from; j > base; j--) {
+            v[j] = v[j - 1];
+        }
+        if (at >= 0) {
+            v[base] = moved;
+        } else {
+            evictedValue = moved;
+            v[base] = 0;
+        }
+    }
+
+    /** Sets the payload of the entry a missed {@link #getOrInsert} on {@code page} just inserted. */
+    void setFront(long page, long value) {
+        if (entries != 0 && values != null) {
+            values[(int) (page & setMask) * ways] = value;
+        }
+    }
+
+    /** Takes back the insertion of the last missed {@link #probeOrInsert} on {@code page}. */
+    void undoInsert(long page) {
+        if (entries == 0) {
+            return;
+        }
+        int base = (int) (page & setMask) * ways;
+        int last = base + ways - 1;
+        long[] t = tags;
+        for (int j = base; j < last; j++) {
+            t[j] = t[j + 1];
+        }
+        t[last] = evicted;
+        if (evicted == EMPTY) {
+            live--;
+        }
+        long[] v = values;
+        if (v != null) {
+            for (int j = base; j < last; j++) {
+                v[j] = v[j + 1];
+            }
+            v[last] = evicted == EMPTY ? 0 : evictedValue;
+        }
     }
 
     /**
@@ -178,44 +249,40 @@ final class AssocCache {
         if (entries == 0) {
             return;
         }
-        int set = (int) (page & setMask);
-        int base = set * ways;
-        int way;
-        long[] ord = order;
-        if (ord != null) {
-            long o = ord[set];
-            way = (int) (o >>> lruShift) & 15;
-            ord[set] = ((o << 4) & orderMask) | way;
-        } else {
-            long[] st = stamps;
-            long oldest = st[base];
-            for (int i = base + 1, end = base + ways; i < end; i++) {
-                // a branch-free min (stamps are non-negative and far below 2^62)
-                long d = st[i] - oldest;
-                oldest += d & (d >> 63);
-            }
-            way = (int) (oldest & 0xFF);
-            st[base + way] = (++clock << 8) | way;
-        }
-        int victim = base + way;
-        if (tags[victim] == EMPTY) {
+        int base = (int) (page & setMask) * ways;
+        int last = base + ways - 1;
+        long[] t = tags;
+        if (t[last] == EMPTY) {
             live++;
         }
-        tags[victim] = key;
-        if (values != null) {
-            values[victim] = value;
+        for (int j = last; j > base; j--) {
+            t[j] = t[j - 1];
+        }
+        t[base] = key;
+        long[] v = values;
+        if (v != null) {
+            for (int j = last; j > base; j--) {
+                v[j] = v[j - 1];
+            }
+            v[base] = value;
         }
     }
 
-    /** Empties {@code way} of {@code set}, which then goes first. */
-    private void empty(int set, int way) {
-        tags[set * ways + way] = EMPTY;
-        live--;
-        if (order != null) {
-            order[set] = moveToTop(order[set], way);
-        } else {
-            stamps[set * ways + way] = way;
+    /** Removes the entry at {@code i} of the set at {@code base}; the rest close up, EMPTY goes last. */
+    private void remove(int base, int i) {
+        int last = base + ways - 1;
+        long[] t = tags;
+        for (int j = i; j < last; j++) {
+            t[j] = t[j + 1];
         }
+        t[last] = EMPTY;
+        if (values != null) {
+            for (int j = i; j < last; j++) {
+                values[j] = values[j + 1];
+            }
+            values[last] = 0;
+        }
+        live--;
     }
 
     /** Drops {@code key} if cached. */
@@ -223,11 +290,41 @@ final class AssocCache {
         if (entries == 0) {
             return;
         }
-        int set = (int) (page & setMask);
-        int base = set * ways;
-        for (int i = 0; i < ways; i++) {
-            if (tags[base + i] == key) {
-                empty(set, i);
+        int base = (int) (page & setMask) * ways;
+        for (int i = base, end = base + ways; i < end; i++) {
+            if (tags[i] == key) {
+                remove(base, i);
+                return;
+            }
+        }
+    }
+
+    /**
+     * Keeps, in each set, only the entries {@code keep} accepts (rewritten by it), in their
+     * recency order; the freed ways become empty at the end of the set.
+     */
+    private void filter(java.util.function.LongUnaryOperator keep) {
+        long[] t = tags;
+        for (int base = 0; base < entries; base += ways) {
+            int w = base;
+            for (int i = base, end = base + ways; i < end; i++) {
+                long k = t[i];
+                if (k == EMPTY) {
+                    break;
+                }
+                long kept = keep.applyAsLong(k);
+                if (kept != EMPTY) {
+                    t[w] = kept;
+                    if (values != null) {
+                        values[w] = values[i];
+                    }
+                    w++;
+                } else {
+                    live--;
+                }
+            }
+            for (int i = w, end = base + ways; i < end && t[i] != EMPTY; i++) {
+                t[i] = EMPTY;
             }
         }
     }
@@ -238,14 +335,7 @@ final class AssocCache {
             return;
         }
         long mask = (1L << tagBits) - 1;
-        for (int set = 0, base = 0; base < entries; set++, base += ways) {
-            for (int i = 0; i < ways; i++) {
-                long k = tags[base + i];
-                if (k != EMPTY && (k & mask) == tag) {
-                    empty(set, i);
-                }
-            }
-        }
+        filter(k -> (k & mask) == tag ? EMPTY : k);
     }
 
     /**
@@ -261,32 +351,13 @@ final class AssocCache {
         if (values != null && other.values != null) {
             System.arraycopy(other.values, 0, values, 0, values.length);
         }
-        if (order != null) {
-            System.arraycopy(other.order, 0, order, 0, order.length);
-        } else {
-            System.arraycopy(other.stamps, 0, stamps, 0, stamps.length);
-            clock = Math.max(clock, other.clock);
-        }
         live = other.live;
-        for (int set = 0, base = 0; base < entries; set++, base += ways) {
-            for (int i = 0; i < ways; i++) {
-                long k = tags[base + i];
-                if (k == EMPTY) {
-                    continue;
-                }
-                if ((k & mask) == tag) {
-                    tags[base + i] = k & ~mask;
-                } else {
-                    empty(set, i);
-                }
-            }
-        }
+        filter(k -> (k & mask) == tag ? k & ~mask : EMPTY);
     }
 
     void flush() {
         if (live != 0) {
             Arrays.fill(tags, EMPTY);
-            resetLru();
             live = 0;
         }
     }

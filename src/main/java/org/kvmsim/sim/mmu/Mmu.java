@@ -408,32 +408,38 @@ public final class Mmu {
                 }
                 // access(gva, write) when only 4 KiB translations are cached and the native
                 // price is read off this VM's walks: the same steps, minus the checks for them
+                // a miss in the L1 or the STLB is filled with this very key after the STLB hit
+                // or the walk (which touch neither), so probe and fill are one pass; a miss that
+                // ends otherwise (a fault, a larger translation) takes the fills back first
                 accesses++;
                 long p = gva >>> 12;
                 long k = Tlbs.key(p, 0, tag);
-                if (l1k.probe(p, k)) {
+                if (l1k.probeOrInsert(p, k)) {
                     continue;
                 }
                 l1Misses++;
                 nativeL1Misses++;
-                if (l2k.probe(p, k)) {
-                    l1k.put(p, k, 0);
+                if (l2k.probeOrInsert(p, k)) {
                     continue;
                 }
                 stlbMisses++;
-                if (!twoD) {
-                    miss(t, gva, write);
-                    continue;
-                }
-                walks++;
-                int sc = walk2d(t, gva, write);
-                if (sc == 0 && lastGuestSize == 0) {
-                    // afterWalk() for a 4 KiB translation, as the native walk would find it
-                    walkRefs += lastRefs;
-                    nativeWalkRefs += lastGuestRefs;
-                    l2k.put(p, k, 0);
-                    l1k.put(p, k, 0);
-                } else if (!afterWalk(t, gva, write, sc)) {
+                if (twoD) {
+                    walks++;
+                    int sc = walk2d(t, gva, write);
+                    if (sc == 0 && lastGuestSize == 0) {
+                        // afterWalk() for a 4 KiB translation, as the native walk would find it
+                        walkRefs += lastRefs;
+                        nativeWalkRefs += lastGuestRefs;
+                        continue;
+                    }
+                    l2k.undoInsert(p);
+                    l1k.undoInsert(p);
+                    if (!afterWalk(t, gva, write, sc)) {
+                        miss(t, gva, write);
+                    }
+                } else {
+                    l2k.undoInsert(p);
+                    l1k.undoInsert(p);
                     miss(t, gva, write);
                 }
             }
@@ -586,7 +592,17 @@ public final class Mmu {
         }
     }
 
-    /** The 2-D walk (EPT/NPT) with guest PSCs, nested TLB and nested PSCs; as {@link #walk1d}. */
+    /**
+     * The 2-D walk (EPT/NPT) with guest PSCs, nested TLB and nested PSCs; as {@link #walk1d}.
+     *
+     * <p>A paging-structure cache that misses is filled with the same key later in the walk, when
+     * the walker passes that level, and nothing else uses the cache in between (a walk only
+     * reads tables and, on an EPT violation, installs nested entries; host faults behind
+     * {@link HostBacking#hpa} allocate frames, they do not shoot down TLBs). So the lookup inserts
+     * the key at once (one pass over the set instead of two), the walk sets the entry's payload
+     * when it passes the level, and a walk that ends above a level it had inserted (a fault, a
+     * large page) takes that insertion back: the caches end exactly as with lookup-then-fill.
+     */
     private int walk2d(Tlbs t, long gva, boolean write) {
         RadixTable g = cur.guest;
         AssocCache[] psc = t.psc;
@@ -594,17 +610,16 @@ public final class Mmu {
         int level = levels;
         int id = g.root;
         boolean known = false;
+        long epoch = t.epoch;
         for (int l = 2; l <= levels; l++) {
             AssocCache c = psc[l];
-            if (c.entries != 0) {
-                long p = gva >>> shiftOfLevel(l);
-                long v = c.get(p, Tlbs.key(p, 0, tag));
-                if (v != AssocCache.MISS) {
-                    level = l - 1;
-                    id = (int) v;
-                    known = true;
-                    break;
-                }
+            long p = gva >>> shiftOfLevel(l);
+            long v = c.getOrInsert(p, Tlbs.key(p, 0, tag));
+            if (v != AssocCache.MISS) {
+                level = l - 1;
+                id = (int) v;
+                known = true;
+                break;
             }
         }
         int refs = 0;
@@ -624,6 +639,7 @@ public final class Mmu {
                 if (e == 0) {
                     lastRefs = refs;
                     lastGuestRefs = guestRefs;
+                    checkUndisturbed(t, epoch);
                     return -1;
                 }
                 int ad = e | LA | (write ? LD : 0);
@@ -643,25 +659,25 @@ public final class Mmu {
             if (e == 0) {
                 lastRefs = refs;
                 lastGuestRefs = guestRefs;
+                undoInserts(psc, gva, level);
+                checkUndisturbed(t, epoch);
                 return -1;
             }
             if ((e & PS) != 0) {
                 g.up[slot] = e | A | (write ? D : 0);
                 gShift = shiftOfLevel(level);
                 gpa = (e & ADDR_MASK) | (gva & ((1L << gShift) - 1));
+                undoInserts(psc, gva, level);
                 break;
             }
             int child = childOf(e);
-            AssocCache c = psc[level];
-            if (c.entries != 0) {
-                long p = gva >>> shiftOfLevel(level);
-                c.put(p, Tlbs.key(p, 0, tag), child);
-            }
+            psc[level].setFront(gva >>> shiftOfLevel(level), child);
             id = child;
             level--;
             known = false;
         }
         refs += nested(gpa);
+        checkUndisturbed(t, epoch);
         lastRefs = refs;
         lastGuestRefs = guestRefs;
         lastGuestSize = (gShift - 12) / 9;
@@ -669,12 +685,30 @@ public final class Mmu {
         return (shift - 12) / 9;
     }
 
-    /** Nested references to translate {@code gpa}; taking EPT violations as needed. */
+    /** Takes back the insertions a walk that stopped at {@code level} made in caches 2..level. */
+    private static void undoInserts(AssocCache[] caches, long addr, int level) {
+        for (int l = 2; l <= level; l++) {
+            caches[l].undoInsert(addr >>> shiftOfLevel(l));
+        }
+    }
+
+    /** The fused lookups above rely on no flush during a walk; fail loudly if one ever happens. */
+    private static void checkUndisturbed(Tlbs t, long epoch) {
+        if (t.epoch != epoch) {
+            throw new IllegalStateException("the translation caches were flushed during a page walk");
+        }
+    }
+
+    /**
+     * Nested references to translate {@code gpa}; taking EPT violations as needed. The nested TLB
+     * and nested PSCs insert on a miss as the guest PSCs do in {@link #walk2d}; an EPT violation
+     * at some level takes back the nested PSC insertions at and below it, then the walk restarts.
+     */
     private int nested(long gpa) {
         Tlbs t = cpu.tlbs;
         long gp = gpa >>> 12;
-        long k = Tlbs.key(gp, 0, tag);
-        long v = t.ntlb.get(gp, k);
+        AssocCache ntlb = t.ntlb;
+        long v = ntlb.getOrInsert(gp, Tlbs.key(gp, 0, tag));
         if (v != AssocCache.MISS) {
             lastNestedShift = (int) v;
             return 0;
@@ -689,14 +723,12 @@ public final class Mmu {
             int id = n.root;
             for (int l = 2; l <= levels; l++) {
                 AssocCache c = npsc[l];
-                if (c.entries != 0) {
-                    long p = gpa >>> shiftOfLevel(l);
-                    long hit = c.get(p, Tlbs.key(p, 0, tag));
-                    if (hit != AssocCache.MISS) {
-                        level = l - 1;
-                        id = (int) hit;
-                        break;
-                    }
+                long p = gpa >>> shiftOfLevel(l);
+                long hit = c.getOrInsert(p, Tlbs.key(p, 0, tag));
+                if (hit != AssocCache.MISS) {
+                    level = l - 1;
+                    id = (int) hit;
+                    break;
                 }
             }
             while (true) {
@@ -715,24 +747,22 @@ public final class Mmu {
                 }
                 long e = n.up[slot];
                 if (e == 0) {
+                    undoInserts(npsc, gpa, level);
                     eptViolation(gpa);
                     continue outer;
                 }
                 if ((e & PS) != 0) {
+                    undoInserts(npsc, gpa, level);
                     lastNestedShift = shiftOfLevel(level);
                     break outer;
                 }
                 int child = childOf(e);
-                AssocCache c = npsc[level];
-                if (c.entries != 0) {
-                    long p = gpa >>> shiftOfLevel(level);
-                    c.put(p, Tlbs.key(p, 0, tag), child);
-                }
+                npsc[level].setFront(gpa >>> shiftOfLevel(level), child);
                 id = child;
                 level--;
             }
         }
-        t.ntlb.put(gp, k, lastNestedShift);
+        ntlb.setFront(gp, lastNestedShift);
         return refs;
     }
 

@@ -28,6 +28,8 @@ final class Tlbs {
     final AssocCache[] npsc = new AssocCache[6];
     int sizesInUse;
     long flushes;
+    /** Counts every invalidation and flush, so a page walk can check that none happened during it. */
+    long epoch;
 
     Tlbs(CpuModel m) {
         this.model = m;
@@ -117,6 +119,7 @@ final class Tlbs {
 
     /** INVLPG: drops the translations of {@code va} for {@code tag} and that tag's PSC entries. */
     void invalidatePage(long va, int tag) {
+        epoch++;
         for (int s = 0; s < 3; s++) {
             long p = va >>> shiftOfSize(s);
             long k = key(p, s, tag);
@@ -130,6 +133,7 @@ final class Tlbs {
 
     /** A CR3 load without PCIDs: all of the tag's linear translations and guest PSC entries go. */
     void flushLinear(int tag) {
+        epoch++;
         for (AssocCache c : l1) {
             c.flushTag(tag, TAG_BITS);
         }
@@ -144,6 +148,7 @@ final class Tlbs {
 
     /** Everything, nested structures included (a VM switch without VPID/ASID). */
     void flushAll() {
+        epoch++;
         for (AssocCache c : l1) {
             c.flush();
         }
@@ -164,6 +169,7 @@ final class Tlbs {
      * {@code tag}: L1, STLB and PSCs, way order kept, so LRU continues exactly.
      */
     void copyLinearFrom(Tlbs other, int tag) {
+        epoch++;
         for (int s = 0; s < 3; s++) {
             if (l1[s] != l1[(s + 2) % 3] || s == 0) {
                 l1[s].copyFrom(other.l1[s], tag, TAG_BITS);
@@ -180,6 +186,7 @@ final class Tlbs {
 
     /** Flushes the nested structures of one tag (nested entries were zapped). */
     void flushNested(int tag) {
+        epoch++;
         ntlb.flushTag(tag, TAG_BITS);
         for (int l = 2; l <= 5; l++) {
             npsc[l].flushTag(tag, TAG_BITS);
