@@ -125,8 +125,8 @@ final class AssocCache {
 
     /**
      * Moves {@code key} to the front of the set at {@code base} if present and returns its old
-     * slot; otherwise inserts it at the front, remembers what fell off the end in
-     * {@link #evicted} and returns -1. One pass over the tags; payloads are left to the caller.
+     * slot; otherwise inserts it at the front (payload 0), remembers what fell off the end in
+     * {@link #evicted} and returns -1. One pass over the set, payloads moved along.
      */
     private int frontOrInsert(int base, long key) {
         long[] t = tags;
@@ -135,20 +135,34 @@ final class AssocCache {
             return base;
         }
         t[base] = key;
-        for (int i = base + 1, end = base + ways; i < end; i++) {
-            long x = t[i];
-            t[i] = carry;
-            if (x == key) {
-                return i;
+        long[] v = values;
+        if (v == null) {
+            for (int i = base + 1, end = base + ways; i < end; i++) {
+                long x = t[i];
+                t[i] = carry;
+                if (x == key) {
+                    return i;
+                }
+                carry = x;
             }
-            if (carry == EMPTY) {
-                // the rest of the set is empty too: nothing was pushed out
-                evicted = EMPTY;
-                live++;
-                return -1;
+        } else {
+            long carried = v[base];
+            for (int i = base + 1, end = base + ways; i < end; i++) {
+                long x = t[i];
+                long y = v[i];
+                t[i] = carry;
+                v[i] = carried;
+                if (x == key) {
+                    v[base] = y;
+                    return i;
+                }
+                carry = x;
+                carried = y;
             }
-            carry = x;
+            v[base] = 0;
+            evictedValue = carried;
         }
+        // a set that was not full pushes out one of its empty ways (they are last)
         if (carry == EMPTY) {
             live++;
         }
@@ -167,11 +181,7 @@ final class AssocCache {
             return false;
         }
         int base = (int) (page & setMask) * ways;
-        int at = frontOrInsert(base, key);
-        if (values != null) {
-            frontValue(base, at);
-        }
-        return at >= 0;
+        return frontOrInsert(base, key) >= 0;
     }
 
     /**
@@ -183,31 +193,10 @@ final class AssocCache {
             return MISS;
         }
         int base = (int) (page & setMask) * ways;
-        int at = frontOrInsert(base, key);
-        if (values == null) {
-            return at >= 0 ? 0 : MISS;
+        if (frontOrInsert(base, key) < 0) {
+            return MISS;
         }
-        frontValue(base, at);
-        return at >= 0 ? values[base] : MISS;
-    }
-
-    /** Moves the payloads as {@link #frontOrInsert} moved the tags ({@code at}: its result). */
-    private void frontValue(int base, int at) {
-        long[] v = values;
-        if (at == base) {
-            return;
-        }
-        int from = at >= 0 ? at : base + ways - 1;
-        long moved = v[from];
-        for (int j = from; j > base; j--) {
-            v[j] = v[j - 1];
-        }
-        if (at >= 0) {
-            v[base] = moved;
-        } else {
-            evictedValue = moved;
-            v[base] = 0;
-        }
+        return values == null ? 0 : values[base];
     }
 
     /** Sets the payload of the entry a missed {@link #getOrInsert} on {@code page} just inserted. */
