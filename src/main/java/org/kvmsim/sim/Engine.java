@@ -98,6 +98,8 @@ public final class Engine {
         public final org.kvmsim.sim.ksm.Ksmd ksmd;
         /** The VM of each of ksmd's mm_slots, by slot id. */
         final List<VmState> ksmVms = new ArrayList<>();
+        /** Native workloads' page-table pages included in PageTables at the last meminfo. */
+        long nativeTablePages;
         /**
          * The frame of the kernel's zero page (empty_zero_page, in the kernel image: reserved at
          * boot, so outside MemTotal and the buddy allocators): the frame just past the host's RAM.
@@ -153,6 +155,8 @@ public final class Engine {
         long ksmZeroMapped;
         /** Host frames holding this VM's EPT/NPT or shadow tables (a few per thousand guest pages). */
         final java.util.Set<Integer> tableFrames = new java.util.LinkedHashSet<>();
+        /** QEMU's top-level page tables (PGD and PUD page) over guest RAM: frames, -1 when none. */
+        final int[] processTables = {-1, -1};
         /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
         public org.kvmsim.sim.mmu.Mmu mmu;
         /** The guest's default address space (workloads on the VM), -1 until first used. */
@@ -213,41 +217,32 @@ public final class Engine {
     }
 
     /**
-     * Page-table pages the host kernel holds for its VMs (meminfo's PageTables): QEMU's own page
-     * tables over guest RAM — a PTE page per 2 MiB region mapped with 4 KiB pages and a PMD page
-     * per 1 GiB with anything mapped (a hugetlb or THP region needs only its PMD entry) — plus,
-     * for `paging = native`, the workload's page tables, which are the host's own. Top levels
-     * (one PGD and PUD per process) are counted once per VM.
+     * Page-table pages the host kernel holds for its VMs (meminfo's PageTables). QEMU's own tables
+     * over guest RAM are real frames, taken from MemFree when they are needed and counted by their
+     * owners: a PGD and a PUD page per VM (at start), a PMD page per 1 GiB and a PTE page per
+     * 2 MiB touched ({@link ThpMapping}; THPs included, their PTE page is deposited), a PMD page
+     * per 1 GiB touched of 2 MiB hugetlbfs RAM ({@link HugetlbMapping}). For `paging = native`
+     * the workload's page tables are the host's own: they sit in guest RAM (already resident
+     * anonymous memory), so they are added to the count here without frames of their own.
      */
     public long hostPageTablePages(HostState h) {
+        return h.mem.pages(HostMemory.Counter.PAGE_TABLES) - h.nativeTablePages + nativeTablePages(h);
+    }
+
+    private long nativeTablePages(HostState h) {
         long pages = 0;
         for (VmState v : vms.values()) {
             if (v.state != VmRunState.RUNNING || !v.decl.host().equals(h.decl.name())) continue;
-            long pud = 0, pmd = 0, pte = 0;
-            if (v.anon != null) {
-                boolean[] gig = new boolean[(v.anon.regions() + 511) / 512];
-                for (int r = 0; r < v.anon.regions(); r++) {
-                    byte st = v.anon.regionState(r);
-                    if (st == ThpMapping.EMPTY) continue;
-                    if (st == ThpMapping.SMALL) pte++;
-                    gig[r / 512] = true;
-                }
-                for (boolean g : gig) if (g) pmd++;
-            } else if (v.huge != null && v.huge.faultedPages() > 0) {
-                long per = v.huge.pool().pageBytes();
-                pmd = per == (2L << 20) ? (v.huge.pages() * per + (1L << 30) - 1) >>> 30 : 0;
-            }
-            pud = 1;
-            pages += 1 + pud + pmd + pte; // PGD, PUD, PMDs, PTE pages
             if (v.mmu != null && v.decl.paging() == org.kvmsim.model.Paging.NATIVE) pages += v.mmu.guestTableBytes() >>> 12;
         }
         return pages;
     }
 
-    /** /proc/meminfo of a host, with PageTables brought up to date. */
+    /** /proc/meminfo of a host, with the native workloads' page tables brought up to date. */
     public List<org.kvmsim.sim.mem.MeminfoField> meminfo(HostState h) {
-        long want = hostPageTablePages(h);
-        h.mem.add(HostMemory.Counter.PAGE_TABLES, want - h.mem.pages(HostMemory.Counter.PAGE_TABLES));
+        long want = nativeTablePages(h);
+        h.mem.add(HostMemory.Counter.PAGE_TABLES, want - h.nativeTablePages);
+        h.nativeTablePages = want;
         return h.mem.meminfo();
     }
 
@@ -360,6 +355,12 @@ public final class Engine {
             boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
             v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, 0);
             h.khugepaged.register(v.anon);
+        }
+        for (int i = 0; i < v.processTables.length; i++) {
+            int f = h.mem.alloc(0, 0);
+            if (f < 0) throw new SimError("host '" + h.decl.name() + "' has no free page for the page tables of vm '" + v.decl.name() + "'");
+            v.processTables[i] = f;
+            h.mem.add(HostMemory.Counter.PAGE_TABLES, 1);
         }
         v.state = VmRunState.RUNNING;
         // QEMU marks anonymous guest RAM MADV_MERGEABLE unless mem-merge=off; hugetlbfs RAM never is.
@@ -589,6 +590,13 @@ public final class Engine {
         if (v.huge != null) {
             v.huge.munmap();
             v.huge = null;
+        }
+        for (int i = 0; i < v.processTables.length; i++) {
+            if (v.processTables[i] >= 0) {
+                h.mem.free(v.processTables[i], 0);
+                h.mem.add(HostMemory.Counter.PAGE_TABLES, -1);
+                v.processTables[i] = -1;
+            }
         }
         if (v.mmu != null) {
             // KVM frees the VM's EPT/NPT or shadow pages when the VM goes (kvm_mmu_uninit_vm).

@@ -51,6 +51,11 @@ public final class HugePagePool {
     /** The free list: a LIFO stack of head frames (enqueue and dequeue at the list head). */
     private int[] freeList = new int[16];
 
+    /** The host memory the pool's pages come from. */
+    HostMemory mem() {
+        return mem;
+    }
+
     public HugePagePool(HostMemory mem, long pageBytes) {
         if (pageBytes != 2L << 20 && pageBytes != 1L << 30) {
             throw new IllegalArgumentException("huge page size must be 2 MiB or 1 GiB");

@@ -12,6 +12,12 @@ package org.kvmsim.sim.hugetlb;
  * the faulted pages (free_huge_folio()) and hands back the unconsumed reservation
  * (hugetlb_vm_op_close(): reserve = pages - region_count(), hugetlb_acct_memory(-reserve)).
  *
+ * <p>Page tables: 2 MiB pages are mapped by PMD entries, so the first fault in each 1 GiB takes
+ * an order-0 frame for its PMD page (huge_pte_alloc(): pmd_alloc()), counted in PageTables and
+ * freed at munmap; 1 GiB pages are PUD entries of the process's PUD page, no page of their own.
+ * If that frame cannot be had the fault fails as if no huge page were left (Linux returns
+ * VM_FAULT_OOM and runs the OOM killer instead).
+ *
  * <p>Data: one int per huge page (its head frame, -1 until faulted) and a consumed bit per page;
  * 4 bytes per 2 MiB. Differs from Linux: no shared mappings, no fork/copy-on-write of hugetlb
  * pages, no MADV_DONTNEED or hole punching (a page once faulted stays until munmap).
@@ -20,6 +26,9 @@ public final class HugetlbMapping {
     private final HugePagePool pool;
     private final boolean noreserve;
     private final int[] frames;
+    /** Per 1 GiB of a 2 MiB-page mapping, its PMD page's frame + 1 (0: none yet); empty for 1 GiB pages. */
+    private final int[] pmdTable;
+    private long tablePages;
     private long faulted;
     private boolean unmapped;
 
@@ -28,6 +37,13 @@ public final class HugetlbMapping {
         this.noreserve = noreserve;
         this.frames = new int[Math.toIntExact(pages)];
         java.util.Arrays.fill(frames, -1);
+        long perGiB = (1L << 30) / pool.pageBytes();
+        this.pmdTable = new int[perGiB == 1 ? 0 : Math.toIntExact((pages + perGiB - 1) / perGiB)];
+    }
+
+    /** Page-table pages (PMD pages) this mapping holds. */
+    public long tablePages() {
+        return tablePages;
     }
 
     /**
@@ -76,6 +92,18 @@ public final class HugetlbMapping {
         if (frames[i] >= 0) {
             return true;
         }
+        if (pmdTable.length > 0) {
+            int g = i / 512;
+            if (pmdTable[g] == 0) {
+                int t = pool.mem().alloc(0, 0);
+                if (t < 0) {
+                    return false;
+                }
+                pmdTable[g] = t + 1;
+                tablePages++;
+                pool.mem().add(org.kvmsim.sim.mem.HostMemory.Counter.PAGE_TABLES, 1);
+            }
+        }
         int f = pool.allocForFault(!noreserve);
         if (f < 0) {
             return false;
@@ -97,6 +125,14 @@ public final class HugetlbMapping {
         if (!noreserve) {
             pool.acct(-(frames.length - faulted));
         }
+        for (int g = 0; g < pmdTable.length; g++) {
+            if (pmdTable[g] != 0) {
+                pool.mem().free(pmdTable[g] - 1, 0);
+                pmdTable[g] = 0;
+            }
+        }
+        pool.mem().add(org.kvmsim.sim.mem.HostMemory.Counter.PAGE_TABLES, -tablePages);
+        tablePages = 0;
         unmapped = true;
     }
 

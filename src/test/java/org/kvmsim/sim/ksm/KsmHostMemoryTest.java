@@ -160,7 +160,10 @@ class KsmHostMemoryTest {
             // a stops: its frames go; KSM pages b still maps stay (AnonPages counts just them)
             long kpages = meminfo(mem.get(3), "AnonPages") / KB;
             assertEquals(true, kpages >= 1 && kpages <= 4, "KSM pages left: " + kpages);
-            assertEquals(total - kpages * KB, meminfo(mem.get(3), "MemFree"));
+            // and b's own page tables: PGD, PUD, the PMD page of its 1 GiB, the PTE page of its region
+            assertEquals(4 * KB, meminfo(mem.get(3), "PageTables"));
+            assertEquals(total - kpages * KB - 4 * KB, meminfo(mem.get(3), "MemFree"));
+            assertEquals(0, meminfo(mem.get(4), "PageTables"));
             // b stops: the KSM page's frame goes with its last mapping
             assertEquals(total, meminfo(mem.get(4), "MemFree"));
             assertEquals(0, meminfo(mem.get(4), "AnonPages"));
