@@ -705,16 +705,23 @@ public final class Mmu {
      * at some level takes back the nested PSC insertions at and below it, then the walk restarts.
      */
     private int nested(long gpa) {
-        Tlbs t = cpu.tlbs;
+        // small enough for the JIT to inline at the walk's call sites; the nested walk is not
         long gp = gpa >>> 12;
-        AssocCache ntlb = t.ntlb;
+        AssocCache ntlb = cpu.tlbs.ntlb;
         long v = ntlb.getOrInsert(gp, Tlbs.key(gp, 0, tag));
         if (v != AssocCache.MISS) {
             lastNestedShift = (int) v;
             return 0;
         }
+        int refs = nestedWalk(gpa);
+        ntlb.setFront(gp, lastNestedShift);
+        return refs;
+    }
+
+    /** The nested walk after a nested TLB miss: references made; the leaf's shift in lastNestedShift. */
+    private int nestedWalk(long gpa) {
         RadixTable n = npt;
-        AssocCache[] npsc = t.npsc;
+        AssocCache[] npsc = cpu.tlbs.npsc;
         int refs = 0;
         outer:
         while (true) {
@@ -762,7 +769,6 @@ public final class Mmu {
                 level--;
             }
         }
-        ntlb.setFront(gp, lastNestedShift);
         return refs;
     }
 
