@@ -22,6 +22,11 @@ import java.util.Arrays;
  * associative Zen 2 L1). Physical way numbers are not modelled: which hardware way holds an
  * entry has no observable effect under LRU.
  *
+ * <p>Where a miss is always followed by a fill of the same key (a page walk fills the TLBs and
+ * walk caches it missed in), {@link #probeOrInsert}/{@link #getOrInsert} do both in one pass and
+ * {@link #undoInsert} takes the fill back exactly if the miss ends otherwise; the property test
+ * holds all of it against a textbook LRU.
+ *
  * <p>Differences from hardware: real TLBs use pseudo-LRU (tree PLRU or similar); exact LRU is a
  * deterministic stand-in. Keys carry a VPID/ASID tag in their low bits (see {@link Tlbs#key}).
  */
@@ -36,7 +41,7 @@ final class AssocCache {
     private final long[] tags;
     private final long[] values;
     private int live;
-    /** What the last missed {@link #probeOrInsert} pushed out of its set (EMPTY if nothing). */
+    /** What the last missed {@link #probeOrInsert} or {@link #getOrInsert} pushed out (EMPTY if nothing), and its payload. */
     private long evicted;
     private long evictedValue;
 
@@ -62,10 +67,6 @@ final class AssocCache {
         Arrays.fill(tags, EMPTY);
     }
 
-    boolean disabled() {
-        return entries == 0;
-    }
-
     /**
      * Moves the entry at {@code i} (in the set starting at {@code base}) to the front, shifting
      * the more recent ones down one place.
@@ -86,7 +87,7 @@ final class AssocCache {
         }
     }
 
-    /** Slot of {@code key} in the set at {@code base} after moving it to the front, or -1. */
+    /** The slot of {@code key}, now the front of its set (a hit moves it there), or -1 on a miss. */
     private int lookup(long page, long key) {
         int base = (int) (page & setMask) * ways;
         long[] t = tags;

@@ -602,6 +602,9 @@ public final class Mmu {
      * the key at once (one pass over the set instead of two), the walk sets the entry's payload
      * when it passes the level, and a walk that ends above a level it had inserted (a fault, a
      * large page) takes that insertion back: the caches end exactly as with lookup-then-fill.
+     * One exception: a walk abandoned because its own host fault got the VM OOM-killed leaves
+     * the entries it had inserted, under the dead VM's VPID (never reused, so never hit again;
+     * without VPID the next VM switch flushes them).
      */
     private int walk2d(Tlbs t, long gva, boolean write) {
         RadixTable g = cur.guest;
