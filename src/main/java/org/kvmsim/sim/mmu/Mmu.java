@@ -402,45 +402,48 @@ public final class Mmu {
                 long gva = gvas[j];
                 boolean write = writes != null && writes[j];
                 Tlbs t = cpu.tlbs;
-                if (cpu.current != this || t.sizesInUse != 1 || !mirror) {
+                if (cpu.current != this || t.sizesInUse != 1) {
                     access(gva, write);
                     continue;
                 }
-                // access(gva, write) when only 4 KiB translations are cached and the native
-                // price is read off this VM's walks: the same steps, minus the checks for them
-                // a miss in the L1 or the STLB is filled with this very key after the STLB hit
-                // or the walk (which touch neither), so probe and fill are one pass; a miss that
-                // ends otherwise (a fault, a larger translation) takes the fills back first
+                // access(gva, write) when only 4 KiB translations are cached: the same steps,
+                // minus the checks for other page sizes. A miss in the L1 or the STLB is filled
+                // with this very key after the STLB hit or the walk (which touch neither), so
+                // probe and fill are one pass; a miss that ends otherwise (a fault, a larger
+                // translation) takes the fills back first and goes the general way
                 accesses++;
                 long p = gva >>> 12;
                 long k = Tlbs.key(p, 0, tag);
-                if (l1k.probeOrInsert(p, k)) {
-                    continue;
-                }
-                l1Misses++;
-                nativeL1Misses++;
-                if (l2k.probeOrInsert(p, k)) {
-                    continue;
-                }
-                stlbMisses++;
-                if (twoD) {
-                    walks++;
-                    int sc = walk2d(t, gva, write);
-                    if (sc == 0 && lastGuestSize == 0) {
-                        // afterWalk() for a 4 KiB translation, as the native walk would find it
-                        walkRefs += lastRefs;
-                        nativeWalkRefs += lastGuestRefs;
-                        continue;
+                boolean m = mirror;
+                if (!l1k.probeOrInsert(p, k)) {
+                    l1Misses++;
+                    if (m) {
+                        nativeL1Misses++;
                     }
-                    l2k.undoInsert(p);
-                    l1k.undoInsert(p);
-                    if (!afterWalk(t, gva, write, sc)) {
-                        miss(t, gva, write);
+                    if (!l2k.probeOrInsert(p, k)) {
+                        stlbMisses++;
+                        walks++;
+                        int sc = twoD ? walk2d(t, gva, write)
+                                : paging == Paging.SHADOW ? walk1d(cur.shadow.table, t, tag, gva, false)
+                                : walk1d(cur.guest, t, tag, gva, write);
+                        if (sc == 0 && (!m || lastGuestSize == 0)) {
+                            // afterWalk() for a 4 KiB translation (as the native walk would find
+                            // it, when mirroring): the fills are done
+                            walkRefs += lastRefs;
+                            if (m) {
+                                nativeWalkRefs += twoD ? lastGuestRefs : lastRefs;
+                            }
+                        } else {
+                            l2k.undoInsert(p);
+                            l1k.undoInsert(p);
+                            if (!afterWalk(t, gva, write, sc)) {
+                                miss(t, gva, write);
+                            }
+                        }
                     }
-                } else {
-                    l2k.undoInsert(p);
-                    l1k.undoInsert(p);
-                    miss(t, gva, write);
+                }
+                if (!m && priceNative) {
+                    priceNative(gva, write);
                 }
             }
         }
@@ -512,6 +515,34 @@ public final class Mmu {
 
     private void priceNative(long gva, boolean write) {
         Tlbs t = nat;
+        if (t.sizesInUse == 1) {
+            // only 4 KiB translations cached: probe and fill in one pass, as in the batch path
+            long p = gva >>> 12;
+            long k = Tlbs.key(p, 0, 0);
+            AssocCache l1 = t.l1[0];
+            AssocCache l2 = t.l2[0];
+            if (l1.probeOrInsert(p, k)) {
+                return;
+            }
+            nativeL1Misses++;
+            if (l2.probeOrInsert(p, k)) {
+                return;
+            }
+            int sc = walk1d(cur.guest, t, 0, gva, write);
+            nativeWalkRefs += lastRefs;
+            if (sc == 0) {
+                return;
+            }
+            l2.undoInsert(p);
+            l1.undoInsert(p);
+            if (sc > 0) {
+                t.fill(gva, sc, 0);
+                return;
+            }
+            guestFault(gva, write);
+            priceNativeWalk(gva, write);
+            return;
+        }
         if (t.l1Hit(gva, 0)) {
             return;
         }
@@ -519,6 +550,12 @@ public final class Mmu {
         if (t.l2Hit(gva, 0) >= 0) {
             return;
         }
+        priceNativeWalk(gva, write);
+    }
+
+    /** The native model's walk (and fill) after its TLBs missed. */
+    private void priceNativeWalk(long gva, boolean write) {
+        Tlbs t = nat;
         while (true) {
             int sc = walk1d(cur.guest, t, 0, gva, write);
             nativeWalkRefs += lastRefs;
@@ -535,20 +572,19 @@ public final class Mmu {
      * code (0 4K, 1 2M, 2 1G) or -1 if an entry is not present. References go to {@link #lastRefs}.
      */
     private int walk1d(RadixTable table, Tlbs t, int tg, long va, boolean write) {
+        // paging-structure caches insert on a miss and are taken back if the walk ends above
+        // them, as in walk2d (nothing but this walk touches them meanwhile: it only reads tables)
         AssocCache[] psc = t.psc;
         int levels = table.levels;
         int level = levels;
         int id = table.root;
         for (int l = 2; l <= levels; l++) {
-            AssocCache c = psc[l];
-            if (c.entries != 0) {
-                long p = va >>> shiftOfLevel(l);
-                long v = c.get(p, Tlbs.key(p, 0, tg));
-                if (v != AssocCache.MISS) {
-                    level = l - 1;
-                    id = (int) v;
-                    break;
-                }
+            long p = va >>> shiftOfLevel(l);
+            long v = psc[l].getOrInsert(p, Tlbs.key(p, 0, tg));
+            if (v != AssocCache.MISS) {
+                level = l - 1;
+                id = (int) v;
+                break;
             }
         }
         int refs = 0;
@@ -573,20 +609,18 @@ public final class Mmu {
             long e = table.up[slot];
             if (e == 0) {
                 lastRefs = refs;
+                undoInserts(psc, va, level);
                 return -1;
             }
             if ((e & PS) != 0) {
                 table.up[slot] = e | A | (write ? D : 0);
                 lastRefs = refs;
                 lastGuestSize = level - 1;
+                undoInserts(psc, va, level);
                 return level - 1;
             }
             int child = childOf(e);
-            AssocCache c = psc[level];
-            if (c.entries != 0) {
-                long p = va >>> shiftOfLevel(level);
-                c.put(p, Tlbs.key(p, 0, tg), child);
-            }
+            psc[level].setFront(va >>> shiftOfLevel(level), child);
             id = child;
             level--;
         }
