@@ -6,7 +6,7 @@ import org.kvmsim.sim.hugetlb.ThpMapping;
 import org.kvmsim.sim.hugetlb.ThpSettings;
 
 /**
- * The memory part of `kvmsim bench touch`: 64 VMs of 4 GiB each touch all their RAM, 64 M pages
+ * `kvmsim bench buddy`, the memory part of `kvmsim bench touch`: 64 VMs of 4 GiB each touch all their RAM, 64 M pages
  * (256 GiB) in all, on a 320 GiB two-node host with THP off (every page a 4 KiB fault: the
  * worst case). Measured: buddy allocation of each frame plus the per-page mapping state this
  * package owns ({@link ThpMapping}: 4 bytes per present 4 KiB page). Baseline, in the same process:
@@ -51,7 +51,7 @@ public final class MemBench {
                 "%d pages over %d VMs in %.2f s; heap for host+mappings %.0f MiB (%.1f B/page)",
                 total, VMS, nanos / 1e9, (heapAfter - heapBefore) / 1048576.0,
                 (heapAfter - heapBefore) / (double) total);
-        return new BenchResult("touch", rate, "pages/s", baseline, detail);
+        return new BenchResult("buddy", rate, "pages/s", baseline, detail);
     }
 
     private static double baseline(long total) {
