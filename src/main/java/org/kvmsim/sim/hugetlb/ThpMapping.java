@@ -96,23 +96,21 @@ public final class ThpMapping {
             return true;
         }
         int g = r / REGION_PAGES;
-        if (pmdTable[g] == 0) {
-            int f = mem.alloc(0, node);
-            if (f < 0) {
-                return false;
-            }
-            pmdTable[g] = f + 1;
-            tablePages++;
-            mem.add(HostMemory.Counter.PAGE_TABLES, 1);
-        }
-        int f = mem.alloc(0, node);
-        if (f < 0) {
+        if (pmdTable[g] == 0 && (pmdTable[g] = newTablePage()) == 0) {
             return false;
         }
-        pteTable[r] = f + 1;
+        return (pteTable[r] = newTablePage()) != 0;
+    }
+
+    /** An order-0 frame for a page table, counted in PageTables: its frame + 1, or 0 if none is free. */
+    private int newTablePage() {
+        int f = mem.alloc(0, node);
+        if (f < 0) {
+            return 0;
+        }
         tablePages++;
         mem.add(HostMemory.Counter.PAGE_TABLES, 1);
-        return true;
+        return f + 1;
     }
 
     public long pages() {
