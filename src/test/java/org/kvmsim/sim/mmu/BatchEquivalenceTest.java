@@ -11,7 +11,7 @@ import net.jqwik.api.Property;
  * The batch entry point ({@link Mmu#access(long[], boolean[], int, int)}), with its one-pass TLB
  * fills and fast paths, must count exactly what one {@link Mmu#access(long, boolean)} per access
  * counts. Random CPU geometries (caches shrunk or switched off), paging modes, host page sizes,
- * one or two VMs on the CPU with and without VPID, 4 KiB and 2 MiB guest pages, and a random
+ * one or two VMs on the CPU with and without VPID, 4 KiB or also 2 MiB guest pages, and a random
  * mix of accesses, CR3 loads, INVLPGs, unmaps and host-page invalidations run twice from the
  * same start, once batched and once access by access; every VM's counters and table bytes
  * must agree.
@@ -44,13 +44,14 @@ class BatchEquivalenceTest {
         }
         int hostShift = r.nextBoolean() ? 12 : 21;
         int vms = 1 + r.nextInt(2);
+        boolean hugeGuest = r.nextBoolean();
         long opsSeed = r.nextLong();
-        String batched = run(paging, m, hostShift, vms, opsSeed, true);
-        String single = run(paging, m, hostShift, vms, opsSeed, false);
-        assertEquals(single, batched, paging + " " + m + " host shift " + hostShift + ", " + vms + " VM(s)");
+        String batched = run(paging, m, hostShift, vms, hugeGuest, opsSeed, true);
+        String single = run(paging, m, hostShift, vms, hugeGuest, opsSeed, false);
+        assertEquals(single, batched, paging + " " + m + " host shift " + hostShift + ", " + vms + " VM(s), huge " + hugeGuest);
     }
 
-    private static String run(Paging paging, CpuModel model, int hostShift, int vms, long seed, boolean batch) {
+    private static String run(Paging paging, CpuModel model, int hostShift, int vms, boolean hugeGuest, long seed, boolean batch) {
         Cpu cpu;
         try {
             cpu = new Cpu(model);
@@ -72,8 +73,8 @@ class BatchEquivalenceTest {
                 });
             }
             mmu.setGuestFaultHandler((mu, sp, gva, write) -> {
-                // the second GiB of the workload area is mapped with 2 MiB pages
-                long size = (gva >>> 30 & 1) == 1 ? (2L << 20) : 4096;
+                // with hugeGuest, the second GiB of the workload area is mapped with 2 MiB pages
+                long size = hugeGuest && (gva >>> 30 & 1) == 1 ? (2L << 20) : 4096;
                 nd[0] = (nd[0] + size - 1) & -size;
                 mu.map(sp, gva & -size, nd[0], size, true);
                 nd[0] += size;
@@ -82,9 +83,9 @@ class BatchEquivalenceTest {
         }
         SplittableRandom r = new SplittableRandom(seed);
         int vm = 0;
-        long[] g = new long[64];
-        boolean[] w = new boolean[64];
-        for (int i = 0; i < 3000; i++) {
+        long[] g = new long[700];
+        boolean[] w = new boolean[700];
+        for (int i = 0; i < 2000; i++) {
             int op = r.nextInt(1000);
             if (op < 5 && vms > 1) {
                 vm = (vm + 1) % vms;
@@ -105,7 +106,8 @@ class BatchEquivalenceTest {
             } else if (op < 25) {
                 mmu.invalidateHostPage(((long) r.nextInt(1 << 16)) << 12);
             } else {
-                int n = 1 + r.nextInt(g.length);
+                // mostly short batches, some long
+                int n = 1 + r.nextInt(r.nextInt(5) == 0 ? g.length : 64);
                 for (int k = 0; k < n; k++) {
                     g[k] = r.nextInt(4) == 0 ? gva : 0x7f00_0000_0000L + ((long) r.nextInt(2) << 30)
                             + ((long) Math.min(r.nextInt(3000), r.nextInt(3000)) << 12);
