@@ -198,6 +198,15 @@ public final class Engine {
             if (hs == null || (!hs.decl.equals(h) && !hasLiveVms(h.name()))) {
                 hs = new HostState(h);
                 if (hs.ksmd != null) hs.ksmd.setListener(new KsmFrames(this, hs));
+                // a collapse changes the frames behind 2 MiB of guest RAM: KVM's MMU notifier
+                // zaps the range, and the next access maps it again, as one 2 MiB nested leaf
+                hs.khugepaged.setListener((mapping, region) -> {
+                    for (VmState vm : vms.values()) {
+                        if (vm.anon == mapping && vm.mmu != null) {
+                            vm.mmu.invalidateHostRange((long) region << 21, 2L << 20);
+                        }
+                    }
+                });
                 hosts.put(h.name(), hs);
             }
         }

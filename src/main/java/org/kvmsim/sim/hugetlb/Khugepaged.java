@@ -34,9 +34,19 @@ public final class Khugepaged {
     private boolean allocFailed;
     private long pagesCollapsed;
     private long fullScans;
+    private CollapseListener listener;
+
+    /** Told of every collapse: the frames behind the range changed (the MMU notifier's job). */
+    public interface CollapseListener {
+        void collapsed(ThpMapping mapping, int region);
+    }
 
     public Khugepaged(ThpSettings settings) {
         this.settings = settings;
+    }
+
+    public void setListener(CollapseListener listener) {
+        this.listener = listener;
     }
 
     /** Adds a mapping's mm_slot at the end of the scan list. */
@@ -84,6 +94,10 @@ public final class Khugepaged {
             if (c == ThpMapping.Collapse.SUCCEEDED) {
                 made++;
                 pagesCollapsed++;
+                if (listener != null) {
+                    // collapse_huge_page() runs mmu_notifier_invalidate_range_start() on the range
+                    listener.collapsed(m, region);
+                }
             }
             region++;
             progress += ThpMapping.REGION_PAGES;

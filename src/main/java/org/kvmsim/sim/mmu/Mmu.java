@@ -335,20 +335,51 @@ public final class Mmu {
      * always asks the host, and no cost is charged.
      */
     public void invalidateHostPage(long gpa) {
+        if (npt != null && zapNested(gpa) > 0) {
+            flushAfterZap();
+        }
+    }
+
+    /**
+     * As {@link #invalidateHostPage} for every nested leaf in {@code [gpa, gpa + bytes)}, with one
+     * flush: KVM's kvm_unmap_gfn_range() for an MMU-notifier range, e.g. khugepaged replacing 512
+     * small pages by one THP. The next access faults the range back in, as one 2 MiB nested leaf
+     * when the new backing allows it (the emptied page table below it is freed).
+     */
+    public void invalidateHostRange(long gpa, long bytes) {
         if (npt == null) {
             return;
         }
+        boolean zapped = false;
+        for (long a = gpa; a < gpa + bytes; ) {
+            long size = zapNested(a);
+            zapped |= size > 0;
+            a = size > 0 ? (a & -size) + size : a + 4096;
+        }
+        if (zapped) {
+            flushAfterZap();
+        }
+    }
+
+    /** Unmaps the nested leaf mapping {@code gpa}; its size in bytes, or 0 if there was none. */
+    private long zapNested(long gpa) {
         long old = npt.unmap(gpa, null);
         if (old == NOT_MAPPED) {
-            return;
+            return 0;
         }
-        if (RadixTable.leafLevel(old) == 1) {
+        int level = RadixTable.leafLevel(old);
+        if (level == 1) {
             long gpn = gpa >>> 12;
             int word = (int) (gpn >>> 6);
             if (word < nested4k.length) {
                 nested4k[word] &= ~(1L << gpn);
             }
         }
+        return 1L << shiftOfLevel(level);
+    }
+
+    /** After nested entries went: INVEPT single-context, i.e. this VM's TLB and walk-cache entries. */
+    private void flushAfterZap() {
         unmirror();
         cpu.tlbs.flushLinear(tag);
         cpu.tlbs.flushNested(tag);
@@ -494,9 +525,20 @@ public final class Mmu {
      */
     private boolean afterWalk(Tlbs t, long gva, boolean write, int sc) {
         walkRefs += lastRefs;
-        if (mirror) {
-            nativeWalkRefs += paging == Paging.NATIVE ? lastRefs : lastGuestRefs;
+        if (sc == EPT_VIOLATION) {
+            // the exit, then the access walks again; natively it walks once, from where its
+            // first walk started down to where the last one ends
+            if (firstTop == 0) {
+                firstTop = walkTop;
+            }
+            eptViolation(violationGpa);
+            return false;
         }
+        if (mirror) {
+            nativeWalkRefs += paging == Paging.NATIVE ? lastRefs
+                    : firstTop != 0 ? firstTop - walkEnd + 1 : lastGuestRefs;
+        }
+        firstTop = 0;
         if (sc >= 0) {
             if (mirror && lastGuestSize != sc) {
                 unmirror();
@@ -631,14 +673,11 @@ public final class Mmu {
      *
      * <p>A paging-structure cache that misses is filled with the same key later in the walk, when
      * the walker passes that level, and nothing else uses the cache in between (a walk only
-     * reads tables and, on an EPT violation, installs nested entries; host faults behind
-     * {@link HostBacking#hpa} allocate frames, they do not shoot down TLBs). So the lookup inserts
-     * the key at once (one pass over the set instead of two), the walk sets the entry's payload
-     * when it passes the level, and a walk that ends above a level it had inserted (a fault, a
-     * large page) takes that insertion back: the caches end exactly as with lookup-then-fill.
-     * One exception: a walk abandoned because its own host fault got the VM OOM-killed leaves
-     * the entries it had inserted, under the dead VM's VPID (never reused, so never hit again;
-     * without VPID the next VM switch flushes them).
+     * reads tables; EPT violations are handled after it, see {@link #EPT_VIOLATION}). So the
+     * lookup inserts the key at once (one pass over the set instead of two), the walk sets the
+     * entry's payload when it passes the level, and a walk that ends above a level it had
+     * inserted (a fault, a large page, an EPT violation) takes that insertion back: the caches end
+     * exactly as with lookup-then-fill.
      */
     private int walk2d(Tlbs t, long gva, boolean write) {
         RadixTable g = cur.guest;
@@ -659,6 +698,7 @@ public final class Mmu {
                 break;
             }
         }
+        walkTop = level;
         int refs = 0;
         int guestRefs = 0;
         long gpa;
@@ -666,10 +706,18 @@ public final class Mmu {
         while (true) {
             int slot = id * ENTRIES + index(gva, level);
             guestRefs++;
+            walkEnd = level;
             if (level == 1) {
                 leafHint[(int) (gva >>> 21) & LEAF_HINT_MASK] = id + 1;
                 if (!known) {
-                    refs += nested(g.lfAddr[id]);
+                    int r = nested(g.lfAddr[id]);
+                    if (r < 0) {
+                        // the PDE cached on the way down points at a table whose host address
+                        // was not found: not a combined entry the hardware would keep
+                        undoInserts(psc, gva, 2);
+                        return violated(t, epoch, refs - r - 1, guestRefs);
+                    }
+                    refs += r;
                 }
                 refs++;
                 int e = g.lf[slot];
@@ -689,7 +737,13 @@ public final class Mmu {
                 break;
             }
             if (!known) {
-                refs += nested(g.upAddr[id]);
+                int r = nested(g.upAddr[id]);
+                if (r < 0) {
+                    // this level's pending entry, and the one above pointing at this table
+                    undoInserts(psc, gva, Math.min(level + 1, levels));
+                    return violated(t, epoch, refs - r - 1, guestRefs);
+                }
+                refs += r;
             }
             refs++;
             long e = g.up[slot];
@@ -713,7 +767,11 @@ public final class Mmu {
             level--;
             known = false;
         }
-        refs += nested(gpa);
+        int r = nested(gpa);
+        if (r < 0) {
+            return violated(t, epoch, refs - r - 1, guestRefs);
+        }
+        refs += r;
         checkUndisturbed(t, epoch);
         lastRefs = refs;
         lastGuestRefs = guestRefs;
@@ -721,6 +779,28 @@ public final class Mmu {
         int shift = Math.min(gShift, lastNestedShift);
         return (shift - 12) / 9;
     }
+
+    /** A walk that ended in an EPT violation after {@code refs} references: see {@link #EPT_VIOLATION}. */
+    private int violated(Tlbs t, long epoch, int refs, int guestRefs) {
+        lastRefs = refs;
+        lastGuestRefs = guestRefs;
+        checkUndisturbed(t, epoch);
+        return EPT_VIOLATION;
+    }
+
+    /**
+     * What a walk returns when a nested entry was missing: an EPT violation is a VM exit, the
+     * guest's access is abandoned (its walk's references made, its pending cache fills taken back)
+     * and executed again once KVM has installed the entry (SDM vol. 3C 28.3.3: EPT violations are
+     * fault-like). The GPA is in {@link #violationGpa}.
+     */
+    static final int EPT_VIOLATION = -2;
+    private long violationGpa;
+    /** The guest level the last walk started at (after its PSC lookups) and the level it ended at. */
+    private int walkTop;
+    private int walkEnd;
+    /** The start level of an access's first walk when EPT violations made it walk again, else 0. */
+    private int firstTop;
 
     /** Takes back the insertions a walk that stopped at {@code level} made in caches 2..level. */
     private static void undoInserts(AssocCache[] caches, long addr, int level) {
@@ -751,62 +831,64 @@ public final class Mmu {
             return 0;
         }
         int refs = nestedWalk(gpa);
+        if (refs < 0) {
+            ntlb.undoInsert(gp);
+            return refs;
+        }
         ntlb.setFront(gp, lastNestedShift);
         return refs;
     }
 
-    /** The nested walk after a nested TLB miss: references made; the leaf's shift in lastNestedShift. */
+    /**
+     * The nested walk after a nested TLB miss: references made, the leaf's shift in
+     * lastNestedShift; or, when an entry is missing, -(references made + 1), the GPA in
+     * {@link #violationGpa} and the walk's pending cache fills taken back.
+     */
     private int nestedWalk(long gpa) {
         RadixTable n = npt;
         AssocCache[] npsc = cpu.tlbs.npsc;
-        int refs = 0;
-        outer:
-        while (true) {
-            int levels = n.levels;
-            int level = levels;
-            int id = n.root;
-            for (int l = 2; l <= levels; l++) {
-                AssocCache c = npsc[l];
-                long p = gpa >>> shiftOfLevel(l);
-                long hit = c.getOrInsert(p, Tlbs.key(p, 0, tag));
-                if (hit != AssocCache.MISS) {
-                    level = l - 1;
-                    id = (int) hit;
-                    break;
-                }
-            }
-            while (true) {
-                refs++;
-                int slot = id * ENTRIES + index(gpa, level);
-                if (level == 1) {
-                    // same answer as n.lf[slot] != 0, from a bitmap 32 times smaller (cache-resident)
-                    long gpn = gpa >>> 12;
-                    int word = (int) (gpn >>> 6);
-                    if (word >= nested4k.length || (nested4k[word] & (1L << gpn)) == 0) {
-                        eptViolation(gpa);
-                        continue outer;
-                    }
-                    lastNestedShift = 12;
-                    break outer;
-                }
-                long e = n.up[slot];
-                if (e == 0) {
-                    undoInserts(npsc, gpa, level);
-                    eptViolation(gpa);
-                    continue outer;
-                }
-                if ((e & PS) != 0) {
-                    undoInserts(npsc, gpa, level);
-                    lastNestedShift = shiftOfLevel(level);
-                    break outer;
-                }
-                int child = childOf(e);
-                npsc[level].setFront(gpa >>> shiftOfLevel(level), child);
-                id = child;
-                level--;
+        int levels = n.levels;
+        int level = levels;
+        int id = n.root;
+        for (int l = 2; l <= levels; l++) {
+            long p = gpa >>> shiftOfLevel(l);
+            long hit = npsc[l].getOrInsert(p, Tlbs.key(p, 0, tag));
+            if (hit != AssocCache.MISS) {
+                level = l - 1;
+                id = (int) hit;
+                break;
             }
         }
-        return refs;
+        int refs = 0;
+        while (true) {
+            refs++;
+            if (level == 1) {
+                // same answer as n.lf[slot] != 0, from a bitmap 32 times smaller (cache-resident)
+                long gpn = gpa >>> 12;
+                int word = (int) (gpn >>> 6);
+                if (word >= nested4k.length || (nested4k[word] & (1L << gpn)) == 0) {
+                    violationGpa = gpa;
+                    return -(refs + 1);
+                }
+                lastNestedShift = 12;
+                return refs;
+            }
+            long e = n.up[id * ENTRIES + index(gpa, level)];
+            if (e == 0) {
+                undoInserts(npsc, gpa, level);
+                violationGpa = gpa;
+                return -(refs + 1);
+            }
+            if ((e & PS) != 0) {
+                undoInserts(npsc, gpa, level);
+                lastNestedShift = shiftOfLevel(level);
+                return refs;
+            }
+            int child = childOf(e);
+            npsc[level].setFront(gpa >>> shiftOfLevel(level), child);
+            id = child;
+            level--;
+        }
     }
 
     // ---- faults and exits -----------------------------------------------------------------
@@ -843,7 +925,11 @@ public final class Mmu {
             long hpa = host.hpa(base);
             if ((hpa & mask) == 0) {
                 try {
-                    npt.map(base, hpa, shift, true, null);
+                    if (npt.map(base, hpa, shift, true, null)) {
+                        // a huge leaf replaced an emptied table (after a THP collapse): walk
+                        // caches may still point at that table, and KVM flushes after freeing it
+                        flushAfterZap();
+                    }
                     if (shift == 12) {
                         long gpn = base >>> 12;
                         int word = (int) (gpn >>> 6);

@@ -171,10 +171,12 @@ final class RadixTable {
 
     /**
      * Maps the page of 2^shift bytes containing {@code va} to {@code pa}, creating intermediate
-     * tables as needed. Replacing an existing leaf of the same size is allowed; mapping over a
-     * differently sized mapping is an error (the caller unmaps first, as an OS would).
+     * tables as needed. Replacing an existing leaf of the same size is allowed, and so is a large
+     * leaf over a table that has been emptied (the table is freed; the result is then true);
+     * mapping over other differently sized mappings is an error (the caller unmaps first, as an OS
+     * would).
      */
-    void map(long va, long pa, int shift, boolean writable, WriteListener listener) {
+    boolean map(long va, long pa, int shift, boolean writable, WriteListener listener) {
         int leafLevel = levelOfShift(shift);
         long mask = (1L << shift) - 1;
         if ((pa & mask) != 0) {
@@ -200,6 +202,7 @@ final class RadixTable {
             t = childOf(e);
         }
         int idx = index(va, leafLevel);
+        boolean replaced = false;
         if (leafLevel == 1) {
             long frame = pa >>> SHIFT_4K;
             if (frame > MAX_LEAF_FRAME) {
@@ -214,28 +217,30 @@ final class RadixTable {
             if (listener != null) {
                 listener.onEntryWrite(this, 1, lfAddr[t], idx);
             }
-        } else {
-            int slot = t * ENTRIES + idx;
-            long e = up[slot];
-            if (e != 0 && (e & PS) == 0) {
-                // a huge page replacing a table the OS has emptied (khugepaged's collapse) frees it
-                int child = childOf(e);
-                boolean empty = leafLevel - 1 == 1 ? lfUsed[child] == 0 : upUsed[child] == 0;
-                if (!empty) {
-                    throw new IllegalStateException(String.format("0x%x is already mapped by smaller pages", va));
-                }
-                zapSlot(slot, null);
-                e = 0;
-            }
-            if (e == 0) {
-                upUsed[t]++;
-                entries[leafLevel]++;
-            }
-            up[slot] = pa | P | PS | (writable ? W : 0);
-            if (listener != null) {
-                listener.onEntryWrite(this, leafLevel, upAddr[t], idx);
-            }
+            return false;
         }
+        int slot = t * ENTRIES + idx;
+        long e = up[slot];
+        if (e != 0 && (e & PS) == 0) {
+            // a huge page replacing a table the OS has emptied (khugepaged's collapse) frees it
+            int child = childOf(e);
+            boolean empty = leafLevel - 1 == 1 ? lfUsed[child] == 0 : upUsed[child] == 0;
+            if (!empty) {
+                throw new IllegalStateException(String.format("0x%x is already mapped by smaller pages", va));
+            }
+            zapSlot(slot, null);
+            e = 0;
+            replaced = true;
+        }
+        if (e == 0) {
+            upUsed[t]++;
+            entries[leafLevel]++;
+        }
+        up[slot] = pa | P | PS | (writable ? W : 0);
+        if (listener != null) {
+            listener.onEntryWrite(this, leafLevel, upAddr[t], idx);
+        }
+        return replaced;
     }
 
     /** Clears the leaf mapping {@code va}; returns what {@link #lookup} returned before. */

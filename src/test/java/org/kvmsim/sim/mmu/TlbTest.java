@@ -95,7 +95,9 @@ class TlbTest {
         r.map(Rig.GVA, 2L << 20);
         r.mmu.access(Rig.GVA, false);
         r.mmu.access(Rig.GVA + 4096, false);
-        assertEquals(2, r.mmu.counters().walks(), "2M guest over 4K EPT caches 4K translations");
+        // walks that reached a translation: one that ends in an EPT violation is made again
+        MmuCounters c = r.mmu.counters();
+        assertEquals(2, c.walks() - c.eptViolations(), "2M guest over 4K EPT caches 4K translations");
     }
 
     @Test
@@ -134,6 +136,7 @@ class TlbTest {
         r.mmu.access(Rig.GVA + (2L << 20), false);
         r.mmu.access(Rig.GVA, false);
         r.mmu.access(Rig.GVA + (2L << 20) + 4096, false);
-        assertEquals(2, r.mmu.counters().walks());
+        MmuCounters c = r.mmu.counters();
+        assertEquals(2, c.walks() - c.eptViolations());
     }
 }

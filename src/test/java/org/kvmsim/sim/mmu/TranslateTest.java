@@ -78,6 +78,55 @@ class TranslateTest {
     }
 
     @Test
+    void aCollapsedRangeComesBackAsOneHugeNestedLeaf() {
+        // 2 MiB of guest RAM backed by 4 KiB host pages, then collapsed by khugepaged into a THP
+        boolean[] huge = {false};
+        HostBacking host = new HostBacking() {
+            public long hpa(long gpa) {
+                return (huge[0] ? 1L << 35 : 1L << 34) + gpa;
+            }
+
+            public int backingPageShift(long gpa) {
+                return huge[0] ? 21 : 12;
+            }
+
+            long next = 1L << 38;
+
+            public long allocTablePage() {
+                next += 4096;
+                return next;
+            }
+        };
+        Mmu mmu = new Mmu(Paging.EPT, new Cpu(CpuModel.skylake()), 4, 4, host, 0);
+        long[] tables = {0x1000_0000L};
+        int sp = mmu.newAddressSpace(() -> tables[0] += 4096);
+        for (int i = 0; i < 512; i++) {
+            mmu.map(sp, Rig.GVA + i * 4096L, 0x4000_0000L + i * 4096L, 4096, true);
+            mmu.access(Rig.GVA + i * 4096L, false);
+        }
+        assertEquals(4096, mmu.translate(sp, Rig.GVA).orElseThrow().hostPageSize());
+        long violations = mmu.counters().eptViolations();
+        long nestedBytes = mmu.secondaryTableBytes();
+
+        huge[0] = true;
+        mmu.invalidateHostRange(0x4000_0000L, 2L << 20);
+        for (int i = 0; i < 512; i++) {
+            mmu.access(Rig.GVA + i * 4096L, false);
+        }
+        // one EPT violation maps the whole range again, with a 2 MiB leaf; its page table is freed
+        assertEquals(violations + 1, mmu.counters().eptViolations());
+        Translation t = mmu.translate(sp, Rig.GVA + 0x1234).orElseThrow();
+        assertEquals(2L << 20, t.hostPageSize());
+        assertEquals((1L << 35) + 0x4000_1234L, t.hpa());
+        assertEquals(nestedBytes - 4096, mmu.secondaryTableBytes());
+        // the walk's last nested part, for the data page, now ends at the 2 MiB leaf (level 2);
+        // the guest's table pages keep their 4 KiB nested leaves: 4 + 4 * 4 + 3 references
+        List<WalkRef> w = mmu.walk(sp, Rig.GVA);
+        assertEquals(23, w.size());
+        assertEquals(2, w.get(w.size() - 1).level());
+    }
+
+    @Test
     void aHugePageCanReplaceAnEmptiedPageTable() {
         Rig r = new Rig(Paging.EPT);
         for (int i = 0; i < 512; i++) {
