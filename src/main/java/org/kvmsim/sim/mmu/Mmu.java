@@ -822,21 +822,58 @@ public final class Mmu {
      * at some level takes back the nested PSC insertions at and below it, then the walk restarts.
      */
     private int nested(long gpa) {
-        // small enough for the JIT to inline at the walk's call sites; the nested walk is not
-        long gp = gpa >>> 12;
-        AssocCache ntlb = cpu.tlbs.ntlb;
-        long v = ntlb.getOrInsert(gp, Tlbs.key(gp, 0, tag));
-        if (v != AssocCache.MISS) {
-            lastNestedShift = (int) v;
-            return 0;
-        }
-        int refs = nestedWalk(gpa);
-        if (refs < 0) {
-            ntlb.undoInsert(gp);
+        // small enough for the JIT to inline at the walk's call sites; the nested walk is not.
+        // Entries are as large as the nested leaf (SDM vol. 3C 28.3.1: guest-physical mappings
+        // are per page of the EPT leaf's size), so a 2 MiB-backed range needs one entry.
+        Tlbs t = cpu.tlbs;
+        AssocCache ntlb = t.ntlb;
+        if (t.ntlbSizes <= 1) {
+            // only 4 KiB entries so far: look up and fill in one pass
+            long gp = gpa >>> 12;
+            long v = ntlb.getOrInsert(gp, Tlbs.key(gp, 0, tag));
+            if (v != AssocCache.MISS) {
+                lastNestedShift = 12;
+                return 0;
+            }
+            int refs = nestedWalk(gpa);
+            if (refs < 0 || lastNestedShift != 12) {
+                ntlb.undoInsert(gp);
+                if (refs >= 0) {
+                    fillNtlb(t, gpa);
+                }
+                return refs;
+            }
+            t.ntlbSizes = 1;
             return refs;
         }
-        ntlb.setFront(gp, lastNestedShift);
+        return nestedAnySize(t, gpa);
+    }
+
+    /** {@link #nested} once the nested TLB holds entries of more than one size. */
+    private int nestedAnySize(Tlbs t, long gpa) {
+        int sizes = t.ntlbSizes;
+        for (int s = 0; s < 3; s++) {
+            if ((sizes & (1 << s)) != 0) {
+                long p = gpa >>> Tlbs.shiftOfSize(s);
+                if (t.ntlb.get(p, Tlbs.key(p, s, tag)) != AssocCache.MISS) {
+                    lastNestedShift = Tlbs.shiftOfSize(s);
+                    return 0;
+                }
+            }
+        }
+        int refs = nestedWalk(gpa);
+        if (refs >= 0) {
+            fillNtlb(t, gpa);
+        }
         return refs;
+    }
+
+    /** A nested TLB entry for the leaf the nested walk just found ({@link #lastNestedShift}). */
+    private void fillNtlb(Tlbs t, long gpa) {
+        int s = (lastNestedShift - 12) / 9;
+        long p = gpa >>> lastNestedShift;
+        t.ntlb.put(p, Tlbs.key(p, s, tag), 0);
+        t.ntlbSizes |= 1 << s;
     }
 
     /**

@@ -25,6 +25,8 @@ final class Tlbs {
     /** Guest/native paging-structure caches by the level of the cached entry (2 = PDE .. 5 = PML5E). */
     final AssocCache[] psc = new AssocCache[6];
     final AssocCache ntlb;
+    /** Page sizes the nested TLB may hold entries of (bit 0 4 KiB, 1 2 MiB, 2 1 GiB), as {@link #sizesInUse}. */
+    int ntlbSizes;
     final AssocCache[] npsc = new AssocCache[6];
     int sizesInUse;
     long flushes;
@@ -160,6 +162,7 @@ final class Tlbs {
             npsc[l].flush();
         }
         ntlb.flush();
+        ntlbSizes = 0;
         sizesInUse = 0;
         flushes++;
     }

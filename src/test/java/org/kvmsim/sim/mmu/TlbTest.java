@@ -101,6 +101,20 @@ class TlbTest {
     }
 
     @Test
+    void theNestedTlbHoldsWholeHugeLeaves() {
+        Rig r = new Rig(Paging.EPT, CpuModel.skylake(), 4, 4, 21);
+        // two guest pages on adjacent GPAs: one 2 MiB nested leaf backs both
+        r.map(Rig.GVA, 4096);
+        r.map(Rig.GVA + 4096, 4096);
+        r.mmu.access(Rig.GVA, false);
+        long before = r.mmu.counters().walkRefs();
+        r.mmu.access(Rig.GVA + 4096, false);
+        // the PDE cache gives the leaf table (host address known): one guest reference; the
+        // data page's GPA hits the nested TLB entry of the 2 MiB leaf: no nested reference
+        assertEquals(1, r.mmu.counters().walkRefs() - before);
+    }
+
+    @Test
     void lruEvictsTheLeastRecentlyUsedWay() {
         AssocCache c = new AssocCache(4, 2);
         long s = 0;
