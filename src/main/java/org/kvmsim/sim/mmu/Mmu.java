@@ -75,6 +75,8 @@ public final class Mmu {
     private final int guestLevels;
     private final int nestedLevels;
     private final int tag;
+    /** The tag of this VM's guest-physical entries (nested TLB and PSCs): its EPTP. */
+    private final int eptp;
     private final Tlbs nat;
     /** The CPU's 4 KiB L1 DTLB and STLB (for the batch fast path). */
     private final AssocCache l1k;
@@ -153,6 +155,7 @@ public final class Mmu {
         this.guestLevels = guestLevels;
         this.nestedLevels = nestedLevels;
         this.tag = cpu.allocateVpid();
+        this.eptp = cpu.allocateEptp();
         this.l1k = cpu.tlbs.l1[0];
         this.l2k = cpu.tlbs.l2[0];
         this.twoD = paging.nested();
@@ -162,7 +165,8 @@ public final class Mmu {
         this.tlbHit = cm.tlb_hit_cycles();
         this.stlbHit = cm.stlb_hit_cycles();
         this.walkRef = cm.walk_ref_cycles();
-        this.mirror = paging != Paging.SHADOW;
+        // without VPID every exit flushes the VM's TLBs but not the native model's: no mirroring
+        this.mirror = paging == Paging.NATIVE || paging != Paging.SHADOW && cm.vpid();
         if (guestLevels != 4 && guestLevels != 5) {
             throw new IllegalArgumentException("guest page tables have 4 or 5 levels, not " + guestLevels);
         }
@@ -382,7 +386,7 @@ public final class Mmu {
     private void flushAfterZap() {
         unmirror();
         cpu.tlbs.flushLinear(tag);
-        cpu.tlbs.flushNested(tag);
+        cpu.tlbs.flushNested(eptp);
     }
 
     // ---- the hot path ---------------------------------------------------------------------
@@ -555,7 +559,49 @@ public final class Mmu {
         return false;
     }
 
+    /**
+     * The separate native model's share of a guest page fault: a native run faults on the same
+     * entry, after the same TLB misses, and its walk's references count. Taken before the guest
+     * maps the page; the access's native price then resumes at the walk ({@link #priceNative}).
+     */
+    private void nativeFaultWalk(long gva, boolean write) {
+        Tlbs t = nat;
+        if (!nativeProbed) {
+            // the lookups miss (the page is not mapped), so they change nothing but the count
+            if (!t.l1Hit(gva, 0)) {
+                nativeL1Misses++;
+                t.l2Hit(gva, 0);
+            }
+            nativeProbed = true;
+        }
+        walk1d(cur.guest, t, 0, gva, write);
+        nativeWalkRefs += lastRefs;
+    }
+
+    /** This access's native lookups were made at its guest fault ({@link #nativeFaultWalk}). */
+    private boolean nativeProbed;
+    private boolean inNativePrice;
+
     private void priceNative(long gva, boolean write) {
+        if (nativeProbed) {
+            nativeProbed = false;
+            inNativePrice = true;
+            try {
+                priceNativeWalk(gva, write);
+            } finally {
+                inNativePrice = false;
+            }
+            return;
+        }
+        inNativePrice = true;
+        try {
+            priceNativeLookup(gva, write);
+        } finally {
+            inNativePrice = false;
+        }
+    }
+
+    private void priceNativeLookup(long gva, boolean write) {
         Tlbs t = nat;
         if (t.sizesInUse == 1) {
             // only 4 KiB translations cached: probe and fill in one pass, as in the batch path
@@ -830,7 +876,7 @@ public final class Mmu {
         if (t.ntlbSizes <= 1) {
             // only 4 KiB entries so far: look up and fill in one pass
             long gp = gpa >>> 12;
-            long v = ntlb.getOrInsert(gp, Tlbs.key(gp, 0, tag));
+            long v = ntlb.getOrInsert(gp, Tlbs.key(gp, 0, eptp));
             if (v != AssocCache.MISS) {
                 lastNestedShift = 12;
                 return 0;
@@ -855,7 +901,7 @@ public final class Mmu {
         for (int s = 0; s < 3; s++) {
             if ((sizes & (1 << s)) != 0) {
                 long p = gpa >>> Tlbs.shiftOfSize(s);
-                if (t.ntlb.get(p, Tlbs.key(p, s, tag)) != AssocCache.MISS) {
+                if (t.ntlb.get(p, Tlbs.key(p, s, eptp)) != AssocCache.MISS) {
                     lastNestedShift = Tlbs.shiftOfSize(s);
                     return 0;
                 }
@@ -872,7 +918,7 @@ public final class Mmu {
     private void fillNtlb(Tlbs t, long gpa) {
         int s = (lastNestedShift - 12) / 9;
         long p = gpa >>> lastNestedShift;
-        t.ntlb.put(p, Tlbs.key(p, s, tag), 0);
+        t.ntlb.put(p, Tlbs.key(p, s, eptp), 0);
         t.ntlbSizes |= 1 << s;
     }
 
@@ -889,7 +935,7 @@ public final class Mmu {
         int id = n.root;
         for (int l = 2; l <= levels; l++) {
             long p = gpa >>> shiftOfLevel(l);
-            long hit = npsc[l].getOrInsert(p, Tlbs.key(p, 0, tag));
+            long hit = npsc[l].getOrInsert(p, Tlbs.key(p, 0, eptp));
             if (hit != AssocCache.MISS) {
                 level = l - 1;
                 id = (int) hit;
@@ -932,12 +978,26 @@ public final class Mmu {
 
     private void exit(long extraCycles) {
         vmExits++;
+        if (!cm.vpid()) {
+            // without VPID the exit and the entry after it flush the VM's linear and combined
+            // mappings (SDM vol. 3C 28.3.3.1); a native run has no exits: its price goes its own
+            // way. An exit means the VM was running: if another was current, that is a switch.
+            if (cpu.current != this) {
+                cpu.switchTo(this);
+            } else {
+                unmirror();
+                cpu.tlbs.flushLinear(tag);
+            }
+        }
         long c = cm.vm_exit_cycles() + extraCycles;
         exitCycles += c;
     }
 
     private void guestFault(long gva, boolean write) {
         guestFaults++;
+        if (!mirror && priceNative && !inNativePrice) {
+            nativeFaultWalk(gva, write);
+        }
         if (handler == null) {
             throw new IllegalStateException(String.format("guest page fault at 0x%x and no guest fault handler", gva));
         }

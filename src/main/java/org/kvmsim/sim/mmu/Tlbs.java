@@ -6,9 +6,11 @@ package org.kvmsim.sim.mmu;
  * guest/native dimension (PML5E, PML4E, PDPTE, PDE) and, for two-dimensional walks, a nested TLB
  * (GPA page -> HPA) and nested paging-structure caches.
  *
- * <p>Keys are {@code page << 18 | sizeCode << 16 | tag}: the tag is the VPID/ASID (0 when the CPU
- * has none or for native), so translations of different VMs coexist when tagged and must be
- * flushed on a VM switch when not. A paging-structure cache at level L is keyed by the address bits
+ * <p>Keys are {@code page << 18 | sizeCode << 16 | tag}. For linear and combined entries (L1,
+ * STLB, guest PSCs) the tag is the VPID/ASID (0 when the CPU has none, and for native), so
+ * different VMs' translations coexist when tagged and are flushed by every VM entry and exit when
+ * not (SDM vol. 3C 28.3.3.1). Guest-physical entries (nested TLB and PSCs) are tagged by the
+ * VM's EPTP, whatever VPID says: VM transitions leave them alone. A paging-structure cache at level L is keyed by the address bits
  * above level L's shift and holds the id of the table the cached entry points to, so a hit lets
  * the walker start below level L.
  *
@@ -145,10 +147,14 @@ final class Tlbs {
         for (int l = 2; l <= 5; l++) {
             psc[l].flushTag(tag, TAG_BITS);
         }
+        if (l1[0].live() == 0 && l1[1].live() == 0 && l1[2].live() == 0
+                && l2[0].live() == 0 && l2[1].live() == 0 && l2[2].live() == 0) {
+            sizesInUse = 0;
+        }
         flushes++;
     }
 
-    /** Everything, nested structures included (a VM switch without VPID/ASID). */
+    /** Everything, nested structures included. */
     void flushAll() {
         epoch++;
         for (AssocCache c : l1) {

@@ -67,4 +67,78 @@ class NativePriceTest {
             assertTrue(m.nativeWalkRefs() > 0, what);
         }
     }
+
+    /**
+     * The native price is what the same accesses cost without virtualization, so it cannot depend
+     * on how the VM is virtualized: every paging mode, host page size and VPID setting must price
+     * one stream (with guest page faults, 4 KiB and 2 MiB guest pages, CR3 loads, INVLPGs, unmaps
+     * and host-page invalidations) the same.
+     */
+    @Test
+    void theNativePriceDoesNotDependOnTheVirtualization() {
+        String expected = null;
+        for (Paging p : Paging.values()) {
+            for (int hostShift : new int[] {12, 21}) {
+                for (boolean vpid : new boolean[] {true, false}) {
+                    String got = nativePrice(p, hostShift, vpid);
+                    String what = p + " host " + hostShift + " vpid " + vpid;
+                    if (expected == null) {
+                        expected = got;
+                    }
+                    assertEquals(expected, got, what);
+                }
+            }
+        }
+    }
+
+    private static String nativePrice(Paging paging, int hostShift, boolean vpid) {
+        Cpu cpu = new Cpu(CpuModel.skylake().with("vpid", vpid ? 1 : 0));
+        LinearHostBacking host = new LinearHostBacking(1L << 34, hostShift, 1L << 38);
+        Mmu mmu = new Mmu(paging, cpu, 4, 4, host, 0x7f80_0000_0000L);
+        long[] nt = {0x1000_0000L};
+        long[] nd = {0x4000_0000L};
+        int[] spaces = new int[3];
+        for (int s = 0; s < 3; s++) {
+            spaces[s] = mmu.newAddressSpace(() -> {
+                long x = nt[0];
+                nt[0] += 4096;
+                return x;
+            });
+        }
+        mmu.setGuestFaultHandler((mu, sp, gva, write) -> {
+            long size = (gva >>> 30 & 3) == 1 ? (2L << 20) : 4096;
+            nd[0] = (nd[0] + size - 1) & -size;
+            mu.map(sp, gva & -size, nd[0], size, true);
+            nd[0] += size;
+        });
+        SplittableRandom r = new SplittableRandom(99);
+        long[] batch = new long[100];
+        for (int i = 0; i < 40_000; i++) {
+            int op = r.nextInt(1000);
+            long gva = 0x7f00_0000_0000L + ((long) r.nextInt(4) << 30)
+                    + ((long) Math.min(r.nextInt(4000), r.nextInt(4000)) << 12) + r.nextInt(4096);
+            if (op == 5) {
+                mmu.loadCr3(spaces[r.nextInt(3)]);
+            } else if (op == 6) {
+                mmu.invlpg(gva);
+            } else if (op == 7) {
+                try {
+                    mmu.unmap(spaces[0], gva & ~0xFFFL);
+                } catch (RuntimeException notMapped) {
+                    // nothing mapped there
+                }
+            } else if (op == 8) {
+                mmu.invalidateHostPage(((long) r.nextInt(1 << 18)) << 12);
+            } else if (op < 100) {
+                for (int k = 0; k < batch.length; k++) {
+                    batch[k] = gva + ((long) k << 12);
+                }
+                mmu.access(batch, null, 0, batch.length);
+            } else {
+                mmu.access(gva, r.nextInt(5) == 0);
+            }
+        }
+        MmuCounters c = mmu.counters();
+        return c.nativeWalkRefs() + " refs, " + c.nativeCycles() + " cycles, " + c.guestFaults() + " faults";
+    }
 }
