@@ -63,6 +63,9 @@ public record CpuModel(
      * assumption, the order of published VMCALL round trips on Skylake-era Xeons with KVM
      * (about 1000-1500). ept_violation 2000, shadow_fault 2500, pte_write_emulation 1500,
      * sync_page 4000, guest_fault 2000: assumptions (KVM fault paths are a few microseconds).
+     * Also assumptions: 2-way PDE caches (psc_ways), a 4-way nested TLB (ntlb_ways), a 2-entry
+     * PML5E cache (psc_pml5_entries; Skylake has no 5-level paging, so it only matters for LA57
+     * guests), VPID on (KVM enables it wherever the CPU has it, as every Skylake does).
      */
     public static CpuModel skylake() {
         return new CpuModel("skylake",
@@ -85,7 +88,11 @@ public record CpuModel(
      * translations in the L2 only as smashed 2 MiB pieces; this model keeps no 1 GiB L2 entries
      * (stlb_1g_entries 0), a simplification. AMD's page-walk cache (PDC) and nested TLB sizes are
      * not published: 2/2/4/32 PWC entries and a 32-entry nested TLB are modelling assumptions.
-     * ASIDs tag translations (the VPID knob). Latencies: stlb_hit 7 cycles (assumption close to
+     * The walk caches are modelled like Intel's (keyed by address, caching the next table's host
+     * address); AMD's page walk cache is tagged by physical address, so a hit there still needs
+     * the nested lookup of the table's GPA: an approximation that lowers NPT walk references.
+     * Nested PSC sizes (npsc_*: 2/4/32), the PML5E cache and tlb_hit 1 cycle are assumptions as
+     * for skylake. ASIDs tag translations (the VPID knob). Latencies: stlb_hit 7 cycles (assumption close to
      * the L2 DTLB figures on 7-cpu.com for Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
      * 12 cycles per 7-cpu.com; assumption as for skylake); exit and fault costs as for skylake,
      * assumptions.

@@ -1069,9 +1069,11 @@ public final class Mmu {
         int outcome = spaces.get(ShadowTable.spaceOf(ref)).shadow.guestWrite(ref, index);
         switch (outcome & ~ShadowTable.DROPPED) {
             case ShadowTable.UNSYNCED:
+                // the write hit a write-protected page: a page fault exit; KVM's fault path walks
+                // the guest and shadow tables before it unsyncs the page (mmu.rst, "Page faults")
                 ptWriteExits++;
                 unsyncs++;
-                exit(0);
+                exit(cm.shadow_fault_cycles());
                 break;
             case ShadowTable.EMULATED_AND_ZAPPED:
                 shadowZaps++;
