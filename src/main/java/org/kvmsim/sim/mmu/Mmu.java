@@ -664,17 +664,9 @@ public final class Mmu {
         // them, as in walk2d (nothing but this walk touches them meanwhile: it only reads tables)
         AssocCache[] psc = t.psc;
         int levels = table.levels;
-        int level = levels;
-        int id = table.root;
-        for (int l = 2; l <= levels; l++) {
-            long p = va >>> shiftOfLevel(l);
-            long v = psc[l].getOrInsert(p, Tlbs.key(p, 0, tg));
-            if (v != AssocCache.MISS) {
-                level = l - 1;
-                id = (int) v;
-                break;
-            }
-        }
+        long start = pscLookup(psc, levels, va, tg);
+        int level = start < 0 ? levels : (int) (start >>> 32);
+        int id = start < 0 ? table.root : (int) start;
         int refs = 0;
         while (true) {
             refs++;
@@ -729,21 +721,12 @@ public final class Mmu {
         RadixTable g = cur.guest;
         AssocCache[] psc = t.psc;
         int levels = g.levels;
-        int level = levels;
-        int id = g.root;
-        boolean known = false;
         long epoch = t.epoch;
-        for (int l = 2; l <= levels; l++) {
-            AssocCache c = psc[l];
-            long p = gva >>> shiftOfLevel(l);
-            long v = c.getOrInsert(p, Tlbs.key(p, 0, tag));
-            if (v != AssocCache.MISS) {
-                level = l - 1;
-                id = (int) v;
-                known = true;
-                break;
-            }
-        }
+        long start = pscLookup(psc, levels, gva, tag);
+        // a hit gives the next table's host address: no nested translation for it
+        boolean known = start >= 0;
+        int level = known ? (int) (start >>> 32) : levels;
+        int id = known ? (int) start : g.root;
         walkTop = level;
         int refs = 0;
         int guestRefs = 0;
@@ -848,6 +831,22 @@ public final class Mmu {
     /** The start level of an access's first walk when EPT violations made it walk again, else 0. */
     private int firstTop;
 
+    /**
+     * A walk's paging-structure cache lookups, lowest level first: the first hit gives the level
+     * to start at and its table, {@code (level << 32) | table id}; -1 if none hits. Every cache
+     * that misses on the way gets the key inserted (see {@link #walk2d}).
+     */
+    private static long pscLookup(AssocCache[] caches, int levels, long addr, int tag) {
+        for (int l = 2; l <= levels; l++) {
+            long p = addr >>> shiftOfLevel(l);
+            long v = caches[l].getOrInsert(p, Tlbs.key(p, 0, tag));
+            if (v != AssocCache.MISS) {
+                return ((long) (l - 1) << 32) | v;
+            }
+        }
+        return -1;
+    }
+
     /** Takes back the insertions a walk that stopped at {@code level} made in caches 2..level. */
     private static void undoInserts(AssocCache[] caches, long addr, int level) {
         for (int l = 2; l <= level; l++) {
@@ -931,17 +930,9 @@ public final class Mmu {
         RadixTable n = npt;
         AssocCache[] npsc = cpu.tlbs.npsc;
         int levels = n.levels;
-        int level = levels;
-        int id = n.root;
-        for (int l = 2; l <= levels; l++) {
-            long p = gpa >>> shiftOfLevel(l);
-            long hit = npsc[l].getOrInsert(p, Tlbs.key(p, 0, eptp));
-            if (hit != AssocCache.MISS) {
-                level = l - 1;
-                id = (int) hit;
-                break;
-            }
-        }
+        long start = pscLookup(npsc, levels, gpa, eptp);
+        int level = start < 0 ? levels : (int) (start >>> 32);
+        int id = start < 0 ? n.root : (int) start;
         int refs = 0;
         while (true) {
             refs++;
