@@ -43,19 +43,18 @@ class TranslateTest {
         }
     }
 
-    @Test
-    void aChangedHostFrameIsPickedUpAfterAnEptViolation() {
-        long[] moved = {0};
+    /** An EPT VM with one address space over a host whose frames and page sizes the test decides. */
+    private static Mmu eptOver(java.util.function.LongUnaryOperator hpa, java.util.function.LongToIntFunction pageShift) {
         HostBacking host = new HostBacking() {
+            long next = 1L << 38;
+
             public long hpa(long gpa) {
-                return (1L << 34) + gpa + moved[0];
+                return hpa.applyAsLong(gpa);
             }
 
             public int backingPageShift(long gpa) {
-                return 12;
+                return pageShift.applyAsInt(gpa);
             }
-
-            long next = 1L << 38;
 
             public long allocTablePage() {
                 next += 4096;
@@ -64,7 +63,15 @@ class TranslateTest {
         };
         Mmu mmu = new Mmu(Paging.EPT, new Cpu(CpuModel.skylake()), 4, 4, host, 0);
         long[] tables = {0x1000_0000L};
-        int sp = mmu.newAddressSpace(() -> tables[0] += 4096);
+        mmu.newAddressSpace(() -> tables[0] += 4096);
+        return mmu;
+    }
+
+    @Test
+    void aChangedHostFrameIsPickedUpAfterAnEptViolation() {
+        long[] moved = {0};
+        Mmu mmu = eptOver(gpa -> (1L << 34) + gpa + moved[0], gpa -> 12);
+        int sp = 0;
         mmu.map(sp, Rig.GVA, 0x4000_0000L, 4096, true);
         mmu.access(Rig.GVA, true);
         long before = mmu.counters().eptViolations();
@@ -81,25 +88,8 @@ class TranslateTest {
     void aCollapsedRangeComesBackAsOneHugeNestedLeaf() {
         // 2 MiB of guest RAM backed by 4 KiB host pages, then collapsed by khugepaged into a THP
         boolean[] huge = {false};
-        HostBacking host = new HostBacking() {
-            public long hpa(long gpa) {
-                return (huge[0] ? 1L << 35 : 1L << 34) + gpa;
-            }
-
-            public int backingPageShift(long gpa) {
-                return huge[0] ? 21 : 12;
-            }
-
-            long next = 1L << 38;
-
-            public long allocTablePage() {
-                next += 4096;
-                return next;
-            }
-        };
-        Mmu mmu = new Mmu(Paging.EPT, new Cpu(CpuModel.skylake()), 4, 4, host, 0);
-        long[] tables = {0x1000_0000L};
-        int sp = mmu.newAddressSpace(() -> tables[0] += 4096);
+        Mmu mmu = eptOver(gpa -> (huge[0] ? 1L << 35 : 1L << 34) + gpa, gpa -> huge[0] ? 21 : 12);
+        int sp = 0;
         for (int i = 0; i < 512; i++) {
             mmu.map(sp, Rig.GVA + i * 4096L, 0x4000_0000L + i * 4096L, 4096, true);
             mmu.access(Rig.GVA + i * 4096L, false);
