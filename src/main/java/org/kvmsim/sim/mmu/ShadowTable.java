@@ -29,7 +29,9 @@ import java.util.Arrays;
  * {@value #WRITE_FLOOD_THRESHOLD} ({@code write_flooding_count >= 3}; level-1 pages are exempt);
  * a fault walking through the page resets the count (as KVM's fetch path does).</li>
  * <li>CR3 load: every unsync page is resynced from its guest table and write-protected again
- * (kvm_mmu_sync_roots()); INVLPG resyncs one entry (the spte for that address).</li>
+ * (kvm_mmu_sync_roots()); INVLPG resyncs one entry (the spte for that address). Resyncing an
+ * spte whose guest entry now names another page drops it (the next access faults it in), and
+ * one whose page stayed takes the guest entry's access rights (FNAME(sync_spte)).</li>
  * </ul>
  *
  * <p>Differences from KVM: the shadow is a tree (KVM shares shadow pages among parents and keeps
@@ -297,7 +299,15 @@ final class ShadowTable {
         }
         long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
         if (RadixTable.leafFrameAddress(se) != hpa) {
-            table.setLeafSlot(sslot, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
+            // the guest entry now names another page: KVM's FNAME(sync_spte) drops the spte,
+            // the next access faults the new translation in
+            table.clearLeafSlot(sslot);
+            return;
+        }
+        int want = RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0);
+        if ((se & ~(RadixTable.LA | RadixTable.LD)) != want) {
+            // same page, other access rights (e.g. made read-only): the spte follows them
+            table.setLeafSlot(sslot, want | (se & (RadixTable.LA | RadixTable.LD)));
         }
     }
 
