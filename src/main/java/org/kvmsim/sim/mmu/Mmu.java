@@ -1046,7 +1046,13 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
-        if (!cur.shadow.fill(gva)) {
+        ShadowTable sh = cur.shadow;
+        boolean mapped = sh.fill(gva);
+        if (sh.droppedOnFill) {
+            sh.droppedOnFill = false;
+            cpu.tlbs.flushLinear(tag);
+        }
+        if (!mapped) {
             guestFault(gva, write);
         }
     }
@@ -1137,6 +1143,10 @@ public final class Mmu {
             case SHADOW:
                 if (sp.guest.lookup(gva) != NOT_MAPPED && sp.shadow.table.lookup(gva) == NOT_MAPPED) {
                     sp.shadow.fill(gva);
+                    if (sp.shadow.droppedOnFill) {
+                        sp.shadow.droppedOnFill = false;
+                        cpu.tlbs.flushLinear(tag);
+                    }
                 }
                 walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out);
                 break;

@@ -216,9 +216,20 @@ final class ShadowTable {
         if (leafLevel == 1) {
             s.setLeafSlot(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(hpa, w));
         } else {
+            int slot = st * ENTRIES + index(gva, leafLevel);
+            if (s.up[slot] != 0 && (s.up[slot] & PS) == 0) {
+                // the host page grew (a THP now backs what 4 KiB pages did): KVM's mmu_set_spte()
+                // drops the smaller table for the large spte and flushes (walk caches may still
+                // point at that table)
+                s.zapSlot(slot, this::unregister);
+                droppedOnFill = true;
+            }
             s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), hpa, w);
         }
     }
+
+    /** Set when a fill replaced a table by a large spte; the MMU flushes the VM's TLBs. */
+    boolean droppedOnFill;
 
     /**
      * The guest wrote entry {@code index} of the shadowed table page {@code ref} names (a value of
