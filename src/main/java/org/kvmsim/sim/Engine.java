@@ -365,6 +365,18 @@ public final class Engine {
             v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, 0);
             h.khugepaged.register(v.anon);
         }
+        try {
+            startRunning(v, d, h, pages);
+        } catch (SimError e) {
+            // whatever the start had set up goes back (the reservation too), as when QEMU exits
+            release(v);
+            v.state = VmRunState.FAILED;
+            event("vm_failed", v.decl.name(), e.getMessage());
+            throw e;
+        }
+    }
+
+    private void startRunning(VmState v, Declarations d, HostState h, long pages) {
         for (int i = 0; i < v.processTables.length; i++) {
             int f = h.mem.alloc(0, 0);
             if (f < 0) throw new SimError("host '" + h.decl.name() + "' has no free page for the page tables of vm '" + v.decl.name() + "'");
@@ -393,7 +405,8 @@ public final class Engine {
         event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new org.kvmsim.model.ByteSize(v.decl.memory())
                 + ", " + v.decl.backing());
         if (v.decl.prealloc()) {
-            for (long p = 0; p < pages; p++) touch(v, p);
+            for (long p = 0; p < pages && v.state == VmRunState.RUNNING; p++) touch(v, p);
+            if (v.state != VmRunState.RUNNING) return; // the OOM killer chose it (or SIGBUS)
         }
         if (v.decl.image() != null) boot(v, d.images.get(v.decl.image()));
         List<ContentsSpec> cs = d.contents.getOrDefault(v.decl.name(), List.of());
@@ -539,6 +552,14 @@ public final class Engine {
     void touch(VmState v, long page) {
         if (v.huge != null) {
             long hp = page / (v.huge.pool().pageBytes() >>> 12);
+            while (v.huge.frameOf(hp) < 0 && v.huge.needsTablePage(hp) && h(v).mem.freePages() == 0) {
+                // no order-0 frame for the PMD page: the kernel's answer is the OOM killer
+                HostState h = h(v);
+                VmState victim = oomVictim(h);
+                if (victim == null) throw new SimError("host '" + h.decl.name() + "' is out of memory and nothing can be killed");
+                kill(victim, "out of memory: the OOM killer chose it (largest resident set)");
+                if (victim == v) return;
+            }
             if (v.huge.frameOf(hp) < 0 && !v.huge.fault(hp)) {
                 // A MAP_NORESERVE guest touching beyond its pool dies of SIGBUS, as on Linux.
                 release(v);
@@ -554,6 +575,10 @@ public final class Engine {
             kill(victim, "out of memory: the OOM killer chose it (largest resident set)");
             if (victim == v) return;
         }
+    }
+
+    private HostState h(VmState v) {
+        return hosts.get(v.decl.host());
     }
 
     private VmState oomVictim(HostState h) {

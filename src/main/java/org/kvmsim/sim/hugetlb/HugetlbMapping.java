@@ -15,8 +15,8 @@ package org.kvmsim.sim.hugetlb;
  * <p>Page tables: 2 MiB pages are mapped by PMD entries, so the first fault in each 1 GiB takes
  * an order-0 frame for its PMD page (huge_pte_alloc(): pmd_alloc()), counted in PageTables and
  * freed at munmap; 1 GiB pages are PUD entries of the process's PUD page, no page of their own.
- * If that frame cannot be had the fault fails as if no huge page were left (Linux returns
- * VM_FAULT_OOM and runs the OOM killer instead).
+ * The engine runs the OOM killer first when no order-0 frame is left ({@link #needsTablePage});
+ * should the frame still be missing here, the fault fails as if no huge page were left.
  *
  * <p>Data: one int per huge page (its head frame, -1 until faulted) and a consumed bit per page;
  * 4 bytes per 2 MiB. Differs from Linux: no shared mappings, no fork/copy-on-write of hugetlb
@@ -39,6 +39,11 @@ public final class HugetlbMapping {
         java.util.Arrays.fill(frames, -1);
         long perGiB = (1L << 30) / pool.pageBytes();
         this.pmdTable = new int[perGiB == 1 ? 0 : Math.toIntExact((pages + perGiB - 1) / perGiB)];
+    }
+
+    /** Whether a fault of huge page {@code index} would first need a PMD page (an order-0 frame). */
+    public boolean needsTablePage(long index) {
+        return pmdTable.length > 0 && pmdTable[Math.toIntExact(index) / 512] == 0;
     }
 
     /** Page-table pages (PMD pages) this mapping holds. */
