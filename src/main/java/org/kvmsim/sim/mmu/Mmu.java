@@ -535,6 +535,8 @@ public final class Mmu {
             if (firstTop == 0) {
                 firstTop = walkTop;
             }
+            // (a huge leaf replacing a table flushes, but only a table emptied by zaps, which
+            // ended any mirroring already: the native price cannot be cut off mid-access here)
             eptViolation(violationGpa);
             return false;
         }

@@ -114,6 +114,27 @@ class TranslateTest {
         List<WalkRef> w = mmu.walk(sp, Rig.GVA);
         assertEquals(23, w.size());
         assertEquals(2, w.get(w.size() - 1).level());
+        // the native price across the collapse is the separate native model's
+        assertEquals(collapsed(false).counters().nativeWalkRefs(), collapsed(true).counters().nativeWalkRefs());
+    }
+
+    /** The collapse above, natively priced by mirroring or by the separate model from the start. */
+    private static Mmu collapsed(boolean mirror) {
+        boolean[] huge = {false};
+        Mmu mmu = eptOver(gpa -> (huge[0] ? 1L << 35 : 1L << 34) + gpa, gpa -> huge[0] ? 21 : 12);
+        if (!mirror) {
+            mmu.disableMirror();
+        }
+        for (int i = 0; i < 512; i++) {
+            mmu.map(0, Rig.GVA + i * 4096L, 0x4000_0000L + i * 4096L, 4096, true);
+            mmu.access(Rig.GVA + i * 4096L, false);
+        }
+        huge[0] = true;
+        mmu.invalidateHostRange(0x4000_0000L, 2L << 20);
+        for (int i = 0; i < 512; i++) {
+            mmu.access(Rig.GVA + i * 4096L, i % 3 == 0);
+        }
+        return mmu;
     }
 
     @Test
