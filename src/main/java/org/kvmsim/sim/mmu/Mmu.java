@@ -864,9 +864,10 @@ public final class Mmu {
     }
 
     /**
-     * Nested references to translate {@code gpa}; taking EPT violations as needed. The nested TLB
-     * and nested PSCs insert on a miss as the guest PSCs do in {@link #walk2d}; an EPT violation
-     * at some level takes back the nested PSC insertions at and below it, then the walk restarts.
+     * Nested references to translate {@code gpa}, or -(references + 1) when an entry is missing
+     * (an EPT violation: the GPA is in {@link #violationGpa}, and every pending insertion of this
+     * translation has been taken back). The nested TLB and nested PSCs insert on a miss as the
+     * guest PSCs do in {@link #walk2d}.
      */
     private int nested(long gpa) {
         // small enough for the JIT to inline at the walk's call sites; the nested walk is not.
