@@ -738,18 +738,19 @@ public final class Mmu {
             int slot = id * ENTRIES + index(gva, level);
             guestRefs++;
             walkEnd = level;
+            if (!known) {
+                // the table's own GPA is translated first (a PSC hit would have given its HPA)
+                int r = nested(level == 1 ? g.lfAddr[id] : g.upAddr[id]);
+                if (r < 0) {
+                    // this level's pending entry goes, and so does the one above that points at
+                    // this table: its host address was not found, not a combined entry to keep
+                    undoInserts(psc, gva, Math.min(level + 1, levels));
+                    return violated(t, epoch, refs - r - 1, guestRefs);
+                }
+                refs += r;
+            }
             if (level == 1) {
                 leafHint[(int) (gva >>> 21) & LEAF_HINT_MASK] = id + 1;
-                if (!known) {
-                    int r = nested(g.lfAddr[id]);
-                    if (r < 0) {
-                        // the PDE cached on the way down points at a table whose host address
-                        // was not found: not a combined entry the hardware would keep
-                        undoInserts(psc, gva, 2);
-                        return violated(t, epoch, refs - r - 1, guestRefs);
-                    }
-                    refs += r;
-                }
                 refs++;
                 int e = g.lf[slot];
                 if (e == 0) {
@@ -766,15 +767,6 @@ public final class Mmu {
                 gpa = RadixTable.leafFrameAddress(e) | (gva & 0xFFF);
                 gShift = 12;
                 break;
-            }
-            if (!known) {
-                int r = nested(g.upAddr[id]);
-                if (r < 0) {
-                    // this level's pending entry, and the one above pointing at this table
-                    undoInserts(psc, gva, Math.min(level + 1, levels));
-                    return violated(t, epoch, refs - r - 1, guestRefs);
-                }
-                refs += r;
             }
             refs++;
             long e = g.up[slot];
