@@ -226,18 +226,13 @@ public final class Engine {
     }
 
     /**
-     * Page-table pages the host kernel holds for its VMs (meminfo's PageTables). QEMU's own tables
-     * over guest RAM are real frames, taken from MemFree when they are needed and counted by their
+     * The page-table pages of `paging = native` workloads: those are the host's own tables, so
+     * they count in PageTables, but they sit in guest RAM (already resident anonymous memory) and
+     * take no frame of their own. QEMU's tables over guest RAM are real frames counted by their
      * owners: a PGD and a PUD page per VM (at start), a PMD page per 1 GiB and a PTE page per
      * 2 MiB touched ({@link ThpMapping}; THPs included, their PTE page is deposited), a PMD page
-     * per 1 GiB touched of 2 MiB hugetlbfs RAM ({@link HugetlbMapping}). For `paging = native`
-     * the workload's page tables are the host's own: they sit in guest RAM (already resident
-     * anonymous memory), so they are added to the count here without frames of their own.
+     * per 1 GiB touched of 2 MiB hugetlbfs RAM ({@link HugetlbMapping}).
      */
-    public long hostPageTablePages(HostState h) {
-        return h.mem.pages(HostMemory.Counter.PAGE_TABLES) - h.nativeTablePages + nativeTablePages(h);
-    }
-
     private long nativeTablePages(HostState h) {
         long pages = 0;
         for (VmState v : vms.values()) {

@@ -39,9 +39,10 @@ import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
  * </ul>
  *
  * <p>Caches: the {@link Cpu}'s L1 DTLB, STLB, paging-structure caches (guest or shadow dimension,
- * keyed by GVA), nested TLB and nested paging-structure caches (keyed by GPA). With VPID/ASID each
- * VM's entries are tagged; without, a switch between VMs flushes them all. A CR3 load flushes this
- * VM's linear translations (PCIDs are not modelled).
+ * keyed by GVA), nested TLB and nested paging-structure caches (keyed by GPA, entries as large as
+ * the nested leaf). With VPID/ASID each VM's linear entries are tagged; without, every VM exit
+ * and entry (a switch between VMs among them) flushes them. Nested entries are tagged by the VM's
+ * EPTP either way. A CR3 load flushes this VM's linear translations (PCIDs are not modelled).
  *
  * <p>Cost: cycles = accesses * tlb_hit + STLB lookups * stlb_hit + walk references * walk_ref
  * + exits * vm_exit + per-exit work (EPT violation, shadow fault, emulation, resync) + guest

@@ -27,11 +27,13 @@ final class Tlbs {
     /** Guest/native paging-structure caches by the level of the cached entry (2 = PDE .. 5 = PML5E). */
     final AssocCache[] psc = new AssocCache[6];
     final AssocCache ntlb;
-    /** Page sizes the nested TLB may hold entries of (bit 0 4 KiB, 1 2 MiB, 2 1 GiB), as {@link #sizesInUse}. */
+    /**
+     * Page sizes the nested TLB may hold entries of (bit 0 4 KiB, 1 2 MiB, 2 1 GiB), as
+     * {@link #sizesInUse}; only ever grows (a hint that lets lookups skip sizes).
+     */
     int ntlbSizes;
     final AssocCache[] npsc = new AssocCache[6];
     int sizesInUse;
-    long flushes;
     /** Counts every invalidation and flush, so a page walk can check that none happened during it. */
     long epoch;
 
@@ -54,7 +56,8 @@ final class Tlbs {
         psc[3] = fa(m.psc_pdpt_entries());
         psc[4] = fa(m.psc_pml4_entries());
         psc[5] = fa(m.psc_pml5_entries());
-        ntlb = new AssocCache(m.ntlb_entries(), m.ntlb_ways());
+        // tag-only: an entry's size is in its key
+        ntlb = new AssocCache(m.ntlb_entries(), m.ntlb_ways(), false);
         npsc[2] = new AssocCache(m.npsc_pde_entries(), Math.min(m.psc_ways(), Math.max(1, m.npsc_pde_entries())));
         npsc[3] = fa(m.npsc_pdpt_entries());
         npsc[4] = fa(m.npsc_pml4_entries());
@@ -151,26 +154,6 @@ final class Tlbs {
                 && l2[0].live() == 0 && l2[1].live() == 0 && l2[2].live() == 0) {
             sizesInUse = 0;
         }
-        flushes++;
-    }
-
-    /** Everything, nested structures included. */
-    void flushAll() {
-        epoch++;
-        for (AssocCache c : l1) {
-            c.flush();
-        }
-        for (AssocCache c : l2) {
-            c.flush();
-        }
-        for (int l = 2; l <= 5; l++) {
-            psc[l].flush();
-            npsc[l].flush();
-        }
-        ntlb.flush();
-        ntlbSizes = 0;
-        sizesInUse = 0;
-        flushes++;
     }
 
     /**
