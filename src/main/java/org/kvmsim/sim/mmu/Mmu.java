@@ -335,14 +335,28 @@ public final class Mmu {
      * The host changed the frame behind {@code gpa} (KSM merged it or broke copy-on-write, THP
      * collapsed or split it): as KVM's MMU notifier does, zap the nested entry that maps it (the
      * whole large leaf if it is one) and flush the VM's TLBs (INVEPT single-context), so the next
-     * access takes an EPT violation and picks up {@link HostBacking#hpa} afresh. Under shadow and
-     * native paging the shadow entry is not tracked per GPA (no reverse map): {@link #translate}
-     * always asks the host, and no cost is charged.
+     * access takes an EPT violation and picks up {@link HostBacking#hpa} afresh. Under shadow
+     * paging the sptes that translate the page are found through the rmap and dropped, and the
+     * TLBs flushed if there were any (kvm_unmap_gfn_range(), kvm_flush_remote_tlbs()): the next
+     * access takes a shadow page fault. Native paging is not affected (its price is the guest's own).
      */
     public void invalidateHostPage(long gpa) {
-        if (npt != null && zapNested(gpa) > 0) {
-            flushAfterZap();
+        if (npt != null) {
+            if (zapNested(gpa) > 0) {
+                flushAfterZap();
+            }
+        } else if (paging == Paging.SHADOW && zapShadow(gpa >>> 12) > 0) {
+            cpu.tlbs.flushLinear(tag);
         }
+    }
+
+    /** Drops the sptes of every address space that translate guest frame {@code gfn}; how many. */
+    private int zapShadow(long gfn) {
+        int n = 0;
+        for (Space sp : spaces) {
+            n += sp.shadow.zapGfn(gfn);
+        }
+        return n;
     }
 
     /**
@@ -353,6 +367,15 @@ public final class Mmu {
      */
     public void invalidateHostRange(long gpa, long bytes) {
         if (npt == null) {
+            if (paging == Paging.SHADOW) {
+                int n = 0;
+                for (long a = gpa & ~0xFFFL; a < gpa + bytes; a += 4096) {
+                    n += zapShadow(a >>> 12);
+                }
+                if (n > 0) {
+                    cpu.tlbs.flushLinear(tag);
+                }
+            }
             return;
         }
         boolean zapped = false;
@@ -1085,6 +1108,15 @@ public final class Mmu {
         }
     }
 
+    /** For tests: every shadow table's rmap matches its sptes. */
+    void checkShadowRmaps() {
+        for (Space sp : spaces) {
+            if (sp.shadow != null) {
+                sp.shadow.checkRmap();
+            }
+        }
+    }
+
     RadixTable guestTable(int space) {
         return spaces.get(space).guest;
     }
@@ -1093,7 +1125,7 @@ public final class Mmu {
     long shadowLookup(int space, long gva) {
         ShadowTable s = spaces.get(space).shadow;
         long l = s == null ? NOT_MAPPED : s.table.lookup(gva);
-        return l == NOT_MAPPED ? -1L : RadixTable.resolve(l, gva);
+        return l == NOT_MAPPED ? -1L : s.hpaOf(l, gva);
     }
 
     // ---- queries: translate and the architectural walk -------------------------------------

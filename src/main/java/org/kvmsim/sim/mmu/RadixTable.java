@@ -123,6 +123,14 @@ final class RadixTable {
 
     // ---- table allocation ------------------------------------------------------------------
 
+    /**
+     * The next capacity of the table slabs: an eighth more (at least 8 tables), so that unused
+     * capacity stays under an eighth of the heap a mapped page costs (the 16-byte budget).
+     */
+    private static int grown(int tables) {
+        return tables + Math.max(8, tables >> 3);
+    }
+
     private int newUpper(int level, int parentSlot) {
         int id;
         if (upFreeN > 0) {
@@ -130,7 +138,7 @@ final class RadixTable {
         } else {
             id = upTop++;
             if (id >= upAddr.length) {
-                int n = upAddr.length + (upAddr.length >> 1);
+                int n = grown(upAddr.length);
                 upAddr = Arrays.copyOf(upAddr, n);
                 upLevel = Arrays.copyOf(upLevel, n);
                 upUsed = Arrays.copyOf(upUsed, n);
@@ -153,7 +161,7 @@ final class RadixTable {
         } else {
             id = lfTop++;
             if (id >= lfAddr.length) {
-                int n = lfAddr.length + (lfAddr.length >> 1);
+                int n = grown(lfAddr.length);
                 lfAddr = Arrays.copyOf(lfAddr, n);
                 lfUsed = Arrays.copyOf(lfUsed, n);
                 lfParent = Arrays.copyOf(lfParent, n);
@@ -411,12 +419,20 @@ final class RadixTable {
             } else {
                 freeUpper(childOf(e), listener);
             }
+        } else if (listener != null) {
+            listener.onLargeLeaf(level, parentSlot, e);
         }
     }
 
-    /** Called for every table freed by a zap, so owners can drop their per-table metadata. */
+    /**
+     * Called for every table freed by a zap (a level-1 table still holds its entries then), so
+     * owners can drop their per-table metadata, and for every large leaf a zap clears.
+     */
     interface ZapListener {
         void onFree(int level, int id);
+
+        default void onLargeLeaf(int level, int slot, long entry) {
+        }
     }
 
     private void freeUpper(int id, ZapListener listener) {
@@ -440,12 +456,12 @@ final class RadixTable {
 
     private void freeLeaf(int id, ZapListener listener) {
         int base = id * ENTRIES;
-        entries[1] -= lfUsed[id];
-        Arrays.fill(lf, base, base + ENTRIES, 0);
-        lfUsed[id] = 0;
         if (listener != null) {
             listener.onFree(1, id);
         }
+        entries[1] -= lfUsed[id];
+        Arrays.fill(lf, base, base + ENTRIES, 0);
+        lfUsed[id] = 0;
         free.accept(lfAddr[id]);
         tables[1]--;
         if (lfFreeN == lfFree.length) {

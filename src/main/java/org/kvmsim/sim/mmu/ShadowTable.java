@@ -32,12 +32,21 @@ import java.util.Arrays;
  * (kvm_mmu_sync_roots()); INVLPG resyncs one entry (the spte for that address). Resyncing an
  * spte whose guest entry now names another page drops it (the next access faults it in), and
  * one whose page stayed takes the guest entry's access rights (FNAME(sync_spte)).</li>
+ * <li>Host frame changes (KSM merge, copy-on-write break, THP collapse): the MMU notifier drops
+ * every spte that translates the gfn, found through the rmap ({@link ReverseMap},
+ * kvm_unmap_gfn_range()); the next access faults the new frame in.</li>
  * </ul>
+ *
+ * <p>An spte here records the gfn it translates (what KVM keeps beside it in the shadow page's
+ * shadowed_translation array) rather than the host frame: the frame is looked up through the
+ * host mapping when asked for ({@link #hpaOf}), and stays in step because every change of it
+ * drops the spte. That costs nothing per page beyond the 4 bytes of the spte and the rmap's 4.
  *
  * <p>Differences from KVM: the shadow is a tree (KVM shares shadow pages among parents and keeps
  * zapped ones on a hash for reuse; here a zap frees the subtree); one role per gfn; no A/D-bit
  * emulation (KVM maps clean pages read-only to catch the first write); no prefetch of
- * neighbouring sptes; host frame changes are not propagated (no reverse map).
+ * neighbouring sptes; a KSM page is not mapped read-only (writes reach the host's copy-on-write
+ * through the engine, not through a write fault on the spte).
  */
 final class ShadowTable {
 
@@ -60,6 +69,7 @@ final class ShadowTable {
     final RadixTable table;
     private final HostBacking host;
     private final LongLongMap shadowed;
+    private final ReverseMap rmap = new ReverseMap();
 
     private long[] upGfn = filled(8);
     private int[] upGuest = new int[8];
@@ -170,8 +180,10 @@ final class ShadowTable {
                 if (ge == 0) {
                     return false;
                 }
-                long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
-                s.setLeafSlot(st * ENTRIES + idx, RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0));
+                long gfnAddr = RadixTable.leafFrameAddress(ge);
+                // KVM's fault path looks the host page up, faulting it in (__kvm_faultin_pfn())
+                host.hpa(gfnAddr);
+                setSpte(st * ENTRIES + idx, RadixTable.leafEntry(gfnAddr, (ge & RadixTable.LW) != 0));
                 return true;
             }
             upFlood[st] = 0;
@@ -212,19 +224,21 @@ final class ShadowTable {
             }
             st = child;
         }
-        long hpa = host.hpa(gpa & ~((1L << shift) - 1)) & ~((1L << shift) - 1);
+        long frame = gpa & ~((1L << shift) - 1);
+        host.hpa(frame);
         if (leafLevel == 1) {
-            s.setLeafSlot(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(hpa, w));
+            setSpte(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(frame, w));
         } else {
             int slot = st * ENTRIES + index(gva, leafLevel);
-            if (s.up[slot] != 0 && (s.up[slot] & PS) == 0) {
+            if (s.up[slot] != 0) {
                 // the host page grew (a THP now backs what 4 KiB pages did): KVM's mmu_set_spte()
                 // drops the smaller table for the large spte and flushes (walk caches may still
                 // point at that table)
-                s.zapSlot(slot, this::unregister);
-                droppedOnFill = true;
+                droppedOnFill |= (s.up[slot] & PS) == 0;
+                s.zapSlot(slot, zaps);
             }
-            s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), hpa, w);
+            s.setLargeLeaf(st, leafLevel, index(gva, leafLevel), frame, w);
+            rmap.addLarge(leafLevel, frame >>> 12, slot);
         }
     }
 
@@ -257,7 +271,7 @@ final class ShadowTable {
         int slot = zap ? s.upParent[id] : id * ENTRIES + index;
         int outcome = zap ? EMULATED_AND_ZAPPED : EMULATED;
         if (s.up[slot] != 0) {
-            s.zapSlot(slot, this::unregister);
+            s.zapSlot(slot, zaps);
             outcome |= DROPPED;
         }
         return outcome;
@@ -305,25 +319,116 @@ final class ShadowTable {
         }
         int ge = guest.lf[gslot];
         if (ge == 0) {
-            table.clearLeafSlot(sslot);
+            clearSpte(sslot);
             return;
         }
-        long hpa = host.hpa(RadixTable.leafFrameAddress(ge)) & ~0xFFFL;
-        if (RadixTable.leafFrameAddress(se) != hpa) {
+        long gfnAddr = RadixTable.leafFrameAddress(ge);
+        if (RadixTable.leafFrameAddress(se) != gfnAddr) {
             // the guest entry now names another page: KVM's FNAME(sync_spte) drops the spte,
             // the next access faults the new translation in
-            table.clearLeafSlot(sslot);
+            clearSpte(sslot);
             return;
         }
-        int want = RadixTable.leafEntry(hpa, (ge & RadixTable.LW) != 0);
+        int want = RadixTable.leafEntry(gfnAddr, (ge & RadixTable.LW) != 0);
         if ((se & ~(RadixTable.LA | RadixTable.LD)) != want) {
             // same page, other access rights (e.g. made read-only): the spte follows them
             table.setLeafSlot(sslot, want | (se & (RadixTable.LA | RadixTable.LD)));
         }
     }
 
+    // ---- sptes and the reverse map ----------------------------------------------------------
+
+    /** Writes a level-1 spte ({@code entry} names the gfn) and keeps the rmap in step. */
+    private void setSpte(int slot, int entry) {
+        int old = table.lf[slot];
+        long gfn = entry >>> 4;
+        if (old != 0 && (old >>> 4) != gfn) {
+            rmap.remove(old >>> 4, slot);
+            old = 0;
+        }
+        table.setLeafSlot(slot, entry);
+        if (old == 0) {
+            rmap.add(gfn, slot);
+        }
+    }
+
+    private void clearSpte(int slot) {
+        int old = table.lf[slot];
+        if (old != 0) {
+            rmap.remove(old >>> 4, slot);
+            table.clearLeafSlot(slot);
+        }
+    }
+
+    /** Tables a zap frees drop their registration and their sptes' rmap entries; so do large sptes. */
+    private final RadixTable.ZapListener zaps = new RadixTable.ZapListener() {
+        @Override
+        public void onFree(int level, int id) {
+            if (level == 1) {
+                int[] lf = table.lf;
+                for (int slot = id * ENTRIES, end = slot + ENTRIES; slot < end; slot++) {
+                    if (lf[slot] != 0) {
+                        rmap.remove(lf[slot] >>> 4, slot);
+                    }
+                }
+            }
+            unregister(level, id);
+        }
+
+        @Override
+        public void onLargeLeaf(int level, int slot, long entry) {
+            rmap.removeLarge(level, (entry & ADDR_MASK) >>> 12, slot);
+        }
+    };
+
+    /**
+     * The host changed the frame behind guest frame {@code gfn}: drops every spte that translates
+     * it, large ones included (kvm_unmap_gfn_range()); the next access faults the new frame in.
+     * Returns how many were dropped: the caller flushes the TLBs if any.
+     */
+    int zapGfn(long gfn) {
+        int n = 0;
+        for (int slot : rmap.slots(gfn)) {
+            clearSpte(slot);
+            n++;
+        }
+        for (int level = 2; level <= 3; level++) {
+            for (int slot : rmap.largeSlots(level, gfn)) {
+                table.zapSlot(slot, zaps);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** The HPA an spte's entry leads to: sptes name the gfn, the host mapping gives its frame. */
+    long hpaOf(long lookup, long gva) {
+        return host.hpa(RadixTable.resolve(lookup, gva));
+    }
+
+    /** For tests: the rmap holds exactly the present level-1 sptes, each under its gfn. */
+    void checkRmap() {
+        long present = 0;
+        int[] lf = table.lf;
+        for (int slot = 0; slot < lf.length; slot++) {
+            if (lf[slot] != 0) {
+                present++;
+                boolean found = false;
+                for (int s : rmap.slots(lf[slot] >>> 4)) {
+                    found |= s == slot;
+                }
+                if (!found) {
+                    throw new AssertionError("spte at slot " + slot + " is not in the rmap");
+                }
+            }
+        }
+        if (present != rmap.size()) {
+            throw new AssertionError("rmap lists " + rmap.size() + " sptes, the table has " + present);
+        }
+    }
+
     /** Java heap of the shadow table and its metadata. */
     long heapBytes() {
-        return table.heapBytes() + 13L * (upGfn.length + lfGfn.length) + 4L * unsync.length;
+        return table.heapBytes() + 13L * (upGfn.length + lfGfn.length) + 4L * unsync.length + rmap.heapBytes();
     }
 }

@@ -127,4 +127,103 @@ class ShadowTest {
         assertEquals(0, e.mmu.counters().shadowFaults());
         assertTrue(e.mmu.counters().eptViolations() > 0);
     }
+
+    @Test
+    void aHostFrameChangeDropsTheSptesThatTranslateItAndFlushes() {
+        Rig r = new Rig(Paging.SHADOW);
+        long other = Rig.GVA;
+        long merged = Rig.GVA + 4096;
+        r.map(other, 4096);
+        r.map(merged, 4096);
+        long gpa = r.mmu.guestPhysical(r.space, merged).orElseThrow();
+        r.mmu.access(other, false);
+        r.mmu.access(merged, false);
+        r.mmu.resetCounters();
+        // KSM merges the page behind `merged` (or breaks its copy-on-write): KVM's MMU notifier
+        r.mmu.invalidateHostPage(gpa);
+        r.mmu.checkShadowRmaps();
+        assertEquals(-1L, r.mmu.shadowLookup(r.space, merged));
+        assertEquals(r.host.hpa(r.mmu.guestPhysical(r.space, other).orElseThrow()), r.mmu.shadowLookup(r.space, other));
+        // the TLBs were flushed: the untouched page walks again (no fault), the changed one faults
+        r.mmu.access(other, false);
+        MmuCounters c = r.mmu.counters();
+        assertEquals(1, c.stlbMisses());
+        assertEquals(0, c.shadowFaults());
+        r.mmu.access(merged, false);
+        c = r.mmu.counters();
+        assertEquals(1, c.shadowFaults());
+        assertEquals(1, c.vmExits());
+        assertEquals(0, c.guestFaults());
+        assertEquals(r.host.hpa(gpa), r.mmu.shadowLookup(r.space, merged));
+    }
+
+    @Test
+    void aHostFrameChangeNoSpteTranslatesChangesNothing() {
+        Rig r = new Rig(Paging.SHADOW);
+        r.map(Rig.GVA, 4096);
+        r.map(Rig.GVA + 4096, 4096);
+        r.mmu.access(Rig.GVA, false);
+        r.mmu.resetCounters();
+        // mapped by the guest but never accessed: no spte, so no zap and no flush
+        r.mmu.invalidateHostPage(r.mmu.guestPhysical(r.space, Rig.GVA + 4096).orElseThrow());
+        r.mmu.invalidateHostPage(0x7000_0000L);
+        r.mmu.access(Rig.GVA, false);
+        assertEquals(0, r.mmu.counters().l1DtlbMisses());
+    }
+
+    @Test
+    void everySpteOfAnAliasedPageIsDropped() {
+        Rig r = new Rig(Paging.SHADOW);
+        long gpa = r.allocData(4096);
+        long[] gvas = {Rig.GVA, Rig.GVA + 4096, Rig.GVA + PT_SPAN + 8192};
+        for (long gva : gvas) {
+            r.mmu.map(r.space, gva, gpa, 4096, true);
+            r.mmu.access(gva, false);
+        }
+        r.mmu.checkShadowRmaps();
+        r.mmu.invalidateHostPage(gpa);
+        r.mmu.checkShadowRmaps();
+        for (long gva : gvas) {
+            assertEquals(-1L, r.mmu.shadowLookup(r.space, gva));
+        }
+    }
+
+    @Test
+    void aHostChangeInsideALargeSpteDropsIt() {
+        // guest 2 MiB pages over 2 MiB host pages: one large spte each
+        Rig r = new Rig(Paging.SHADOW, CpuModel.skylake(), 4, 4, 21);
+        r.map(Rig.GVA, 2L << 20);
+        r.map(Rig.GVA + (2L << 20), 2L << 20);
+        r.mmu.access(Rig.GVA + 12345, false);
+        r.mmu.access(Rig.GVA + (2L << 20), false);
+        long gpa = r.mmu.guestPhysical(r.space, Rig.GVA).orElseThrow();
+        r.mmu.invalidateHostRange(gpa, 2L << 20);
+        assertEquals(-1L, r.mmu.shadowLookup(r.space, Rig.GVA + 12345));
+        assertTrue(r.mmu.shadowLookup(r.space, Rig.GVA + (2L << 20)) >= 0);
+        r.mmu.resetCounters();
+        r.mmu.access(Rig.GVA + 12345, false);
+        assertEquals(1, r.mmu.counters().shadowFaults());
+        // one page inside the large frame is enough (a KSM merge splits the THP first)
+        r.mmu.invalidateHostPage(r.mmu.guestPhysical(r.space, Rig.GVA + (2L << 20) + 7 * 4096).orElseThrow());
+        assertEquals(-1L, r.mmu.shadowLookup(r.space, Rig.GVA + (2L << 20)));
+        r.mmu.checkShadowRmaps();
+    }
+
+    @Test
+    void anUnsyncSpteIsFoundUnderTheGfnItStillTranslates() {
+        Rig r = new Rig(Paging.SHADOW);
+        r.map(Rig.GVA, 4096);
+        r.map(Rig.GVA + 4096, 4096);
+        r.mmu.access(Rig.GVA, false);
+        long oldGpa = r.mmu.guestPhysical(r.space, Rig.GVA).orElseThrow();
+        // a write to another entry of the same leaf table unsyncs it; then the guest rewrites the
+        // first entry without INVLPG (not the current space's business until CR3 load)
+        r.mmu.map(r.space, Rig.GVA + 8192, r.allocData(4096), 4096, true);
+        RadixTable g = r.mmu.guestTable(r.space);
+        g.map(Rig.GVA, r.allocData(4096), 12, true, null);
+        // the stale spte still translates the old page: a change of that page's frame drops it
+        r.mmu.invalidateHostPage(oldGpa);
+        assertEquals(-1L, r.mmu.shadowLookup(r.space, Rig.GVA));
+        r.mmu.checkShadowRmaps();
+    }
 }
