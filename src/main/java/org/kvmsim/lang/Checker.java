@@ -10,6 +10,7 @@ import org.kvmsim.lang.Syntax.*;
 import org.kvmsim.model.Backing;
 import org.kvmsim.model.Content;
 import org.kvmsim.model.ContentsSpec;
+import org.kvmsim.model.CpuModel;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Image;
@@ -378,6 +379,7 @@ public final class Checker {
         Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, nested, List.of("hugepages", "cpu_overrides"));
         List<Nested> poolBlocks = new ArrayList<>();
         Map<String, Long> overrides = new TreeMap<>();
+        Map<String, Attr> overrideAttrs = new TreeMap<>();
         boolean overridesOk = true;
         for (Nested nb : nested) {
             if (nb.kind().text().equals("hugepages")) {
@@ -388,6 +390,7 @@ public final class Checker {
                 Object v = read(Schema.CPU_OVERRIDES.get(a.name().text()), a.value(), null);
                 if (v == null) overridesOk = false;
                 else overrides.put(a.name().text(), v instanceof Boolean b ? (b ? 1L : 0L) : (Long) v);
+                overrideAttrs.put(a.name().text(), a);
             }
         }
         Long memory = required(attrs, "memory", d.name(), "host", Schema.HOST, null);
@@ -448,6 +451,17 @@ public final class Checker {
                     + new org.kvmsim.model.ByteSize(poolBytes) + ", more than its memory ("
                     + new org.kvmsim.model.ByteSize(memory) + ")");
             return null;
+        }
+        if (cpu != null && overridesOk && !overrides.isEmpty()) {
+            // the preset with its overrides must still make buildable caches: said here, at the
+            // override, not when the first run builds the CPU
+            for (CpuModel.GeometryProblem p : CpuModel.preset(cpu).with(overrides).geometryProblems()) {
+                Attr at = p.knobs().stream().map(overrideAttrs::get).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+                if (at != null) {
+                    diags.error(at.value().span(), p.message());
+                    overridesOk = false;
+                }
+            }
         }
         if (memory == null || cpu == null || thp == null || nodes == null || !poolsOk || !overridesOk
                 || (attrs.containsKey("ksm") && ksm == null)) {

@@ -114,7 +114,7 @@ public final class Engine {
             this.pools = new HugetlbPools(mem);
             thp.mode = ThpSettings.Mode.valueOf(decl.thp().name());
             this.khugepaged = new Khugepaged(thp);
-            this.cpu = new org.kvmsim.sim.mmu.Cpu(org.kvmsim.sim.mmu.CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
+            this.cpu = new org.kvmsim.sim.mmu.Cpu(org.kvmsim.model.CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
             this.zeroFrame = (int) mem.totalPages();
             if (decl.ksm() != null) {
                 ksmd = new org.kvmsim.sim.ksm.Ksmd();

@@ -1,5 +1,7 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.CpuModel;
+
 /**
  * One physical CPU's translation hardware, shared by the VMs that run on it. Each {@link Mmu}
  * runs on a Cpu; when a different VM's vCPU runs, the Cpu switches: with VPID (Intel) / ASID

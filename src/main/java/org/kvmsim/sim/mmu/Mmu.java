@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import org.kvmsim.model.CpuModel;
 
 import static org.kvmsim.sim.mmu.RadixTable.A;
 import static org.kvmsim.sim.mmu.RadixTable.ADDR_MASK;

@@ -5,6 +5,7 @@ import java.lang.management.ThreadMXBean;
 import java.util.Locale;
 
 import org.kvmsim.bench.BenchResult;
+import org.kvmsim.model.CpuModel;
 
 /**
  * `kvmsim bench mmu`: a zipf(0.99) stream over 4 GiB of 4 KiB pages (10% writes, ranks scattered

@@ -1,5 +1,7 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.CpuModel;
+
 /**
  * The translation caches of one CPU, as a {@link CpuModel} lays them out: L1 DTLBs per page size
  * (or one unified array), the STLB (4K+2M unified, 1G separate), paging-structure caches for the

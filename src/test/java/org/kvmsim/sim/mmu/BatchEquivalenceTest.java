@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import org.kvmsim.model.CpuModel;
 
 /**
  * The batch entry point ({@link Mmu#access(long[], boolean[], int, int)}), with its one-pass TLB

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
+import org.kvmsim.model.CpuModel;
 
 /**
  * Optimisations of the translation path must not change what it counts. A fixed, seeded mix of

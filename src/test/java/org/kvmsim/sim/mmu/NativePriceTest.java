@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
+import org.kvmsim.model.CpuModel;
 
 /** The native price read off the VM's own walks (mirroring) equals the separate native model's. */
 class NativePriceTest {

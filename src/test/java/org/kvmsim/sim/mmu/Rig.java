@@ -1,5 +1,7 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.CpuModel;
+
 /** A VM with one address space over a linear host, for tests. */
 final class Rig {
 

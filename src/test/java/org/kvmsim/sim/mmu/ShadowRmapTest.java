@@ -6,6 +6,7 @@ import java.util.SplittableRandom;
 
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import org.kvmsim.model.CpuModel;
 
 /**
  * The shadow MMU's reverse map against the tables it indexes: random mixes of guest mappings

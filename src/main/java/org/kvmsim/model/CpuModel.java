@@ -1,4 +1,4 @@
-package org.kvmsim.sim.mmu;
+package org.kvmsim.model;
 
 import java.lang.reflect.Constructor;
 import java.lang.reflect.RecordComponent;
@@ -166,6 +166,53 @@ public record CpuModel(
                 throw (IllegalArgumentException) cause;
             }
             throw new IllegalStateException(cause);
+        }
+    }
+
+    /** A structure whose geometry cannot be built: its knobs (entries first) and why. */
+    public record GeometryProblem(List<String> knobs, String message) {
+    }
+
+    /**
+     * What is wrong with the TLB and walk-cache geometry, if anything: a structure with entries
+     * needs ways, and entries / ways sets, a power of two (sets are indexed by address bits, as in
+     * hardware). Fully associative walk caches (PML4E, PDPTE, PML5E and their nested twins) take
+     * any number of entries. The messages name a valid choice near the one given.
+     */
+    public List<GeometryProblem> geometryProblems() {
+        List<GeometryProblem> out = new ArrayList<>();
+        check(out, "l1_4k_entries", l1_4k_entries, "l1_4k_ways", l1_4k_ways, l1_4k_ways);
+        if (!l1_unified) {
+            check(out, "l1_2m_entries", l1_2m_entries, "l1_2m_ways", l1_2m_ways, l1_2m_ways);
+            check(out, "l1_1g_entries", l1_1g_entries, "l1_1g_ways", l1_1g_ways, l1_1g_ways);
+        }
+        check(out, "stlb_entries", stlb_entries, "stlb_ways", stlb_ways, stlb_ways);
+        check(out, "stlb_1g_entries", stlb_1g_entries, "stlb_1g_ways", stlb_1g_ways, stlb_1g_ways);
+        // the PDE caches use psc_ways, or fewer when they have fewer entries (see Tlbs)
+        check(out, "psc_pde_entries", psc_pde_entries, "psc_ways", psc_ways, Math.min(psc_ways, Math.max(1, psc_pde_entries)));
+        check(out, "ntlb_entries", ntlb_entries, "ntlb_ways", ntlb_ways, ntlb_ways);
+        check(out, "npsc_pde_entries", npsc_pde_entries, "psc_ways", psc_ways, Math.min(psc_ways, Math.max(1, npsc_pde_entries)));
+        return out;
+    }
+
+    private static void check(List<GeometryProblem> out, String entriesKnob, int entries, String waysKnob, int givenWays, int ways) {
+        if (entries == 0) {
+            return;
+        }
+        List<String> knobs = List.of(entriesKnob, waysKnob);
+        if (givenWays == 0) {
+            out.add(new GeometryProblem(knobs, waysKnob + " must be at least 1 when " + entriesKnob + " is " + entries
+                    + " (0 entries disables the structure)"));
+            return;
+        }
+        if (entries % ways != 0 || Integer.bitCount(entries / ways) != 1) {
+            int sets = Math.max(1, entries / ways);
+            int lower = Integer.highestOneBit(sets);
+            int upper = lower == sets ? lower : lower * 2;
+            String near = lower == upper ? Integer.toString(lower * ways)
+                    : (lower * ways) + " or " + (upper * ways);
+            out.add(new GeometryProblem(knobs, entriesKnob + " = " + entries + " with " + ways + " way" + (ways == 1 ? "" : "s")
+                    + " is not a power-of-two number of sets (entries = sets x ways); for example " + entriesKnob + " = " + near));
         }
     }
 
