@@ -347,7 +347,7 @@ public final class Mmu {
                 flushAfterZap();
             }
         } else if (paging == Paging.SHADOW && zapShadow(gpa >>> 12) > 0) {
-            cpu.tlbs.flushLinear(tag);
+            flushOwnLinear();
         }
     }
 
@@ -361,10 +361,11 @@ public final class Mmu {
     }
 
     /**
-     * As {@link #invalidateHostPage} for every nested leaf in {@code [gpa, gpa + bytes)}, with one
-     * flush: KVM's kvm_unmap_gfn_range() for an MMU-notifier range, e.g. khugepaged replacing 512
-     * small pages by one THP. The next access faults the range back in, as one 2 MiB nested leaf
-     * when the new backing allows it (the emptied page table below it is freed).
+     * As {@link #invalidateHostPage} for every nested leaf (or spte) in {@code [gpa, gpa + bytes)},
+     * with one flush: KVM's kvm_unmap_gfn_range() for an MMU-notifier range, e.g. khugepaged
+     * replacing 512 small pages by one THP. The next access faults the range back in, as one
+     * 2 MiB nested leaf when the new backing allows it (the emptied page table below it is freed),
+     * or under shadow paging as one large spte when the guest maps the range with a 2 MiB page.
      */
     public void invalidateHostRange(long gpa, long bytes) {
         if (npt == null) {
@@ -374,7 +375,7 @@ public final class Mmu {
                     n += zapShadow(a >>> 12);
                 }
                 if (n > 0) {
-                    cpu.tlbs.flushLinear(tag);
+                    flushOwnLinear();
                 }
             }
             return;
@@ -409,9 +410,21 @@ public final class Mmu {
 
     /** After nested entries went: INVEPT single-context, i.e. this VM's TLB and walk-cache entries. */
     private void flushAfterZap() {
-        unmirror();
-        cpu.tlbs.flushLinear(tag);
+        flushOwnLinear();
         cpu.tlbs.flushNested(eptp);
+    }
+
+    /**
+     * KVM's remote TLB flush of this VM's linear and combined entries (kvm_flush_remote_tlbs()).
+     * Without VPID a VM that is not the one running on the CPU has none cached (the exit that
+     * descheduled it flushed them, and its next entry flushes again), and the untagged entries
+     * there belong to the VM that is running: they stay.
+     */
+    private void flushOwnLinear() {
+        if (cm.vpid() || cpu.current == this) {
+            unmirror();
+            cpu.tlbs.flushLinear(tag);
+        }
     }
 
     // ---- the hot path ---------------------------------------------------------------------

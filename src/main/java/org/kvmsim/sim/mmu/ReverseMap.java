@@ -13,7 +13,7 @@ import java.util.Map;
  *
  * <p>Data structures. An spte is named by its slot in the shadow table's slabs (level-1 slot for
  * 4 KiB sptes, upper slot for 2 MiB/1 GiB ones). 4 KiB sptes: a paged {@code int} array by gfn
- * (pages of 4096 gfns, made on first use) holds {@code slot + 1}, the common case of one spte
+ * (pages of 512 gfns, made on first use) holds {@code slot + 1}, the common case of one spte
  * per gfn, at 4 bytes a gfn; a gfn that more than one spte maps (two guest addresses aliasing
  * one page) holds {@link #MULTI} and its slots are listed in a hash map, as KVM's rmap head turns
  * into a pte_list_desc. Large sptes are rare (one per 2 MiB or 1 GiB) and live in a hash map
@@ -24,7 +24,8 @@ import java.util.Map;
  */
 final class ReverseMap {
 
-    private static final int PAGE_BITS = 12;
+    /** 512 gfns (2 KiB) a page: a small VM or a sparse range wastes little. */
+    private static final int PAGE_BITS = 9;
     private static final int PAGE_MASK = (1 << PAGE_BITS) - 1;
     private static final int MULTI = -1;
     private static final int[] NONE = new int[0];
@@ -106,6 +107,15 @@ final class ReverseMap {
         return s == null ? NONE : s.clone();
     }
 
+    /** Large sptes recorded at {@code level}, for tests. */
+    long largeSize(int level) {
+        long n = 0;
+        for (Map.Entry<Long, int[]> e : large.entrySet()) {
+            n += (e.getKey() >>> 56) == level ? e.getValue().length : 0;
+        }
+        return n;
+    }
+
     /** Level-1 sptes recorded, for tests: every gfn's slot count summed. */
     long size() {
         long n = 0;
@@ -122,7 +132,8 @@ final class ReverseMap {
     }
 
     long heapBytes() {
-        return 8L * pages.length + (4L << PAGE_BITS) * pageCount + 48L * (multi.size() + large.size());
+        // a hash-map entry with its boxed key and a small int[]: about 80 bytes
+        return 8L * pages.length + (16L + (4L << PAGE_BITS)) * pageCount + 80L * (multi.size() + large.size());
     }
 
     private static long largeKey(int level, long gfn) {

@@ -401,7 +401,10 @@ final class ShadowTable {
         return n;
     }
 
-    /** The HPA an spte's entry leads to: sptes name the gfn, the host mapping gives its frame. */
+    /**
+     * The HPA an spte's entry leads to: sptes name the gfn, the host mapping gives its frame. For
+     * tests: asking the engine's host backing may fault the page in.
+     */
     long hpaOf(long lookup, long gva) {
         return host.hpa(RadixTable.resolve(lookup, gva));
     }
@@ -424,6 +427,28 @@ final class ShadowTable {
         }
         if (present != rmap.size()) {
             throw new AssertionError("rmap lists " + rmap.size() + " sptes, the table has " + present);
+        }
+        long[] large = new long[4];
+        long[] up = table.up;
+        for (int slot = 0; slot < up.length; slot++) {
+            long e = up[slot];
+            if (e != 0 && (e & PS) != 0) {
+                int level = table.upLevel[slot / ENTRIES];
+                large[level]++;
+                boolean found = false;
+                for (int s : rmap.largeSlots(level, (e & ADDR_MASK) >>> 12)) {
+                    found |= s == slot;
+                }
+                if (!found) {
+                    throw new AssertionError("large spte at slot " + slot + " is not in the rmap");
+                }
+            }
+        }
+        for (int level = 2; level <= 3; level++) {
+            if (large[level] != rmap.largeSize(level)) {
+                throw new AssertionError("rmap lists " + rmap.largeSize(level) + " large sptes at level " + level
+                        + ", the table has " + large[level]);
+            }
         }
     }
 
