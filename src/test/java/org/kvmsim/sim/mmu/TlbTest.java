@@ -64,6 +64,24 @@ class TlbTest {
     }
 
     @Test
+    void aHostChangeUnderAVmNotRunningLeavesTheRunningVmsEntriesWithoutVpid() {
+        for (Paging p : new Paging[] {Paging.EPT, Paging.SHADOW}) {
+            Cpu cpu = new Cpu(CpuModel.skylake().with("vpid", 0));
+            Rig a = new Rig(p, cpu, 4, 4, 12);
+            Rig b = new Rig(Paging.EPT, cpu, 4, 4, 12);
+            a.map(Rig.GVA, 4096);
+            b.map(Rig.GVA, 4096);
+            a.mmu.access(Rig.GVA, false);
+            b.mmu.access(Rig.GVA, false);
+            // KSM merges a's page while b runs: a's entries went at its exit, b's untagged ones stay
+            a.mmu.invalidateHostPage(a.mmu.guestPhysical(a.space, Rig.GVA).orElseThrow());
+            long misses = b.mmu.counters().l1DtlbMisses();
+            b.mmu.access(Rig.GVA, false);
+            assertEquals(misses, b.mmu.counters().l1DtlbMisses(), p.toString());
+        }
+    }
+
+    @Test
     void vmSwitchFlushIsCounted() {
         Cpu cpu = new Cpu(CpuModel.skylake().with("vpid", 0));
         Rig a = new Rig(Paging.NATIVE, cpu, 4, 4, 12);
