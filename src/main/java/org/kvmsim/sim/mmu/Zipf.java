@@ -10,7 +10,9 @@ import java.util.SplittableRandom;
  * [1.5, n + 0.5], round to the nearest integer k and accept unless the point falls in the sliver
  * between the hat's area over [k - 0.5, k + 0.5] and h(k). Acceptance is above 90% for every s.
  *
- * <p>Deterministic: the same seed gives the same ranks on every machine (SplittableRandom).
+ * <p>Deterministic: the same seed gives the same ranks on every machine: SplittableRandom, and
+ * StrictMath for the logarithms and exponentials (Math's may differ in the last bit between JVMs
+ * and CPUs, which can move a rank).
  * Rank 0 is the most popular; callers that want popular pages scattered map ranks through a
  * permutation (see {@link #scatter}).
  */
@@ -58,12 +60,12 @@ public final class Zipf {
     }
 
     private double h(double x) {
-        return Math.exp(-s * Math.log(x));
+        return StrictMath.exp(-s * StrictMath.log(x));
     }
 
     /** H(x) = (x^(1-s) - 1) / (1 - s), written to stay exact as s -> 1. */
     private double hIntegral(double x) {
-        double lx = Math.log(x);
+        double lx = StrictMath.log(x);
         return expm1OverX((1 - s) * lx) * lx;
     }
 
@@ -72,14 +74,14 @@ public final class Zipf {
         if (t < -1) {
             t = -1;
         }
-        return Math.exp(log1pOverX(t) * y);
+        return StrictMath.exp(log1pOverX(t) * y);
     }
 
     private static double expm1OverX(double x) {
-        return Math.abs(x) > 1e-8 ? Math.expm1(x) / x : 1 + x / 2 * (1 + x / 3 * (1 + x / 4));
+        return Math.abs(x) > 1e-8 ? StrictMath.expm1(x) / x : 1 + x / 2 * (1 + x / 3 * (1 + x / 4));
     }
 
     private static double log1pOverX(double x) {
-        return Math.abs(x) > 1e-8 ? Math.log1p(x) / x : 1 - x * (0.5 - x * (1.0 / 3 - 0.25 * x));
+        return Math.abs(x) > 1e-8 ? StrictMath.log1p(x) / x : 1 - x * (0.5 - x * (1.0 / 3 - 0.25 * x));
     }
 }
