@@ -490,7 +490,9 @@ public final class Session {
     /**
      * Runs {@code history} again on the current (fresh) engine, without output: the engine is
      * deterministic, so this rebuilds the simulation state. {@code patch} may substitute
-     * declarations (a sweep's variable). Queries and sweeps change no state and are skipped.
+     * declarations (a sweep's variable). Queries and sweeps change no state and are skipped, but
+     * for `show walk` and `show translate` on a running VM: they fill in missing nested or shadow
+     * entries as the first access would (and fault the host page in), so they run again too.
      */
     private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch) {
         Output silent = new Output() {
@@ -501,6 +503,11 @@ public final class Session {
             public void chart(String name, byte[] png, String svg) {}
         };
         for (Statement h : history) {
+            if (h instanceof Statement.Show sh
+                    && (sh.kind() == Statement.ShowKind.WALK || sh.kind() == Statement.ShowKind.TRANSLATE)) {
+                execute(h, silent, new ArrayList<>());
+                continue;
+            }
             if (h instanceof Statement.Show || h instanceof Statement.Plot || h instanceof Statement.Export
                     || h instanceof Statement.Print || h instanceof Statement.Sweep) {
                 continue;

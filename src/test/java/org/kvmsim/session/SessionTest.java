@@ -77,6 +77,29 @@ class SessionTest {
     }
 
     @Test
+    void aSweepStartsFromTheStateQueriesLeft() {
+        // `show walk` on a running VM fills in the nested entries the walk needs (as the first
+        // access would): the sweep's replay must do the same, or its run counts other violations
+        String setup = """
+                host hv1 { memory = 4 GiB; thp = never }
+                vm g on hv1 { memory = 256 MiB; paging = ept }
+                pagetable p in g { map 0x7f00_0000_0000 size 4 MiB page 4 KiB }
+                run 1 ms
+                show walk g.p 0x7f00_0000_1000
+                show translate g.p 0x7f00_0000_2000
+                workload w on g.p { pattern = uniform; footprint = 4 MiB; accesses = 5000; seed = 1 }
+                """;
+        Collect straight = new Collect();
+        assertTrue(run(new Session(7), setup + "run 1 s\nshow mmu\n", straight).ok());
+        Collect swept = new Collect();
+        assertTrue(run(new Session(7), setup + "sweep w.seed in [1] { run 1 s; show mmu }\n", swept).ok());
+        Table a = straight.tables.get(straight.tables.size() - 1);
+        Table b = swept.tables.get(swept.tables.size() - 1);
+        assertEquals(a.longColumn("ept_violations").get(0), b.longColumn("ept_violations").get(0));
+        assertEquals(a.longColumn("cycles").get(0), b.longColumn("cycles").get(0));
+    }
+
+    @Test
     void cellsShareOneSessionAndAFailingCellLeavesItUsable() {
         Session s = new Session(1);
         Collect out = new Collect();
