@@ -505,7 +505,11 @@ public final class Session {
         for (Statement h : history) {
             if (h instanceof Statement.Show sh
                     && (sh.kind() == Statement.ShowKind.WALK || sh.kind() == Statement.ShowKind.TRANSLATE)) {
-                execute(h, silent, new ArrayList<>());
+                // on a VM not started yet it ran on a scratch copy and changed nothing
+                engine.sync(declared);
+                if (engine.vm(sh.subject().split("\\.")[0]).state != org.kvmsim.sim.Engine.VmRunState.DECLARED) {
+                    execute(h, silent, new ArrayList<>());
+                }
                 continue;
             }
             if (h instanceof Statement.Show || h instanceof Statement.Plot || h instanceof Statement.Export

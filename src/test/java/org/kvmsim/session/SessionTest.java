@@ -79,11 +79,13 @@ class SessionTest {
     @Test
     void aSweepStartsFromTheStateQueriesLeft() {
         // `show walk` on a running VM fills in the nested entries the walk needs (as the first
-        // access would): the sweep's replay must do the same, or its run counts other violations
+        // access would): the sweep's replay must do the same, or its run counts other violations;
+        // on a VM not started yet it runs on a scratch copy (and must not replay itself forever)
         String setup = """
                 host hv1 { memory = 4 GiB; thp = never }
                 vm g on hv1 { memory = 256 MiB; paging = ept }
                 pagetable p in g { map 0x7f00_0000_0000 size 4 MiB page 4 KiB }
+                show walk g.p 0x7f00_0000_3000
                 run 1 ms
                 show walk g.p 0x7f00_0000_1000
                 show translate g.p 0x7f00_0000_2000
