@@ -428,7 +428,8 @@ public final class Checker {
             Long size = required(pa, "page_size", nb.label(), "hugepages pool", Schema.HUGEPAGES, null);
             Long count = (Long) optional(pa, "count", Schema.HUGEPAGES, null, 0L);
             Long over = (Long) optional(pa, "overcommit", Schema.HUGEPAGES, null, 0L);
-            Long node = (Long) optional(pa, "node", Schema.HUGEPAGES, null, 0L);
+            // -1: no node given, interleaved as vm.nr_hugepages allocates
+            Long node = (Long) optional(pa, "node", Schema.HUGEPAGES, null, -1L);
             if (size != null && size == KIB4) {
                 diags.error(pa.get("page_size").value().span(), "a hugepages pool's page_size must be 2 MiB or 1 GiB");
                 size = null;

@@ -186,7 +186,9 @@ public final class Schema {
             count("count", 0, Integer.MAX_VALUE, "0", "persistent huge pages in the pool", "vm.nr_hugepages"),
             count("overcommit", 0, Integer.MAX_VALUE, "0", "surplus huge pages that may be allocated beyond count",
                     "vm.nr_overcommit_hugepages"),
-            count("node", 0, 63, "0", "the NUMA node the pool's pages come from", null));
+            count("node", 0, 63, "interleaved", "the NUMA node the pool's pages come from (without it they are"
+                    + " interleaved over the nodes, as vm.nr_hugepages does)",
+                    "/sys/devices/system/node/node<N>/hugepages/hugepages-<size>kB/nr_hugepages"));
 
     public static final Map<String, Attr> IMAGE = block(
             a("footprint", Type.SIZE, null, "memory a guest booted from the image has touched", null),

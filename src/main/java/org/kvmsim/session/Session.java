@@ -290,9 +290,10 @@ public final class Session {
         } else if (p.get(0).equals("thp")) {
             h.thp.mode = org.kvmsim.sim.hugetlb.ThpSettings.Mode.valueOf(((String) st.value()).toUpperCase());
         } else {
-            var pool = h.pools.pool(h.decl.pool(p.get(0)).pageSize());
+            var declaredPool = h.decl.pool(p.get(0));
+            var pool = h.pools.pool(declaredPool.pageSize());
             long n = (Long) st.value();
-            if (p.get(1).equals("count")) pool.setNrHugepages(n);
+            if (p.get(1).equals("count")) pool.setNrHugepages(n, declaredPool.node());
             else pool.setNrOvercommitHugepages(n);
         }
     }

@@ -132,7 +132,7 @@ public final class Engine {
             for (org.kvmsim.model.HugePagePool p : decl.pools()) {
                 HugePagePool pool = pools.pool(p.pageSize());
                 pool.setNrOvercommitHugepages(pool.nrOvercommitHugepages() + p.overcommit());
-                pool.setNrHugepages(pool.nrHugepages() + p.count());
+                pool.setNrHugepages(pool.nrHugepages() + p.count(), p.node());
             }
         }
     }

@@ -33,8 +33,9 @@ import org.kvmsim.sim.mem.HostMemory;
  *       pool has surplus, else onto the free list.
  * </ul>
  *
- * <p>Differs from Linux: counters are per host, not per NUMA node (pages are allocated
- * interleaved over the nodes, like for_each_node_mask_to_alloc); no subpools (hugetlbfs size/
+ * <p>Differs from Linux: counters are per host, not per NUMA node (fresh pages are allocated
+ * interleaved over the nodes, like for_each_node_mask_to_alloc, or on one node when a pool names
+ * it, but the free list and the counts are the hstate's); no subpools (hugetlbfs size/
  * min_size mount options), no cgroup charging; gigantic (1 GiB) pages come from the buddy
  * allocator at order 18 rather than alloc_contig_range(), and may be surplus (Linux allows
  * overcommitting gigantic pages only where runtime allocation is supported).
@@ -110,6 +111,15 @@ public final class HugePagePool {
 
     /** Writes nr_hugepages (set_max_huge_pages()); returns the value it then reads back. */
     public long setNrHugepages(long count) {
+        return setNrHugepages(count, -1);
+    }
+
+    /**
+     * As {@link #setNrHugepages(long)}, with fresh pages allocated on {@code node} only (what
+     * writing /sys/devices/system/node/nodeN/hugepages/.../nr_hugepages does), or interleaved over
+     * the nodes when {@code node} is -1. The count is still the host-wide hstate's.
+     */
+    public long setNrHugepages(long count, int node) {
         if (count < 0) {
             throw new IllegalArgumentException("nr_hugepages must be >= 0");
         }
@@ -117,7 +127,7 @@ public final class HugePagePool {
             surplusHuge--;
         }
         while (count > nrHugepages()) {
-            int f = allocFresh();
+            int f = node < 0 ? allocFresh() : mem.allocOnNode(order, node);
             if (f < 0) {
                 break;
             }

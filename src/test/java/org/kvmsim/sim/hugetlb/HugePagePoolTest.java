@@ -28,6 +28,24 @@ class HugePagePoolTest {
     }
 
     @Test
+    void aPoolOnANodeTakesItsPagesThereWithoutOneTheyAreInterleaved() {
+        HostMemory mem = HostMemory.split(1L << 30, 2);
+        HugePagePool p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
+        long perNode = mem.node(0).freeFrames();
+        // /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages
+        assertEquals(10, p.setNrHugepages(10, 1));
+        assertEquals(perNode, mem.node(0).freeFrames());
+        assertEquals(perNode - 10 * 512, mem.node(1).freeFrames());
+        // vm.nr_hugepages: the next ten alternate between the nodes
+        assertEquals(20, p.setNrHugepages(20));
+        assertEquals(perNode - 5 * 512, mem.node(0).freeFrames());
+        assertEquals(perNode - 15 * 512, mem.node(1).freeFrames());
+        // a node that runs out stops the growth there, as the per-node sysfs file does
+        assertEquals(20 + perNode / 512 - 5, p.setNrHugepages(1000, 0));
+        assertEquals(0, mem.node(0).freeFrames());
+    }
+
+    @Test
     void shrinkingBelowInUseTurnsExcessIntoSurplus() throws HugetlbException {
         HostMemory mem = new HostMemory(1L << 30);
         HugePagePool p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
