@@ -209,7 +209,9 @@ public final class Schema {
             a("reserve", Type.ON_OFF, "on", "reserve hugetlb pages at start (off: MAP_NORESERVE)",
                     "qemu memory-backend-file reserve="),
             a("mem_merge", Type.ON_OFF, "on", "mark guest RAM mergeable for KSM (MADV_MERGEABLE)",
-                    "qemu -machine mem-merge="));
+                    "qemu -machine mem-merge="),
+            count("node", 0, 63, "0", "the host NUMA node the guest's RAM and page tables prefer (others when it"
+                    + " is full)", "qemu -object memory-backend-ram,host-nodes=N,policy=preferred"));
 
     public static final Map<String, Attr> WORKLOAD = block(
             a("pattern", Type.PATTERN, "uniform", "the order in which pages are accessed", null),

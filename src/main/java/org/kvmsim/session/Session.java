@@ -550,19 +550,7 @@ public final class Session {
     private static org.kvmsim.model.Declaration patch(org.kvmsim.model.Declaration d, Statement.Sweep sw, Object value) {
         if (!d.name().equals(sw.owner())) return d;
         String a = sw.attribute();
-        if (sw.ownerKind().equals("vm") && d instanceof Vm v) {
-            return switch (a) {
-                case "memory" -> new Vm(v.name(), v.host(), (Long) value, v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                case "vcpus" -> new Vm(v.name(), v.host(), v.memory(), ((Long) value).intValue(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                case "paging" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), org.kvmsim.model.Paging.valueOf(((String) value).toUpperCase()), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                case "backing" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), (Backing) value, v.image(), v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                case "image" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), (String) value, v.levels(), v.prealloc(), v.reserve(), v.memMerge());
-                case "levels" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), ((Long) value).intValue(), v.prealloc(), v.reserve(), v.memMerge());
-                case "prealloc" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), (Boolean) value, v.reserve(), v.memMerge());
-                case "reserve" -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), (Boolean) value, v.memMerge());
-                default -> new Vm(v.name(), v.host(), v.memory(), v.vcpus(), v.paging(), v.backing(), v.image(), v.levels(), v.prealloc(), v.reserve(), (Boolean) value);
-            };
-        }
+        if (sw.ownerKind().equals("vm") && d instanceof Vm v) return v.with(a, value);
         if (sw.ownerKind().equals("workload") && d instanceof Workload w) {
             return switch (a) {
                 case "pattern" -> new Workload(w.name(), w.targets(), (org.kvmsim.model.Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());

@@ -357,7 +357,7 @@ public final class Engine {
             // backing = thp: guest RAM madvised MADV_HUGEPAGE (as QEMU does), so THP is used under
             // thp = madvise or always; backing = anonymous: 4 KiB pages unless thp = always.
             boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
-            v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, 0);
+            v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
             h.khugepaged.register(v.anon);
         }
         try {
@@ -373,7 +373,7 @@ public final class Engine {
 
     private void startRunning(VmState v, Declarations d, HostState h, long pages) {
         for (int i = 0; i < v.processTables.length; i++) {
-            int f = h.mem.alloc(0, 0);
+            int f = h.mem.alloc(0, v.decl.node());
             if (f < 0) throw new SimError("host '" + h.decl.name() + "' has no free page for the page tables of vm '" + v.decl.name() + "'");
             v.processTables[i] = f;
             h.mem.add(HostMemory.Counter.PAGE_TABLES, 1);
@@ -389,6 +389,13 @@ public final class Engine {
 
                 public long content(int page) {
                     return gm.content(page);
+                }
+
+                // where the page's frame is (merge_across_nodes = 0 keeps one tree per node);
+                // a KSM page's frame is taken on the node of the page that made it
+                public int node(int page) {
+                    int f = v.anon.frameOf(page);
+                    return f < 0 ? 0 : h.mem.nodeOf(f);
                 }
             });
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
@@ -683,7 +690,7 @@ public final class Engine {
 
         @Override
         public long allocTablePage() {
-            int f = h.mem.alloc(0, 0);
+            int f = h.mem.alloc(0, v.decl.node());
             if (f < 0) throw new SimError("host '" + h.decl.name() + "' has no free page for an EPT/shadow table");
             h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, 1);
             v.tableFrames.add(f);
