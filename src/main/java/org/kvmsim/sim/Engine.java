@@ -407,7 +407,12 @@ public final class Engine {
         event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new org.kvmsim.model.ByteSize(v.decl.memory())
                 + ", " + v.decl.backing());
         if (v.decl.prealloc()) {
-            for (long p = 0; p < pages && v.state == VmRunState.RUNNING; p++) touch(v, p);
+            // QEMU's -mem-prealloc touches every page: each is faulted in zero-filled, as the guest
+            // will find it (and as ksmd reads it: preallocated RAM is mergeable zero pages)
+            for (long p = 0; p < pages && v.state == VmRunState.RUNNING; p++) {
+                touch(v, p);
+                if (v.state == VmRunState.RUNNING && !v.memory.isPresent(p)) v.memory.set(p, GuestMemory.ZERO);
+            }
             if (v.state != VmRunState.RUNNING) return; // the OOM killer chose it (or SIGBUS)
         }
         if (v.decl.image() != null) boot(v, d.images.get(v.decl.image()));
