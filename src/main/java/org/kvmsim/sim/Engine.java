@@ -157,6 +157,8 @@ public final class Engine {
         final java.util.Set<Integer> tableFrames = new java.util.LinkedHashSet<>();
         /** QEMU's top-level page tables (PGD and PUD page) over guest RAM: frames, -1 when none. */
         final int[] processTables = {-1, -1};
+        /** When its QEMU started, among all starts: the order for_each_process() visits it in. */
+        long startSeq;
         /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
         public org.kvmsim.sim.mmu.Mmu mmu;
         /** The guest's default address space (workloads on the VM), -1 until first used. */
@@ -343,6 +345,7 @@ public final class Engine {
         v.current = null;
         workloadBase.keySet().removeIf(k -> k.endsWith("@" + v.decl.name()));
         v.memory = new GuestMemory(pages);
+        v.startSeq = ++starts;
         if (v.decl.backing().kind() == Backing.Kind.HUGEPAGES) {
             long size = h.decl.pool(v.decl.backing().pool()).pageSize();
             try {
@@ -588,14 +591,24 @@ public final class Engine {
         return hosts.get(v.decl.host());
     }
 
+    /** QEMU processes started so far (their creation order, see {@link VmState#startSeq}). */
+    private long starts;
+
     private VmState oomVictim(HostState h) {
         List<VmState> live = new ArrayList<>();
-        List<OomKiller.Candidate> cands = new ArrayList<>();
         for (VmState v : vms.values()) {
-            if (v.state != VmRunState.RUNNING || !v.decl.host().equals(h.decl.name())) continue;
-            live.add(v);
-            // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts anon/file/shmem).
-            cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages() - v.ksmZeroMapped, 0));
+            if (v.state == VmRunState.RUNNING && v.decl.host().equals(h.decl.name())) live.add(v);
+        }
+        // select_bad_process() visits tasks in creation order, and a later one wins a tie
+        live.sort(java.util.Comparator.comparingLong(v -> v.startSeq));
+        List<OomKiller.Candidate> cands = new ArrayList<>();
+        for (VmState v : live) {
+            // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts
+            // anon/file/shmem); its page tables are (mm_pgtables_bytes)
+            long tablePages = v.processTables.length + (v.anon == null ? 0 : v.anon.tablePages())
+                    + (v.huge == null ? 0 : v.huge.tablePages());
+            cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages() - v.ksmZeroMapped,
+                    tablePages * 4096));
         }
         int i = OomKiller.selectVictim(cands, h.mem.totalPages());
         return i < 0 ? null : live.get(i);
