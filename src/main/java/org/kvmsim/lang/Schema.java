@@ -161,6 +161,7 @@ public final class Schema {
             {"psc_pdpt_entries", "paging-structure cache entries for PDPT"},
             {"psc_pde_entries", "paging-structure cache entries for PDE"}, {"psc_ways", "paging-structure cache ways"},
             {"ntlb_entries", "nested TLB entries (GPA -> HPA, 2D walks)"}, {"ntlb_ways", "nested TLB ways"},
+            {"npsc_pml5_entries", "nested paging-structure cache entries for PML5 (5-level EPT/NPT)"},
             {"npsc_pml4_entries", "nested paging-structure cache entries for PML4"},
             {"npsc_pdpt_entries", "nested paging-structure cache entries for PDPT"},
             {"npsc_pde_entries", "nested paging-structure cache entries for PDE"},

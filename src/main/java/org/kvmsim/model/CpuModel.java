@@ -38,7 +38,7 @@ public record CpuModel(
         int stlb_1g_entries, int stlb_1g_ways,
         int psc_pml5_entries, int psc_pml4_entries, int psc_pdpt_entries, int psc_pde_entries, int psc_ways,
         int ntlb_entries, int ntlb_ways,
-        int npsc_pml4_entries, int npsc_pdpt_entries, int npsc_pde_entries,
+        int npsc_pml5_entries, int npsc_pml4_entries, int npsc_pdpt_entries, int npsc_pde_entries,
         boolean vpid,
         int tlb_hit_cycles, int stlb_hit_cycles, int walk_ref_cycles,
         int vm_exit_cycles, int ept_violation_cycles, int shadow_fault_cycles,
@@ -64,8 +64,8 @@ public record CpuModel(
      * (about 1000-1500). ept_violation 2000, shadow_fault 2500, pte_write_emulation 1500,
      * sync_page 4000, guest_fault 2000: assumptions (KVM fault paths are a few microseconds).
      * Also assumptions: 2-way PDE caches (psc_ways), a 4-way nested TLB (ntlb_ways), a 2-entry
-     * PML5E cache (psc_pml5_entries; Skylake has no 5-level paging, so it only matters for LA57
-     * guests), VPID on (KVM enables it wherever the CPU has it, as every Skylake does).
+     * PML5E cache and a 2-entry nested PML5E cache (psc_pml5_entries, npsc_pml5_entries; Skylake
+     * has no 5-level paging, so they only matter for LA57 guests), VPID on (KVM enables it wherever the CPU has it, as every Skylake does).
      */
     public static CpuModel skylake() {
         return new CpuModel("skylake",
@@ -73,7 +73,7 @@ public record CpuModel(
                 1536, 12, true, 16, 4,
                 2, 2, 4, 32, 2,
                 16, 4,
-                2, 4, 32,
+                2, 2, 4, 32,
                 true,
                 1, 9, 12,
                 1200, 2000, 2500, 1500, 4000, 2000);
@@ -91,9 +91,10 @@ public record CpuModel(
      * The walk caches are modelled like Intel's (keyed by address, caching the next table's host
      * address); AMD's page walk cache is tagged by physical address, so a hit there still needs
      * the nested lookup of the table's GPA: an approximation that lowers NPT walk references.
-     * Nested PSC sizes (npsc_*: 2/4/32), the PML5E cache and tlb_hit 1 cycle are assumptions as
-     * for skylake. ASIDs tag translations (the VPID knob). Latencies: stlb_hit 7 cycles (assumption close to
-     * the L2 DTLB figures on 7-cpu.com for Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
+     * Nested PSC sizes (npsc_*: 2/2/4/32), the 4-way nested TLB (ntlb_ways), the PML5E cache and
+     * tlb_hit 1 cycle are assumptions as for skylake. ASIDs tag translations (the VPID knob).
+     * Latencies: stlb_hit 7 cycles (assumption close to the L2 DTLB figures on 7-cpu.com for
+     * Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
      * 12 cycles per 7-cpu.com; assumption as for skylake); exit and fault costs as for skylake,
      * assumptions.
      */
@@ -103,7 +104,7 @@ public record CpuModel(
                 2048, 16, true, 0, 1,
                 2, 2, 4, 32, 2,
                 32, 4,
-                2, 4, 32,
+                2, 2, 4, 32,
                 true,
                 1, 7, 12,
                 1200, 2000, 2500, 1500, 4000, 2000);

@@ -26,7 +26,8 @@ import java.util.Arrays;
  * becomes unsync and writable for the guest (mmu_try_to_unsync_pages()); it may go stale.</li>
  * <li>Guest write to a shadowed upper table: emulated (kvm_mmu_pte_write()), the shadow entry
  * under it is dropped; detect_write_flooding() zaps the whole shadow page once its count reaches
- * {@value #WRITE_FLOOD_THRESHOLD} ({@code write_flooding_count >= 3}; level-1 pages are exempt);
+ * {@value #WRITE_FLOOD_THRESHOLD} ({@code write_flooding_count >= 3}; level-1 pages are exempt, and so is the root here: KVM
+ * would invalidate it and reload the MMU);
  * a fault walking through the page resets the count (as KVM's fetch path does).</li>
  * <li>CR3 load: every unsync page is resynced from its guest table and write-protected again
  * (kvm_mmu_sync_roots()); INVLPG resyncs one entry (the spte for that address). Resyncing an

@@ -63,7 +63,7 @@ final class Tlbs {
         npsc[2] = new AssocCache(m.npsc_pde_entries(), Math.min(m.psc_ways(), Math.max(1, m.npsc_pde_entries())));
         npsc[3] = fa(m.npsc_pdpt_entries());
         npsc[4] = fa(m.npsc_pml4_entries());
-        npsc[5] = fa(m.npsc_pml4_entries());
+        npsc[5] = fa(m.npsc_pml5_entries());
     }
 
     /** Fully associative. */
