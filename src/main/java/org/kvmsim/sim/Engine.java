@@ -1033,7 +1033,12 @@ public final class Engine {
     }
 
     /** One ksmd timer per host state (a host declared anew gets its own ksmd). */
-    private final Map<HostState, KsmdTimer> ksmdTimers = new java.util.IdentityHashMap<>();
+    /**
+     * In the order the hosts' ksmds started: {@link #kickKsmd} schedules wake-ups at one instant
+     * in this order, which fixes their firing order (HostState has identity equality, so this
+     * keys by identity; an IdentityHashMap's iteration order would vary between JVM runs).
+     */
+    private final Map<HostState, KsmdTimer> ksmdTimers = new LinkedHashMap<>();
 
     /** Wakes an idle ksmd that now has work (a VM registered, or run = 1 was written). */
     private void kickKsmd() {
