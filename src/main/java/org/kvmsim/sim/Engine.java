@@ -808,28 +808,39 @@ public final class Engine {
         final int space;
         final long base;
         final org.kvmsim.sim.workload.AccessStream stream;
-        /** Default address space: guest-physical page of each workload page, -1 until touched. */
+        /**
+         * Default address space: guest-physical page of each workload page, -1 until touched; the
+         * range's own array, shared by every run of the workload (a redeclared workload writes the
+         * pages an earlier run faulted in).
+         */
         final long[] pageToGpa;
         /** Pagetable target: its mappings {gva, size, pageSize, gpa}. */
         final List<long[]> maps;
         long remaining;
 
-        WorkloadRun(VmState vm, int space, long base, org.kvmsim.sim.workload.AccessStream stream, long pages,
+        WorkloadRun(VmState vm, int space, long base, org.kvmsim.sim.workload.AccessStream stream, long[] pageToGpa,
                     List<long[]> maps, long accesses) {
             this.vm = vm;
             this.space = space;
             this.base = base;
             this.stream = stream;
             this.maps = maps;
-            this.pageToGpa = maps == null ? new long[Math.toIntExact(pages)] : null;
-            if (pageToGpa != null) java.util.Arrays.fill(pageToGpa, -1);
+            this.pageToGpa = pageToGpa;
             this.remaining = accesses;
         }
     }
 
     private final java.util.IdentityHashMap<Workload, Boolean> workloadsDone = new java.util.IdentityHashMap<>();
     /** Per workload on a VM ("name@vm"): {first GVA, footprint} of its address range. */
-    private final Map<String, long[]> workloadBase = new java.util.HashMap<>();
+    private final Map<String, WorkloadRange> workloadBase = new java.util.HashMap<>();
+
+    /**
+     * A workload's address range in a VM's default address space, kept across its runs and
+     * redeclarations (as the program's mapping would be): where it starts, how large it is, and
+     * the guest-physical page behind each of its pages, -1 until the guest faults it in.
+     */
+    record WorkloadRange(long base, long footprint, long[] pageToGpa) {
+    }
     private static final int BATCH = 4096;
 
     /**
@@ -851,21 +862,22 @@ public final class Engine {
                     // A workload keeps its address range across runs; declared again with a larger
                     // footprint it gets a new range after the others, as a new mmap would.
                     String key = w.name() + "@" + v.decl.name();
-                    long[] range = workloadBase.get(key);
-                    if (range == null || range[1] < w.footprint()) {
-                        range = new long[] {v.nextWorkloadGva, w.footprint()};
+                    WorkloadRange range = workloadBase.get(key);
+                    if (range == null || range.footprint() < w.footprint()) {
+                        long[] pages = new long[Math.toIntExact(w.footprint() >>> 12)];
+                        java.util.Arrays.fill(pages, -1);
+                        range = new WorkloadRange(v.nextWorkloadGva, w.footprint(), pages);
                         v.nextWorkloadGva += (w.footprint() + (2L << 20) - 1) & -(2L << 20);
                         workloadBase.put(key, range);
                     }
-                    long base = range[0];
-                    run = new WorkloadRun(v, defaultSpace(v), base,
+                    run = new WorkloadRun(v, defaultSpace(v), range.base(),
                             new org.kvmsim.sim.workload.AccessStream(w.pattern(), w.footprint(), w.writesPct(), seed),
-                            w.footprint() >>> 12, null, w.accesses());
+                            range.pageToGpa(), null, w.accesses());
                 } else {
                     PtSpace pt = v.pagetables.get(target.pagetable());
                     long bytes = w.footprint() > 0 ? Math.min(w.footprint(), pt.bytes()) : pt.bytes();
                     run = new WorkloadRun(v, pt.space(), 0,
-                            new org.kvmsim.sim.workload.AccessStream(w.pattern(), bytes, w.writesPct(), seed), 0, pt.maps(),
+                            new org.kvmsim.sim.workload.AccessStream(w.pattern(), bytes, w.writesPct(), seed), null, pt.maps(),
                             w.accesses());
                 }
                 long per = w.accesses() / slices + (w.accesses() % slices == 0 ? 0 : 1);
