@@ -566,6 +566,7 @@ public final class Checker {
         Boolean reserve = (Boolean) optional(attrs, "reserve", s, host, base == null || base.reserve());
         Boolean merge = (Boolean) optional(attrs, "mem_merge", s, host, base == null || base.memMerge());
         Long node = (Long) optional(attrs, "node", s, host, base != null ? (long) base.node() : 0L);
+        String guestThp = (String) optional(attrs, "guest_thp", s, host, base != null && base.guestThp() ? "always" : "never");
         if (node != null && node >= scope.hosts.get(host).numaNodes()) {
             int nodes = scope.hosts.get(host).numaNodes();
             diags.error(attrs.containsKey("node") ? attrs.get("node").value().span() : d.name().span(),
@@ -573,7 +574,8 @@ public final class Checker {
             node = null;
         }
         if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
-                || reserve == null || merge == null || node == null || (attrs.containsKey("image") && image == null)) {
+                || reserve == null || merge == null || node == null || guestThp == null
+                || (attrs.containsKey("image") && image == null)) {
             return null;
         }
         // A like-copied hugepages backing must name a pool of the new host too.
@@ -593,7 +595,7 @@ public final class Checker {
             }
         }
         return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.valueOf(paging.toUpperCase(Locale.ROOT)),
-                backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue());
+                backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"));
     }
 
     /** Guest RAM must be a whole number of the backing's pages (QEMU refuses otherwise). */

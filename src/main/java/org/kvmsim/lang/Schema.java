@@ -171,7 +171,8 @@ public final class Schema {
             {"shadow_fault_cycles", "cycles KVM spends on a shadow page fault"},
             {"pte_write_emulation_cycles", "cycles to emulate a write to a write-protected guest page table"},
             {"sync_page_cycles", "cycles to resync an unsync shadow page"},
-            {"guest_fault_cycles", "cycles of a guest page fault in the guest kernel"}};
+            {"guest_fault_cycles", "cycles of a guest page fault in the guest kernel"},
+            {"clear_page_cycles", "cycles to zero one more 4 KiB page when a guest fault maps a 2 MiB page (guest THP)"}};
         for (String[] k : knobs) m.put(k[0], count(k[0], 0, 1_000_000, null, k[1], null));
         for (String[] k : new String[][] {{"vpid", "tag TLB entries with the VM (VPID/ASID): a VM switch does not flush"},
                 {"l1_unified", "one L1 DTLB array for every page size (AMD)"},
@@ -212,7 +213,11 @@ public final class Schema {
             a("mem_merge", Type.ON_OFF, "on", "mark guest RAM mergeable for KSM (MADV_MERGEABLE)",
                     "qemu -machine mem-merge="),
             count("node", 0, 63, "0", "the host NUMA node the guest's RAM and page tables prefer (others when it"
-                    + " is full)", "qemu -object memory-backend-ram,host-nodes=N,policy=preferred"));
+                    + " is full)", "qemu -object memory-backend-ram,host-nodes=N,policy=preferred"),
+            choice("guest_thp", "never", "transparent hugepages in the guest: always backs each 2 MiB of a workload's"
+                    + " footprint with one 2 MiB guest page at its first fault, when the range lies wholly inside the"
+                    + " footprint and the guest has 2 MiB of free memory for it",
+                    "the guest's /sys/kernel/mm/transparent_hugepage/enabled", "always", "never"));
 
     public static final Map<String, Attr> WORKLOAD = block(
             a("pattern", Type.PATTERN, "uniform", "the order in which pages are accessed", null),

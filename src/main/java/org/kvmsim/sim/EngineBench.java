@@ -37,7 +37,7 @@ public final class EngineBench {
         Declarations d = new Declarations();
         d.declare(new Host("hv1", 320L << 30, "skylake", ThpMode.NEVER, null, 2, List.of()));
         for (int v = 0; v < VMS; v++) {
-            d.declare(new Vm("vm" + v, "hv1", VM_BYTES, 1, Paging.EPT, Backing.ANONYMOUS, null, 4, false, true, true, 0));
+            d.declare(new Vm("vm" + v, "hv1", VM_BYTES, 1, Paging.EPT, Backing.ANONYMOUS, null, 4, false, true, true, 0, false));
         }
         Engine e = new Engine(1);
         e.sync(d);

@@ -110,6 +110,8 @@ public final class Mmu {
     private long walks;
     private long walkRefs;
     private long guestFaults;
+    /** 4 KiB pages that guest faults mapping a larger page zeroed beyond their first (clear_page each). */
+    private long guestFaultExtraPages;
     private long eptViolations;
     private long vmExits;
     private long exitCycles;
@@ -258,6 +260,11 @@ public final class Mmu {
         if (old != NOT_MAPPED && sp == cur) {
             invlpg(gva);
         }
+    }
+
+    /** Whether the guest tables of {@code space} map nothing in the 2 MiB around {@code gva}. */
+    public boolean guestUnmapped2m(int space, long gva) {
+        return spaces.get(space).guest.unmapped2m(gva);
     }
 
     /** What the guest tables of {@code space} map {@code gva} to, or empty. */
@@ -1026,9 +1033,12 @@ public final class Mmu {
             throw new IllegalStateException(String.format("guest page fault at 0x%x and no guest fault handler", gva));
         }
         handler.onGuestFault(this, cur.id, gva, write);
-        if (cur.guest.lookup(gva) == NOT_MAPPED) {
+        long mapped = cur.guest.lookup(gva);
+        if (mapped == NOT_MAPPED) {
             throw new IllegalStateException(String.format("the guest fault handler did not map 0x%x", gva));
         }
+        // a guest THP fault zeroes the whole huge page (clear_huge_page())
+        guestFaultExtraPages += (1L << (shiftOfLevel(RadixTable.leafLevel(mapped)) - 12)) - 1;
     }
 
     private void eptViolation(long gpa) {
@@ -1256,7 +1266,7 @@ public final class Mmu {
     // ---- accounting -----------------------------------------------------------------------
 
     public MmuCounters counters() {
-        long faults = guestFaults * cm.guest_fault_cycles();
+        long faults = guestFaults * cm.guest_fault_cycles() + guestFaultExtraPages * cm.clear_page_cycles();
         long cycles = accesses * tlbHit + l1Misses * stlbHit + walkRefs * walkRef + exitCycles + faults;
         long nativeCycles = priceNative
                 ? accesses * tlbHit + nativeL1Misses * stlbHit + nativeWalkRefs * walkRef + faults : 0;
@@ -1268,7 +1278,7 @@ public final class Mmu {
 
     public void resetCounters() {
         accesses = l1Misses = stlbMisses = walks = walkRefs = 0;
-        guestFaults = eptViolations = vmExits = exitCycles = nativeL1Misses = nativeWalkRefs = 0;
+        guestFaults = guestFaultExtraPages = eptViolations = vmExits = exitCycles = nativeL1Misses = nativeWalkRefs = 0;
         shadowFaults = ptWriteExits = ptWriteEmulations = cr3Exits = invlpgExits = 0;
         unsyncs = resyncedPages = shadowZaps = switchFlushes = 0;
     }

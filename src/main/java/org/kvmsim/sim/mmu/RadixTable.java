@@ -309,6 +309,26 @@ final class RadixTable {
     }
 
     /**
+     * Whether nothing is mapped in the 2 MiB around {@code va}: no PD entry, or a page table with
+     * no entries (pmd_none() for a huge page fault, or a table the OS emptied).
+     */
+    boolean unmapped2m(long va) {
+        int t = root;
+        for (int l = levels; l > 2; l--) {
+            long e = up[t * ENTRIES + index(va, l)];
+            if (e == 0) {
+                return true;
+            }
+            if ((e & PS) != 0) {
+                return false;
+            }
+            t = childOf(e);
+        }
+        long e = up[t * ENTRIES + index(va, 2)];
+        return e == 0 || ((e & PS) == 0 && lfUsed[childOf(e)] == 0);
+    }
+
+    /**
      * Reads the entry that maps {@code va} without decoding it: used to pull the leaf's cache line
      * in ahead of the simulated walk that will need it (Java has no prefetch instruction).
      */
