@@ -235,7 +235,8 @@ public final class Tables {
     public static Table walk(List<org.kvmsim.sim.mmu.WalkRef> refs) {
         LongColumn step = LongColumn.create("step"), level = LongColumn.create("level"), index = LongColumn.create("index");
         StringColumn dim = StringColumn.create("dimension"), table = StringColumn.create("table_address"),
-                entry = StringColumn.create("entry_address");
+                entry = StringColumn.create("entry_address"), translating = StringColumn.create("translating"),
+                points = StringColumn.create("points_to");
         for (org.kvmsim.sim.mmu.WalkRef r : refs) {
             step.append(r.step());
             dim.append(r.dimension().label());
@@ -243,8 +244,12 @@ public final class Tables {
             table.append(hex(r.tableAddress()));
             index.append(r.index());
             entry.append(hex(r.entryAddress()));
+            translating.append(hex(r.translating()));
+            points.append(r.next() < 0 ? "not present"
+                    : r.leaf() ? new org.kvmsim.model.ByteSize(r.pageSize()) + " page " + hex(r.next())
+                    : "table " + hex(r.next()));
         }
-        return Table.create("walk", step, dim, level, table, index, entry);
+        return Table.create("walk", step, dim, level, table, index, entry, translating, points);
     }
 
     static String hex(long a) {

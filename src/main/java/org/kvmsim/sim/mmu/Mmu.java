@@ -1190,7 +1190,7 @@ public final class Mmu {
         List<WalkRef> out = new ArrayList<>();
         switch (paging) {
             case NATIVE:
-                walkRecords(sp.guest, gva, WalkRef.Dimension.GUEST, out);
+                walkRecords(sp.guest, gva, WalkRef.Dimension.GUEST, out, f -> f);
                 break;
             case SHADOW:
                 if (sp.guest.lookup(gva) != NOT_MAPPED && sp.shadow.table.lookup(gva) == NOT_MAPPED) {
@@ -1200,7 +1200,7 @@ public final class Mmu {
                         cpu.tlbs.flushLinear(tag);
                     }
                 }
-                walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out);
+                walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out, host::hpa);
                 break;
             default:
                 walk2dRecords(sp.guest, gva, out);
@@ -1209,20 +1209,37 @@ public final class Mmu {
         return out;
     }
 
-    private static void walkRecords(RadixTable t, long va, WalkRef.Dimension dim, List<WalkRef> out) {
+    /**
+     * The references of a 1-D walk of {@code t} for {@code va}; {@code frames} turns a leaf's
+     * frame into the address the walker reaches (the host mapping, for shadow entries that record
+     * their gfn).
+     */
+    private static void walkRecords(RadixTable t, long va, WalkRef.Dimension dim, List<WalkRef> out,
+                                    java.util.function.LongUnaryOperator frames) {
         int id = t.root;
         for (int l = t.levels; l >= 1; l--) {
             int idx = index(va, l);
             long tableAddr = l == 1 ? t.lfAddr[id] : t.upAddr[id];
-            out.add(new WalkRef(out.size() + 1, dim, l, tableAddr, idx, tableAddr + 8L * idx));
             if (l == 1) {
+                int e = t.lf[id * ENTRIES + idx];
+                long page = e == 0 ? -1 : frames.applyAsLong(RadixTable.leafFrameAddress(e));
+                out.add(new WalkRef(out.size() + 1, dim, l, tableAddr, idx, tableAddr + 8L * idx, va, page, e == 0 ? 0 : 4096));
                 return;
             }
             long e = t.up[id * ENTRIES + idx];
-            if (e == 0 || (e & PS) != 0) {
+            if (e == 0) {
+                out.add(new WalkRef(out.size() + 1, dim, l, tableAddr, idx, tableAddr + 8L * idx, va, -1, 0));
                 return;
             }
-            id = childOf(e);
+            if ((e & PS) != 0) {
+                out.add(new WalkRef(out.size() + 1, dim, l, tableAddr, idx, tableAddr + 8L * idx, va,
+                        frames.applyAsLong(e & ADDR_MASK), 1L << shiftOfLevel(l)));
+                return;
+            }
+            int child = childOf(e);
+            out.add(new WalkRef(out.size() + 1, dim, l, tableAddr, idx, tableAddr + 8L * idx, va,
+                    l - 1 == 1 ? t.lfAddr[child] : t.upAddr[child], 0));
+            id = child;
         }
     }
 
@@ -1232,20 +1249,25 @@ public final class Mmu {
             int idx = index(gva, l);
             long tableGpa = l == 1 ? g.lfAddr[id] : g.upAddr[id];
             nestedRecords(tableGpa, out);
-            out.add(new WalkRef(out.size() + 1, WalkRef.Dimension.GUEST, l, tableGpa, idx, tableGpa + 8L * idx));
             long gpa;
             if (l == 1) {
                 int e = g.lf[id * ENTRIES + idx];
+                out.add(new WalkRef(out.size() + 1, WalkRef.Dimension.GUEST, l, tableGpa, idx, tableGpa + 8L * idx, gva,
+                        e == 0 ? -1 : RadixTable.leafFrameAddress(e), e == 0 ? 0 : 4096));
                 if (e == 0) {
                     return;
                 }
                 gpa = RadixTable.leafFrameAddress(e) | (gva & 0xFFF);
             } else {
                 long e = g.up[id * ENTRIES + idx];
+                boolean table = e != 0 && (e & PS) == 0;
+                long next = e == 0 ? -1 : table ? (l - 1 == 1 ? g.lfAddr[childOf(e)] : g.upAddr[childOf(e)]) : e & ADDR_MASK;
+                out.add(new WalkRef(out.size() + 1, WalkRef.Dimension.GUEST, l, tableGpa, idx, tableGpa + 8L * idx, gva,
+                        next, e == 0 || table ? 0 : 1L << shiftOfLevel(l)));
                 if (e == 0) {
                     return;
                 }
-                if ((e & PS) == 0) {
+                if (table) {
                     id = childOf(e);
                     continue;
                 }
@@ -1260,7 +1282,7 @@ public final class Mmu {
         if (npt.lookup(gpa) == NOT_MAPPED) {
             installNested(gpa);
         }
-        walkRecords(npt, gpa, WalkRef.Dimension.NESTED, out);
+        walkRecords(npt, gpa, WalkRef.Dimension.NESTED, out, f -> f);
     }
 
     // ---- accounting -----------------------------------------------------------------------

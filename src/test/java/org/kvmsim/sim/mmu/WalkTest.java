@@ -46,6 +46,34 @@ class WalkTest {
             WalkRef w = refs.get(i);
             assertEquals(w.tableAddress() + 8L * w.index(), w.entryAddress());
         }
+        // each dimension's rows chain: an entry points at the table its next row reads, and a
+        // nested walk translates the table its guest row reads, or the data's GPA
+        WalkRef lastGuest = null;
+        for (int i = 0; i < refs.size(); i++) {
+            WalkRef w = refs.get(i);
+            assertTrue(w.next() >= 0, "present: " + w);
+            WalkRef.Dimension d = w.dimension();
+            if (d != WalkRef.Dimension.NESTED) {
+                assertEquals(gva + 0x123, w.translating());
+                if (lastGuest != null) {
+                    assertEquals(lastGuest.next(), w.tableAddress(), "guest chain at " + w);
+                }
+                lastGuest = w;
+            } else if (i + 1 < refs.size() && refs.get(i + 1).dimension() == WalkRef.Dimension.NESTED
+                    && refs.get(i + 1).level() < w.level()) {
+                assertEquals(w.next(), refs.get(i + 1).tableAddress(), "nested chain at " + w);
+            } else if (i + 1 < refs.size()) {
+                assertTrue(w.leaf());
+                assertEquals(refs.get(i + 1).tableAddress(), w.translating(),
+                        "the nested walk before a guest row translates that row's table: " + w);
+            }
+        }
+        WalkRef last = refs.get(refs.size() - 1);
+        assertTrue(last.leaf());
+        Translation t = r.mmu.translate(r.space, gva + 0x123).orElseThrow();
+        // a native walk's addresses are the VM's own physical ones (its GPA); the others end at the HPA
+        assertEquals(paging == Paging.NATIVE ? t.gpa() : t.hpa(), last.next() + ((gva + 0x123) & (last.pageSize() - 1)),
+                "the walk ends at the translation");
     }
 
     @Test
