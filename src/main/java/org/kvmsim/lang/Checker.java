@@ -410,6 +410,7 @@ public final class Checker {
         List<HugePagePool> pools = new ArrayList<>();
         Map<String, Nested> seen = new LinkedHashMap<>();
         long poolBytes = 0;
+        Map<Integer, Long> nodeBytes = new TreeMap<>();
         boolean poolsOk = true;
         for (Nested nb : poolBlocks) {
             if (nb.label() == null) {
@@ -444,7 +445,9 @@ public final class Checker {
                 poolsOk = false;
                 continue;
             }
-            poolBytes += Math.multiplyHigh(size, count) != 0 ? Long.MAX_VALUE / 2 : size * count;
+            long bytes = Math.multiplyHigh(size, count) != 0 ? Long.MAX_VALUE / 2 : size * count;
+            poolBytes += bytes;
+            if (node >= 0) nodeBytes.merge(node.intValue(), bytes, Long::sum);
             pools.add(new HugePagePool(nb.label().text(), size, count, over, node.intValue()));
         }
         if (memory != null && poolsOk && poolBytes > memory) {
@@ -452,6 +455,18 @@ public final class Checker {
                     + new org.kvmsim.model.ByteSize(poolBytes) + ", more than its memory ("
                     + new org.kvmsim.model.ByteSize(memory) + ")");
             return null;
+        }
+        if (memory != null && poolsOk && nodes != null) {
+            // a node's pools come from that node's share of the memory (split evenly)
+            long perNode = memory / nodes;
+            for (Map.Entry<Integer, Long> e : nodeBytes.entrySet()) {
+                if (e.getValue() > perNode) {
+                    diags.error(d.name().span(), "the hugepages pools on node " + e.getKey() + " of host '" + d.name().text()
+                            + "' need " + new org.kvmsim.model.ByteSize(e.getValue()) + ", more than the node's memory ("
+                            + new org.kvmsim.model.ByteSize(perNode) + ")");
+                    return null;
+                }
+            }
         }
         if (cpu != null && overridesOk && !overrides.isEmpty()) {
             // the preset with its overrides must still make buildable caches: said here, at the
@@ -566,13 +581,10 @@ public final class Checker {
         Boolean reserve = (Boolean) optional(attrs, "reserve", s, host, base == null || base.reserve());
         Boolean merge = (Boolean) optional(attrs, "mem_merge", s, host, base == null || base.memMerge());
         Long node = (Long) optional(attrs, "node", s, host, base != null ? (long) base.node() : 0L);
-        String guestThp = (String) optional(attrs, "guest_thp", s, host, base != null && base.guestThp() ? "always" : "never");
-        if (node != null && node >= scope.hosts.get(host).numaNodes()) {
-            int nodes = scope.hosts.get(host).numaNodes();
-            diags.error(attrs.containsKey("node") ? attrs.get("node").value().span() : d.name().span(),
-                    "host '" + host + "' has " + nodes + " NUMA node" + (nodes == 1 ? "" : "s") + "; node " + node + " does not exist");
+        if (node != null && !nodeExists(host, node, attrs.containsKey("node") ? attrs.get("node").value().span() : d.name().span())) {
             node = null;
         }
+        String guestThp = (String) optional(attrs, "guest_thp", s, host, base != null && base.guestThp() ? "always" : "never");
         if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
                 || reserve == null || merge == null || node == null || guestThp == null
                 || (attrs.containsKey("image") && image == null)) {
@@ -596,6 +608,14 @@ public final class Checker {
         }
         return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.valueOf(paging.toUpperCase(Locale.ROOT)),
                 backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"));
+    }
+
+    /** A VM's node must be one of its host's. */
+    private boolean nodeExists(String host, long node, Span span) {
+        int nodes = scope.hosts.get(host).numaNodes();
+        if (node < nodes) return true;
+        diags.error(span, "host '" + host + "' has " + nodes + " NUMA node" + (nodes == 1 ? "" : "s") + "; node " + node + " does not exist");
+        return false;
     }
 
     /** Guest RAM must be a whole number of the backing's pages (QEMU refuses otherwise). */
@@ -976,6 +996,7 @@ public final class Checker {
                 }
                 if (attribute.equals("memory") && !vmMemoryOk((Long) o, vm.backing(), vm.host(), v.span())) ok = false;
                 if (attribute.equals("backing") && !vmMemoryOk(vm.memory(), (Backing) o, vm.host(), v.span())) ok = false;
+                if (attribute.equals("node") && !nodeExists(vm.host(), (Long) o, v.span())) ok = false;
                 vals.add(o);
                 labels.add(v.text());
             }

@@ -88,7 +88,15 @@ public final class Session {
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {
             for (Statement s : compiled.statements()) {
-                execute(s, out, null);
+                try {
+                    execute(s, out, null);
+                } catch (ScriptError e) {
+                    // a failed show walk/translate may have changed state first (it made the
+                    // address space it looked in): a sweep's replay must make the same change
+                    if (s instanceof Statement.Show sh && (sh.kind() == Statement.ShowKind.WALK
+                            || sh.kind() == Statement.ShowKind.TRANSLATE)) executed.add(s);
+                    throw e;
+                }
                 if (s instanceof Statement.Reset) executed.clear();
                 else executed.add(s);
             }
@@ -506,10 +514,16 @@ public final class Session {
         for (Statement h : history) {
             if (h instanceof Statement.Show sh
                     && (sh.kind() == Statement.ShowKind.WALK || sh.kind() == Statement.ShowKind.TRANSLATE)) {
-                // on a VM not started yet it ran on a scratch copy and changed nothing
+                // on a VM not started yet it ran on a scratch copy and changed nothing; it may fail
+                // here where it did not (the swept value changed what is mapped, or killed the VM),
+                // or have failed there after changing state: what state it leaves is what counts
                 engine.sync(declared);
-                if (engine.vm(sh.subject().split("\\.")[0]).state != org.kvmsim.sim.Engine.VmRunState.DECLARED) {
-                    execute(h, silent, new ArrayList<>());
+                if (engine.vm(sh.subject().split("\\.")[0]).state == org.kvmsim.sim.Engine.VmRunState.RUNNING) {
+                    try {
+                        execute(h, silent, new ArrayList<>());
+                    } catch (ScriptError ignored) {
+                        // its state changes (if any) are made; the replay goes on
+                    }
                 }
                 continue;
             }

@@ -350,6 +350,7 @@ public final class Engine {
             long size = h.decl.pool(v.decl.backing().pool()).pageSize();
             try {
                 v.huge = HugetlbMapping.mmap(h.pools.pool(size), v.decl.memory(), !v.decl.reserve());
+                v.huge.tableNode(v.decl.node());
             } catch (HugetlbException e) {
                 v.state = VmRunState.FAILED;
                 // QEMU's message (backends/hostmem-file.c, via qemu_ram_alloc_from_fd): see HugetlbException.
@@ -385,6 +386,9 @@ public final class Engine {
         // QEMU marks anonymous guest RAM MADV_MERGEABLE unless mem-merge=off; hugetlbfs RAM never is.
         if (h.ksmd != null && v.anon != null && v.decl.memMerge()) {
             GuestMemory gm = v.memory;
+            // the region reads this run's memory and mapping, which ksmd may still look at (an
+            // exiting slot's unstable entries) after the VM stopped or restarted
+            ThpMapping anon = v.anon;
             v.ksmSlot = h.ksmd.addSlot(new org.kvmsim.sim.ksm.MergeableRegion() {
                 public int pages() {
                     return (int) gm.pages();
@@ -397,7 +401,7 @@ public final class Engine {
                 // where the page's frame is (merge_across_nodes = 0 keeps one tree per node);
                 // a KSM page's frame is taken on the node of the page that made it
                 public int node(int page) {
-                    int f = v.anon.frameOf(page);
+                    int f = anon.frameOf(page);
                     return f < 0 ? 0 : h.mem.nodeOf(f);
                 }
             });
@@ -605,7 +609,8 @@ public final class Engine {
         for (VmState v : live) {
             // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts
             // anon/file/shmem); its page tables are (mm_pgtables_bytes)
-            long tablePages = v.processTables.length + (v.anon == null ? 0 : v.anon.tablePages())
+            // mm_pgtables_bytes counts the PUD, PMD and PTE pages, not the PGD (processTables[0])
+            long tablePages = v.processTables.length - 1 + (v.anon == null ? 0 : v.anon.tablePages())
                     + (v.huge == null ? 0 : v.huge.tablePages());
             cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages() - v.ksmZeroMapped,
                     tablePages * 4096));
@@ -819,13 +824,16 @@ public final class Engine {
         if (region < r.base || first + 512 > r.pageToGpa.length || !v.mmu.guestUnmapped2m(space, region)) return false;
         long gpaPage = (v.nextFreeGuestPage + 511) & -512L;
         long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
-        if (gpaPage + 512 > limit) return false;
+        // and room left for the table pages the mapping may need (taken from the top of guest RAM)
+        if (gpaPage + 512 + v.decl.levels() > limit) return false;
         v.nextFreeGuestPage = gpaPage + 512;
         v.mmu.map(space, region, gpaPage << 12, 2L << 20, true);
         for (int i = 0; i < 512 && v.state == VmRunState.RUNNING; i++) {
             setContent(v, gpaPage + i, nextUnique());
             r.pageToGpa[(int) first + i] = gpaPage + i;
         }
+        // the guest zeroed the whole huge page: its writes reached every page (EPT violations)
+        if (v.state == VmRunState.RUNNING) v.mmu.guestWroteRange(gpaPage << 12, 2L << 20);
         return true;
     }
 

@@ -102,6 +102,22 @@ class SessionTest {
     }
 
     @Test
+    void aSweepAfterAFailedTranslateStartsFromTheStateItLeft() {
+        // the failed query made the VM's default address space (a guest table page, faulted in)
+        // before it failed: the sweep's replay must too
+        Session s = new Session(7);
+        assertTrue(run(s, "host h { memory = 1 GiB; thp = never }\nvm a on h { memory = 64 MiB }\nrun 1 s\n", new Collect()).ok());
+        assertFalse(run(s, "show translate a 0x1000\n", new Collect()).ok());
+        Collect direct = new Collect();
+        assertTrue(run(s, "show vms\n", direct).ok());
+        Collect swept = new Collect();
+        assertTrue(run(s, "sweep a.vcpus in [1] { show vms }\n", swept).ok());
+        long rss = direct.tables.get(0).longColumn("rss_bytes").get(0);
+        assertTrue(rss > 0);
+        assertEquals(rss, swept.tables.get(0).longColumn("rss_bytes").get(0));
+    }
+
+    @Test
     void cellsShareOneSessionAndAFailingCellLeavesItUsable() {
         Session s = new Session(1);
         Collect out = new Collect();

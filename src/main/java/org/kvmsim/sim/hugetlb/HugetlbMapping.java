@@ -24,6 +24,8 @@ package org.kvmsim.sim.hugetlb;
  */
 public final class HugetlbMapping {
     private final HugePagePool pool;
+    /** The NUMA node its page-table pages prefer (the process's). */
+    private int tableNode;
     private final boolean noreserve;
     private final int[] frames;
     /** Per 1 GiB of a 2 MiB-page mapping, its PMD page's frame + 1 (0: none yet); empty for 1 GiB pages. */
@@ -70,6 +72,11 @@ public final class HugetlbMapping {
         return frames.length;
     }
 
+    /** Sets the NUMA node its page-table pages prefer. */
+    public void tableNode(int node) {
+        tableNode = node;
+    }
+
     public long faultedPages() {
         return faulted;
     }
@@ -100,7 +107,7 @@ public final class HugetlbMapping {
         if (pmdTable.length > 0) {
             int g = i / 512;
             if (pmdTable[g] == 0) {
-                int t = pool.mem().alloc(0, 0);
+                int t = pool.mem().alloc(0, tableNode);
                 if (t < 0) {
                     return false;
                 }

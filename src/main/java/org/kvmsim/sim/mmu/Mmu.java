@@ -262,6 +262,27 @@ public final class Mmu {
         }
     }
 
+    /**
+     * The guest kernel wrote {@code [gpa, gpa + bytes)} through its own mappings, as
+     * clear_huge_page() zeroes a new huge page: under nested paging every page of it without a
+     * nested entry takes an EPT violation, as those writes would. The kernel's own TLB and walk
+     * traffic is not modelled, nor its shadow faults under shadow paging.
+     */
+    public void guestWroteRange(long gpa, long bytes) {
+        if (npt == null) {
+            return;
+        }
+        for (long a = gpa; a < gpa + bytes; ) {
+            long l = npt.lookup(a);
+            if (l == NOT_MAPPED) {
+                eptViolation(a);
+                l = npt.lookup(a);
+            }
+            long size = 1L << shiftOfLevel(RadixTable.leafLevel(l));
+            a = (a & -size) + size;
+        }
+    }
+
     /** Whether the guest tables of {@code space} map nothing in the 2 MiB around {@code gva}. */
     public boolean guestUnmapped2m(int space, long gva) {
         return spaces.get(space).guest.unmapped2m(gva);
