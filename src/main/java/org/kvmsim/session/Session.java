@@ -429,10 +429,17 @@ public final class Session {
             t.add(subj[0], "", st.mmu.shadowTableStats());
             return t.table("pagetable");
         }
-        if (sh.kind() == Statement.ShowKind.WALK) {
-            return Tables.walk(st.mmu.walk(space, sh.address()));
+        java.util.Optional<org.kvmsim.sim.mmu.Translation> tr;
+        try {
+            if (sh.kind() == Statement.ShowKind.WALK) {
+                return Tables.walk(st.mmu.walk(space, sh.address()));
+            }
+            tr = st.mmu.translate(space, sh.address());
+        } catch (org.kvmsim.sim.Engine.VmGone gone) {
+            // filling in the translation faulted a host page in, and the OOM killer chose this VM
+            throw new ScriptError(sh.span(), "vm '" + subj[0] + "' was killed by the OOM killer while this query faulted"
+                    + " its page in (the host is out of memory)", "show events tells which VM it chose and why");
         }
-        var tr = st.mmu.translate(space, sh.address());
         if (tr.isEmpty()) {
             throw new ScriptError(sh.span(), String.format("0x%x is not mapped in %s's address space", sh.address(),
                     sh.subject()), "a workload maps its pages as it touches them; run it first, or show walk to see where the walk stops");

@@ -728,8 +728,11 @@ public final class Engine {
         }
     }
 
-    /** Thrown out of an access when the OOM killer killed the VM that was faulting. */
-    static final class VmGone extends RuntimeException {
+    /**
+     * Thrown out of an access (or a query that faults pages in) when the OOM killer killed the VM
+     * that was faulting.
+     */
+    public static final class VmGone extends RuntimeException {
         VmGone() {
             super(null, null, false, false);
         }
@@ -825,7 +828,8 @@ public final class Engine {
         long gpaPage = (v.nextFreeGuestPage + 511) & -512L;
         long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
         // and room left for the table pages the mapping may need (taken from the top of guest RAM)
-        if (gpaPage + 512 + v.decl.levels() > limit) return false;
+        // (at most levels - 2 of them: the root exists, the leaf is the PD entry)
+        if (gpaPage + 512 + v.decl.levels() - 2 > limit) return false;
         v.nextFreeGuestPage = gpaPage + 512;
         v.mmu.map(space, region, gpaPage << 12, 2L << 20, true);
         for (int i = 0; i < 512 && v.state == VmRunState.RUNNING; i++) {

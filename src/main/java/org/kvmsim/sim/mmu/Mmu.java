@@ -1070,6 +1070,9 @@ public final class Mmu {
 
     /** KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow. */
     private void installNested(long gpa) {
+        // KVM faults the host page in first (__kvm_faultin_pfn(): a THP may come with it), then
+        // maps as large as the host's page table now allows (kvm_mmu_max_mapping_level())
+        host.hpa(gpa & ~0xFFFL);
         int shift = host.backingPageShift(gpa);
         while (true) {
             long mask = (1L << shift) - 1;

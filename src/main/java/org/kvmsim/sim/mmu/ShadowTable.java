@@ -212,6 +212,8 @@ final class ShadowTable {
         RadixTable s = table;
         int gShift = shiftOfLevel(level);
         long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
+        // the host page is faulted in first, as KVM does (a THP may come with it), then sized
+        host.hpa(gpa & ~0xFFFL);
         int shift = Math.min(gShift, host.backingPageShift(gpa));
         boolean w = (ge & RadixTable.W) != 0;
         int leafLevel = RadixTable.levelOfShift(shift);

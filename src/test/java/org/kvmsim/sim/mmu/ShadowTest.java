@@ -227,4 +227,54 @@ class ShadowTest {
         assertEquals(-1L, r.mmu.shadowLookup(r.space, Rig.GVA));
         r.mmu.checkShadowRmaps();
     }
+
+    @Test
+    void aCollapseUnderAGuestHugePageTurnsItsSmallSptesIntoOneLargeSpte() {
+        // a host whose pages grow when "khugepaged" collapses them
+        int[] shift = {12};
+        long[] nextTable = {1L << 38};
+        HostBacking host = new HostBacking() {
+            public long hpa(long gpa) {
+                return (1L << 34) + gpa;
+            }
+
+            public int backingPageShift(long gpa) {
+                return shift[0];
+            }
+
+            public long allocTablePage() {
+                nextTable[0] += 4096;
+                return nextTable[0];
+            }
+        };
+        Mmu mmu = new Mmu(Paging.SHADOW, new Cpu(CpuModel.skylake()), 4, 4, host, 0x7f80_0000_0000L);
+        long[] tables = {0x1000_0000L};
+        int sp = mmu.newAddressSpace(() -> tables[0] += 4096);
+        long gpa = 0x4000_0000L;
+        mmu.map(sp, Rig.GVA, gpa, 2L << 20, true);
+        mmu.access(Rig.GVA + 0x5000, false);
+        mmu.access(Rig.GVA + 0x6000, false);
+        // 4 KiB host pages: the guest's 2 MiB page is shadowed by a table of 4 KiB sptes
+        assertEquals(1, leafTables(mmu), "one shadow leaf table");
+        shift[0] = 21;
+        mmu.invalidateHostRange(gpa, 2L << 20);
+        mmu.checkShadowRmaps();
+        assertEquals(-1L, mmu.shadowLookup(sp, Rig.GVA + 0x5000));
+        mmu.resetCounters();
+        mmu.access(Rig.GVA + 0x5000, false);
+        // one fault maps the whole 2 MiB with a large spte, dropping the emptied table (mmu_set_spte())
+        assertEquals(1, mmu.counters().shadowFaults());
+        assertEquals(0, leafTables(mmu), "the leaf table is gone");
+        mmu.checkShadowRmaps();
+        mmu.access(Rig.GVA + 0x1F_F000, false);
+        assertEquals(1, mmu.counters().shadowFaults(), "the rest of the 2 MiB needs no fault");
+        assertEquals((1L << 34) + gpa + 0x1F_F000, mmu.shadowLookup(sp, Rig.GVA + 0x1F_F000));
+    }
+
+    private static long leafTables(Mmu mmu) {
+        java.util.List<TableStats> st = mmu.shadowTableStats();
+        TableStats leaf = st.get(st.size() - 1);
+        assertEquals(1, leaf.level());
+        return leaf.tables();
+    }
 }
