@@ -1317,7 +1317,7 @@ public final class Mmu {
         long nativeCycles = priceNative
                 ? accesses * tlbHit + nativeL1Misses * stlbHit + nativeWalkRefs * walkRef + faults : 0;
         return new MmuCounters(paging.label(), accesses, l1Misses, stlbMisses, walks, walkRefs,
-                guestFaults, eptViolations, vmExits, exitCycles, cycles, nativeCycles, nativeWalkRefs,
+                guestFaults, eptViolations, vmExits, exitCycles, faults, cycles, nativeCycles, nativeWalkRefs,
                 shadowFaults, ptWriteExits, ptWriteEmulations, cr3Exits, invlpgExits,
                 unsyncs, resyncedPages, shadowZaps, switchFlushes);
     }

@@ -9,10 +9,15 @@ package org.kvmsim.sim.mmu;
 public record MmuCounters(
         String paging,
         long accesses, long l1DtlbMisses, long stlbMisses, long walks, long walkRefs,
-        long guestFaults, long eptViolations, long vmExits, long exitCycles, long cycles,
+        long guestFaults, long eptViolations, long vmExits, long exitCycles, long faultCycles, long cycles,
         long nativeCycles, long nativeWalkRefs,
         long shadowFaults, long ptWriteExits, long ptWriteEmulations, long cr3Exits, long invlpgExits,
         long unsyncs, long resyncedPages, long shadowZaps, long vmSwitchFlushes) {
+
+    /** The TLB and page-walk part of {@link #cycles}: what is left without exits and guest faults. */
+    public long translationCycles() {
+        return cycles - exitCycles - faultCycles;
+    }
 
     public double refsPerWalk() {
         return walks == 0 ? 0 : (double) walkRefs / walks;
