@@ -608,8 +608,8 @@ public final class Engine {
         List<OomKiller.Candidate> cands = new ArrayList<>();
         for (VmState v : live) {
             // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts
-            // anon/file/shmem); its page tables are (mm_pgtables_bytes)
-            // mm_pgtables_bytes counts the PUD, PMD and PTE pages, not the PGD (processTables[0])
+            // anon/file/shmem); its page tables count, as mm_pgtables_bytes does: the PUD, PMD and
+            // PTE pages, not the PGD (processTables[0])
             long tablePages = v.processTables.length - 1 + (v.anon == null ? 0 : v.anon.tablePages())
                     + (v.huge == null ? 0 : v.huge.tablePages());
             cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages() - v.ksmZeroMapped,
@@ -870,7 +870,7 @@ public final class Engine {
     }
 
     private final java.util.IdentityHashMap<Workload, Boolean> workloadsDone = new java.util.IdentityHashMap<>();
-    /** Per workload on a VM ("name@vm"): {first GVA, footprint} of its address range. */
+    /** Per workload on a VM ("name@vm"): its address range. */
     private final Map<String, WorkloadRange> workloadBase = new java.util.HashMap<>();
 
     /**
@@ -1083,9 +1083,9 @@ public final class Engine {
         }
     }
 
-    /** One ksmd timer per host state (a host declared anew gets its own ksmd). */
     /**
-     * In the order the hosts' ksmds started: {@link #kickKsmd} schedules wake-ups at one instant
+     * One ksmd timer per host state (a host declared anew gets its own ksmd), in the order the
+     * hosts' ksmds started: {@link #kickKsmd} schedules wake-ups at one instant
      * in this order, which fixes their firing order (HostState has identity equality, so this
      * keys by identity; an IdentityHashMap's iteration order would vary between JVM runs).
      */
