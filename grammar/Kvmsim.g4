@@ -22,7 +22,7 @@ statement
     | SET path '=' value                                                          # setStmt
     | START VM? name=ident                                                        # startStmt
     | STOP VM? name=ident                                                         # stopStmt
-    | RESET                                                                       # resetStmt
+    | RESET what=ident?                                                           # resetStmt
     | SWEEP path IN list NL* '{' sep* (statement (sep+ statement)*)? sep* '}'     # sweepStmt
     | SHOW showArg+ (ON host=ident)?                                              # showStmt
     | PLOT table=ident body=block                                                 # plotStmt

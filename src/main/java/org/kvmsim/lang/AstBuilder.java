@@ -163,7 +163,7 @@ final class AstBuilder extends KvmsimBaseVisitor<Object> {
 
     @Override
     public Object visitResetStmt(ResetStmtContext c) {
-        return new Reset(span(c));
+        return new Reset(c.what == null ? null : name(c.what), span(c));
     }
 
     @Override

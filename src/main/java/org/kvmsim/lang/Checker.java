@@ -89,6 +89,14 @@ public final class Checker {
         if (s instanceof Start st) return vmRef(st.vm()) == null ? null : new Statement.Start(st.vm().text(), st.span());
         if (s instanceof Stop st) return vmRef(st.vm()) == null ? null : new Statement.Stop(st.vm().text(), st.span());
         if (s instanceof Reset r) {
+            if (r.what() != null) {
+                if (!r.what().text().equals("mmu")) {
+                    diags.error(r.what().span(), "reset takes nothing (the whole session) or mmu (every VM's MMU counters), not '"
+                            + r.what().text() + "'", hintOr(Suggest.hint(r.what().text(), List.of("mmu")), "reset mmu"));
+                    return null;
+                }
+                return new Statement.ResetMmu(r.span());
+            }
             scope.clear();
             return new Statement.Reset(r.span());
         }

@@ -72,7 +72,8 @@ public final class Syntax {
 
     public record Stop(Name vm, Span span) implements Stmt {}
 
-    public record Reset(Span span) implements Stmt {}
+    /** `reset` (the whole session) or `reset WHAT` ({@code what} null for the first). */
+    public record Reset(Name what, Span span) implements Stmt {}
 
     public record Sweep(Path variable, ListAtom values, List<Stmt> body, Span span) implements Stmt {
         public Sweep {

@@ -33,6 +33,9 @@ public sealed interface Statement {
 
     record Reset(Span span) implements Statement {}
 
+    /** `reset mmu`: every VM's MMU counters start again from zero (a warm-up is over). */
+    record ResetMmu(Span span) implements Statement {}
+
     /**
      * `sweep OWNER.ATTR in [v1, v2, ...] { body }`: {@code owner} is a VM, host or workload name,
      * {@code attribute} its attribute (for hosts "ksm.KNOB" or "POOL.count"); {@code values} are

@@ -160,6 +160,13 @@ public final class Session {
             declared = new Declarations();
             tables.clear();
             engine = new org.kvmsim.sim.Engine(seed);
+        } else if (s instanceof Statement.ResetMmu) {
+            // the counters only: TLBs, walk caches and tables stay warm
+            engine.sync(declared);
+            for (Vm vm : declared.vms.values()) {
+                var st = engine.vm(vm.name());
+                if (st.mmu != null) st.mmu.resetCounters();
+            }
         } else if (s instanceof Statement.RunFor r) {
             startVms(r.span());
             engine.scheduleWorkloads(declared, r.nanos());
