@@ -63,6 +63,7 @@ final class Completion {
             case "write" -> w.size() == 1 ? names(d.vms.keySet()) : w.size() == 2 ? List.of("pages") : List.of();
             case "start", "stop" -> w.size() == 1 ? concat(names(d.vms.keySet()), List.of("vm"))
                     : w.size() == 2 && lastWord.equals("vm") ? names(d.vms.keySet()) : List.of();
+            case "reset" -> w.size() == 1 ? List.of("mmu") : List.of();
             case "plot" -> w.size() == 1 ? names(session.tables().keySet()) : List.of();
             case "export" -> w.size() == 1 ? names(session.tables().keySet()) : w.size() == 2 ? List.of("to") : List.of();
             case "set", "sweep" -> path(w.subList(1, w.size()), d, false);

@@ -44,7 +44,8 @@ final class Keywords {
                 + "Changes a runtime knob, as writing to its sysfs file does.");
         STATEMENTS.put("start", "start [vm] NAME\nStarts a declared VM (`run` starts the ones not started yet).");
         STATEMENTS.put("stop", "stop [vm] NAME\nStops a VM and frees its memory.");
-        STATEMENTS.put("reset", "reset\nForgets every declaration, the simulation state and the tables so far.");
+        STATEMENTS.put("reset", "reset | reset mmu\nForgets every declaration, the simulation state and the tables so far;\n"
+                + "`reset mmu` only starts every VM's MMU counters again from zero (TLBs and tables stay warm).");
         STATEMENTS.put("sweep", "sweep OWNER.ATTR in [V1, V2, ...] { STATEMENTS }\n"
                 + "Runs the body once per value from the same start and concatenates the queries' tables,\n"
                 + "with a first column for the swept value.");

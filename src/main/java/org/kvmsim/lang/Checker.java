@@ -1048,7 +1048,11 @@ public final class Checker {
                 ok = false;
             }
         }
+        // the body runs on copies of the session and leaves it as it was: what it declares (or a
+        // `reset` in it clears) is not in scope after it
+        Declarations before = scope.copy();
         List<Statement> body = statements(sw.body());
+        scope.setTo(before);
         if (!ok) return null;
         return new Statement.Sweep(sw.variable().text(), kind, owner, attribute, vals, labels, body, sw.span());
     }

@@ -54,6 +54,19 @@ public final class Declarations {
         }
     }
 
+    /** Makes this hold exactly what {@code other} holds (a copy of it). */
+    public void setTo(Declarations other) {
+        Declarations c = other.copy();
+        clear();
+        policies.putAll(c.policies);
+        hosts.putAll(c.hosts);
+        images.putAll(c.images);
+        vms.putAll(c.vms);
+        pagetables.putAll(c.pagetables);
+        contents.putAll(c.contents);
+        workloads.putAll(c.workloads);
+    }
+
     public void clear() {
         policies.clear();
         hosts.clear();

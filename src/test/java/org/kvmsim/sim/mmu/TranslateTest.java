@@ -209,4 +209,28 @@ class TranslateTest {
             assertTrue(perPage <= 16, p + ": " + perPage + " bytes per mapped page");
         }
     }
+
+    @Test
+    void cyclesAreTranslationPlusExitsPlusFaults() {
+        // translation_cycles must be exactly the TLB and walk terms, so a new cost added to
+        // cycles cannot hide in it
+        CpuModel m = CpuModel.skylake();
+        for (Paging p : Paging.values()) {
+            for (int hostShift : new int[] {12, 21}) {
+                Rig r = new Rig(p, m, 4, 4, hostShift);
+                // 2 MiB guest faults too (their zeroing is a fault cost)
+                r.mmu.setGuestFaultHandler((mu, sp, gva, write) -> mu.map(sp, gva & -(2L << 20), r.allocData(2L << 20), 2L << 20, true));
+                java.util.SplittableRandom rnd = new java.util.SplittableRandom(p.ordinal() * 31 + hostShift);
+                for (int i = 0; i < 20_000; i++) {
+                    r.mmu.access(Rig.GVA + (rnd.nextLong(64L << 20) & ~0xFFFL), rnd.nextInt(4) == 0);
+                }
+                MmuCounters c = r.mmu.counters();
+                assertEquals(c.accesses() * m.tlb_hit_cycles() + c.l1DtlbMisses() * m.stlb_hit_cycles()
+                        + c.walkRefs() * m.walk_ref_cycles(), c.translationCycles(), p + " over " + hostShift);
+                assertEquals(c.guestFaults() * m.guest_fault_cycles() + c.guestFaults() * 511L * m.clear_page_cycles(),
+                        c.faultCycles(), p + " over " + hostShift);
+                assertTrue(c.exitCycles() >= 0 && c.translationCycles() > 0);
+            }
+        }
+    }
 }
