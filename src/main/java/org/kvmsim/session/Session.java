@@ -37,6 +37,8 @@ public final class Session {
     private Declarations declared = new Declarations();
     /** The top-level statements run so far (since the last reset): what a sweep replays. */
     private final List<Statement> executed = new ArrayList<>();
+    /** The show walk/translate statements in {@link #executed} that failed (after changing state). */
+    private final java.util.Set<Statement> failedQueries = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private org.kvmsim.sim.Engine engine;
     /** Where each VM was declared, so a VM that fails to start is reported at its declaration. */
     private final Map<String, org.kvmsim.lang.Span> vmSpans = new java.util.HashMap<>();
@@ -94,10 +96,16 @@ public final class Session {
                     // a failed show walk/translate may have changed state first (it made the
                     // address space it looked in): a sweep's replay must make the same change
                     if (s instanceof Statement.Show sh && (sh.kind() == Statement.ShowKind.WALK
-                            || sh.kind() == Statement.ShowKind.TRANSLATE)) executed.add(s);
+                            || sh.kind() == Statement.ShowKind.TRANSLATE)) {
+                        executed.add(s);
+                        failedQueries.add(s);
+                    }
                     throw e;
                 }
-                if (s instanceof Statement.Reset) executed.clear();
+                if (s instanceof Statement.Reset) {
+                    executed.clear();
+                    failedQueries.clear();
+                }
                 else executed.add(s);
             }
             return new Result(true, List.of(), false);
@@ -477,7 +485,9 @@ public final class Session {
                 declared = new Declarations();
                 engine = new org.kvmsim.sim.Engine(seed);
                 try {
-                    replay(history, d -> patch(d, sw, value));
+                    replay(history, d -> patch(d, sw, value), (h, why) -> out.print(String.format(
+                            "note: with %s, the replayed query at %s:%d %s; this value starts from the state that left",
+                            label, h.span().file(), h.span().line(), why)));
                     List<Table> got = new ArrayList<>();
                     for (Statement s : sw.body()) execute(s, out, got);
                     for (Table t : got) {
@@ -515,9 +525,11 @@ public final class Session {
      * deterministic, so this rebuilds the simulation state. {@code patch} may substitute
      * declarations (a sweep's variable). Queries and sweeps change no state and are skipped, but
      * for `show walk` and `show translate` on a running VM: they fill in missing nested or shadow
-     * entries as the first access would (and fault the host page in), so they run again too.
+     * entries as the first access would (and fault the host page in), so they run again too;
+     * {@code diverged} hears of each that fails or is skipped where the session's run did not.
      */
-    private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch) {
+    private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch,
+                        java.util.function.BiConsumer<Statement, String> diverged) {
         Output silent = new Output() {
             public void print(String text) {}
 
@@ -532,11 +544,18 @@ public final class Session {
                 // here where it did not (the swept value changed what is mapped, or killed the VM),
                 // or have failed there after changing state: what state it leaves is what counts
                 engine.sync(declared);
-                if (engine.vm(sh.subject().split("\\.")[0]).state == org.kvmsim.sim.Engine.VmRunState.RUNNING) {
+                var state = engine.vm(sh.subject().split("\\.")[0]).state;
+                if (state != org.kvmsim.sim.Engine.VmRunState.RUNNING && state != org.kvmsim.sim.Engine.VmRunState.DECLARED
+                        && !failedQueries.contains(h)) {
+                    diverged.accept(h, "was skipped (the vm is " + state.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                }
+                if (state == org.kvmsim.sim.Engine.VmRunState.RUNNING) {
                     try {
                         execute(h, silent, new ArrayList<>());
-                    } catch (ScriptError ignored) {
-                        // its state changes (if any) are made; the replay goes on
+                    } catch (ScriptError e) {
+                        // its state changes (if any) are made; the replay goes on, and says so
+                        // where the session's own run of it did not fail
+                        if (!failedQueries.contains(h)) diverged.accept(h, "failed (" + e.getMessage() + ")");
                     }
                 }
                 continue;
@@ -562,7 +581,7 @@ public final class Session {
         try {
             declared = new Declarations();
             engine = new org.kvmsim.sim.Engine(seed);
-            replay(List.copyOf(executed), d -> d);
+            replay(List.copyOf(executed), d -> d, (h, e) -> { });
             declared = savedDecl.copy();
             startVms(span);
             return query.get();
