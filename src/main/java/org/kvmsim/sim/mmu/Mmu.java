@@ -1113,15 +1113,22 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
-        ShadowTable sh = cur.shadow;
+        if (!fillShadow(cur.shadow, gva)) {
+            guestFault(gva, write);
+        }
+    }
+
+    /**
+     * KVM's shadow fill for {@code gva} (see {@link ShadowTable#fill}); a large spte that replaced
+     * a table flushes this VM's TLBs. False if the guest maps nothing there.
+     */
+    private boolean fillShadow(ShadowTable sh, long gva) {
         boolean mapped = sh.fill(gva);
         if (sh.droppedOnFill) {
             sh.droppedOnFill = false;
-            cpu.tlbs.flushLinear(tag);
+            flushOwnLinear();
         }
-        if (!mapped) {
-            guestFault(gva, write);
-        }
+        return mapped;
     }
 
     /** The guest wrote an entry of one of its table pages (called by the guest RadixTable). */
@@ -1218,11 +1225,7 @@ public final class Mmu {
                 break;
             case SHADOW:
                 if (sp.guest.lookup(gva) != NOT_MAPPED && sp.shadow.table.lookup(gva) == NOT_MAPPED) {
-                    sp.shadow.fill(gva);
-                    if (sp.shadow.droppedOnFill) {
-                        sp.shadow.droppedOnFill = false;
-                        cpu.tlbs.flushLinear(tag);
-                    }
+                    fillShadow(sp.shadow, gva);
                 }
                 walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out, host::hpa);
                 break;

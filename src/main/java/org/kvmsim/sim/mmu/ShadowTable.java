@@ -228,7 +228,6 @@ final class ShadowTable {
             st = child;
         }
         long frame = gpa & ~((1L << shift) - 1);
-        host.hpa(frame);
         if (leafLevel == 1) {
             setSpte(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(frame, w));
         } else {
