@@ -2,10 +2,10 @@ package org.kvmsim.report;
 
 import java.util.List;
 import org.kvmsim.model.Vm;
-import org.kvmsim.sim.Engine;
-import org.kvmsim.sim.ksm.KsmCounters;
-import org.kvmsim.sim.ksm.KsmKnobs;
-import org.kvmsim.sim.mem.MeminfoField;
+import org.kvmsim.sim.view.Event;
+import org.kvmsim.sim.view.KsmCounters;
+import org.kvmsim.sim.view.KsmKnobs;
+import org.kvmsim.sim.view.MeminfoField;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.LongColumn;
 import tech.tablesaw.api.StringColumn;
@@ -177,11 +177,11 @@ public final class Tables {
     }
 
     /** `show events`: what happened, in simulated time order. */
-    public static Table events(List<Engine.Event> events) {
+    public static Table events(List<Event> events) {
         DoubleColumn time = DoubleColumn.create("time_s");
         StringColumn kind = StringColumn.create("kind"), subject = StringColumn.create("subject"),
                 detail = StringColumn.create("detail");
-        for (Engine.Event e : events) {
+        for (Event e : events) {
             time.append(e.timeNs() / 1e9);
             kind.append(e.kind());
             subject.append(e.subject());
@@ -203,7 +203,7 @@ public final class Tables {
         private final DoubleColumn cpa = DoubleColumn.create("cycles_per_access"), ncpa = DoubleColumn.create("native_cycles_per_access"),
                 overhead = DoubleColumn.create("overhead_pct");
 
-        public void add(String name, org.kvmsim.sim.mmu.MmuCounters c, String pagingWord) {
+        public void add(String name, org.kvmsim.sim.view.MmuCounters c, String pagingWord) {
             vm.append(name);
             paging.append(pagingWord);
             accesses.append(c == null ? 0 : c.accesses());
@@ -236,12 +236,12 @@ public final class Tables {
     }
 
     /** `show walk`: one row per memory reference of the architectural walk, in order. */
-    public static Table walk(List<org.kvmsim.sim.mmu.WalkRef> refs) {
+    public static Table walk(List<org.kvmsim.sim.view.WalkRef> refs) {
         LongColumn step = LongColumn.create("step"), level = LongColumn.create("level"), index = LongColumn.create("index");
         StringColumn dim = StringColumn.create("dimension"), table = StringColumn.create("table_address"),
                 entry = StringColumn.create("entry_address"), translating = StringColumn.create("translating"),
                 points = StringColumn.create("points_to");
-        for (org.kvmsim.sim.mmu.WalkRef r : refs) {
+        for (org.kvmsim.sim.view.WalkRef r : refs) {
             step.append(r.step());
             dim.append(r.dimension().label());
             level.append(r.level());
@@ -261,7 +261,7 @@ public final class Tables {
     }
 
     /** `show translate`: the four addresses of one access and the page sizes on each side. */
-    public static Table translate(String subject, org.kvmsim.sim.mmu.Translation t) {
+    public static Table translate(String subject, org.kvmsim.sim.view.Translation t) {
         return Table.create("translate", StringColumn.create("vm", List.of(subject)),
                 StringColumn.create("gva", List.of(hex(t.gva()))), StringColumn.create("gpa", List.of(hex(t.gpa()))),
                 StringColumn.create("hva", List.of(hex(t.hva()))), StringColumn.create("hpa", List.of(hex(t.hpa()))),
@@ -276,8 +276,8 @@ public final class Tables {
         private final LongColumn level = LongColumn.create("level"), tables = LongColumn.create("tables"),
                 entries = LongColumn.create("entries"), bytes = LongColumn.create("bytes");
 
-        public void add(String vmName, String spaceName, List<org.kvmsim.sim.mmu.TableStats> stats) {
-            for (org.kvmsim.sim.mmu.TableStats s : stats) {
+        public void add(String vmName, String spaceName, List<org.kvmsim.sim.view.TableStats> stats) {
+            for (org.kvmsim.sim.view.TableStats s : stats) {
                 vm.append(vmName);
                 space.append(spaceName);
                 kind.append(s.kind());

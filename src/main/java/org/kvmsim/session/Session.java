@@ -197,7 +197,7 @@ public final class Session {
         } else if (s instanceof Statement.Start st) {
             engine.sync(declared);
             var vm = engine.vm(st.vm());
-            if (vm.state != org.kvmsim.sim.Engine.VmRunState.RUNNING) engine.start(vm, declared);
+            if (vm.state != org.kvmsim.sim.view.VmRunState.RUNNING) engine.start(vm, declared);
         } else if (s instanceof Statement.Stop st) {
             engine.sync(declared);
             engine.stop(engine.vm(st.vm()));
@@ -227,7 +227,7 @@ public final class Session {
         guardHeap(at);
         for (var vm : new ArrayList<>(declared.vms.values())) {
             var st = engine.vm(vm.name());
-            if (st.state != org.kvmsim.sim.Engine.VmRunState.DECLARED) continue;
+            if (st.state != org.kvmsim.sim.view.VmRunState.DECLARED) continue;
             try {
                 engine.start(st, declared);
             } catch (org.kvmsim.sim.Engine.SimError e) {
@@ -270,7 +270,7 @@ public final class Session {
                 : String.format(java.util.Locale.ROOT, "%.3f s", nanos / 1e9);
     }
 
-    private static long ksmCounter(org.kvmsim.sim.ksm.KsmCounters c, String name) {
+    private static long ksmCounter(org.kvmsim.sim.view.KsmCounters c, String name) {
         return switch (name) {
             case "full_scans" -> c.fullScans();
             case "pages_scanned" -> c.pagesScanned();
@@ -289,7 +289,7 @@ public final class Session {
     private org.kvmsim.sim.Engine.VmState runningVm(String name, org.kvmsim.lang.Span span) {
         engine.sync(declared);
         var vm = engine.vm(name);
-        if (vm == null || vm.state != org.kvmsim.sim.Engine.VmRunState.RUNNING) {
+        if (vm == null || vm.state != org.kvmsim.sim.view.VmRunState.RUNNING) {
             throw new ScriptError(span, "vm '" + name + "' is not running (" + (vm == null ? "not declared"
                     : vm.state.name().toLowerCase()) + ")", "VMs start at the first `run` after they are declared, or with `start`");
         }
@@ -336,9 +336,9 @@ public final class Session {
             case KSM, KSM_HISTORY -> {
                 engine.sync(declared);
                 List<String> names = new ArrayList<>();
-                List<org.kvmsim.sim.ksm.KsmKnobs> knobs = new ArrayList<>();
-                List<org.kvmsim.sim.ksm.KsmCounters> counters = new ArrayList<>();
-                List<List<org.kvmsim.sim.ksm.KsmCounters>> hist = new ArrayList<>();
+                List<org.kvmsim.sim.view.KsmKnobs> knobs = new ArrayList<>();
+                List<org.kvmsim.sim.view.KsmCounters> counters = new ArrayList<>();
+                List<List<org.kvmsim.sim.view.KsmCounters>> hist = new ArrayList<>();
                 for (String h : hostsOf(sh)) {
                     var hs = engine.host(h);
                     names.add(h);
@@ -378,8 +378,8 @@ public final class Session {
             case MEMINFO -> {
                 engine.sync(declared);
                 List<String> names = hostsOf(sh);
-                List<List<org.kvmsim.sim.mem.MeminfoField>> f = new ArrayList<>();
-                for (String h : names) f.add(engine.meminfo(engine.host(h)));
+                List<List<org.kvmsim.sim.view.MeminfoField>> f = new ArrayList<>();
+                for (String h : names) f.add(engine.view().host(h).meminfo());
                 return Tables.meminfo(names, f);
             }
             case HUGEPAGES -> {
@@ -411,7 +411,7 @@ public final class Session {
             case WALK, TRANSLATE, PAGETABLE -> {
                 engine.sync(declared);
                 var vs = engine.vm(sh.subject().split("\\.")[0]);
-                if (vs.state == org.kvmsim.sim.Engine.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
+                if (vs.state == org.kvmsim.sim.view.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
                 return translation(sh);
             }
             case PAGETABLES -> {
@@ -444,7 +444,7 @@ public final class Session {
             t.add(subj[0], "", st.mmu.shadowTableStats());
             return t.table("pagetable");
         }
-        java.util.Optional<org.kvmsim.sim.mmu.Translation> tr;
+        java.util.Optional<org.kvmsim.sim.view.Translation> tr;
         try {
             if (sh.kind() == Statement.ShowKind.WALK) {
                 return Tables.walk(st.mmu.walk(space, sh.address()));
@@ -545,11 +545,11 @@ public final class Session {
                 // or have failed there after changing state: what state it leaves is what counts
                 engine.sync(declared);
                 var state = engine.vm(sh.subject().split("\\.")[0]).state;
-                if (state != org.kvmsim.sim.Engine.VmRunState.RUNNING && state != org.kvmsim.sim.Engine.VmRunState.DECLARED
+                if (state != org.kvmsim.sim.view.VmRunState.RUNNING && state != org.kvmsim.sim.view.VmRunState.DECLARED
                         && !failedQueries.contains(h)) {
                     diverged.accept(h, "was skipped (the vm is " + state.name().toLowerCase(java.util.Locale.ROOT) + ")");
                 }
-                if (state == org.kvmsim.sim.Engine.VmRunState.RUNNING) {
+                if (state == org.kvmsim.sim.view.VmRunState.RUNNING) {
                     try {
                         execute(h, silent, new ArrayList<>());
                     } catch (ScriptError e) {

@@ -23,6 +23,10 @@ import org.kvmsim.sim.hugetlb.ThpMapping;
 import org.kvmsim.sim.hugetlb.ThpSettings;
 import org.kvmsim.sim.mem.HostMemory;
 import org.kvmsim.sim.mem.OomKiller;
+import org.kvmsim.sim.view.Event;
+import org.kvmsim.sim.view.Probe;
+import org.kvmsim.sim.view.SimView;
+import org.kvmsim.sim.view.VmRunState;
 
 /**
  * The simulation: a clock in nanoseconds, an event queue, and the state of every host and VM.
@@ -46,9 +50,6 @@ public final class Engine {
         }
     }
 
-    /** An event as `show events` lists it. */
-    public record Event(long timeNs, String kind, String subject, String detail) {}
-
     /** Called between events; may throw to stop a run (an interrupt). */
     public interface Monitor {
         void tick(long doneNs, long totalNs);
@@ -69,6 +70,49 @@ public final class Engine {
 
     public long now() {
         return now;
+    }
+
+    private final SimView view = new EngineView(this);
+
+    /** The simulation, read-only, as queries see it. */
+    public SimView view() {
+        return view;
+    }
+
+    private final Probe probe = new Probe() {
+        @Override
+        public int space(String vm, String pagetable) {
+            return Engine.this.space(running(vm), pagetable);
+        }
+
+        @Override
+        public List<org.kvmsim.sim.view.WalkRef> walk(String vm, int space, long gva) {
+            try {
+                return running(vm).mmu.walk(space, gva);
+            } catch (VmGone gone) {
+                throw new Probe.VmKilled();
+            }
+        }
+
+        @Override
+        public java.util.Optional<org.kvmsim.sim.view.Translation> translate(String vm, int space, long gva) {
+            try {
+                return running(vm).mmu.translate(space, gva);
+            } catch (VmGone gone) {
+                throw new Probe.VmKilled();
+            }
+        }
+    };
+
+    /** The lookups queries may make that change state (walks fill in entries, fault pages in). */
+    public Probe probe() {
+        return probe;
+    }
+
+    private VmState running(String name) {
+        VmState v = vms.get(name);
+        if (v == null || v.state != VmRunState.RUNNING) throw new IllegalStateException("vm '" + name + "' is not running");
+        return v;
     }
 
     public List<Event> events() {
@@ -98,8 +142,6 @@ public final class Engine {
         public final org.kvmsim.sim.ksm.Ksmd ksmd;
         /** The VM of each of ksmd's mm_slots, by slot id. */
         final List<VmState> ksmVms = new ArrayList<>();
-        /** Native workloads' page-table pages included in PageTables at the last meminfo. */
-        long nativeTablePages;
         /**
          * The frame of the kernel's zero page (empty_zero_page, in the kernel image: reserved at
          * boot, so outside MemTotal and the buddy allocators): the frame just past the host's RAM.
@@ -136,8 +178,6 @@ public final class Engine {
             }
         }
     }
-
-    public enum VmRunState { DECLARED, RUNNING, STOPPED, FAILED, KILLED }
 
     /** A VM's simulated state: its guest RAM mapping in the host and the guest's page contents. */
     public static final class VmState {
@@ -235,7 +275,7 @@ public final class Engine {
      * 2 MiB touched ({@link ThpMapping}; THPs included, their PTE page is deposited), a PMD page
      * per 1 GiB touched of 2 MiB hugetlbfs RAM ({@link HugetlbMapping}).
      */
-    private long nativeTablePages(HostState h) {
+    long nativeTablePages(HostState h) {
         long pages = 0;
         for (VmState v : vms.values()) {
             if (v.state != VmRunState.RUNNING || !v.decl.host().equals(h.decl.name())) continue;
@@ -244,13 +284,6 @@ public final class Engine {
         return pages;
     }
 
-    /** /proc/meminfo of a host, with the native workloads' page tables brought up to date. */
-    public List<org.kvmsim.sim.mem.MeminfoField> meminfo(HostState h) {
-        long want = nativeTablePages(h);
-        h.mem.add(HostMemory.Counter.PAGE_TABLES, want - h.nativeTablePages);
-        h.nativeTablePages = want;
-        return h.mem.meminfo();
-    }
 
     /** Heap per present guest page: contents 8 B + host mapping 4 B (measured by `kvmsim bench touch`). */
     public static final long HEAP_PER_PAGE = 12;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.ksm;
 
+import org.kvmsim.sim.view.KsmCounters;
 import java.util.Locale;
 import org.kvmsim.bench.BenchResult;
 

@@ -1,5 +1,7 @@
 package org.kvmsim.sim.ksm;
 
+import org.kvmsim.sim.view.KsmKnobs;
+import org.kvmsim.sim.view.KsmCounters;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mem;
 
+import org.kvmsim.sim.view.MeminfoField;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;

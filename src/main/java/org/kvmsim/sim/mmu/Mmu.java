@@ -1,5 +1,9 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.sim.view.WalkRef;
+import org.kvmsim.sim.view.Translation;
+import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.MmuCounters;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.sim.view.TableStats;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

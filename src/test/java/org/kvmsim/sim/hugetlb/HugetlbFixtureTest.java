@@ -20,7 +20,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.kvmsim.sim.mem.HostMemory;
-import org.kvmsim.sim.mem.MeminfoField;
+import org.kvmsim.sim.view.MeminfoField;
 
 /**
  * Replays every real-kernel recording in fixtures/hugetlb (made with

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.ksm;
 
+import org.kvmsim.sim.view.KsmCounters;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 

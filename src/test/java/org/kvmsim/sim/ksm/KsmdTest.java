@@ -1,5 +1,6 @@
 package org.kvmsim.sim.ksm;
 
+import org.kvmsim.sim.view.KsmCounters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mem;
 
+import org.kvmsim.sim.view.MeminfoField;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.List;

@@ -1,5 +1,9 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.sim.view.WalkRef;
+import org.kvmsim.sim.view.Translation;
+import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.MmuCounters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

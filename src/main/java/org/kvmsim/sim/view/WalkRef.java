@@ -1,4 +1,4 @@
-package org.kvmsim.sim.mmu;
+package org.kvmsim.sim.view;
 
 /**
  * One memory reference made by the page walker. {@code tableAddress} and {@code entryAddress} are

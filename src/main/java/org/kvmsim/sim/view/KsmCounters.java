@@ -1,4 +1,4 @@
-package org.kvmsim.sim.ksm;
+package org.kvmsim.sim.view;
 
 /**
  * A snapshot of /sys/kernel/mm/ksm's counters, named as the sysfs files are, plus the
@@ -11,6 +11,6 @@ public record KsmCounters(long fullScans, long pagesScanned, long pagesShared, l
 
     /** Memory saved by merging: (pages_sharing + ksm_zero_pages) pages. */
     public long savedBytes() {
-        return (pagesSharing + ksmZeroPages) * Ksmd.PAGE_SIZE;
+        return (pagesSharing + ksmZeroPages) * 4096L;
     }
 }

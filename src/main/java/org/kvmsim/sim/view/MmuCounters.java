@@ -1,4 +1,4 @@
-package org.kvmsim.sim.mmu;
+package org.kvmsim.sim.view;
 
 /**
  * A snapshot of one VM's translation counters (`show mmu`). cycles prices the VM's accesses under

@@ -1,4 +1,4 @@
-package org.kvmsim.sim.mmu;
+package org.kvmsim.sim.view;
 
 /**
  * All four names of one byte: guest-virtual, guest-physical, the QEMU process's virtual address

@@ -1,4 +1,4 @@
-package org.kvmsim.sim.mem;
+package org.kvmsim.sim.view;
 
 /**
  * One line of /proc/meminfo: the field name exactly as Linux prints it, its value, and its unit

@@ -1,4 +1,4 @@
-package org.kvmsim.sim.mmu;
+package org.kvmsim.sim.view;
 
 /**
  * Page-table footprint for one kind of table at one level, for `show pagetable(s)` and meminfo.

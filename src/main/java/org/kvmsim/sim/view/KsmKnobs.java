@@ -1,4 +1,4 @@
-package org.kvmsim.sim.ksm;
+package org.kvmsim.sim.view;
 
 /** The writable files of /sys/kernel/mm/ksm, with Linux's defaults in {@link #DEFAULTS}. */
 public record KsmKnobs(int run, int pagesToScan, int sleepMillisecs, int maxPageSharing,

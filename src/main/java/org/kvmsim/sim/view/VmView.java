@@ -1,0 +1,37 @@
+package org.kvmsim.sim.view;
+
+import java.util.List;
+import org.kvmsim.model.Vm;
+
+/** One VM, read-only: its declaration as it runs, its state, memory, KSM and MMU figures. */
+public interface VmView {
+
+    /** The declaration the VM runs with (a running VM keeps the one it started with). */
+    Vm decl();
+
+    VmRunState state();
+
+    /** Resident set of its QEMU process's guest RAM (pages mapping the zero page excluded). */
+    long rssBytes();
+
+    /** Guest pages that hold content (touched, laid out or faulted in). */
+    long presentPages();
+
+    /** What ksmd holds of its RAM, or null when its RAM is not mergeable. */
+    KsmSlotState ksm();
+
+    /** Its translation counters, or null when it has no MMU (never ran, or stopped). */
+    MmuCounters mmu();
+
+    /** Its guest address spaces by index: "default" or the pagetable's name. Empty without an MMU. */
+    List<String> addressSpaces();
+
+    /** Guest page-table pages of one address space, level by level. */
+    List<TableStats> guestTables(int space);
+
+    /** EPT/NPT table pages, level by level (empty unless nested paging). */
+    List<TableStats> nestedTables();
+
+    /** Shadow table pages, level by level (empty unless shadow paging). */
+    List<TableStats> shadowTables();
+}
