@@ -142,12 +142,19 @@ public final class Session {
      */
     private void execute(Statement s, Output out, List<Table> collect) {
         checkInterrupt(s.span(), "before line " + s.span().line());
+        // the engine looks at the monitor at bounded intervals of work, whatever the statement
+        org.kvmsim.sim.Engine e = engine;
+        e.monitor(monitor(s.span(), out));
         try {
             run(s, out, collect);
-        } catch (org.kvmsim.sim.Engine.SimError e) {
+        } catch (org.kvmsim.sim.Engine.SimError x) {
             // What the simulated system refused (out of memory, a guest without room for its
             // page tables) is reported at the statement that asked for it.
-            throw new ScriptError(s.span(), e.getMessage());
+            throw new ScriptError(s.span(), x.getMessage());
+        } catch (org.kvmsim.sim.Engine.Interrupted x) {
+            throw new Interrupted(s.span(), String.format(java.util.Locale.ROOT, "at %.3f s of simulated time", e.now() / 1e9));
+        } finally {
+            e.monitor(null);
         }
     }
 
@@ -178,13 +185,13 @@ public final class Session {
         } else if (s instanceof Statement.RunFor r) {
             startVms(r.span());
             engine.scheduleWorkloads(declared, r.nanos());
-            engine.runFor(r.nanos(), monitor(r.span(), out));
+            engine.runFor(r.nanos());
         } else if (s instanceof Statement.RunUntil r) {
             startVms(r.span());
             var host = engine.host(r.host());
             java.util.function.LongSupplier counter = () -> ksmCounter(host.ksmd.counters(), r.counter());
             long started = engine.now();
-            if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos(), monitor(r.span(), out))) {
+            if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos())) {
                 throw new ScriptError(r.span(), r.host() + ".ksm." + r.counter() + " did not reach " + r.target()
                         + " within " + seconds(r.boundNanos()) + " of simulated time (it is "
                         + counter.getAsLong() + ")", "add `within DURATION` to wait longer, or check that ksmd runs");
@@ -253,10 +260,19 @@ public final class Session {
         }
     }
 
+    /**
+     * What the engine reports to while a statement runs: an interrupt request stops it (see
+     * Engine.Interrupted for what that leaves), and a run shows its progress up to four times a
+     * second.
+     */
     private org.kvmsim.sim.Engine.Monitor monitor(org.kvmsim.lang.Span span, Output out) {
         long[] lastWall = {System.nanoTime()};
         return (done, total) -> {
-            checkInterrupt(span, String.format(java.util.Locale.ROOT, "at %.3f s of simulated time", engine.now() / 1e9));
+            if (interruptRequested) {
+                interruptRequested = false;
+                throw new org.kvmsim.sim.Engine.Interrupted();
+            }
+            if (total == 0) return;
             long t = System.nanoTime();
             if (t - lastWall[0] > 250_000_000L) {
                 lastWall[0] = t;

@@ -50,9 +50,57 @@ public final class Engine {
         }
     }
 
-    /** Called between events; may throw to stop a run (an interrupt). */
+    /**
+     * Looks for an interrupt and reports progress. The engine calls it between events and after
+     * every {@link #POLL_WORK} units of work inside one (accesses, pages faulted in or scanned),
+     * so it is called often however the work is sliced; it may throw {@link Interrupted}.
+     */
     public interface Monitor {
+        /** {@code doneNs} of {@code totalNs} of the current run simulated; 0 of 0 outside a run. */
         void tick(long doneNs, long totalNs);
+    }
+
+    /**
+     * Thrown by a {@link Monitor} to stop the work. What was simulated before it counts: the clock
+     * stays at the instant reached, a workload slice or ksmd wake-up cut short resumes at that
+     * instant with what it had left at the next run, and a VM whose start it cut short goes back
+     * to not started (its memory returned). Counters, clock and tables agree with each other.
+     */
+    public static final class Interrupted extends RuntimeException {
+        public Interrupted() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * Units of work between two looks at the monitor: about 4 ms of accesses at 15 M/s, or of
+     * pages faulted in or scanned by ksmd, on this project's machine; slower paths (shadow exits)
+     * stay well inside a second.
+     */
+    static final int POLL_WORK = 1 << 16;
+
+    private Monitor monitor;
+    /** Simulated start and length of the current run, for progress (0 length outside a run). */
+    private long runStart, runLength;
+    private long workSincePoll;
+
+    /** The monitor every long computation reports to from now on (null: none). */
+    public void monitor(Monitor m) {
+        this.monitor = m;
+    }
+
+    /** Counts {@code units} of work done inside an event, and looks at the monitor every POLL_WORK. */
+    void worked(long units) {
+        worked(units, 0);
+    }
+
+    /** As {@link #worked(long)}; {@code partialNs}: how far into its slice the current event got. */
+    void worked(long units, long partialNs) {
+        workSincePoll += units;
+        if (workSincePoll >= POLL_WORK) {
+            workSincePoll = 0;
+            if (monitor != null) monitor.tick(Math.min(runLength, now - runStart + partialNs), runLength);
+        }
     }
 
     final long seed;
@@ -397,8 +445,16 @@ public final class Engine {
             v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
             h.khugepaged.register(v.anon);
         }
+        int eventsBefore = events.size();
         try {
             startRunning(v, d, h, pages);
+        } catch (Interrupted i) {
+            // a start cut short is undone: QEMU never ran, its memory goes back, the VM starts
+            // afresh at the next run (the frames it gets then may differ)
+            release(v);
+            v.state = VmRunState.DECLARED;
+            events.subList(eventsBefore, events.size()).clear();
+            throw i;
         } catch (SimError e) {
             // whatever the start had set up goes back (the reservation too), as when QEMU exits
             release(v);
@@ -452,6 +508,7 @@ public final class Engine {
             for (long p = 0; p < pages && v.state == VmRunState.RUNNING; p++) {
                 touch(v, p);
                 if (v.state == VmRunState.RUNNING && !v.memory.isPresent(p)) v.memory.set(p, GuestMemory.ZERO);
+                worked(1);
             }
             if (v.state != VmRunState.RUNNING) return; // the OOM killer chose it (or SIGBUS)
         }
@@ -471,6 +528,7 @@ public final class Engine {
         for (long p = 0; p < pages; p++) {
             long c = p < shared ? GuestMemory.image(img.name(), p) : p < shared + zero ? GuestMemory.ZERO : nextUnique();
             setContent(v, p, c);
+            worked(1);
         }
         v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, pages);
     }
@@ -489,6 +547,7 @@ public final class Engine {
                 case IMAGE -> GuestMemory.image(c.image(), p - from);
             };
             setContent(v, p, id);
+            worked(1);
         }
         if (c.kind() == Content.Kind.CHANGING) schedule(now + c.periodNs(), new ChangingTimer(v, from, to, c.periodNs()));
         v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, to + 1);
@@ -963,6 +1022,10 @@ public final class Engine {
     private static final class WorkloadTimer extends Timer {
         final WorkloadRun run;
         final long perSlice, step;
+        /** Accesses of the slice under way not made yet; -1 between slices. */
+        long sliceLeft = -1;
+        /** The accesses of the slice under way. */
+        long sliceSize;
 
         WorkloadTimer(WorkloadRun run, long perSlice, long step) {
             this.run = run;
@@ -973,14 +1036,19 @@ public final class Engine {
         @Override
         void fire(Engine e) {
             if (run.vm.state != VmRunState.RUNNING) return;
-            long n = Math.min(perSlice, run.remaining);
+            if (sliceLeft < 0) sliceLeft = sliceSize = Math.min(perSlice, run.remaining);
             try {
-                e.access(run, n);
+                e.access(this);
             } catch (VmGone gone) {
                 return;
             }
-            run.remaining -= n;
+            sliceLeft = -1;
             if (run.remaining > 0) e.schedule(at + Math.max(1, step), this);
+        }
+
+        @Override
+        boolean cutShort() {
+            return sliceLeft > 0;
         }
     }
 
@@ -988,23 +1056,34 @@ public final class Engine {
     private long[] gvas = new long[BATCH];
     private boolean[] wr = new boolean[BATCH];
 
-    private void access(WorkloadRun r, long n) {
+    /**
+     * The rest of a slice's accesses, batch by batch; each batch counts as soon as it is made
+     * (the workload's remaining accesses and the slice's), so an interrupt between two batches
+     * leaves counters and the workload in step.
+     */
+    private void access(WorkloadTimer t) {
+        WorkloadRun r = t.run;
         VmState v = r.vm;
         v.current = r;
-        if (v.mmu.currentAddressSpace() != r.space) v.mmu.loadCr3(r.space);
-        while (n > 0) {
-            int k = (int) Math.min(BATCH, n);
-            r.stream.next(offs, wr, k);
-            for (int i = 0; i < k; i++) gvas[i] = gvaOf(r, offs[i]);
-            v.mmu.access(gvas, wr, 0, k);
-            for (int i = 0; i < k; i++) {
-                if (!wr[i]) continue;
-                long gpaPage = gpaPageOf(r, offs[i]);
-                if (gpaPage >= 0 && !write(v, gpaPage, nextUnique())) throw new VmGone();
+        try {
+            if (v.mmu.currentAddressSpace() != r.space) v.mmu.loadCr3(r.space);
+            while (t.sliceLeft > 0) {
+                int k = (int) Math.min(BATCH, t.sliceLeft);
+                r.stream.next(offs, wr, k);
+                for (int i = 0; i < k; i++) gvas[i] = gvaOf(r, offs[i]);
+                v.mmu.access(gvas, wr, 0, k);
+                for (int i = 0; i < k; i++) {
+                    if (!wr[i]) continue;
+                    long gpaPage = gpaPageOf(r, offs[i]);
+                    if (gpaPage >= 0 && !write(v, gpaPage, nextUnique())) throw new VmGone();
+                }
+                t.sliceLeft -= k;
+                r.remaining -= k;
+                worked(k, t.step * (t.sliceSize - t.sliceLeft) / t.sliceSize);
             }
-            n -= k;
+        } finally {
+            v.current = null;
         }
-        v.current = null;
     }
 
     private static long gvaOf(WorkloadRun r, long off) {
@@ -1033,6 +1112,11 @@ public final class Engine {
         long seq;
 
         abstract void fire(Engine e);
+
+        /** After an interrupt inside {@link #fire}: whether it has work left at this instant. */
+        boolean cutShort() {
+            return false;
+        }
 
         @Override
         public int compareTo(Timer o) {
@@ -1097,6 +1181,8 @@ public final class Engine {
     private static final class KsmdTimer extends Timer {
         final HostState host;
         boolean idle;
+        /** Pages the wake-up under way may still scan; -1 between wake-ups. */
+        int budget = -1;
 
         KsmdTimer(HostState host) {
             this.host = host;
@@ -1105,14 +1191,29 @@ public final class Engine {
         @Override
         void fire(Engine e) {
             if (e.hosts.get(host.decl.name()) != host) return; // the host was declared again
-            if (!host.ksmd.shouldRun()) {
-                idle = true; // wait_event_freezable(ksm_thread_wait, ksmd_should_run())
-                return;
+            if (budget < 0) {
+                if (!host.ksmd.shouldRun()) {
+                    idle = true; // wait_event_freezable(ksm_thread_wait, ksmd_should_run())
+                    return;
+                }
+                budget = host.ksmd.knobs().pagesToScan();
             }
             // Full scans are not events: `show ksm history` has one row per scan, and small VMs
             // finish one every wake-up (50 a second), which would drown the event log.
-            host.ksmd.wakeUp(e.now);
+            // The wake-up's pages_to_scan go in chunks, so a large one can be interrupted.
+            while (budget > 0) {
+                int chunk = Math.min(budget, POLL_WORK);
+                int n = host.ksmd.scan(e.now, chunk);
+                budget = n < chunk ? 0 : budget - n;
+                e.worked(n);
+            }
+            budget = -1;
             e.schedule(at + Math.max(1, host.ksmd.knobs().sleepMillisecs()) * 1_000_000L, this);
+        }
+
+        @Override
+        boolean cutShort() {
+            return budget > 0;
         }
     }
 
@@ -1156,34 +1257,39 @@ public final class Engine {
     }
 
     /** Advances the clock by {@code duration}, firing every event due on the way. */
-    public void runFor(long duration, Monitor monitor) {
-        startDaemons();
-        long end = now + duration;
-        long start = now;
-        while (!timers.isEmpty() && timers.peek().at <= end) {
-            Timer t = timers.poll();
-            now = t.at;
-            t.fire(this);
-            if (monitor != null) monitor.tick(now - start, duration);
-        }
-        now = end;
+    public void runFor(long duration) {
+        runUntil(() -> false, duration);
     }
 
-    /** Advances event by event until {@code done} holds or the bound passes; false if it never held. */
-    public boolean runUntil(java.util.function.BooleanSupplier done, long bound, Monitor monitor) {
+    /**
+     * Advances event by event until {@code done} holds or the bound passes; false if it never
+     * held. An interrupt leaves the clock at the event it stopped in (see {@link Interrupted}).
+     */
+    public boolean runUntil(java.util.function.BooleanSupplier done, long bound) {
         startDaemons();
         long end = now + bound;
-        long start = now;
-        if (done.getAsBoolean()) return true;
-        while (!timers.isEmpty() && timers.peek().at <= end) {
-            Timer t = timers.poll();
-            now = t.at;
-            t.fire(this);
+        runStart = now;
+        runLength = bound;
+        try {
             if (done.getAsBoolean()) return true;
-            if (monitor != null) monitor.tick(now - start, bound);
+            while (!timers.isEmpty() && timers.peek().at <= end) {
+                Timer t = timers.poll();
+                now = t.at;
+                try {
+                    t.fire(this);
+                } catch (Interrupted i) {
+                    // the rest of its work first at the next run, in its old place in the queue
+                    if (t.cutShort()) timers.add(t);
+                    throw i;
+                }
+                if (done.getAsBoolean()) return true;
+                if (monitor != null) monitor.tick(now - runStart, bound);
+            }
+            now = end;
+            return false;
+        } finally {
+            runLength = 0;
         }
-        now = end;
-        return false;
     }
 
 

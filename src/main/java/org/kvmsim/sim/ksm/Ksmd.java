@@ -285,12 +285,21 @@ public final class Ksmd {
      * (ksm_do_scan). Returns the number of pages scanned.
      */
     public int wakeUp(long nowNanos) {
+        return scan(nowNanos, pagesToScan);
+    }
+
+    /**
+     * Part of a wake-up: scans up to {@code pages} pages, so a wake-up of a large pages_to_scan
+     * can be made in chunks (the engine looks for an interrupt between them). A wake-up made of
+     * chunks that add up to pages_to_scan scans exactly what one call would.
+     */
+    public int scan(long nowNanos, int pages) {
         now = nowNanos;
         if (!shouldRun()) {
             return 0;
         }
         int scanned = 0;
-        for (int budget = pagesToScan; budget > 0; budget--) {
+        for (int budget = pages; budget > 0; budget--) {
             if (!nextItem()) {
                 break;
             }
