@@ -492,7 +492,7 @@ public final class Checker {
             return null;
         }
         KsmPolicy policy = ksm == null ? null : scope.policies.get(ksm);
-        return new org.kvmsim.model.Host(d.name().text(), memory, cpu, ThpMode.valueOf(thp.toUpperCase(Locale.ROOT)),
+        return new org.kvmsim.model.Host(d.name().text(), memory, cpu, ThpMode.of(thp),
                 policy, nodes.intValue(), pools, overrides);
     }
 
@@ -614,7 +614,7 @@ public final class Checker {
                 return null;
             }
         }
-        return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.valueOf(paging.toUpperCase(Locale.ROOT)),
+        return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.of(paging),
                 backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"));
     }
 

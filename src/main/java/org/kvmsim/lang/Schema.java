@@ -1,5 +1,7 @@
 package org.kvmsim.lang;
 
+import org.kvmsim.model.KsmSysfs;
+
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,24 +76,15 @@ public final class Schema {
     /** CPU presets the MMU model knows (TLB geometry and latencies). */
     public static final List<String> CPUS = List.of("skylake", "zen2", "zen");
 
-    /** /sys/kernel/mm/ksm knobs with Linux 6.x defaults (mm/ksm.c); sleep and prune in ms. */
+    /**
+     * A ksm policy's knobs when not given: Linux's defaults (KsmSysfs), but run 1: a host given a
+     * policy runs ksmd.
+     */
     public static final Map<String, Long> KSM_DEFAULTS;
 
     static {
-        Map<String, Long> d = new LinkedHashMap<>();
-        d.put("run", 1L); // a host given a policy runs ksmd; Linux's own default (no policy) is 0
-        d.put("pages_to_scan", 100L);
-        d.put("sleep_millisecs", 20L);
-        d.put("max_page_sharing", 256L);
-        d.put("merge_across_nodes", 1L);
-        d.put("use_zero_pages", 0L);
-        d.put("smart_scan", 1L);
-        d.put("stable_node_chains_prune_millisecs", 2000L);
-        d.put("advisor_mode", 0L);
-        d.put("advisor_max_cpu", 70L);
-        d.put("advisor_target_scan_time", 200L);
-        d.put("advisor_min_pages_to_scan", 500L);
-        d.put("advisor_max_pages_to_scan", 30000L);
+        Map<String, Long> d = new LinkedHashMap<>(KsmSysfs.KNOB_DEFAULTS);
+        d.put("run", 1L);
         KSM_DEFAULTS = java.util.Collections.unmodifiableMap(d);
     }
 
@@ -248,9 +241,7 @@ public final class Schema {
     }
 
     /** The counters `run until HOST.ksm.COUNTER = N` may wait for, as sysfs names them. */
-    public static final List<String> KSM_COUNTERS = List.of("full_scans", "pages_scanned", "pages_shared",
-            "pages_sharing", "pages_unshared", "pages_volatile", "pages_skipped", "ksm_zero_pages",
-            "stable_node_chains", "stable_node_dups", "general_profit");
+    public static final List<String> KSM_COUNTERS = KsmSysfs.COUNTERS;
 
     /** What `show` can show. */
     public static final List<String> SHOW_TARGETS = List.of("vms", "translate", "walk", "mmu", "ksm",

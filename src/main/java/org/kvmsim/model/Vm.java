@@ -14,7 +14,7 @@ public record Vm(String name, String host, long memory, int vcpus, Paging paging
         return switch (attribute) {
             case "memory" -> new Vm(name, host, (Long) value, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp);
             case "vcpus" -> new Vm(name, host, memory, ((Long) value).intValue(), paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp);
-            case "paging" -> new Vm(name, host, memory, vcpus, Paging.valueOf(((String) value).toUpperCase(java.util.Locale.ROOT)),
+            case "paging" -> new Vm(name, host, memory, vcpus, Paging.of((String) value),
                     backing, image, levels, prealloc, reserve, memMerge, node, guestThp);
             case "backing" -> new Vm(name, host, memory, vcpus, paging, (Backing) value, image, levels, prealloc, reserve, memMerge, node, guestThp);
             case "image" -> new Vm(name, host, memory, vcpus, paging, backing, (String) value, levels, prealloc, reserve, memMerge, node, guestThp);

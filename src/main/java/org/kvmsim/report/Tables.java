@@ -1,6 +1,7 @@
 package org.kvmsim.report;
 
 import java.util.List;
+import org.kvmsim.model.KsmSysfs;
 import org.kvmsim.model.Vm;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.KsmCounters;
@@ -49,14 +50,14 @@ public final class Tables {
     }
 
     /** The counter columns of `show ksm` and `show ksm history`, named exactly as the sysfs files. */
-    private static final String[] KSM_COUNTERS = {"full_scans", "pages_scanned", "pages_shared", "pages_sharing",
-            "pages_unshared", "pages_volatile", "pages_skipped", "ksm_zero_pages", "stable_node_chains",
-            "stable_node_dups", "general_profit"};
+    private static LongColumn[] counterColumns() {
+        LongColumn[] cols = new LongColumn[KsmSysfs.COUNTERS.size()];
+        for (int i = 0; i < cols.length; i++) cols[i] = LongColumn.create(KsmSysfs.COUNTERS.get(i));
+        return cols;
+    }
 
-    private static long[] counters(KsmCounters c) {
-        return new long[] {c.fullScans(), c.pagesScanned(), c.pagesShared(), c.pagesSharing(), c.pagesUnshared(),
-                c.pagesVolatile(), c.pagesSkipped(), c.ksmZeroPages(), c.stableNodeChains(), c.stableNodeDups(),
-                c.generalProfit()};
+    private static void appendCounters(LongColumn[] cols, KsmCounters c) {
+        for (int i = 0; i < cols.length; i++) cols[i].append(c.get(KsmSysfs.COUNTERS.get(i)));
     }
 
     /**
@@ -67,8 +68,7 @@ public final class Tables {
         StringColumn host = StringColumn.create("host");
         LongColumn run = LongColumn.create("run"), pts = LongColumn.create("pages_to_scan"),
                 sleep = LongColumn.create("sleep_millisecs"), saved = LongColumn.create("saved_bytes");
-        LongColumn[] cols = new LongColumn[KSM_COUNTERS.length];
-        for (int i = 0; i < cols.length; i++) cols[i] = LongColumn.create(KSM_COUNTERS[i]);
+        LongColumn[] cols = counterColumns();
         DoubleColumn cpu = DoubleColumn.create("ksmd_cpu_pct");
         for (int r = 0; r < hosts.size(); r++) {
             host.append(hosts.get(r));
@@ -77,8 +77,7 @@ public final class Tables {
             pts.append(k.pagesToScan());
             sleep.append(k.sleepMillisecs());
             KsmCounters c = counters.get(r);
-            long[] v = counters(c);
-            for (int i = 0; i < cols.length; i++) cols[i].append(v[i]);
+            appendCounters(cols, c);
             saved.append((c.pagesSharing() + c.ksmZeroPages()) * 4096L);
             cpu.append(nowNs == 0 ? 0.0 : Math.round(10_000.0 * c.cpuNanos() / nowNs) / 100.0);
         }
@@ -91,14 +90,12 @@ public final class Tables {
     public static Table ksmHistory(List<String> hosts, List<List<KsmCounters>> histories) {
         StringColumn host = StringColumn.create("host");
         DoubleColumn time = DoubleColumn.create("time_s");
-        LongColumn[] cols = new LongColumn[KSM_COUNTERS.length];
-        for (int i = 0; i < cols.length; i++) cols[i] = LongColumn.create(KSM_COUNTERS[i]);
+        LongColumn[] cols = counterColumns();
         for (int r = 0; r < hosts.size(); r++) {
             for (KsmCounters c : histories.get(r)) {
                 host.append(hosts.get(r));
                 time.append(c.timeNanos() / 1e9);
-                long[] v = counters(c);
-                for (int i = 0; i < cols.length; i++) cols[i].append(v[i]);
+                appendCounters(cols, c);
             }
         }
         Table t = Table.create("ksm_history", host, time);

@@ -178,18 +178,15 @@ public final class Session {
         } else if (s instanceof Statement.ResetMmu) {
             // the counters only: TLBs, walk caches and tables stay warm
             engine.sync(declared);
-            for (Vm vm : declared.vms.values()) {
-                var st = engine.vm(vm.name());
-                if (st.mmu != null) st.mmu.resetCounters();
-            }
+            engine.resetMmuCounters();
         } else if (s instanceof Statement.RunFor r) {
             startVms(r.span());
             engine.scheduleWorkloads(declared, r.nanos());
             engine.runFor(r.nanos());
         } else if (s instanceof Statement.RunUntil r) {
             startVms(r.span());
-            var host = engine.host(r.host());
-            java.util.function.LongSupplier counter = () -> ksmCounter(host.ksmd.counters(), r.counter());
+            var host = engine.view().host(r.host());
+            java.util.function.LongSupplier counter = () -> host.ksmCounters().get(r.counter());
             long started = engine.now();
             if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos())) {
                 throw new ScriptError(r.span(), r.host() + ".ksm." + r.counter() + " did not reach " + r.target()
@@ -199,15 +196,14 @@ public final class Session {
             // The run took what it took, not its bound: progress ends at the time actually simulated.
             out.progress(engine.now() - started, engine.now() - started);
         } else if (s instanceof Statement.Write w) {
-            var vm = runningVm(w.vm(), w.span());
-            engine.fill(vm, w.from(), w.to(), w.content());
+            requireRunning(w.vm(), w.span());
+            engine.write(w.vm(), w.from(), w.to(), w.content());
         } else if (s instanceof Statement.Start st) {
             engine.sync(declared);
-            var vm = engine.vm(st.vm());
-            if (vm.state != org.kvmsim.sim.view.VmRunState.RUNNING) engine.start(vm, declared);
+            engine.start(st.vm(), declared);
         } else if (s instanceof Statement.Stop st) {
             engine.sync(declared);
-            engine.stop(engine.vm(st.vm()));
+            engine.stop(st.vm());
         } else if (s instanceof Statement.Set st) {
             set(st);
         } else if (s instanceof Statement.Show sh) {
@@ -233,10 +229,9 @@ public final class Session {
         engine.sync(declared);
         guardHeap(at);
         for (var vm : new ArrayList<>(declared.vms.values())) {
-            var st = engine.vm(vm.name());
-            if (st.state != org.kvmsim.sim.view.VmRunState.DECLARED) continue;
+            if (engine.view().vm(vm.name()).state() != org.kvmsim.sim.view.VmRunState.DECLARED) continue;
             try {
-                engine.start(st, declared);
+                engine.start(vm.name(), declared);
             } catch (org.kvmsim.sim.Engine.SimError e) {
                 throw new ScriptError(vmSpans.getOrDefault(vm.name(), at), e.getMessage());
             }
@@ -286,161 +281,129 @@ public final class Session {
                 : String.format(java.util.Locale.ROOT, "%.3f s", nanos / 1e9);
     }
 
-    private static long ksmCounter(org.kvmsim.sim.view.KsmCounters c, String name) {
-        return switch (name) {
-            case "full_scans" -> c.fullScans();
-            case "pages_scanned" -> c.pagesScanned();
-            case "pages_shared" -> c.pagesShared();
-            case "pages_sharing" -> c.pagesSharing();
-            case "pages_unshared" -> c.pagesUnshared();
-            case "pages_volatile" -> c.pagesVolatile();
-            case "pages_skipped" -> c.pagesSkipped();
-            case "ksm_zero_pages" -> c.ksmZeroPages();
-            case "stable_node_chains" -> c.stableNodeChains();
-            case "stable_node_dups" -> c.stableNodeDups();
-            default -> c.generalProfit();
-        };
-    }
-
-    private org.kvmsim.sim.Engine.VmState runningVm(String name, org.kvmsim.lang.Span span) {
+    private void requireRunning(String name, org.kvmsim.lang.Span span) {
         engine.sync(declared);
-        var vm = engine.vm(name);
-        if (vm == null || vm.state != org.kvmsim.sim.view.VmRunState.RUNNING) {
+        var vm = engine.view().vm(name);
+        if (vm == null || vm.state() != org.kvmsim.sim.view.VmRunState.RUNNING) {
             throw new ScriptError(span, "vm '" + name + "' is not running (" + (vm == null ? "not declared"
-                    : vm.state.name().toLowerCase()) + ")", "VMs start at the first `run` after they are declared, or with `start`");
+                    : vm.state().word()) + ")", "VMs start at the first `run` after they are declared, or with `start`");
         }
-        return vm;
     }
 
     /** `set`: a knob changed the way writing its sysfs file would, with sysfs's errors. */
     private void set(Statement.Set st) {
         engine.sync(declared);
-        var h = engine.host(st.host());
+        var h = engine.view().host(st.host());
         List<String> p = st.path();
         if (p.get(0).equals("ksm")) {
-            if (h.ksmd == null) throw new ScriptError(st.span(), "host '" + st.host() + "' has no ksm policy");
-            String v = p.get(1).equals("advisor_mode") ? (((Long) st.value()) == 1 ? "scan-time" : "none") : st.value().toString();
+            if (!h.hasKsm()) throw new ScriptError(st.span(), "host '" + st.host() + "' has no ksm policy");
             String knob = org.kvmsim.lang.Schema.ksmKnob(p.get(1));
+            String v = org.kvmsim.model.KsmPolicy.sysfsText(knob, (Long) st.value());
             try {
-                h.ksmd.set(knob, v);
+                engine.setKsmKnob(st.host(), knob, v);
             } catch (org.kvmsim.sim.ksm.KsmKnobException e) {
                 throw new ScriptError(st.span(), "writing " + v + " to /sys/kernel/mm/ksm/" + knob + " fails: " + e.getMessage());
             }
         } else if (p.get(0).equals("thp")) {
-            h.thp.mode = org.kvmsim.sim.hugetlb.ThpSettings.Mode.valueOf(((String) st.value()).toUpperCase());
+            engine.setThp(st.host(), org.kvmsim.model.ThpMode.of((String) st.value()));
         } else {
-            var declaredPool = h.decl.pool(p.get(0));
-            var pool = h.pools.pool(declaredPool.pageSize());
+            var declaredPool = h.decl().pool(p.get(0));
             long n = (Long) st.value();
-            if (p.get(1).equals("count")) pool.setNrHugepages(n, declaredPool.node());
-            else pool.setNrOvercommitHugepages(n);
+            if (p.get(1).equals("count")) engine.setNrHugepages(st.host(), declaredPool.pageSize(), declaredPool.node(), n);
+            else engine.setNrOvercommitHugepages(st.host(), declaredPool.pageSize(), n);
         }
     }
 
     private Table show(Statement.Show sh) {
+        engine.sync(declared);
+        var view = engine.view();
         switch (sh.kind()) {
             case VMS -> {
-                engine.sync(declared);
                 Tables.VmsTable t = new Tables.VmsTable();
                 for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
+                    var st = view.vm(vm.name());
                     // A VM running with an earlier declaration shows what it runs with.
-                    t.add(st.decl, st.state.name().toLowerCase(), st.rssBytes());
+                    t.add(st.decl(), st.state().word(), st.rssBytes());
                 }
                 return t.table();
             }
             case KSM, KSM_HISTORY -> {
-                engine.sync(declared);
                 List<String> names = new ArrayList<>();
                 List<org.kvmsim.sim.view.KsmKnobs> knobs = new ArrayList<>();
                 List<org.kvmsim.sim.view.KsmCounters> counters = new ArrayList<>();
                 List<List<org.kvmsim.sim.view.KsmCounters>> hist = new ArrayList<>();
                 for (String h : hostsOf(sh)) {
-                    var hs = engine.host(h);
+                    var hs = view.host(h);
                     names.add(h);
                     // A host without a policy runs no ksmd: every counter is truly 0.
-                    var k = hs.ksmd == null ? new org.kvmsim.sim.ksm.Ksmd() : hs.ksmd;
-                    knobs.add(k.knobs());
-                    counters.add(k.counters());
-                    hist.add(k.history());
+                    knobs.add(hs.ksmKnobs());
+                    counters.add(hs.ksmCounters());
+                    hist.add(hs.ksmHistory());
                 }
-                return sh.kind() == Statement.ShowKind.KSM ? Tables.ksm(names, knobs, counters, engine.now())
+                return sh.kind() == Statement.ShowKind.KSM ? Tables.ksm(names, knobs, counters, view.now())
                         : Tables.ksmHistory(names, hist);
             }
             case KSM_BY_VM -> {
-                engine.sync(declared);
                 Tables.KsmByVm t = new Tables.KsmByVm();
                 Map<String, long[]> hostTotals = new java.util.HashMap<>(); // host -> {saved bytes, merged pages}
                 for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
-                    var hs = engine.host(vm.host());
-                    long[] tot = hostTotals.computeIfAbsent(vm.host(), k -> new long[] {hs.ksmd == null ? 0
-                            : (hs.ksmd.counters().pagesSharing() + hs.ksmd.counters().ksmZeroPages()) * 4096L, 0});
-                    if (st.ksmSlot >= 0) {
-                        long[] stat = hs.ksmd.slotStat(st.ksmSlot);
-                        tot[1] += stat[1] + stat[2];
-                    }
+                    var st = view.vm(vm.name());
+                    var hs = view.host(vm.host());
+                    long[] tot = hostTotals.computeIfAbsent(vm.host(), k -> new long[] {hs.ksmCounters().savedBytes(), 0});
+                    if (st.ksm() != null) tot[1] += st.ksm().merged();
                 }
                 for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
+                    var st = view.vm(vm.name());
                     if (sh.host() != null && !vm.host().equals(sh.host())) continue;
-                    long present = st.memory == null ? 0 : st.memory.presentPages();
-                    long[] stat = st.ksmSlot >= 0 ? engine.host(vm.host()).ksmd.slotStat(st.ksmSlot) : new long[3];
+                    var k = st.ksm() == null ? new org.kvmsim.sim.view.KsmSlotState(0, 0, 0) : st.ksm();
                     long[] tot = hostTotals.get(vm.host());
-                    t.add(vm.name(), vm.host(), present, stat[1] + stat[2], stat[2], stat[0], tot[0], tot[1]);
+                    t.add(vm.name(), vm.host(), st.presentPages(), k.merged(), k.zeroMapped(), k.rmapItems(), tot[0], tot[1]);
                 }
                 return t.table();
             }
             case MEMINFO -> {
-                engine.sync(declared);
                 List<String> names = hostsOf(sh);
                 List<List<org.kvmsim.sim.view.MeminfoField>> f = new ArrayList<>();
-                for (String h : names) f.add(engine.view().host(h).meminfo());
+                for (String h : names) f.add(view.host(h).meminfo());
                 return Tables.meminfo(names, f);
             }
             case HUGEPAGES -> {
-                engine.sync(declared);
                 Tables.Hugepages t = new Tables.Hugepages();
                 for (String h : hostsOf(sh)) {
-                    var hs = engine.host(h);
-                    for (long size : new long[] {org.kvmsim.sim.hugetlb.HugetlbPools.SIZE_2M, org.kvmsim.sim.hugetlb.HugetlbPools.SIZE_1G}) {
-                        var p = hs.pools.pool(size);
-                        t.add(h, size, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommitHugepages());
+                    for (long size : new long[] {2L << 20, 1L << 30}) {
+                        var p = view.host(h).pool(size);
+                        t.add(h, size, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommit());
                     }
                 }
                 return t.table();
             }
             case EVENTS -> {
-                return Tables.events(engine.events());
+                return Tables.events(view.events());
             }
             case MMU -> {
-                engine.sync(declared);
                 Tables.Mmu t = new Tables.Mmu();
                 for (Vm vm : declared.vms.values()) {
                     if (!sh.vms().isEmpty() && !sh.vms().contains(vm.name())) continue;
-                    var st = engine.vm(vm.name());
+                    var st = view.vm(vm.name());
                     // A VM that never ran made no accesses: its counters are truly 0.
-                    t.add(vm.name(), st.mmu == null ? null : st.mmu.counters(), st.decl.paging().word());
+                    t.add(vm.name(), st.mmu(), st.decl().paging().word());
                 }
                 return t.table();
             }
             case WALK, TRANSLATE, PAGETABLE -> {
-                engine.sync(declared);
-                var vs = engine.vm(sh.subject().split("\\.")[0]);
-                if (vs.state == org.kvmsim.sim.view.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
+                var vs = view.vm(sh.subject().split("\\.")[0]);
+                if (vs.state() == org.kvmsim.sim.view.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
                 return translation(sh);
             }
             case PAGETABLES -> {
-                engine.sync(declared);
                 Tables.PageTables t = new Tables.PageTables();
                 for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
-                    if (st.mmu == null) continue;
-                    for (int sp = 0; sp < st.mmu.addressSpaces(); sp++) {
-                        t.add(vm.name(), engine.spaceName(st, sp), st.mmu.guestTableStats(sp));
-                    }
-                    t.add(vm.name(), "", st.mmu.nestedTableStats());
-                    t.add(vm.name(), "", st.mmu.shadowTableStats());
+                    var st = view.vm(vm.name());
+                    if (st.mmu() == null) continue;
+                    List<String> spaces = st.addressSpaces();
+                    for (int sp = 0; sp < spaces.size(); sp++) t.add(vm.name(), spaces.get(sp), st.guestTables(sp));
+                    t.add(vm.name(), "", st.nestedTables());
+                    t.add(vm.name(), "", st.shadowTables());
                 }
                 return t.table("pagetables");
             }
@@ -451,22 +414,24 @@ public final class Session {
     /** `show walk`, `show translate` and `show pagetable` on a started VM. */
     private Table translation(Statement.Show sh) {
         String[] subj = sh.subject().split("\\.");
-        var st = runningVm(subj[0], sh.span());
-        int space = engine.space(st, subj.length > 1 ? subj[1] : null);
+        requireRunning(subj[0], sh.span());
+        var probe = engine.probe();
+        int space = probe.space(subj[0], subj.length > 1 ? subj[1] : null);
         if (sh.kind() == Statement.ShowKind.PAGETABLE) {
+            var st = engine.view().vm(subj[0]);
             Tables.PageTables t = new Tables.PageTables();
-            t.add(subj[0], subj[1], st.mmu.guestTableStats(space));
-            t.add(subj[0], "", st.mmu.nestedTableStats());
-            t.add(subj[0], "", st.mmu.shadowTableStats());
+            t.add(subj[0], subj[1], st.guestTables(space));
+            t.add(subj[0], "", st.nestedTables());
+            t.add(subj[0], "", st.shadowTables());
             return t.table("pagetable");
         }
         java.util.Optional<org.kvmsim.sim.view.Translation> tr;
         try {
             if (sh.kind() == Statement.ShowKind.WALK) {
-                return Tables.walk(st.mmu.walk(space, sh.address()));
+                return Tables.walk(probe.walk(subj[0], space, sh.address()));
             }
-            tr = st.mmu.translate(space, sh.address());
-        } catch (org.kvmsim.sim.Engine.VmGone gone) {
+            tr = probe.translate(subj[0], space, sh.address());
+        } catch (org.kvmsim.sim.view.Probe.VmKilled gone) {
             // filling in the translation faulted a host page in, and the OOM killer chose this VM
             throw new ScriptError(sh.span(), "vm '" + subj[0] + "' was killed by the OOM killer while this query faulted"
                     + " its page in (the host is out of memory)", "show events tells which VM it chose and why");
@@ -560,10 +525,10 @@ public final class Session {
                 // here where it did not (the swept value changed what is mapped, or killed the VM),
                 // or have failed there after changing state: what state it leaves is what counts
                 engine.sync(declared);
-                var state = engine.vm(sh.subject().split("\\.")[0]).state;
+                var state = engine.view().vm(sh.subject().split("\\.")[0]).state();
                 if (state != org.kvmsim.sim.view.VmRunState.RUNNING && state != org.kvmsim.sim.view.VmRunState.DECLARED
                         && !failedQueries.contains(h)) {
-                    diverged.accept(h, "was skipped (the vm is " + state.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                    diverged.accept(h, "was skipped (the vm is " + state.word() + ")");
                 }
                 if (state == org.kvmsim.sim.view.VmRunState.RUNNING) {
                     try {
@@ -630,7 +595,7 @@ public final class Session {
                 return h.with(h.thp(), h.ksm().with(knob, (Long) value), h.pools());
             }
             if (p[0].equals("thp")) {
-                return h.with(org.kvmsim.model.ThpMode.valueOf(((String) value).toUpperCase()), h.ksm(), h.pools());
+                return h.with(org.kvmsim.model.ThpMode.of((String) value), h.ksm(), h.pools());
             }
             List<org.kvmsim.model.HugePagePool> pools = new ArrayList<>();
             for (var pool : h.pools()) {

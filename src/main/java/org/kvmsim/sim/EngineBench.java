@@ -42,12 +42,12 @@ public final class EngineBench {
         Engine e = new Engine(1);
         e.sync(d);
         e.startPending(d);
-        for (Map.Entry<String, Vm> v : d.vms.entrySet()) e.fill(e.vm(v.getKey()), 0, pagesPerVm - 1, Content.UNIQUE);
+        for (String v : d.vms.keySet()) e.write(v, 0, pagesPerVm - 1, Content.UNIQUE);
         long nanos = System.nanoTime() - t0;
         System.gc();
         long heapAfter = rt.totalMemory() - rt.freeMemory();
         long present = 0;
-        for (String v : d.vms.keySet()) present += e.vm(v).memory.presentPages();
+        for (String v : d.vms.keySet()) present += e.view().vm(v).presentPages();
         java.lang.ref.Reference.reachabilityFence(e);
         if (present != total) throw new IllegalStateException("bench touched " + present + " of " + total + " pages");
         double heapPerPage = (heapAfter - heapBefore) / (double) total;

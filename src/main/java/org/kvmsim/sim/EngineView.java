@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.Vm;
-import org.kvmsim.sim.hugetlb.HugePagePool;
+import org.kvmsim.sim.hugetlb.Hstate;
 import org.kvmsim.sim.ksm.Ksmd;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.HostView;
@@ -43,20 +43,20 @@ final class EngineView implements SimView {
 
     @Override
     public HostView host(String name) {
-        Engine.HostState h = e.hosts.get(name);
+        HostState h = e.hosts.get(name);
         return h == null ? null : new Host_(h);
     }
 
     @Override
     public VmView vm(String name) {
-        Engine.VmState v = e.vms.get(name);
+        VmState v = e.vms.get(name);
         return v == null ? null : new Vm_(v);
     }
 
     private final class Host_ implements HostView {
-        private final Engine.HostState h;
+        private final HostState h;
 
-        Host_(Engine.HostState h) {
+        Host_(HostState h) {
             this.h = h;
         }
 
@@ -100,15 +100,15 @@ final class EngineView implements SimView {
 
         @Override
         public PoolState pool(long pageSize) {
-            HugePagePool p = h.pools.pool(pageSize);
+            Hstate p = h.pools.pool(pageSize);
             return new PoolState(pageSize, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommitHugepages());
         }
     }
 
     private final class Vm_ implements VmView {
-        private final Engine.VmState v;
+        private final VmState v;
 
-        Vm_(Engine.VmState v) {
+        Vm_(VmState v) {
             this.v = v;
         }
 
@@ -148,7 +148,7 @@ final class EngineView implements SimView {
         public List<String> addressSpaces() {
             if (v.mmu == null) return List.of();
             List<String> names = new ArrayList<>();
-            for (int sp = 0; sp < v.mmu.addressSpaces(); sp++) names.add(e.spaceName(v, sp));
+            for (int sp = 0; sp < v.mmu.addressSpaces(); sp++) names.add(GuestKernel.spaceName(v, sp));
             return names;
         }
 

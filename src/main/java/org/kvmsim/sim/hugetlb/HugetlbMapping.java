@@ -23,7 +23,7 @@ package org.kvmsim.sim.hugetlb;
  * pages, no MADV_DONTNEED or hole punching (a page once faulted stays until munmap).
  */
 public final class HugetlbMapping {
-    private final HugePagePool pool;
+    private final Hstate pool;
     /** The NUMA node its page-table pages prefer (the process's). */
     private int tableNode;
     private final boolean noreserve;
@@ -34,7 +34,7 @@ public final class HugetlbMapping {
     private long faulted;
     private boolean unmapped;
 
-    private HugetlbMapping(HugePagePool pool, long pages, boolean noreserve) {
+    private HugetlbMapping(Hstate pool, long pages, boolean noreserve) {
         this.pool = pool;
         this.noreserve = noreserve;
         this.frames = new int[Math.toIntExact(pages)];
@@ -59,7 +59,7 @@ public final class HugetlbMapping {
      *
      * @throws HugetlbException ENOMEM when the pool (with overcommit) cannot cover the reservation
      */
-    public static HugetlbMapping mmap(HugePagePool pool, long bytes, boolean noreserve) throws HugetlbException {
+    public static HugetlbMapping mmap(Hstate pool, long bytes, boolean noreserve) throws HugetlbException {
         long pages = (bytes + pool.pageBytes() - 1) / pool.pageBytes();
         HugetlbMapping m = new HugetlbMapping(pool, pages, noreserve);
         if (!noreserve && !pool.acct(pages)) {
@@ -85,7 +85,7 @@ public final class HugetlbMapping {
         return noreserve;
     }
 
-    public HugePagePool pool() {
+    public Hstate pool() {
         return pool;
     }
 

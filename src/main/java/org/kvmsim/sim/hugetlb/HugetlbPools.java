@@ -13,17 +13,17 @@ public final class HugetlbPools implements HugetlbAccounting {
     public static final long SIZE_2M = 2L << 20;
     public static final long SIZE_1G = 1L << 30;
 
-    private final HugePagePool pool2m;
-    private final HugePagePool pool1g;
+    private final Hstate pool2m;
+    private final Hstate pool1g;
 
     public HugetlbPools(HostMemory mem) {
-        pool2m = new HugePagePool(mem, SIZE_2M);
-        pool1g = new HugePagePool(mem, SIZE_1G);
+        pool2m = new Hstate(mem, SIZE_2M);
+        pool1g = new Hstate(mem, SIZE_1G);
         mem.setHugetlb(this);
     }
 
     /** The pool of that page size (2 MiB or 1 GiB). */
-    public HugePagePool pool(long pageBytes) {
+    public Hstate pool(long pageBytes) {
         if (pageBytes == SIZE_2M) {
             return pool2m;
         }

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.hugetlb;
 
+import org.kvmsim.model.ThpMode;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,7 +77,7 @@ public final class Khugepaged {
         allocFailed = false;
         int made = 0;
         long progress = 0;
-        if (settings.mode == ThpSettings.Mode.NEVER || slots.isEmpty()) {
+        if (settings.mode == ThpMode.NEVER || slots.isEmpty()) {
             return 0;
         }
         while (progress < settings.pagesToScan) {

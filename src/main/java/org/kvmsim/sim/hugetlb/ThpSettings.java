@@ -1,23 +1,15 @@
 package org.kvmsim.sim.hugetlb;
 
+import org.kvmsim.model.ThpMode;
+
 /**
  * The knobs of transparent huge pages, as /sys/kernel/mm/transparent_hugepage/ shows them
  * (Documentation/admin-guide/mm/transhuge.rst). Mutable: {@code set} changes them at run time as
  * writing sysfs does.
  */
 public final class ThpSettings {
-    /** transparent_hugepage/enabled. */
-    public enum Mode {
-        /** Every anonymous mapping may get THPs. */
-        ALWAYS,
-        /** Only madvise(MADV_HUGEPAGE) regions, which QEMU applies to guest RAM. */
-        MADVISE,
-        /** No THP at fault time, and khugepaged collapses nothing. */
-        NEVER
-    }
-
     /** enabled; madvise as on the machine this was checked on (upstream Kconfig defaults to always; distributions differ). */
-    public Mode mode = Mode.MADVISE;
+    public ThpMode mode = ThpMode.MADVISE;
     /** khugepaged/pages_to_scan: PTEs (4 KiB pages) examined per wake-up. */
     public int pagesToScan = 4096;
     /** khugepaged/scan_sleep_millisecs: sleep between wake-ups. */
@@ -31,6 +23,6 @@ public final class ThpSettings {
 
     /** Whether a mapping (madvised or not) may have THPs under the current mode. */
     public boolean enabledFor(boolean madvised) {
-        return mode == Mode.ALWAYS || (mode == Mode.MADVISE && madvised);
+        return mode == ThpMode.ALWAYS || (mode == ThpMode.MADVISE && madvised);
     }
 }

@@ -124,20 +124,21 @@ public final class Ksmd {
         }
     }
 
-    // ---- knobs
-    private int run;
-    private int pagesToScan = 100;
-    private int sleepMillisecs = 20;
-    private int maxPageSharing = 256;
-    private boolean mergeAcrossNodes = true;
-    private boolean useZeroPages;
-    private boolean smartScan = true;
-    private int pruneMillisecs = 2000;
-    private boolean advisorOn;
-    private int advisorMaxCpu = 70;
-    private long advisorTargetScanTime = 200;
-    private long advisorMinPagesToScan = 500;
-    private long advisorMaxPagesToScan = 30000;
+    // ---- knobs, from Linux's defaults (KsmSysfs)
+    private static final KsmKnobs D = KsmKnobs.DEFAULTS;
+    private int run = D.run();
+    private int pagesToScan = D.pagesToScan();
+    private int sleepMillisecs = D.sleepMillisecs();
+    private int maxPageSharing = D.maxPageSharing();
+    private boolean mergeAcrossNodes = D.mergeAcrossNodes();
+    private boolean useZeroPages = D.useZeroPages();
+    private boolean smartScan = D.smartScan();
+    private int pruneMillisecs = D.stableNodeChainsPruneMillisecs();
+    private boolean advisorOn = !D.advisorMode().equals("none");
+    private int advisorMaxCpu = D.advisorMaxCpu();
+    private long advisorTargetScanTime = D.advisorTargetScanTime();
+    private long advisorMinPagesToScan = D.advisorMinPagesToScan();
+    private long advisorMaxPagesToScan = D.advisorMaxPagesToScan();
 
     // ---- counters
     private long pagesShared, pagesSharing, pagesUnshared, rmapItems, pagesScanned, pagesSkipped;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mem;
 
+import org.kvmsim.model.ThpMode;
 import java.util.Locale;
 import org.kvmsim.bench.BenchResult;
 import org.kvmsim.sim.hugetlb.ThpMapping;
@@ -29,7 +30,7 @@ public final class MemBench {
         long t0 = System.nanoTime();
         HostMemory host = HostMemory.split(320L << 30, 2);
         ThpSettings thp = new ThpSettings();
-        thp.mode = ThpSettings.Mode.NEVER;
+        thp.mode = ThpMode.NEVER;
         ThpMapping[] vms = new ThpMapping[VMS];
         long check = 0;
         for (int v = 0; v < VMS; v++) {

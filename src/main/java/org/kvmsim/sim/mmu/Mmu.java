@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.Paging;
 import org.kvmsim.sim.view.WalkRef;
 import org.kvmsim.sim.view.Translation;
 import org.kvmsim.sim.view.TableStats;
@@ -1323,7 +1324,7 @@ public final class Mmu {
         long cycles = accesses * tlbHit + l1Misses * stlbHit + walkRefs * walkRef + exitCycles + faults;
         long nativeCycles = priceNative
                 ? accesses * tlbHit + nativeL1Misses * stlbHit + nativeWalkRefs * walkRef + faults : 0;
-        return new MmuCounters(paging.label(), accesses, l1Misses, stlbMisses, walks, walkRefs,
+        return new MmuCounters(paging.word(), accesses, l1Misses, stlbMisses, walks, walkRefs,
                 guestFaults, eptViolations, vmExits, exitCycles, faults, cycles, nativeCycles, nativeWalkRefs,
                 shadowFaults, ptWriteExits, ptWriteEmulations, cr3Exits, invlpgExits,
                 unsyncs, resyncedPages, shadowZaps, switchFlushes);

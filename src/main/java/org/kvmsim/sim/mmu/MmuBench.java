@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.Paging;
 import org.kvmsim.sim.view.MmuCounters;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;

@@ -9,6 +9,24 @@ public record KsmCounters(long fullScans, long pagesScanned, long pagesShared, l
                           long stableNodeChains, long stableNodeDups, long generalProfit, long rmapItems,
                           long timeNanos, long cpuNanos) {
 
+    /** The counter sysfs names {@code name} (one of {@link org.kvmsim.model.KsmSysfs#COUNTERS}). */
+    public long get(String name) {
+        return switch (name) {
+            case "full_scans" -> fullScans;
+            case "pages_scanned" -> pagesScanned;
+            case "pages_shared" -> pagesShared;
+            case "pages_sharing" -> pagesSharing;
+            case "pages_unshared" -> pagesUnshared;
+            case "pages_volatile" -> pagesVolatile;
+            case "pages_skipped" -> pagesSkipped;
+            case "ksm_zero_pages" -> ksmZeroPages;
+            case "stable_node_chains" -> stableNodeChains;
+            case "stable_node_dups" -> stableNodeDups;
+            case "general_profit" -> generalProfit;
+            default -> throw new IllegalArgumentException("no KSM counter " + name);
+        };
+    }
+
     /** Memory saved by merging: (pages_sharing + ksm_zero_pages) pages. */
     public long savedBytes() {
         return (pagesSharing + ksmZeroPages) * 4096L;

@@ -61,7 +61,7 @@ class HugetlbFixtureTest {
         String stderr = Files.exists(errFile) ? Files.readString(errFile) : "";
 
         HostMemory mem = new HostMemory(1L << 30);
-        HugePagePool pool = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
+        Hstate pool = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
         pool.setNrHugepages(nr);
         pool.setNrOvercommitHugepages(overcommit);
         int step = 0;

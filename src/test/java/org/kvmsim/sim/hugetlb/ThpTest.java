@@ -1,5 +1,6 @@
 package org.kvmsim.sim.hugetlb;
 
+import org.kvmsim.model.ThpMode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,10 +38,10 @@ class ThpTest {
         ThpMapping plain = new ThpMapping(mem, s, 1024, false, 0);
         plain.fault(0);
         assertFalse(plain.isHuge(0));
-        s.mode = ThpSettings.Mode.ALWAYS;
+        s.mode = ThpMode.ALWAYS;
         plain.fault(600);
         assertTrue(plain.isHuge(600));
-        s.mode = ThpSettings.Mode.NEVER;
+        s.mode = ThpMode.NEVER;
         ThpMapping qemu = new ThpMapping(mem, s, 1024, true, 0);
         qemu.fault(0);
         assertFalse(qemu.isHuge(0));
@@ -80,7 +81,7 @@ class ThpTest {
     void khugepagedCollapsesEightRangesPerWakeAndSleepsLongerWhenAllocationFails() {
         HostMemory mem = new HostMemory(64 * MIB);
         ThpSettings s = new ThpSettings();
-        s.mode = ThpSettings.Mode.NEVER;
+        s.mode = ThpMode.NEVER;
         ThpMapping m = new ThpMapping(mem, s, 20 * 512, true, 0);
         for (int r = 0; r < 20; r++) {
             if (r != 3) {
@@ -88,7 +89,7 @@ class ThpTest {
             }
         }
         assertEquals(19, mem.pages(Counter.ANON_PAGES));
-        s.mode = ThpSettings.Mode.MADVISE;
+        s.mode = ThpMode.MADVISE;
         Khugepaged k = new Khugepaged(s);
         k.register(m);
         assertEquals(7, k.wake(), "8 ranges scanned, the empty one skipped");
@@ -105,7 +106,7 @@ class ThpTest {
         ThpMapping a = new ThpMapping(full, s, 512, false, 0);
         a.fault(0);
         full.alloc(9, 0);
-        s.mode = ThpSettings.Mode.ALWAYS;
+        s.mode = ThpMode.ALWAYS;
         Khugepaged k2 = new Khugepaged(s);
         k2.register(a);
         assertEquals(0, k2.wake());
@@ -117,13 +118,13 @@ class ThpTest {
         HostMemory mem = new HostMemory(64 * MIB);
         ThpSettings s = new ThpSettings();
         s.maxPtesNone = 0;
-        s.mode = ThpSettings.Mode.NEVER;
+        s.mode = ThpMode.NEVER;
         ThpMapping m = new ThpMapping(mem, s, 1024, true, 0);
         for (int i = 0; i < 512; i++) {
             m.fault(i);
         }
         m.fault(600);
-        s.mode = ThpSettings.Mode.MADVISE;
+        s.mode = ThpMode.MADVISE;
         Khugepaged k = new Khugepaged(s);
         k.register(m);
         assertEquals(1, k.wake());

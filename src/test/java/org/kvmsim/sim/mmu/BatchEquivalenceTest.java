@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.Paging;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.SplittableRandom;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.Paging;
 import org.kvmsim.model.CpuModel;
 
 /** A VM with one address space over a linear host, for tests. */

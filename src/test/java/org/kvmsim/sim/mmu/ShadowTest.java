@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.Paging;
 import org.kvmsim.sim.view.TableStats;
 import org.kvmsim.sim.view.MmuCounters;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.mmu;
 
+import org.kvmsim.model.Paging;
 import org.kvmsim.sim.view.WalkRef;
 import org.kvmsim.sim.view.Translation;
 import org.kvmsim.sim.view.MmuCounters;

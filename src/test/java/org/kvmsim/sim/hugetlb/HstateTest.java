@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.sim.mem.HostMemory;
 
-class HugePagePoolTest {
+class HstateTest {
 
-    private static void assertPool(HugePagePool p, long total, long free, long rsvd, long surp) {
+    private static void assertPool(Hstate p, long total, long free, long rsvd, long surp) {
         assertEquals(total, p.total(), "HugePages_Total");
         assertEquals(free, p.free(), "HugePages_Free");
         assertEquals(rsvd, p.reserved(), "HugePages_Rsvd");
@@ -20,7 +20,7 @@ class HugePagePoolTest {
     void poolComesFromTheBuddyAndEndsLowerOnAFragmentedHost() {
         HostMemory mem = new HostMemory(64L << 20);
         mem.fragment(0, 1024);
-        HugePagePool p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
+        Hstate p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
         assertEquals(16, p.setNrHugepages(32), "only the unpinned half of the pageblocks");
         assertPool(p, 16, 16, 0, 0);
         assertEquals(0, p.setNrHugepages(0));
@@ -30,7 +30,7 @@ class HugePagePoolTest {
     @Test
     void aPoolOnANodeTakesItsPagesThereWithoutOneTheyAreInterleaved() {
         HostMemory mem = HostMemory.split(1L << 30, 2);
-        HugePagePool p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
+        Hstate p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
         long perNode = mem.node(0).freeFrames();
         // /sys/devices/system/node/node1/hugepages/hugepages-2048kB/nr_hugepages
         assertEquals(10, p.setNrHugepages(10, 1));
@@ -48,7 +48,7 @@ class HugePagePoolTest {
     @Test
     void shrinkingBelowInUseTurnsExcessIntoSurplus() throws HugetlbException {
         HostMemory mem = new HostMemory(1L << 30);
-        HugePagePool p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
+        Hstate p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
         p.setNrHugepages(10);
         HugetlbMapping m = HugetlbMapping.mmap(p, 10 * HugetlbPools.SIZE_2M, false);
         for (int i = 0; i < 6; i++) {
@@ -65,7 +65,7 @@ class HugePagePoolTest {
     @Test
     void growingTakesSurplusPagesFirst() throws HugetlbException {
         HostMemory mem = new HostMemory(1L << 30);
-        HugePagePool p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
+        Hstate p = new HugetlbPools(mem).pool(HugetlbPools.SIZE_2M);
         p.setNrOvercommitHugepages(4);
         HugetlbMapping m = HugetlbMapping.mmap(p, 3 * HugetlbPools.SIZE_2M, false);
         assertPool(p, 3, 3, 3, 3);
@@ -81,7 +81,7 @@ class HugePagePoolTest {
     void gigantic1GiBPagesUseOrder18AndCountInHugetlb() throws HugetlbException {
         HostMemory mem = new HostMemory(4L << 30);
         HugetlbPools pools = new HugetlbPools(mem);
-        HugePagePool g = pools.pool(HugetlbPools.SIZE_1G);
+        Hstate g = pools.pool(HugetlbPools.SIZE_1G);
         assertEquals(18, g.order());
         assertEquals(2, g.setNrHugepages(2));
         mem.alloc(0, 0);

@@ -40,7 +40,7 @@ import org.kvmsim.sim.mem.HostMemory;
  * allocator at order 18 rather than alloc_contig_range(), and may be surplus (Linux allows
  * overcommitting gigantic pages only where runtime allocation is supported).
  */
-public final class HugePagePool {
+public final class Hstate {
     private final HostMemory mem;
     private final int order;
     private long nrHuge;
@@ -57,7 +57,7 @@ public final class HugePagePool {
         return mem;
     }
 
-    public HugePagePool(HostMemory mem, long pageBytes) {
+    public Hstate(HostMemory mem, long pageBytes) {
         if (pageBytes != 2L << 20 && pageBytes != 1L << 30) {
             throw new IllegalArgumentException("huge page size must be 2 MiB or 1 GiB");
         }

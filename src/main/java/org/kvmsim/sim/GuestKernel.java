@@ -1,0 +1,227 @@
+package org.kvmsim.sim;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.kvmsim.model.ByteSize;
+import org.kvmsim.model.Content;
+import org.kvmsim.model.ContentsSpec;
+import org.kvmsim.model.Image;
+import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.sim.guest.GuestMemory;
+import org.kvmsim.sim.ksm.Ksmd;
+import org.kvmsim.sim.mmu.TablePageAllocator;
+
+/**
+ * The guest operating system inside each VM, as far as memory goes: booting from an image,
+ * contents laid out or written, its page allocator (data from the bottom of guest RAM up, page
+ * tables from the top down), its address spaces (the default one workloads share, one per
+ * `pagetable` block), and its page faults (a fresh guest page of its own content; with guest THP
+ * a whole 2 MiB page where it can). A write to a page KSM merged breaks copy-on-write first.
+ */
+final class GuestKernel {
+    /** Where workloads on a VM's default address space start, like an anonymous mmap. */
+    static final long WORKLOAD_GVA = 0x7f00_0000_0000L;
+
+    private final Engine e;
+
+    GuestKernel(Engine e) {
+        this.e = e;
+    }
+
+    /** The guest boots from its image: the footprint is touched, shared pages first, then zero, then unique. */
+    void boot(VmState v, Image img) {
+        long pages = img.footprint() >>> 12;
+        long shared = Math.round(pages * img.sharedPct() / 100.0);
+        long zero = Math.min(pages - shared, Math.round(pages * img.zeroPct() / 100.0));
+        for (long p = 0; p < pages; p++) {
+            long c = p < shared ? GuestMemory.image(img.name(), p) : p < shared + zero ? GuestMemory.ZERO : e.nextUnique();
+            setContent(v, p, c);
+            e.worked(1);
+        }
+        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, pages);
+    }
+
+    void lay(VmState v, ContentsSpec c) {
+        for (ContentsSpec.Fill f : c.fills()) fill(v, f.from(), f.to(), f.content());
+    }
+
+    /** Sets pages from..to to a content, as the guest writing them would. */
+    void fill(VmState v, long from, long to, Content c) {
+        for (long p = from; p <= to; p++) {
+            long id = switch (c.kind()) {
+                case SAME -> GuestMemory.same(c.tag());
+                case ZERO -> GuestMemory.ZERO;
+                case UNIQUE, CHANGING -> e.nextUnique();
+                case IMAGE -> GuestMemory.image(c.image(), p - from);
+            };
+            setContent(v, p, id);
+            e.worked(1);
+        }
+        if (c.kind() == Content.Kind.CHANGING) e.schedule(e.now + c.periodNs(), new ChangingTimer(v, from, to, c.periodNs()));
+        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, to + 1);
+    }
+
+    /** Pages whose content changes at a period (`changing every D`). */
+    static final class ChangingTimer extends Timer {
+        final VmState vm;
+        final long from, to, period;
+
+        ChangingTimer(VmState vm, long from, long to, long period) {
+            this.vm = vm;
+            this.from = from;
+            this.to = to;
+            this.period = period;
+        }
+
+        @Override
+        void fire(Engine e) {
+            if (!vm.running()) return;
+            for (long p = from; p <= to; p++) {
+                if (!e.guest.write(vm, p, e.nextUnique())) return;
+            }
+            e.schedule(at + period, this);
+        }
+    }
+
+    /** A guest write or first touch: makes the page present in the host, then sets its content. */
+    void setContent(VmState v, long page, long content) {
+        e.qemu.touch(v, page);
+        if (!v.running()) return;
+        write(v, page, content);
+    }
+
+    /**
+     * Changes a present page's content; a merged page breaks copy-on-write first. Returns false
+     * when the copy could not be made because the OOM killer chose this VM (nothing is written).
+     */
+    boolean write(VmState v, long page, long content) {
+        if (v.ksmSlot >= 0 && v.memory.isPresent(page)) {
+            Ksmd.Cow cow = e.hosts.get(v.decl.host()).ksmd.onWrite(v.ksmSlot, (int) page);
+            if (cow != Ksmd.Cow.NONE) {
+                // do_wp_page() -> wp_page_copy(): the KSM page (freed by onWrite if this was its
+                // last mapping) or the zero page is unmapped and a fresh private frame mapped.
+                if (cow == Ksmd.Cow.ZERO_PAGE) v.ksmZeroMapped--;
+                if (!newPrivateFrame(v, page)) return false;
+            }
+        }
+        v.memory.set(page, content);
+        return true;
+    }
+
+    /**
+     * A page that mapped a KSM page or the zero page gets a private frame of its own (a COW break
+     * or break_ksm()); the nested entry is zapped and the TLBs shot down, which the MMU prices.
+     * False when the OOM killer had to kill this VM for the frame.
+     */
+    boolean newPrivateFrame(VmState v, long page) {
+        v.anon.unmap(page);
+        e.qemu.touch(v, page);
+        if (!v.running()) return false;
+        if (v.mmu != null) v.mmu.invalidateHostPage(page << 12);
+        return true;
+    }
+
+    /** A fresh guest-physical page (the guest kernel's page allocator), aligned to {@code align} pages. */
+    long allocGuestPages(VmState v, long pages, long align) {
+        long first = (v.nextFreeGuestPage + align - 1) / align * align;
+        long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        if (first + pages > limit) {
+            throw new Engine.SimError("vm '" + v.decl.name() + "' is out of guest memory (" + new ByteSize(v.decl.memory())
+                    + "): its image, contents, page tables and workloads need more");
+        }
+        v.nextFreeGuestPage = first + pages;
+        return first;
+    }
+
+    private TablePageAllocator tableAllocator(VmState v) {
+        // Guest page tables live in guest memory: each is a guest page of its own content.
+        return () -> {
+            if (v.nextTablePage < 0) v.nextTablePage = v.memory.pages() - 1;
+            long p = v.nextTablePage;
+            if (p < v.nextFreeGuestPage) {
+                throw new Engine.SimError("vm '" + v.decl.name() + "' is out of guest memory for its page tables");
+            }
+            v.nextTablePage--;
+            setContent(v, p, e.nextUnique());
+            return p << 12;
+        };
+    }
+
+    int defaultSpace(VmState v) {
+        if (v.defaultSpace < 0) v.defaultSpace = v.mmu.newAddressSpace(tableAllocator(v));
+        return v.defaultSpace;
+    }
+
+    void buildPagetable(VmState v, PageTableSpec pt) {
+        int space = v.mmu.newAddressSpace(tableAllocator(v));
+        List<long[]> maps = new ArrayList<>();
+        long bytes = 0;
+        for (PageTableSpec.Mapping m : pt.mappings()) {
+            long first = allocGuestPages(v, m.size() >>> 12, m.pageSize() >>> 12);
+            for (long off = 0; off < m.size(); off += m.pageSize()) {
+                v.mmu.map(space, m.gva() + off, (first << 12) + off, m.pageSize(), true);
+            }
+            maps.add(new long[] {m.gva(), m.size(), m.pageSize(), first << 12});
+            bytes += m.size();
+        }
+        v.pagetables.put(pt.name(), new VmState.PtSpace(space, maps, bytes));
+    }
+
+    /** The address space `show walk VM[.PAGETABLE]` and workloads use. */
+    int space(VmState v, String pagetable) {
+        if (pagetable == null) return defaultSpace(v);
+        return v.pagetables.get(pagetable).space();
+    }
+
+    /** The name of an address space for tables: "default" or the pagetable's name. */
+    static String spaceName(VmState v, int space) {
+        if (space == v.defaultSpace) return "default";
+        for (Map.Entry<String, VmState.PtSpace> en : v.pagetables.entrySet()) if (en.getValue().space() == space) return en.getKey();
+        return Integer.toString(space);
+    }
+
+    /**
+     * A guest page fault: the guest kernel backs the page with a fresh guest-physical page, or
+     * under guest THP the whole 2 MiB around it with one huge page when it can.
+     */
+    void fault(VmState v, int space, long gva, boolean write) {
+        Workloads.Run r = v.current;
+        if (v.decl.guestThp() && r != null && r.pageToGpa != null && hugeFault(v, space, r, gva)) return;
+        long gpaPage = allocGuestPages(v, 1, 1);
+        v.mmu.map(space, gva & ~0xfffL, gpaPage << 12, 4096, true);
+        // The workload's data: every page distinct (as if initialised by the program).
+        setContent(v, gpaPage, e.nextUnique());
+        if (r != null && r.pageToGpa != null) {
+            long idx = ((gva & ~0xfffL) - r.base) >>> 12;
+            if (idx >= 0 && idx < r.pageToGpa.length) r.pageToGpa[(int) idx] = gpaPage;
+        }
+    }
+
+    /**
+     * The guest kernel's THP fault (mm/huge_memory.c do_huge_pmd_anonymous_page()): the 2 MiB
+     * around {@code gva} gets one huge guest page if it lies wholly inside the workload's range
+     * (the VMA), nothing in it is mapped yet (pmd_none()), and the guest has a free 2 MiB-aligned
+     * block; all 512 pages are zeroed, which the MMU prices (clear_page_cycles). False, with
+     * nothing done, when the fault must fall back to a 4 KiB page.
+     */
+    private boolean hugeFault(VmState v, int space, Workloads.Run r, long gva) {
+        long region = gva & -(2L << 20);
+        long first = (region - r.base) >>> 12;
+        if (region < r.base || first + 512 > r.pageToGpa.length || !v.mmu.guestUnmapped2m(space, region)) return false;
+        long gpaPage = (v.nextFreeGuestPage + 511) & -512L;
+        long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        // and room left for the table pages the mapping may need (taken from the top of guest RAM)
+        // (at most levels - 2 of them: the root exists, the leaf is the PD entry)
+        if (gpaPage + 512 + v.decl.levels() - 2 > limit) return false;
+        v.nextFreeGuestPage = gpaPage + 512;
+        v.mmu.map(space, region, gpaPage << 12, 2L << 20, true);
+        for (int i = 0; i < 512 && v.running(); i++) {
+            setContent(v, gpaPage + i, e.nextUnique());
+            r.pageToGpa[(int) first + i] = gpaPage + i;
+        }
+        // the guest zeroed the whole huge page: its writes reached every page (EPT violations)
+        if (v.running()) v.mmu.guestWroteRange(gpaPage << 12, 2L << 20);
+        return true;
+    }
+}

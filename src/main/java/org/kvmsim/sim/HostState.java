@@ -1,0 +1,66 @@
+package org.kvmsim.sim;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Host;
+import org.kvmsim.model.HugePagePool;
+import org.kvmsim.model.KsmPolicy;
+import org.kvmsim.sim.hugetlb.HugetlbPools;
+import org.kvmsim.sim.hugetlb.Khugepaged;
+import org.kvmsim.sim.hugetlb.ThpSettings;
+import org.kvmsim.sim.ksm.Ksmd;
+import org.kvmsim.sim.mem.HostMemory;
+import org.kvmsim.sim.mmu.Cpu;
+
+/**
+ * One host's simulated state: its memory (buddy allocators per node), hugetlb pools, THP settings
+ * and khugepaged, the CPU its VMs share, ksmd, and the frames of KSM pages ({@link KsmFrames}).
+ */
+final class HostState {
+    final Host decl;
+    final HostMemory mem;
+    final HugetlbPools pools;
+    final ThpSettings thp = new ThpSettings();
+    final Khugepaged khugepaged;
+    /** The physical CPU the host's VMs share (TLBs, walk caches; a switch without VPID flushes). */
+    final Cpu cpu;
+    /** ksmd, or null when the host has no KSM policy (run = 0, nothing mergeable is scanned). */
+    final Ksmd ksmd;
+    /** The VM of each of ksmd's mm_slots, by slot id. */
+    final List<VmState> ksmVms = new ArrayList<>();
+    /**
+     * The frame of the kernel's zero page (empty_zero_page, in the kernel image: reserved at
+     * boot, so outside MemTotal and the buddy allocators): the frame just past the host's RAM.
+     */
+    final int zeroFrame;
+    /** Frame + 1 of each KSM page, by stable node id (0: none, or not placed yet). */
+    int[] kpageFrame = new int[64];
+
+    HostState(Host decl) {
+        this.decl = decl;
+        this.mem = HostMemory.split(decl.memory(), decl.numaNodes());
+        this.pools = new HugetlbPools(mem);
+        thp.mode = decl.thp();
+        this.khugepaged = new Khugepaged(thp);
+        this.cpu = new Cpu(CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
+        this.zeroFrame = (int) mem.totalPages();
+        if (decl.ksm() != null) {
+            ksmd = new Ksmd();
+            for (KsmPolicy.KnobWrite w : decl.ksm().writes()) ksmd.set(w.knob(), w.value());
+        } else {
+            ksmd = null;
+        }
+        for (HugePagePool p : decl.pools()) {
+            org.kvmsim.sim.hugetlb.Hstate pool = pools.pool(p.pageSize());
+            pool.setNrOvercommitHugepages(pool.nrOvercommitHugepages() + p.overcommit());
+            pool.setNrHugepages(pool.nrHugepages() + p.count(), p.node());
+        }
+    }
+
+    /** Room for KSM page {@code kpage}'s frame. */
+    void growKpages(int kpage) {
+        if (kpage >= kpageFrame.length) kpageFrame = Arrays.copyOf(kpageFrame, Math.max(kpage + 1, kpageFrame.length * 2));
+    }
+}

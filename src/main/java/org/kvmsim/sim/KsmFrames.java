@@ -1,0 +1,67 @@
+package org.kvmsim.sim;
+
+import org.kvmsim.sim.ksm.KsmListener;
+import org.kvmsim.sim.mem.HostMemory;
+
+/**
+ * Host frames follow ksmd (mm/ksm.c): a page merged into a KSM page maps the KSM page's frame
+ * and its own is freed (replace_page(); a THP around it is split first, as
+ * try_to_merge_one_page() does, so AnonHugePages drops); the first page of a new KSM page
+ * becomes it (try_to_merge_two_pages(): here its frame is freed and the KSM page takes a
+ * fresh one on the same node, the same counts); a page merged with the zero page maps the
+ * kernel's zero page, which has no frame of its own and is not anonymous memory. A KSM page
+ * counts once in AnonPages (one folio in NR_ANON_MAPPED) and its frame is freed with its last
+ * mapping. Every change of a page's frame zaps its nested entry and flushes the VM's TLBs
+ * (KVM's MMU notifier), so translations pick up the new frame.
+ */
+final class KsmFrames implements KsmListener {
+    private final Engine e;
+    private final HostState h;
+
+    KsmFrames(Engine e, HostState h) {
+        this.e = e;
+        this.h = h;
+    }
+
+    @Override
+    public void kpageCreated(int kpage) {
+        h.growKpages(kpage);
+        h.kpageFrame[kpage] = 0;
+    }
+
+    @Override
+    public void merged(int slot, int page, int kpage) {
+        VmState v = h.ksmVms.get(slot);
+        if (kpage == ZERO_PAGE) {
+            v.anon.replace(page, h.zeroFrame);
+            v.ksmZeroMapped++;
+        } else if (h.kpageFrame[kpage] == 0) {
+            int own = v.anon.unmap(page);
+            int f = h.mem.alloc(0, own < 0 ? 0 : h.mem.nodeOf(own));
+            if (f < 0) throw new IllegalStateException("no frame for a KSM page right after freeing one");
+            h.mem.add(HostMemory.Counter.ANON_PAGES, 1);
+            h.kpageFrame[kpage] = f + 1;
+            v.anon.replace(page, f);
+        } else {
+            v.anon.replace(page, h.kpageFrame[kpage] - 1);
+        }
+        if (v.mmu != null) v.mmu.invalidateHostPage((long) page << 12);
+    }
+
+    @Override
+    public void kpageFreed(int kpage) {
+        int f = h.kpageFrame[kpage] - 1;
+        if (f < 0) throw new IllegalStateException("KSM page " + kpage + " has no frame");
+        h.kpageFrame[kpage] = 0;
+        h.mem.free(f, 0);
+        h.mem.add(HostMemory.Counter.ANON_PAGES, -1);
+    }
+
+    @Override
+    public void unmerged(int slot, int page) {
+        VmState v = h.ksmVms.get(slot);
+        if (!v.running()) return; // the OOM killer took it during this unmerge
+        if (v.anon.frameOf(page) == h.zeroFrame) v.ksmZeroMapped--;
+        e.guest.newPrivateFrame(v, page);
+    }
+}

@@ -1,0 +1,245 @@
+package org.kvmsim.sim;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.kvmsim.model.Backing;
+import org.kvmsim.model.ByteSize;
+import org.kvmsim.model.ContentsSpec;
+import org.kvmsim.model.Declarations;
+import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.sim.guest.GuestMemory;
+import org.kvmsim.sim.hugetlb.HugetlbException;
+import org.kvmsim.sim.hugetlb.HugetlbMapping;
+import org.kvmsim.sim.hugetlb.ThpMapping;
+import org.kvmsim.sim.ksm.MergeableRegion;
+import org.kvmsim.sim.mem.HostMemory;
+import org.kvmsim.sim.mem.OomKiller;
+import org.kvmsim.sim.mmu.Mmu;
+import org.kvmsim.sim.view.VmRunState;
+
+/**
+ * A VM's life as QEMU runs it, and the host memory behind it. Start: map guest RAM (anonymous,
+ * madvised for THP, or a hugetlbfs file that reserves its whole size and fails as QEMU does when
+ * the pool cannot cover it), register it with ksmd (MADV_MERGEABLE unless mem-merge=off), fault
+ * it all in with -mem-prealloc, boot the guest. Host faults behind guest RAM ({@link #touch}) take
+ * frames from the host's buddy allocators; when none is left the OOM killer picks the VM with the
+ * highest badness, as mm/oom_kill.c would. Stop or kill: every frame goes back.
+ */
+final class Qemu {
+    /** Where QEMU maps guest RAM in its own address space (hva = RAM_HVA + gpa), 1 GiB aligned. */
+    static final long RAM_HVA = 0x7fc0_0000_0000L;
+
+    private final Engine e;
+    /** QEMU processes started so far (their creation order, see {@link VmState#startSeq}). */
+    private long starts;
+
+    Qemu(Engine e) {
+        this.e = e;
+    }
+
+    /** Starts one VM (QEMU's start-up: map guest RAM, reserve, prealloc, boot the image). */
+    void start(VmState v, Declarations d) {
+        HostState h = e.hosts.get(v.decl.host());
+        long pages = v.decl.memory() >>> 12;
+        // A VM started again after `stop` boots afresh: a new guest, new tables, new address spaces.
+        v.defaultSpace = -1;
+        v.pagetables.clear();
+        v.nextFreeGuestPage = 0;
+        v.nextTablePage = -1;
+        v.nextWorkloadGva = GuestKernel.WORKLOAD_GVA;
+        v.current = null;
+        e.workloads.forget(v);
+        v.memory = new GuestMemory(pages);
+        v.startSeq = ++starts;
+        if (v.decl.backing().kind() == Backing.Kind.HUGEPAGES) {
+            long size = h.decl.pool(v.decl.backing().pool()).pageSize();
+            try {
+                v.huge = HugetlbMapping.mmap(h.pools.pool(size), v.decl.memory(), !v.decl.reserve());
+                v.huge.tableNode(v.decl.node());
+            } catch (HugetlbException x) {
+                v.state = VmRunState.FAILED;
+                // QEMU's message (backends/hostmem-file.c, via qemu_ram_alloc_from_fd): see HugetlbException.
+                e.event("vm_failed", v.decl.name(), HugetlbException.QEMU_MAP_FAILED);
+                throw new Engine.SimError("vm '" + v.decl.name() + "' failed to start: " + HugetlbException.QEMU_MAP_FAILED);
+            }
+        } else {
+            // backing = thp: guest RAM madvised MADV_HUGEPAGE (as QEMU does), so THP is used under
+            // thp = madvise or always; backing = anonymous: 4 KiB pages unless thp = always.
+            boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
+            v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
+            h.khugepaged.register(v.anon);
+        }
+        int eventsBefore = e.eventCount();
+        try {
+            startRunning(v, d, h, pages);
+        } catch (Engine.Interrupted i) {
+            // a start cut short is undone: QEMU never ran, its memory goes back, the VM starts
+            // afresh at the next run (the frames it gets then may differ)
+            release(v);
+            v.state = VmRunState.DECLARED;
+            e.dropEventsFrom(eventsBefore);
+            throw i;
+        } catch (Engine.SimError x) {
+            // whatever the start had set up goes back (the reservation too), as when QEMU exits
+            release(v);
+            v.state = VmRunState.FAILED;
+            e.event("vm_failed", v.decl.name(), x.getMessage());
+            throw x;
+        }
+    }
+
+    private void startRunning(VmState v, Declarations d, HostState h, long pages) {
+        for (int i = 0; i < v.processTables.length; i++) {
+            int f = h.mem.alloc(0, v.decl.node());
+            if (f < 0) throw new Engine.SimError("host '" + h.decl.name() + "' has no free page for the page tables of vm '" + v.decl.name() + "'");
+            v.processTables[i] = f;
+            h.mem.add(HostMemory.Counter.PAGE_TABLES, 1);
+        }
+        v.state = VmRunState.RUNNING;
+        // QEMU marks anonymous guest RAM MADV_MERGEABLE unless mem-merge=off; hugetlbfs RAM never is.
+        if (h.ksmd != null && v.anon != null && v.decl.memMerge()) {
+            GuestMemory gm = v.memory;
+            // the region reads this run's memory and mapping, which ksmd may still look at (an
+            // exiting slot's unstable entries) after the VM stopped or restarted
+            ThpMapping anon = v.anon;
+            v.ksmSlot = h.ksmd.addSlot(new MergeableRegion() {
+                public int pages() {
+                    return (int) gm.pages();
+                }
+
+                public long content(int page) {
+                    return gm.content(page);
+                }
+
+                // where the page's frame is (merge_across_nodes = 0 keeps one tree per node);
+                // a KSM page's frame is taken on the node of the page that made it
+                public int node(int page) {
+                    int f = anon.frameOf(page);
+                    return f < 0 ? 0 : h.mem.nodeOf(f);
+                }
+            });
+            if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
+            h.ksmVms.add(v);
+        }
+        v.mmu = new Mmu(v.decl.paging(), h.cpu, v.decl.levels(), v.decl.levels(), new GuestRamBacking(e, v, h), RAM_HVA);
+        v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> e.guest.fault(v, space, gva, write));
+        e.event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new ByteSize(v.decl.memory()) + ", " + v.decl.backing());
+        if (v.decl.prealloc()) {
+            // QEMU's -mem-prealloc touches every page: each is faulted in zero-filled, as the guest
+            // will find it (and as ksmd reads it: preallocated RAM is mergeable zero pages)
+            for (long p = 0; p < pages && v.running(); p++) {
+                touch(v, p);
+                if (v.running() && !v.memory.isPresent(p)) v.memory.set(p, GuestMemory.ZERO);
+                e.worked(1);
+            }
+            if (!v.running()) return; // the OOM killer chose it (or SIGBUS)
+        }
+        if (v.decl.image() != null) e.guest.boot(v, d.images.get(v.decl.image()));
+        for (ContentsSpec c : d.contents.getOrDefault(v.decl.name(), List.of())) e.guest.lay(v, c);
+        for (PageTableSpec pt : d.pagetables.values()) {
+            if (pt.vm().equals(v.decl.name())) e.guest.buildPagetable(v, pt);
+        }
+    }
+
+    /** Makes a guest page present in the host (a fault), OOM-killing a VM if the host is out of frames. */
+    void touch(VmState v, long page) {
+        if (v.huge != null) {
+            long hp = page / (v.huge.pool().pageBytes() >>> 12);
+            while (v.huge.frameOf(hp) < 0 && v.huge.needsTablePage(hp) && hostOf(v).mem.freePages() == 0) {
+                // no order-0 frame for the PMD page: the kernel's answer is the OOM killer
+                if (oomKill(hostOf(v)) == v) return;
+            }
+            if (v.huge.frameOf(hp) < 0 && !v.huge.fault(hp)) {
+                // A MAP_NORESERVE guest touching beyond its pool dies of SIGBUS, as on Linux.
+                release(v);
+                v.state = VmRunState.KILLED;
+                e.event("sigbus", v.decl.name(), "no huge page for a fault of its MAP_NORESERVE mapping (QEMU dies of SIGBUS)");
+            }
+            return;
+        }
+        while (v.anon != null && v.anon.fault(page) < 0) {
+            if (oomKill(hostOf(v)) == v) return;
+        }
+    }
+
+    private HostState hostOf(VmState v) {
+        return e.hosts.get(v.decl.host());
+    }
+
+    /** The OOM killer on host {@code h}: kills the VM with the highest badness and returns it. */
+    private VmState oomKill(HostState h) {
+        VmState victim = oomVictim(h);
+        if (victim == null) throw new Engine.SimError("host '" + h.decl.name() + "' is out of memory and nothing can be killed");
+        release(victim);
+        victim.state = VmRunState.KILLED;
+        e.event("oom_kill", victim.decl.name(), "out of memory: the OOM killer chose it (largest resident set)");
+        return victim;
+    }
+
+    private VmState oomVictim(HostState h) {
+        List<VmState> live = new ArrayList<>();
+        for (VmState v : e.vms.values()) {
+            if (v.running() && v.decl.host().equals(h.decl.name())) live.add(v);
+        }
+        // select_bad_process() visits tasks in creation order, and a later one wins a tie
+        live.sort(Comparator.comparingLong(v -> v.startSeq));
+        List<OomKiller.Candidate> cands = new ArrayList<>();
+        for (VmState v : live) {
+            // hugetlb pages are not in a task's RSS (mm/oom_kill.c oom_badness: get_mm_rss counts
+            // anon/file/shmem); its page tables count, as mm_pgtables_bytes does: the PUD, PMD and
+            // PTE pages, not the PGD (processTables[0])
+            long tablePages = v.processTables.length - 1 + (v.anon == null ? 0 : v.anon.tablePages())
+                    + (v.huge == null ? 0 : v.huge.tablePages());
+            cands.add(new OomKiller.Candidate(v.decl.name(), v.anon == null ? 0 : v.anon.presentPages() - v.ksmZeroMapped,
+                    tablePages * 4096));
+        }
+        int i = OomKiller.selectVictim(cands, h.mem.totalPages());
+        return i < 0 ? null : live.get(i);
+    }
+
+    /** `stop VM`: the guest shuts down and QEMU exits; every frame goes back to the host. */
+    void stop(VmState v) {
+        if (!v.running()) return;
+        release(v);
+        v.state = VmRunState.STOPPED;
+        e.event("vm_stop", v.decl.name(), "memory returned to the host");
+    }
+
+    /** QEMU exits: ksmd forgets its slot, guest RAM, QEMU's own tables and KVM's go back. */
+    private void release(VmState v) {
+        HostState h = e.hosts.get(v.decl.host());
+        if (v.ksmSlot >= 0) {
+            // __ksm_exit() and the unmap: KSM pages this VM mapped last are freed now
+            h.ksmd.removeSlot(v.ksmSlot);
+            v.ksmSlot = -1;
+            v.ksmZeroMapped = 0;
+        }
+        if (v.anon != null) {
+            h.khugepaged.unregister(v.anon);
+            v.anon.release();
+            v.anon = null;
+        }
+        if (v.huge != null) {
+            v.huge.munmap();
+            v.huge = null;
+        }
+        for (int i = 0; i < v.processTables.length; i++) {
+            if (v.processTables[i] >= 0) {
+                h.mem.free(v.processTables[i], 0);
+                h.mem.add(HostMemory.Counter.PAGE_TABLES, -1);
+                v.processTables[i] = -1;
+            }
+        }
+        if (v.mmu != null) {
+            // KVM frees the VM's EPT/NPT or shadow pages when the VM goes (kvm_mmu_uninit_vm).
+            for (int f : v.tableFrames) h.mem.free(f, 0);
+            h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -v.tableFrames.size());
+            v.tableFrames.clear();
+            v.mmu = null;
+        }
+        v.memory = null;
+        e.cancelTimers(t -> t instanceof GuestKernel.ChangingTimer c && c.vm == v
+                || t instanceof Workloads.SliceTimer w && w.run.vm == v);
+    }
+}

@@ -1,0 +1,66 @@
+package org.kvmsim.sim;
+
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.kvmsim.model.Vm;
+import org.kvmsim.sim.guest.GuestMemory;
+import org.kvmsim.sim.hugetlb.HugetlbMapping;
+import org.kvmsim.sim.hugetlb.ThpMapping;
+import org.kvmsim.sim.mmu.Mmu;
+import org.kvmsim.sim.view.VmRunState;
+
+/**
+ * One VM's simulated state: its QEMU process's guest RAM mapping in the host (anonymous/THP or
+ * hugetlbfs), the guest's page contents and its own page allocator, its place in ksmd, and its
+ * MMU. {@link Qemu} starts and ends it, {@link GuestKernel} runs the guest inside it.
+ */
+final class VmState {
+    final Vm decl;
+    VmRunState state = VmRunState.DECLARED;
+    GuestMemory memory;
+    ThpMapping anon;
+    HugetlbMapping huge;
+    long nextFreeGuestPage;
+    /** Guest page tables are allocated from the top of guest RAM down (data grows up). */
+    long nextTablePage = -1;
+    /** The VM's mm_slot in its host's ksmd, or -1 when its RAM is not mergeable. */
+    int ksmSlot = -1;
+    /** Pages mapping the zero page by KSM (use_zero_pages): not in the RSS (MM_ANONPAGES). */
+    long ksmZeroMapped;
+    /** Host frames holding this VM's EPT/NPT or shadow tables (a few per thousand guest pages). */
+    final Set<Integer> tableFrames = new LinkedHashSet<>();
+    /** QEMU's top-level page tables (PGD and PUD page) over guest RAM: frames, -1 when none. */
+    final int[] processTables = {-1, -1};
+    /** When its QEMU started, among all starts: the order for_each_process() visits it in. */
+    long startSeq;
+    /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
+    Mmu mmu;
+    /** The guest's default address space (workloads on the VM), -1 until first used. */
+    int defaultSpace = -1;
+    /** Address spaces of `pagetable` blocks, by name. */
+    final Map<String, PtSpace> pagetables = new LinkedHashMap<>();
+    /** GVA where the next workload on the default address space starts. */
+    long nextWorkloadGva = GuestKernel.WORKLOAD_GVA;
+    /** The workload run whose accesses are being simulated (for the guest fault handler). */
+    Workloads.Run current;
+
+    /** A `pagetable` block's address space and where its mappings landed in guest-physical memory. */
+    record PtSpace(int space, List<long[]> maps, long bytes) {}
+
+    VmState(Vm decl) {
+        this.decl = decl;
+    }
+
+    boolean running() {
+        return state == VmRunState.RUNNING;
+    }
+
+    long rssBytes() {
+        if (anon != null) return (anon.presentPages() - ksmZeroMapped) * 4096L;
+        if (huge != null) return huge.faultedPages() * huge.pool().pageBytes();
+        return 0;
+    }
+}
