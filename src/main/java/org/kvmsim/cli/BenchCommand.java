@@ -2,6 +2,10 @@ package org.kvmsim.cli;
 
 import java.util.concurrent.Callable;
 import org.kvmsim.bench.BenchResult;
+import org.kvmsim.sim.EngineBench;
+import org.kvmsim.sim.ksm.KsmBench;
+import org.kvmsim.sim.mem.MemBench;
+import org.kvmsim.sim.mmu.MmuBench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -29,10 +33,10 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         BenchResult r = switch (name) {
-            case "touch" -> org.kvmsim.sim.EngineBench.touch();
-            case "buddy" -> org.kvmsim.sim.mem.MemBench.touch();
-            case "ksm" -> org.kvmsim.sim.ksm.KsmBench.run(scale);
-            case "mmu" -> org.kvmsim.sim.mmu.MmuBench.run();
+            case "touch" -> EngineBench.touch();
+            case "buddy" -> MemBench.touch();
+            case "ksm" -> KsmBench.run(scale);
+            case "mmu" -> MmuBench.run();
             default -> null;
         };
         if (r == null) {

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.kvmsim.lang.Schema;
 import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
 
@@ -118,7 +119,7 @@ final class Inspection {
             }
             if (v instanceof Map<?, ?> m && m.isEmpty()) return "(defaults)";
             if (v instanceof Enum<?> e) return e.name().toLowerCase();
-            if (v instanceof org.kvmsim.model.KsmPolicy p) return p.name();
+            if (v instanceof KsmPolicy p) return p.name();
             return String.valueOf(v);
         } catch (ReflectiveOperationException e) {
             return "?";

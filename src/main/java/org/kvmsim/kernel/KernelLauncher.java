@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.util.Optional;
 import org.dflib.jjava.jupyter.kernel.KernelConnectionProperties;
 import org.kvmsim.session.Session;
 
@@ -33,7 +34,7 @@ public final class KernelLauncher {
      * The parent is JPY_PARENT_PID if the launcher set it, else the process's own parent.
      */
     static void watchParent() {
-        java.util.Optional<ProcessHandle> parent;
+        Optional<ProcessHandle> parent;
         String pid = System.getenv("JPY_PARENT_PID");
         try {
             parent = pid != null && !pid.isBlank() ? ProcessHandle.of(Long.parseLong(pid.trim()))

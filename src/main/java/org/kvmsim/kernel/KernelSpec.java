@@ -1,6 +1,7 @@
 package org.kvmsim.kernel;
 
 import com.google.gson.GsonBuilder;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URISyntaxException;
@@ -103,9 +104,9 @@ public final class KernelSpec {
 
     private static String absoluteClassPath() {
         List<String> parts = new ArrayList<>();
-        for (String p : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+        for (String p : System.getProperty("java.class.path").split(File.pathSeparator)) {
             if (!p.isEmpty()) parts.add(Path.of(p).toAbsolutePath().toString());
         }
-        return String.join(java.io.File.pathSeparator, parts);
+        return String.join(File.pathSeparator, parts);
     }
 }

@@ -2,6 +2,7 @@ package org.kvmsim.kernel;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.kvmsim.lang.Schema;
 
 /**
  * What each statement keyword, `show` target and unit means, in a line or two and the form it
@@ -50,7 +51,7 @@ final class Keywords {
                 + "Runs the body once per value from the same start and concatenates the queries' tables,\n"
                 + "with a first column for the swept value.");
         STATEMENTS.put("show", "show TARGET [on HOST]\nA query: publishes a table. Targets: "
-                + String.join(", ", org.kvmsim.lang.Schema.SHOW_TARGETS) + ".");
+                + String.join(", ", Schema.SHOW_TARGETS) + ".");
         STATEMENTS.put("plot", "plot TABLE { x = COLUMN  y = COLUMN  kind = line|bar|scatter  title = \"...\" }\n"
                 + "Draws a chart (PNG and SVG) from a table a query produced.");
         STATEMENTS.put("export", "export TABLE to \"FILE.csv|.json|.md|.html\"\n"
@@ -78,7 +79,7 @@ final class Keywords {
         WORDS.put("thp", "thp: transparent hugepages: as a host attribute, the mode (/sys/kernel/mm/transparent_hugepage/enabled);\n"
                 + "as a backing, guest RAM backed by anonymous memory eligible for THP.");
         WORDS.put("anonymous", "anonymous: guest RAM backed by anonymous memory of the QEMU process (4 KiB pages unless THP).");
-        for (String u : org.kvmsim.lang.Schema.SIZE_UNITS) WORDS.put(u, u + ": a size unit; binary (1 KiB = 1024 B).");
+        for (String u : Schema.SIZE_UNITS) WORDS.put(u, u + ": a size unit; binary (1 KiB = 1024 B).");
         WORDS.put("ns", "ns: nanoseconds (simulated time).");
         WORDS.put("us", "us: microseconds (simulated time).");
         WORDS.put("ms", "ms: milliseconds (simulated time).");

@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.dflib.jjava.jupyter.channels.JupyterConnection;
 import org.dflib.jjava.jupyter.channels.ShellReplyEnvironment;
 import org.dflib.jjava.jupyter.kernel.BaseKernel;
@@ -282,9 +283,9 @@ public final class KvmsimKernel extends BaseKernel {
     private static boolean glob(String pattern, String text) {
         StringBuilder re = new StringBuilder();
         for (char ch : (pattern == null ? "*" : pattern).toCharArray()) {
-            re.append(ch == '*' ? ".*" : ch == '?' ? "." : java.util.regex.Pattern.quote(String.valueOf(ch)));
+            re.append(ch == '*' ? ".*" : ch == '?' ? "." : Pattern.quote(String.valueOf(ch)));
         }
-        return java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL).matcher(text).matches();
+        return Pattern.compile(re.toString(), Pattern.DOTALL).matcher(text).matches();
     }
 
     @Override

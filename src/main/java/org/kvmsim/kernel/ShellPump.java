@@ -1,5 +1,7 @@
 package org.kvmsim.kernel;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.dflib.jjava.jupyter.channels.JupyterConnection;
 import org.dflib.jjava.jupyter.channels.ShellChannel;
@@ -26,7 +28,7 @@ final class ShellPump extends ShellChannel {
     private final KernelConnection connection;
     private volatile boolean running;
     /** Requests that were waiting when a cell failed: aborted (execute) or handled once it has replied. */
-    private final java.util.List<Message<?>> toAbort = new java.util.ArrayList<>();
+    private final List<Message<?>> toAbort = new ArrayList<>();
     private ZMQ.Poller poller;
     private Thread thread;
 
@@ -95,7 +97,7 @@ final class ShellPump extends ShellChannel {
      * are handled as usual.
      */
     private void abortQueue() {
-        java.util.List<Message<?>> waiting = new java.util.ArrayList<>(toAbort);
+        List<Message<?>> waiting = new ArrayList<>(toAbort);
         toAbort.clear();
         for (Message<?> message : waiting) {
             if (message.getHeader().getType() == MessageType.EXECUTE_REQUEST) abort(message);

@@ -1,6 +1,7 @@
 package org.kvmsim.kernel;
 
 import org.kvmsim.lang.SourceFile;
+import org.kvmsim.report.Render;
 import org.kvmsim.session.Output;
 import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
@@ -31,8 +32,8 @@ final class Warmup {
 
                         @Override
                         public void table(Table table) {
-                            org.kvmsim.report.Render.html(table);
-                            org.kvmsim.report.Render.text(table);
+                            Render.html(table);
+                            Render.text(table);
                         }
 
                         @Override

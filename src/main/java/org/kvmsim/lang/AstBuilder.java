@@ -2,13 +2,14 @@ package org.kvmsim.lang;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.antlr.v4.runtime.ParserRuleContext;
 import org.antlr.v4.runtime.Token;
 import org.antlr.v4.runtime.tree.TerminalNode;
 import org.kvmsim.lang.Syntax.*;
 import org.kvmsim.lang.antlr.KvmsimBaseVisitor;
-import org.kvmsim.lang.antlr.KvmsimParser;
 import org.kvmsim.lang.antlr.KvmsimParser.*;
+import org.kvmsim.lang.antlr.KvmsimParser;
 
 /** Turns ANTLR's parse tree into {@link Syntax} records with spans. Only called on error-free trees. */
 final class AstBuilder extends KvmsimBaseVisitor<Object> {
@@ -24,7 +25,7 @@ final class AstBuilder extends KvmsimBaseVisitor<Object> {
      * is still checked; the names written in broken statements go to {@code brokenNames}, so the
      * checker does not also call them unknown.
      */
-    Script script(ScriptContext ctx, java.util.Set<String> brokenNames, java.util.Set<Integer> errorLines) {
+    Script script(ScriptContext ctx, Set<String> brokenNames, Set<Integer> errorLines) {
         List<Stmt> out = new ArrayList<>();
         for (StatementContext s : ctx.statement()) {
             boolean errorOnItsLines = s.getStop() != null
@@ -44,7 +45,7 @@ final class AstBuilder extends KvmsimBaseVisitor<Object> {
         return false;
     }
 
-    private static void collectNames(org.antlr.v4.runtime.tree.ParseTree t, java.util.Set<String> names) {
+    private static void collectNames(org.antlr.v4.runtime.tree.ParseTree t, Set<String> names) {
         if (t instanceof IdentContext) names.add(t.getText());
         for (int i = 0; i < t.getChildCount(); i++) collectNames(t.getChild(i), names);
     }

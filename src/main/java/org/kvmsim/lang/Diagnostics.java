@@ -1,6 +1,7 @@
 package org.kvmsim.lang;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -34,7 +35,7 @@ public final class Diagnostics {
 
     /** Orders the diagnostics by position, so syntax and checker errors read top to bottom. */
     public void sortByPosition() {
-        list.sort(java.util.Comparator.comparingInt((Diagnostic d) -> d.span().line())
+        list.sort(Comparator.comparingInt((Diagnostic d) -> d.span().line())
                 .thenComparingInt(d -> d.span().column()));
     }
 

@@ -1,6 +1,8 @@
 package org.kvmsim.lang;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Statement;
 
@@ -20,7 +22,7 @@ public final class Frontend {
     public static Result compile(SourceFile source, Declarations declared) {
         Diagnostics diags = new Diagnostics();
         Syntax.Script script;
-        java.util.Set<String> broken = new java.util.HashSet<>();
+        Set<String> broken = new HashSet<>();
         try {
             script = Parse.parse(source, diags, broken);
         } catch (StackOverflowError e) {

@@ -1,6 +1,7 @@
 package org.kvmsim.lang;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
@@ -34,7 +35,7 @@ public final class Parse {
 
     /** Parses {@code source}; on errors, adds them to {@code diags} and returns null. */
     public static Syntax.Script parse(SourceFile source, Diagnostics diags) {
-        return parse(source, diags, new java.util.HashSet<>());
+        return parse(source, diags, new HashSet<>());
     }
 
     /**
@@ -42,7 +43,7 @@ public final class Parse {
      * statements that parsed cleanly, and puts the names of the broken ones in {@code brokenNames};
      * null only when nothing could be read at all.
      */
-    public static Syntax.Script parse(SourceFile source, Diagnostics diags, java.util.Set<String> brokenNames) {
+    public static Syntax.Script parse(SourceFile source, Diagnostics diags, Set<String> brokenNames) {
         String text = source.text();
         if (text.length() > MAX_BYTES) {
             diags.error(new Span(source.name(), 1, 1, 1), "file too large: " + text.length()
@@ -108,7 +109,7 @@ public final class Parse {
         private final String file;
         private final Diagnostics diags;
         int errors;
-        final java.util.Set<Integer> lines = new java.util.HashSet<>();
+        final Set<Integer> lines = new HashSet<>();
 
         Listener(String file, Diagnostics diags) {
             this.file = file;

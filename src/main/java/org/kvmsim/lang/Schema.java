@@ -1,10 +1,10 @@
 package org.kvmsim.lang;
 
-import org.kvmsim.model.KsmSysfs;
-
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.kvmsim.model.KsmSysfs;
 
 /**
  * What every block may hold: its attributes, their types, defaults, meaning and the Linux or
@@ -85,7 +85,7 @@ public final class Schema {
     static {
         Map<String, Long> d = new LinkedHashMap<>(KsmSysfs.KNOB_DEFAULTS);
         d.put("run", 1L);
-        KSM_DEFAULTS = java.util.Collections.unmodifiableMap(d);
+        KSM_DEFAULTS = Collections.unmodifiableMap(d);
     }
 
     public static final Map<String, Attr> KSM_POLICY = block(
@@ -172,7 +172,7 @@ public final class Schema {
                 {"stlb_holds_2m", "the second-level TLB holds 2 MiB entries too"}}) {
             m.put(k[0], a(k[0], Type.ON_OFF, null, k[1], null));
         }
-        CPU_OVERRIDES = java.util.Collections.unmodifiableMap(m);
+        CPU_OVERRIDES = Collections.unmodifiableMap(m);
     }
 
     public static final Map<String, Attr> HUGEPAGES = block(

@@ -1,12 +1,17 @@
 package org.kvmsim.report;
 
 import java.util.List;
+import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.KsmSysfs;
 import org.kvmsim.model.Vm;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.KsmCounters;
 import org.kvmsim.sim.view.KsmKnobs;
 import org.kvmsim.sim.view.MeminfoField;
+import org.kvmsim.sim.view.MmuCounters;
+import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.Translation;
+import org.kvmsim.sim.view.WalkRef;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.LongColumn;
 import tech.tablesaw.api.StringColumn;
@@ -200,7 +205,7 @@ public final class Tables {
         private final DoubleColumn cpa = DoubleColumn.create("cycles_per_access"), ncpa = DoubleColumn.create("native_cycles_per_access"),
                 overhead = DoubleColumn.create("overhead_pct");
 
-        public void add(String name, org.kvmsim.sim.view.MmuCounters c, String pagingWord) {
+        public void add(String name, MmuCounters c, String pagingWord) {
             vm.append(name);
             paging.append(pagingWord);
             accesses.append(c == null ? 0 : c.accesses());
@@ -233,12 +238,12 @@ public final class Tables {
     }
 
     /** `show walk`: one row per memory reference of the architectural walk, in order. */
-    public static Table walk(List<org.kvmsim.sim.view.WalkRef> refs) {
+    public static Table walk(List<WalkRef> refs) {
         LongColumn step = LongColumn.create("step"), level = LongColumn.create("level"), index = LongColumn.create("index");
         StringColumn dim = StringColumn.create("dimension"), table = StringColumn.create("table_address"),
                 entry = StringColumn.create("entry_address"), translating = StringColumn.create("translating"),
                 points = StringColumn.create("points_to");
-        for (org.kvmsim.sim.view.WalkRef r : refs) {
+        for (WalkRef r : refs) {
             step.append(r.step());
             dim.append(r.dimension().label());
             level.append(r.level());
@@ -247,7 +252,7 @@ public final class Tables {
             entry.append(hex(r.entryAddress()));
             translating.append(hex(r.translating()));
             points.append(r.next() < 0 ? "not present"
-                    : r.leaf() ? new org.kvmsim.model.ByteSize(r.pageSize()) + " page " + hex(r.next())
+                    : r.leaf() ? new ByteSize(r.pageSize()) + " page " + hex(r.next())
                     : "table " + hex(r.next()));
         }
         return Table.create("walk", step, dim, level, table, index, entry, translating, points);
@@ -258,7 +263,7 @@ public final class Tables {
     }
 
     /** `show translate`: the four addresses of one access and the page sizes on each side. */
-    public static Table translate(String subject, org.kvmsim.sim.view.Translation t) {
+    public static Table translate(String subject, Translation t) {
         return Table.create("translate", StringColumn.create("vm", List.of(subject)),
                 StringColumn.create("gva", List.of(hex(t.gva()))), StringColumn.create("gpa", List.of(hex(t.gpa()))),
                 StringColumn.create("hva", List.of(hex(t.hva()))), StringColumn.create("hpa", List.of(hex(t.hpa()))),
@@ -273,8 +278,8 @@ public final class Tables {
         private final LongColumn level = LongColumn.create("level"), tables = LongColumn.create("tables"),
                 entries = LongColumn.create("entries"), bytes = LongColumn.create("bytes");
 
-        public void add(String vmName, String spaceName, List<org.kvmsim.sim.view.TableStats> stats) {
-            for (org.kvmsim.sim.view.TableStats s : stats) {
+        public void add(String vmName, String spaceName, List<TableStats> stats) {
+            for (TableStats s : stats) {
                 vm.append(vmName);
                 space.append(spaceName);
                 kind.append(s.kind());

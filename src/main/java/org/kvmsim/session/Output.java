@@ -1,5 +1,6 @@
 package org.kvmsim.session;
 
+import java.nio.file.Path;
 import tech.tablesaw.api.Table;
 
 /**
@@ -18,7 +19,7 @@ public interface Output {
     void chart(String name, byte[] png, String svg);
 
     /** A file that `export` wrote. */
-    default void exported(String table, java.nio.file.Path file) {}
+    default void exported(String table, Path file) {}
 
     /** Progress of a long `run`: simulated nanoseconds done of total. Called at most a few times a second. */
     default void progress(long doneNanos, long totalNanos) {}

@@ -14,6 +14,7 @@ import org.kvmsim.model.ContentsSpec;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.model.Paging;
 import org.kvmsim.model.ThpMode;
 import org.kvmsim.model.Vm;
 import org.kvmsim.model.Workload;
@@ -263,7 +264,7 @@ public final class Engine {
         long pages = 0;
         for (VmState v : vms.values()) {
             if (!v.running() || !v.decl.host().equals(h.decl.name())) continue;
-            if (v.mmu != null && v.decl.paging() == org.kvmsim.model.Paging.NATIVE) pages += v.mmu.guestTableBytes() >>> 12;
+            if (v.mmu != null && v.decl.paging() == Paging.NATIVE) pages += v.mmu.guestTableBytes() >>> 12;
         }
         return pages;
     }

@@ -7,6 +7,7 @@ import org.kvmsim.model.CpuModel;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.KsmPolicy;
+import org.kvmsim.sim.hugetlb.Hstate;
 import org.kvmsim.sim.hugetlb.HugetlbPools;
 import org.kvmsim.sim.hugetlb.Khugepaged;
 import org.kvmsim.sim.hugetlb.ThpSettings;
@@ -53,7 +54,7 @@ final class HostState {
             ksmd = null;
         }
         for (HugePagePool p : decl.pools()) {
-            org.kvmsim.sim.hugetlb.Hstate pool = pools.pool(p.pageSize());
+            Hstate pool = pools.pool(p.pageSize());
             pool.setNrOvercommitHugepages(pool.nrOvercommitHugepages() + p.overcommit());
             pool.setNrHugepages(pool.nrHugepages() + p.count(), p.node());
         }

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,7 +122,7 @@ class CliTest {
         assertEquals(1, deep.rc);
         assertTrue(deep.err.contains("nesting too deep"), deep.err);
         byte[] junk = new byte[100_000];
-        new java.util.Random(1).nextBytes(junk);
+        new Random(1).nextBytes(junk);
         Path p = dir.resolve("junk.kvm");
         Files.write(p, junk);
         Run r = cli("check", p.toString());

@@ -11,6 +11,7 @@ import java.util.List;
 import org.dflib.jjava.jupyter.kernel.display.DisplayData;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.lang.Diagnostic;
+import org.kvmsim.lang.Schema;
 import org.kvmsim.lang.SourceFile;
 import org.kvmsim.session.Session;
 
@@ -77,15 +78,15 @@ class KernelLanguageTest {
     @Test
     void inspectionDocumentsEveryKeywordAndShowTarget() {
         Session s = session("");
-        for (String k : org.kvmsim.lang.Schema.STATEMENTS) {
+        for (String k : Schema.STATEMENTS) {
             String word = k.split(" ")[0];
             assertNotNull(Inspection.inspect(word, 1, s), word);
         }
-        for (String t : org.kvmsim.lang.Schema.SHOW_TARGETS) {
+        for (String t : Schema.SHOW_TARGETS) {
             assertNotNull(Inspection.inspect("show " + t, 6, s), t);
         }
         for (var kind : List.of("host", "vm", "image", "workload", "ksm policy", "hugepages")) {
-            for (String a : org.kvmsim.lang.Schema.of(kind).keySet()) assertNotNull(Inspection.inspect(a, 1, s), a);
+            for (String a : Schema.of(kind).keySet()) assertNotNull(Inspection.inspect(a, 1, s), a);
         }
         assertNull(Inspection.inspect("   ", 1, s));
     }

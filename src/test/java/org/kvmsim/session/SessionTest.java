@@ -9,6 +9,7 @@ import com.google.gson.JsonParser;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -160,7 +161,7 @@ class SessionTest {
         Session.Result r = run(new Session(1), KSM + "plot ksm_history { x = full_scans; y = pages_sharing; kind = line }\n", out);
         assertTrue(r.ok(), r.diagnostics().toString());
         assertEquals(1, out.pngs.size());
-        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(out.pngs.get(0), 4));
+        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, Arrays.copyOf(out.pngs.get(0), 4));
         Session.Result bad = run(new Session(1), KSM + "plot ksm_history { x = full_scans; y = pages_sharin }\n", out);
         assertTrue(bad.diagnostics().get(0).message().contains("has no column 'pages_sharin'"));
     }

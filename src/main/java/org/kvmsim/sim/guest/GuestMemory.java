@@ -1,5 +1,7 @@
 package org.kvmsim.sim.guest;
 
+import java.util.Arrays;
+
 /**
  * The contents of one guest's RAM: a 64-bit content identity per present 4 KiB page, not 4 KiB of
  * bytes. Two pages with the same identity are identical (what KSM compares); {@link #ZERO} is a
@@ -48,7 +50,7 @@ public final class GuestMemory {
         long[] c = chunks[ci];
         if (c == null) {
             c = new long[CHUNK];
-            java.util.Arrays.fill(c, ABSENT);
+            Arrays.fill(c, ABSENT);
             chunks[ci] = c;
         }
         int i = (int) (page & (CHUNK - 1));

@@ -1,5 +1,6 @@
 package org.kvmsim.sim.hugetlb;
 
+import java.util.Arrays;
 import org.kvmsim.sim.mem.HostMemory;
 
 /**
@@ -262,7 +263,7 @@ public final class Hstate {
 
     private void enqueue(int frame) {
         if (freeHuge == freeList.length) {
-            freeList = java.util.Arrays.copyOf(freeList, freeList.length * 2);
+            freeList = Arrays.copyOf(freeList, freeList.length * 2);
         }
         freeList[(int) freeHuge++] = frame;
     }

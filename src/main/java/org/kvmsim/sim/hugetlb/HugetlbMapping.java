@@ -1,5 +1,8 @@
 package org.kvmsim.sim.hugetlb;
 
+import java.util.Arrays;
+import org.kvmsim.sim.mem.HostMemory;
+
 /**
  * One private hugetlbfs mapping (MAP_PRIVATE | MAP_HUGETLB, or QEMU's -mem-path/memory-backend-file
  * with share=off): its huge pages and its reservation, after mm/hugetlb.c.
@@ -38,7 +41,7 @@ public final class HugetlbMapping {
         this.pool = pool;
         this.noreserve = noreserve;
         this.frames = new int[Math.toIntExact(pages)];
-        java.util.Arrays.fill(frames, -1);
+        Arrays.fill(frames, -1);
         long perGiB = (1L << 30) / pool.pageBytes();
         this.pmdTable = new int[perGiB == 1 ? 0 : Math.toIntExact((pages + perGiB - 1) / perGiB)];
     }
@@ -113,7 +116,7 @@ public final class HugetlbMapping {
                 }
                 pmdTable[g] = t + 1;
                 tablePages++;
-                pool.mem().add(org.kvmsim.sim.mem.HostMemory.Counter.PAGE_TABLES, 1);
+                pool.mem().add(HostMemory.Counter.PAGE_TABLES, 1);
             }
         }
         int f = pool.allocForFault(!noreserve);
@@ -143,7 +146,7 @@ public final class HugetlbMapping {
                 pmdTable[g] = 0;
             }
         }
-        pool.mem().add(org.kvmsim.sim.mem.HostMemory.Counter.PAGE_TABLES, -tablePages);
+        pool.mem().add(HostMemory.Counter.PAGE_TABLES, -tablePages);
         tablePages = 0;
         unmapped = true;
     }

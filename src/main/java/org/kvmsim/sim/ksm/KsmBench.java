@@ -1,8 +1,9 @@
 package org.kvmsim.sim.ksm;
 
-import org.kvmsim.sim.view.KsmCounters;
+import java.util.Arrays;
 import java.util.Locale;
 import org.kvmsim.bench.BenchResult;
+import org.kvmsim.sim.view.KsmCounters;
 
 /**
  * `kvmsim bench ksm`: ksmd's simulated scanning speed in pages per second of wall time, against
@@ -100,7 +101,7 @@ public final class KsmBench {
         long hits = 0;
         long start = System.nanoTime();
         for (int pass = 0; pass < passes; pass++) {
-            java.util.Arrays.fill(table, 0);
+            Arrays.fill(table, 0);
             int used = 0;
             for (long[] c : contents) {
                 for (long key : c) {

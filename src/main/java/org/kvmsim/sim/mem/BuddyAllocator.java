@@ -1,6 +1,7 @@
 package org.kvmsim.sim.mem;
 
 import java.util.ArrayDeque;
+import java.util.Arrays;
 
 /**
  * The binary buddy allocator of one NUMA node, over 4 KiB frames, orders 0..18 (4 KiB .. 1 GiB).
@@ -76,7 +77,7 @@ public final class BuddyAllocator {
         bigPrev = new int[pageblocks];
         bigOrder = new byte[pageblocks];
         chunks = new Chunk[pageblocks];
-        java.util.Arrays.fill(head, NONE);
+        Arrays.fill(head, NONE);
         seed();
     }
 
@@ -92,8 +93,8 @@ public final class BuddyAllocator {
                 k--;
             }
             if (n == starts.length) {
-                starts = java.util.Arrays.copyOf(starts, n * 2);
-                orders = java.util.Arrays.copyOf(orders, n * 2);
+                starts = Arrays.copyOf(starts, n * 2);
+                orders = Arrays.copyOf(orders, n * 2);
             }
             starts[n] = (int) f;
             orders[n++] = (byte) k;

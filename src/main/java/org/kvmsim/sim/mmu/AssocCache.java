@@ -1,6 +1,7 @@
 package org.kvmsim.sim.mmu;
 
 import java.util.Arrays;
+import java.util.function.LongUnaryOperator;
 
 /**
  * A set-associative cache of translation tags with true LRU replacement, used for every
@@ -293,7 +294,7 @@ final class AssocCache {
      * Keeps, in each set, only the entries {@code keep} accepts (rewritten by it), in their
      * recency order; the freed ways become empty at the end of the set.
      */
-    private void filter(java.util.function.LongUnaryOperator keep) {
+    private void filter(LongUnaryOperator keep) {
         long[] t = tags;
         for (int base = 0; base < entries; base += ways) {
             int w = base;

@@ -1,16 +1,5 @@
 package org.kvmsim.sim.mmu;
 
-import org.kvmsim.model.Paging;
-import org.kvmsim.sim.view.WalkRef;
-import org.kvmsim.sim.view.Translation;
-import org.kvmsim.sim.view.TableStats;
-import org.kvmsim.sim.view.MmuCounters;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.Optional;
-import org.kvmsim.model.CpuModel;
-
 import static org.kvmsim.sim.mmu.RadixTable.A;
 import static org.kvmsim.sim.mmu.RadixTable.ADDR_MASK;
 import static org.kvmsim.sim.mmu.RadixTable.D;
@@ -22,6 +11,18 @@ import static org.kvmsim.sim.mmu.RadixTable.PS;
 import static org.kvmsim.sim.mmu.RadixTable.childOf;
 import static org.kvmsim.sim.mmu.RadixTable.index;
 import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.LongUnaryOperator;
+import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Paging;
+import org.kvmsim.sim.view.MmuCounters;
+import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.Translation;
+import org.kvmsim.sim.view.WalkRef;
 
 /**
  * One VM's address translation: its guest page tables (one per address space, i.e. per CR3),
@@ -1247,7 +1248,7 @@ public final class Mmu {
      * their gfn).
      */
     private static void walkRecords(RadixTable t, long va, WalkRef.Dimension dim, List<WalkRef> out,
-                                    java.util.function.LongUnaryOperator frames) {
+                                    LongUnaryOperator frames) {
         int id = t.root;
         for (int l = t.levels; l >= 1; l--) {
             int idx = index(va, l);

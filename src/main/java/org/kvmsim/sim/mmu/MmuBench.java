@@ -1,13 +1,13 @@
 package org.kvmsim.sim.mmu;
 
-import org.kvmsim.model.Paging;
-import org.kvmsim.sim.view.MmuCounters;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.Locale;
-
+import java.util.SplittableRandom;
 import org.kvmsim.bench.BenchResult;
 import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Paging;
+import org.kvmsim.sim.view.MmuCounters;
 
 /**
  * `kvmsim bench mmu`: a zipf(0.99) stream over 4 GiB of 4 KiB pages (10% writes, ranks scattered
@@ -111,7 +111,7 @@ public final class MmuBench {
     /** Page numbers of the stream; the sign bit marks a write. */
     static int[] stream(int accesses, long seed) {
         Zipf z = new Zipf(PAGES, 0.99, seed);
-        java.util.SplittableRandom w = new java.util.SplittableRandom(seed ^ 0x5DEECE66DL);
+        SplittableRandom w = new SplittableRandom(seed ^ 0x5DEECE66DL);
         int[] out = new int[accesses];
         for (int i = 0; i < accesses; i++) {
             int page = (int) Zipf.scatter(z.next(), PAGE_BITS);

@@ -1,5 +1,7 @@
 package org.kvmsim.sim.view;
 
+import java.util.Locale;
+
 /**
  * One memory reference made by the page walker. {@code tableAddress} and {@code entryAddress} are
  * guest-physical for the guest dimension under nested paging and host-physical otherwise
@@ -16,7 +18,7 @@ public record WalkRef(int step, Dimension dimension, int level, long tableAddres
         GUEST, NESTED, SHADOW;
 
         public String label() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 

@@ -1,15 +1,16 @@
 package org.kvmsim.sim.mmu;
 
-import org.kvmsim.model.Paging;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.SplittableRandom;
-
 import org.junit.jupiter.api.Test;
 import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Paging;
 
 /**
  * Optimisations of the translation path must not change what it counts. A fixed, seeded mix of
@@ -41,7 +42,7 @@ class CountersUnchangedTest {
         }
         String record = System.getenv("KVMSIM_RECORD_COUNTERS");
         if (record != null) {
-            java.nio.file.Files.writeString(java.nio.file.Path.of(record), out);
+            Files.writeString(Path.of(record), out);
         }
         String expected;
         try (InputStream in = CountersUnchangedTest.class.getResourceAsStream("counters.txt")) {

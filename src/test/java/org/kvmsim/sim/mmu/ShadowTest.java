@@ -1,13 +1,14 @@
 package org.kvmsim.sim.mmu;
 
-import org.kvmsim.model.Paging;
-import org.kvmsim.sim.view.TableStats;
-import org.kvmsim.sim.view.MmuCounters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Paging;
+import org.kvmsim.sim.view.MmuCounters;
+import org.kvmsim.sim.view.TableStats;
 
 class ShadowTest {
 
@@ -275,7 +276,7 @@ class ShadowTest {
     }
 
     private static long leafTables(Mmu mmu) {
-        java.util.List<TableStats> st = mmu.shadowTableStats();
+        List<TableStats> st = mmu.shadowTableStats();
         TableStats leaf = st.get(st.size() - 1);
         assertEquals(1, leaf.level());
         return leaf.tables();

@@ -1,17 +1,19 @@
 package org.kvmsim.sim.mmu;
 
-import org.kvmsim.model.Paging;
-import org.kvmsim.sim.view.WalkRef;
-import org.kvmsim.sim.view.Translation;
-import org.kvmsim.sim.view.TableStats;
-import org.kvmsim.sim.view.MmuCounters;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
-
+import java.util.SplittableRandom;
+import java.util.function.LongToIntFunction;
+import java.util.function.LongUnaryOperator;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Paging;
+import org.kvmsim.sim.view.MmuCounters;
+import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.Translation;
+import org.kvmsim.sim.view.WalkRef;
 
 class TranslateTest {
 
@@ -50,7 +52,7 @@ class TranslateTest {
     }
 
     /** An EPT VM with one address space over a host whose frames and page sizes the test decides. */
-    private static Mmu eptOver(java.util.function.LongUnaryOperator hpa, java.util.function.LongToIntFunction pageShift) {
+    private static Mmu eptOver(LongUnaryOperator hpa, LongToIntFunction pageShift) {
         HostBacking host = new HostBacking() {
             long next = 1L << 38;
 
@@ -225,7 +227,7 @@ class TranslateTest {
                 Rig r = new Rig(p, m, 4, 4, hostShift);
                 // 2 MiB guest faults too (their zeroing is a fault cost)
                 r.mmu.setGuestFaultHandler((mu, sp, gva, write) -> mu.map(sp, gva & -(2L << 20), r.allocData(2L << 20), 2L << 20, true));
-                java.util.SplittableRandom rnd = new java.util.SplittableRandom(p.ordinal() * 31 + hostShift);
+                SplittableRandom rnd = new SplittableRandom(p.ordinal() * 31 + hostShift);
                 for (int i = 0; i < 20_000; i++) {
                     r.mmu.access(Rig.GVA + (rnd.nextLong(64L << 20) & ~0xFFFL), rnd.nextInt(4) == 0);
                 }

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.model.Pattern;
 
@@ -52,14 +55,14 @@ class AccessStreamTest {
         int n = 200_000;
         long bytes = 64 * MIB;
         long[] z = offsets(new Pattern(Pattern.Kind.ZIPF, 0.99, 0), bytes, 0, 3, n, new boolean[n]);
-        java.util.Map<Long, Integer> counts = new java.util.HashMap<>();
+        Map<Long, Integer> counts = new HashMap<>();
         for (long o : z) counts.merge(o >>> 12, 1, Integer::sum);
         int top = counts.values().stream().mapToInt(Integer::intValue).max().orElse(0);
         assertTrue(top > n / 50, "the hottest page takes a visible share under zipf(0.99): " + top);
 
         long[] h = offsets(new Pattern(Pattern.Kind.HOTCOLD, 0.1, 0.9), bytes, 0, 3, n, new boolean[n]);
         long hotPages = Math.round((bytes >>> 12) * 0.1);
-        long inHot = java.util.Arrays.stream(h).filter(o -> (o >>> 12) < hotPages).count();
+        long inHot = Arrays.stream(h).filter(o -> (o >>> 12) < hotPages).count();
         assertTrue(Math.abs(inHot / (double) n - 0.9) < 0.01, "90% of accesses in the hot 10%: " + inHot);
     }
 
