@@ -18,8 +18,8 @@ import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
 import org.kvmsim.model.Paging;
 import org.kvmsim.model.Pattern;
+import org.kvmsim.model.ShowArgs;
 import org.kvmsim.model.Statement;
-import org.kvmsim.model.Statement.ShowKind;
 import org.kvmsim.model.ThpMode;
 import org.kvmsim.model.Vm;
 import org.kvmsim.model.Workload;
@@ -42,18 +42,20 @@ public final class Checker {
     private final Diagnostics diags;
     private final Values values;
     private final java.util.Set<String> brokenNames;
+    private final List<ShowSyntax> shows;
 
-    /** Checks against a copy of {@code declared}; the caller's declarations are not changed. */
-    public Checker(Declarations declared, Diagnostics diags) {
-        this(declared, diags, java.util.Set.of());
-    }
-
-    /** {@code brokenNames}: names written in statements that did not parse; not reported as unknown. */
-    public Checker(Declarations declared, Diagnostics diags, java.util.Set<String> brokenNames) {
+    /**
+     * Checks against a copy of {@code declared}; the caller's declarations are not changed.
+     * {@code brokenNames}: names written in statements that did not parse; not reported as
+     * unknown. {@code shows}: the forms `show` takes, in the order help lists them.
+     */
+    public Checker(Declarations declared, Diagnostics diags, java.util.Set<String> brokenNames,
+                   List<? extends ShowSyntax> shows) {
         this.brokenNames = new java.util.HashSet<>(brokenNames);
         this.scope = declared.copy();
         this.diags = diags;
         this.values = new Values(diags);
+        this.shows = List.copyOf(shows);
     }
 
     /** The declarations as they stand after the statements checked so far. */
@@ -1057,6 +1059,11 @@ public final class Checker {
         return new Statement.Sweep(sw.variable().text(), kind, owner, attribute, vals, labels, body, sw.span());
     }
 
+    /**
+     * `show WORDS... [on HOST]`: the first word names the target; where several forms share it
+     * (`ksm`, `ksm history`, `ksm by vm`) the words after it choose one, and nothing may follow
+     * them. The form chosen checks its own arguments.
+     */
     private Statement show(Show sh) {
         List<Atom> args = sh.args();
         Atom first = args.get(0);
@@ -1066,92 +1073,118 @@ public final class Checker {
             if (hostRef(sh.host()) == null) return null;
             host = sh.host().text();
         }
-        if (!Schema.SHOW_TARGETS.contains(what)) {
+        List<ShowSyntax> family = shows.stream().filter(s -> s.words().get(0).equals(what)).toList();
+        if (family.isEmpty()) {
+            List<String> targets = shows.stream().map(s -> s.words().get(0)).distinct().toList();
             diags.error(first.span(), "unknown show target '" + what + "'",
-                    hintOr(Suggest.hint(what, Schema.SHOW_TARGETS), "show " + String.join(" | ", Schema.SHOW_TARGETS)));
+                    hintOr(Suggest.hint(what, targets), "show " + String.join(" | ", targets)));
             return null;
         }
-        List<Atom> rest = args.subList(1, args.size());
-        switch (what) {
-            case "vms", "pagetables", "events", "meminfo", "hugepages" -> {
-                if (!noMore(rest, what)) return null;
-                ShowKind k = ShowKind.valueOf(what.toUpperCase(Locale.ROOT));
-                return new Statement.Show(k, null, 0, List.of(), host, sh.span());
-            }
-            case "ksm" -> {
-                ShowKind k = ShowKind.KSM;
-                if (!rest.isEmpty()) {
-                    String sub = rest.get(0).text();
-                    if (sub.equals("history") && rest.size() == 1) {
-                        k = ShowKind.KSM_HISTORY;
-                    } else if (sub.equals("by") && rest.size() == 2 && rest.get(1).text().equals("vm")) {
-                        k = ShowKind.KSM_BY_VM;
-                    } else {
-                        diags.error(rest.get(0).span(), "show ksm takes `history` or `by vm`, not '" + sub + "'",
-                                Suggest.hint(sub, List.of("history", "by")));
-                        return null;
-                    }
-                }
-                return new Statement.Show(k, null, 0, List.of(), host, sh.span());
-            }
-            case "mmu" -> {
-                List<String> vms = new ArrayList<>();
-                for (Atom a : rest) {
-                    if (!(a instanceof Word w) || vmRef(new Name(w.text(), w.span())) == null) {
-                        if (!(a instanceof Word)) diags.error(a.span(), "show mmu takes VM names, not '" + a.text() + "'");
-                        return null;
-                    }
-                    vms.add(w.text());
-                }
-                return new Statement.Show(ShowKind.MMU, null, 0, vms, host, sh.span());
-            }
-            case "translate", "walk" -> {
-                if (rest.size() != 2) {
-                    diags.error(sh.span(), "show " + what + " takes a VM (or VM.PAGETABLE) and an address: show "
-                            + what + " guest1 0x7f00_0000_1000");
-                    return null;
-                }
-                String subject = subject(rest.get(0), what);
-                Long addr = values.address(rest.get(1), "show " + what);
-                if (subject == null || addr == null) return null;
-                return new Statement.Show(what.equals("walk") ? ShowKind.WALK : ShowKind.TRANSLATE, subject, addr,
-                        List.of(), host, sh.span());
-            }
-            default -> { // pagetable
-                if (rest.size() != 1 || !rest.get(0).text().contains(".")) {
-                    diags.error(sh.span(), "show pagetable takes VM.PAGETABLE: show pagetable small.app");
-                    return null;
-                }
-                String subject = subject(rest.get(0), what);
-                if (subject == null) return null;
-                return new Statement.Show(ShowKind.PAGETABLE, subject, 0, List.of(), host, sh.span());
-            }
+        ShowSyntax chosen = null;
+        for (ShowSyntax s : family) {
+            if (named(s, args) && (chosen == null || s.words().size() > chosen.words().size())) chosen = s;
         }
+        if (chosen == null || family.size() > 1 && args.size() != chosen.words().size()) {
+            noSuchForm(family, sh, args);
+            return null;
+        }
+        ShowArgs checked = chosen.check(args.subList(chosen.words().size(), args.size()), new ShowChecks(sh.span(), host));
+        return checked == null ? null : new Statement.Show(checked, sh.span());
     }
 
-    private boolean noMore(List<Atom> rest, String what) {
-        if (rest.isEmpty()) return true;
-        diags.error(rest.get(0).span(), "show " + what + " takes no arguments; unexpected '" + rest.get(0).text() + "'");
-        return false;
+    /** Whether {@code args} begin with the words that name {@code s}. */
+    private static boolean named(ShowSyntax s, List<Atom> args) {
+        if (args.size() < s.words().size()) return false;
+        for (int i = 0; i < s.words().size(); i++) {
+            if (!(args.get(i) instanceof Word w) || !w.text().equals(s.words().get(i))) return false;
+        }
+        return true;
     }
 
-    /** `vm` or `vm.pagetable` in show translate / walk / pagetable. */
-    private String subject(Atom a, String what) {
-        if (!(a instanceof Word w)) {
-            diags.error(a.span(), "show " + what + " needs a VM name here, not '" + a.text() + "'");
-            return null;
+    /** "show ksm takes `history` or `by vm`, not 'histroy'". */
+    private void noSuchForm(List<ShowSyntax> family, Show sh, List<Atom> args) {
+        List<String> forms = new ArrayList<>(), next = new ArrayList<>();
+        for (ShowSyntax s : family) {
+            if (s.words().size() < 2) continue;
+            forms.add("`" + String.join(" ", s.words().subList(1, s.words().size())) + "`");
+            next.add(s.words().get(1));
         }
-        String[] parts = w.text().split("\\.");
-        Span vmSpan = new Span(a.span().file(), a.span().line(), a.span().column(), parts[0].length());
-        if (vmRef(new Name(parts[0], vmSpan)) == null) return null;
-        if (parts.length == 1) return parts[0];
-        if (parts.length > 2 || !scope.pagetables.containsKey(w.text())) {
-            Span ptSpan = new Span(a.span().file(), a.span().line(), a.span().column() + parts[0].length() + 1,
-                    w.text().length() - parts[0].length() - 1);
-            unknown("pagetable of " + parts[0], new Name(parts.length > 1 ? parts[1] : "", ptSpan), pagetablesOf(parts[0]));
-            return null;
+        String takes = forms.size() < 2 ? String.join("", forms)
+                : String.join(", ", forms.subList(0, forms.size() - 1)) + " or " + forms.get(forms.size() - 1);
+        String what = "show " + args.get(0).text() + " takes " + takes;
+        if (args.size() < 2) {
+            diags.error(sh.span(), what);
+            return;
         }
-        return w.text();
+        Atom sub = args.get(1);
+        diags.error(sub.span(), what + ", not '" + sub.text() + "'", Suggest.hint(sub.text(), next));
+    }
+
+    /** The checks a show form's arguments use, reported at their place in this statement. */
+    private final class ShowChecks implements ShowContext {
+        private final Span statement;
+        private final String host;
+
+        ShowChecks(Span statement, String host) {
+            this.statement = statement;
+            this.host = host;
+        }
+
+        @Override
+        public Span statement() {
+            return statement;
+        }
+
+        @Override
+        public String host() {
+            return host;
+        }
+
+        @Override
+        public void error(Span at, String message) {
+            diags.error(at, message);
+        }
+
+        @Override
+        public void error(Span at, String message, String hint) {
+            diags.error(at, message, hint);
+        }
+
+        @Override
+        public boolean noMore(List<Atom> rest, String what) {
+            if (rest.isEmpty()) return true;
+            diags.error(rest.get(0).span(), "show " + what + " takes no arguments; unexpected '" + rest.get(0).text() + "'");
+            return false;
+        }
+
+        @Override
+        public String vm(Word name) {
+            return vmRef(new Name(name.text(), name.span())) == null ? null : name.text();
+        }
+
+        @Override
+        public Subject subject(Atom a, String what) {
+            if (!(a instanceof Word w)) {
+                diags.error(a.span(), "show " + what + " needs a VM name here, not '" + a.text() + "'");
+                return null;
+            }
+            String[] parts = w.text().split("\\.");
+            Span vmSpan = new Span(a.span().file(), a.span().line(), a.span().column(), parts[0].length());
+            if (vmRef(new Name(parts[0], vmSpan)) == null) return null;
+            if (parts.length == 1) return new Subject(parts[0], null);
+            if (parts.length > 2 || !scope.pagetables.containsKey(w.text())) {
+                Span ptSpan = new Span(a.span().file(), a.span().line(), a.span().column() + parts[0].length() + 1,
+                        w.text().length() - parts[0].length() - 1);
+                unknown("pagetable of " + parts[0], new Name(parts[1], ptSpan), pagetablesOf(parts[0]));
+                return null;
+            }
+            return new Subject(parts[0], parts[1]);
+        }
+
+        @Override
+        public Long address(Atom a, String what) {
+            return values.address(a, what);
+        }
     }
 
     private Statement plot(Plot p) {

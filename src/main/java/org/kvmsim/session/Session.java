@@ -17,9 +17,10 @@ import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Statement;
 import org.kvmsim.model.Vm;
 import org.kvmsim.model.Workload;
+import org.kvmsim.query.Queries;
+import org.kvmsim.query.QueryError;
 import org.kvmsim.report.Charts;
 import org.kvmsim.report.Render;
-import org.kvmsim.report.Tables;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
@@ -43,6 +44,8 @@ public final class Session {
     /** Where each VM was declared, so a VM that fails to start is reported at its declaration. */
     private final Map<String, org.kvmsim.lang.Span> vmSpans = new java.util.HashMap<>();
     private final Map<String, Table> tables = new LinkedHashMap<>();
+    /** What `show` can show: the checker's forms, the tables, and what a sweep replays. */
+    private final Queries queries = Queries.all();
     private final long seed;
     private Path outDir;
     private volatile boolean interruptRequested;
@@ -63,6 +66,11 @@ public final class Session {
 
     public Declarations declarations() {
         return declared;
+    }
+
+    /** The queries this session answers (the kernel documents and completes `show` from them). */
+    public Queries queries() {
+        return queries;
     }
 
     /** The last table each query produced, by table name (what `plot` and `export` refer to). */
@@ -86,7 +94,7 @@ public final class Session {
 
     /** Parses, checks and runs {@code source}, sending its results to {@code out}. */
     public Result execute(SourceFile source, Output out) {
-        Frontend.Result compiled = Frontend.compile(source, declared);
+        Frontend.Result compiled = Frontend.compile(source, declared, queries.syntax());
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {
             for (Statement s : compiled.statements()) {
@@ -95,8 +103,7 @@ public final class Session {
                 } catch (ScriptError e) {
                     // a failed show walk/translate may have changed state first (it made the
                     // address space it looked in): a sweep's replay must make the same change
-                    if (s instanceof Statement.Show sh && (sh.kind() == Statement.ShowKind.WALK
-                            || sh.kind() == Statement.ShowKind.TRANSLATE)) {
+                    if (s instanceof Statement.Show sh && queries.changesState(sh.args())) {
                         executed.add(s);
                         failedQueries.add(s);
                     }
@@ -204,7 +211,7 @@ public final class Session {
         } else if (s instanceof Statement.Set st) {
             set(st);
         } else if (s instanceof Statement.Show sh) {
-            publish(show(sh), out, collect);
+            publish(query(sh), out, collect);
         } else if (s instanceof Statement.Sweep sw) {
             sweep(sw, out);
         } else if (s instanceof Statement.Plot p) {
@@ -321,149 +328,25 @@ public final class Session {
         }
     }
 
-    private Table show(Statement.Show sh) {
-        switch (sh.kind()) {
-            case VMS -> {
-                engine.sync(declared);
-                Tables.VmsTable t = new Tables.VmsTable();
-                for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
-                    // A VM running with an earlier declaration shows what it runs with.
-                    t.add(st.decl, st.state.name().toLowerCase(), st.rssBytes());
-                }
-                return t.table();
-            }
-            case KSM, KSM_HISTORY -> {
-                engine.sync(declared);
-                List<String> names = new ArrayList<>();
-                List<org.kvmsim.sim.view.KsmKnobs> knobs = new ArrayList<>();
-                List<org.kvmsim.sim.view.KsmCounters> counters = new ArrayList<>();
-                List<List<org.kvmsim.sim.view.KsmCounters>> hist = new ArrayList<>();
-                for (String h : hostsOf(sh)) {
-                    var hs = engine.host(h);
-                    names.add(h);
-                    // A host without a policy runs no ksmd: every counter is truly 0.
-                    var k = hs.ksmd == null ? new org.kvmsim.sim.ksm.Ksmd() : hs.ksmd;
-                    knobs.add(k.knobs());
-                    counters.add(k.counters());
-                    hist.add(k.history());
-                }
-                return sh.kind() == Statement.ShowKind.KSM ? Tables.ksm(names, knobs, counters, engine.now())
-                        : Tables.ksmHistory(names, hist);
-            }
-            case KSM_BY_VM -> {
-                engine.sync(declared);
-                Tables.KsmByVm t = new Tables.KsmByVm();
-                Map<String, long[]> hostTotals = new java.util.HashMap<>(); // host -> {saved bytes, merged pages}
-                for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
-                    var hs = engine.host(vm.host());
-                    long[] tot = hostTotals.computeIfAbsent(vm.host(), k -> new long[] {hs.ksmd == null ? 0
-                            : (hs.ksmd.counters().pagesSharing() + hs.ksmd.counters().ksmZeroPages()) * 4096L, 0});
-                    if (st.ksmSlot >= 0) {
-                        long[] stat = hs.ksmd.slotStat(st.ksmSlot);
-                        tot[1] += stat[1] + stat[2];
-                    }
-                }
-                for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
-                    if (sh.host() != null && !vm.host().equals(sh.host())) continue;
-                    long present = st.memory == null ? 0 : st.memory.presentPages();
-                    long[] stat = st.ksmSlot >= 0 ? engine.host(vm.host()).ksmd.slotStat(st.ksmSlot) : new long[3];
-                    long[] tot = hostTotals.get(vm.host());
-                    t.add(vm.name(), vm.host(), present, stat[1] + stat[2], stat[2], stat[0], tot[0], tot[1]);
-                }
-                return t.table();
-            }
-            case MEMINFO -> {
-                engine.sync(declared);
-                List<String> names = hostsOf(sh);
-                List<List<org.kvmsim.sim.view.MeminfoField>> f = new ArrayList<>();
-                for (String h : names) f.add(engine.view().host(h).meminfo());
-                return Tables.meminfo(names, f);
-            }
-            case HUGEPAGES -> {
-                engine.sync(declared);
-                Tables.Hugepages t = new Tables.Hugepages();
-                for (String h : hostsOf(sh)) {
-                    var hs = engine.host(h);
-                    for (long size : new long[] {org.kvmsim.sim.hugetlb.HugetlbPools.SIZE_2M, org.kvmsim.sim.hugetlb.HugetlbPools.SIZE_1G}) {
-                        var p = hs.pools.pool(size);
-                        t.add(h, size, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommitHugepages());
-                    }
-                }
-                return t.table();
-            }
-            case EVENTS -> {
-                return Tables.events(engine.events());
-            }
-            case MMU -> {
-                engine.sync(declared);
-                Tables.Mmu t = new Tables.Mmu();
-                for (Vm vm : declared.vms.values()) {
-                    if (!sh.vms().isEmpty() && !sh.vms().contains(vm.name())) continue;
-                    var st = engine.vm(vm.name());
-                    // A VM that never ran made no accesses: its counters are truly 0.
-                    t.add(vm.name(), st.mmu == null ? null : st.mmu.counters(), st.decl.paging().word());
-                }
-                return t.table();
-            }
-            case WALK, TRANSLATE, PAGETABLE -> {
-                engine.sync(declared);
-                var vs = engine.vm(sh.subject().split("\\.")[0]);
-                if (vs.state == org.kvmsim.sim.view.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
-                return translation(sh);
-            }
-            case PAGETABLES -> {
-                engine.sync(declared);
-                Tables.PageTables t = new Tables.PageTables();
-                for (Vm vm : declared.vms.values()) {
-                    var st = engine.vm(vm.name());
-                    if (st.mmu == null) continue;
-                    for (int sp = 0; sp < st.mmu.addressSpaces(); sp++) {
-                        t.add(vm.name(), engine.spaceName(st, sp), st.mmu.guestTableStats(sp));
-                    }
-                    t.add(vm.name(), "", st.mmu.nestedTableStats());
-                    t.add(vm.name(), "", st.mmu.shadowTableStats());
-                }
-                return t.table("pagetables");
-            }
-            default -> throw new IllegalStateException("no table for show " + sh.kind());
+    /**
+     * A query's table, read from the engine's view. One about a VM that has not started yet
+     * (`show walk` before any `run`) is answered as if the next `run` had started it.
+     */
+    private Table query(Statement.Show sh) {
+        engine.sync(declared);
+        String vm = queries.vm(sh.args());
+        if (vm != null && engine.view().vm(vm).state() == org.kvmsim.sim.view.VmRunState.DECLARED) {
+            return onStartedCopy(sh.span(), () -> answer(sh));
         }
+        return answer(sh);
     }
 
-    /** `show walk`, `show translate` and `show pagetable` on a started VM. */
-    private Table translation(Statement.Show sh) {
-        String[] subj = sh.subject().split("\\.");
-        var st = runningVm(subj[0], sh.span());
-        int space = engine.space(st, subj.length > 1 ? subj[1] : null);
-        if (sh.kind() == Statement.ShowKind.PAGETABLE) {
-            Tables.PageTables t = new Tables.PageTables();
-            t.add(subj[0], subj[1], st.mmu.guestTableStats(space));
-            t.add(subj[0], "", st.mmu.nestedTableStats());
-            t.add(subj[0], "", st.mmu.shadowTableStats());
-            return t.table("pagetable");
-        }
-        java.util.Optional<org.kvmsim.sim.view.Translation> tr;
+    private Table answer(Statement.Show sh) {
         try {
-            if (sh.kind() == Statement.ShowKind.WALK) {
-                return Tables.walk(st.mmu.walk(space, sh.address()));
-            }
-            tr = st.mmu.translate(space, sh.address());
-        } catch (org.kvmsim.sim.Engine.VmGone gone) {
-            // filling in the translation faulted a host page in, and the OOM killer chose this VM
-            throw new ScriptError(sh.span(), "vm '" + subj[0] + "' was killed by the OOM killer while this query faulted"
-                    + " its page in (the host is out of memory)", "show events tells which VM it chose and why");
+            return queries.answer(sh.args(), declared, engine.view(), engine.probe());
+        } catch (QueryError e) {
+            throw new ScriptError(sh.span(), e.getMessage(), e.hint());
         }
-        if (tr.isEmpty()) {
-            throw new ScriptError(sh.span(), String.format("0x%x is not mapped in %s's address space", sh.address(),
-                    sh.subject()), "a workload maps its pages as it touches them; run it first, or show walk to see where the walk stops");
-        }
-        return Tables.translate(sh.subject(), tr.get());
-    }
-
-    private List<String> hostsOf(Statement.Show sh) {
-        return sh.host() != null ? List.of(sh.host()) : new ArrayList<>(declared.hosts.keySet());
     }
 
     /**
@@ -524,8 +407,8 @@ public final class Session {
      * Runs {@code history} again on the current (fresh) engine, without output: the engine is
      * deterministic, so this rebuilds the simulation state. {@code patch} may substitute
      * declarations (a sweep's variable). Queries and sweeps change no state and are skipped, but
-     * for `show walk` and `show translate` on a running VM: they fill in missing nested or shadow
-     * entries as the first access would (and fault the host page in), so they run again too;
+     * for the queries that do (`show walk` and `show translate` fill in missing nested or shadow
+     * entries as the first access would, and fault the host page in) where their VM runs;
      * {@code diverged} hears of each that fails or is skipped where the session's run did not.
      */
     private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch,
@@ -538,16 +421,16 @@ public final class Session {
             public void chart(String name, byte[] png, String svg) {}
         };
         for (Statement h : history) {
-            if (h instanceof Statement.Show sh
-                    && (sh.kind() == Statement.ShowKind.WALK || sh.kind() == Statement.ShowKind.TRANSLATE)) {
+            if (h instanceof Statement.Show sh && queries.changesState(sh.args())) {
                 // on a VM not started yet it ran on a scratch copy and changed nothing; it may fail
                 // here where it did not (the swept value changed what is mapped, or killed the VM),
                 // or have failed there after changing state: what state it leaves is what counts
                 engine.sync(declared);
-                var state = engine.vm(sh.subject().split("\\.")[0]).state;
+                String vm = queries.vm(sh.args());
+                var state = vm == null ? org.kvmsim.sim.view.VmRunState.RUNNING : engine.view().vm(vm).state();
                 if (state != org.kvmsim.sim.view.VmRunState.RUNNING && state != org.kvmsim.sim.view.VmRunState.DECLARED
                         && !failedQueries.contains(h)) {
-                    diverged.accept(h, "was skipped (the vm is " + state.name().toLowerCase(java.util.Locale.ROOT) + ")");
+                    diverged.accept(h, "was skipped (the vm is " + state.word() + ")");
                 }
                 if (state == org.kvmsim.sim.view.VmRunState.RUNNING) {
                     try {

@@ -82,7 +82,7 @@ class FuzzTest {
     void mutatedScriptsYieldOnlyDiagnostics(@ForAll long seed) {
         String text = mutate(seed);
         SourceFile src = new SourceFile("fuzz.kvm", text);
-        Frontend.Result r = Frontend.compile(src, new Declarations());
+        Frontend.Result r = Frontend.compile(src, new Declarations(), org.kvmsim.query.Queries.all().syntax());
         String rendered = r.diagnostics().render(src);
         for (Diagnostic d : r.diagnostics().list()) {
             assertTrue(d.span().line() >= 1, "a diagnostic without a position: " + d);

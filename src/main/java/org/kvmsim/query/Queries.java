@@ -1,0 +1,85 @@
+package org.kvmsim.query;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import org.kvmsim.lang.ShowSyntax;
+import org.kvmsim.model.Declarations;
+import org.kvmsim.model.ShowArgs;
+import org.kvmsim.sim.view.Probe;
+import org.kvmsim.sim.view.SimView;
+import tech.tablesaw.api.Table;
+
+/**
+ * Every `show` the language has, in the order help lists them: the checker takes their syntax
+ * from here, the session their answers and what a sweep must replay, the kernel its help and
+ * completion, and docs/tables.md its table of tables.
+ */
+public final class Queries {
+
+    private static final Queries ALL = new Queries(List.of(new VmsQuery(), new TranslateQuery(), new WalkQuery(),
+            new MmuQuery(), new KsmQuery(), new KsmHistoryQuery(), new KsmByVmQuery(), new MeminfoQuery(),
+            new HugepagesQuery(), new PagetableQuery(), new PagetablesQuery(), new EventsQuery()));
+
+    private final List<Query<?>> queries;
+    private final Map<Class<?>, Query<?>> byArgs = new HashMap<>();
+
+    Queries(List<Query<?>> queries) {
+        this.queries = List.copyOf(queries);
+        for (Query<?> q : queries) {
+            if (byArgs.put(q.argsType(), q) != null) throw new IllegalArgumentException("two queries check into " + q.argsType());
+        }
+    }
+
+    /** The language's queries. */
+    public static Queries all() {
+        return ALL;
+    }
+
+    /** The forms `show` takes, for the checker. */
+    public List<ShowSyntax> syntax() {
+        return List.copyOf(queries);
+    }
+
+    /** The words that may follow `show`, each once: vms, translate, walk, ... */
+    public List<String> targets() {
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        for (Query<?> q : queries) out.add(q.words().get(0));
+        return List.copyOf(out);
+    }
+
+    /** The table a checked `show` asks for, read from {@code view}; a failure to answer is a {@link QueryError}. */
+    public Table answer(ShowArgs args, Declarations declared, SimView view, Probe probe) {
+        return answer(of(args), args, new Source(declared, view, probe));
+    }
+
+    private static <A extends ShowArgs> Table answer(Query<A> q, ShowArgs args, Source in) {
+        return q.answer(q.argsType().cast(args), in);
+    }
+
+    /** Whether answering changes the simulation, so that a sweep's replay must answer it again. */
+    public boolean changesState(ShowArgs args) {
+        return of(args).changesState();
+    }
+
+    /**
+     * The VM the query must find running, or null: one that has not started yet is answered on a
+     * copy of the session in which it has, and a replay skips a state-changing query where its
+     * VM does not run.
+     */
+    public String vm(ShowArgs args) {
+        return vm(of(args), args);
+    }
+
+    private static <A extends ShowArgs> String vm(Query<A> q, ShowArgs args) {
+        return q.vm(q.argsType().cast(args));
+    }
+
+    private Query<?> of(ShowArgs args) {
+        Query<?> q = byArgs.get(args.getClass());
+        if (q == null) throw new IllegalArgumentException("no query answers " + args);
+        return q;
+    }
+}
