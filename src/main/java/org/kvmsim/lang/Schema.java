@@ -252,10 +252,6 @@ public final class Schema {
             "pages_sharing", "pages_unshared", "pages_volatile", "pages_skipped", "ksm_zero_pages",
             "stable_node_chains", "stable_node_dups", "general_profit");
 
-    /** What `show` can show. */
-    public static final List<String> SHOW_TARGETS = List.of("vms", "translate", "walk", "mmu", "ksm",
-            "meminfo", "hugepages", "pagetable", "pagetables", "events");
-
     /** Statement keywords, for completion and "did you mean". */
     public static final List<String> STATEMENTS = List.of("ksm policy", "host", "image", "vm", "workload",
             "pagetable", "contents", "run", "write", "set", "start", "stop", "reset", "sweep", "show", "plot",

@@ -50,6 +50,53 @@ public final class Queries {
         return List.copyOf(out);
     }
 
+    /**
+     * Help for the forms that begin with {@code words} (the words after `show`): each as it is
+     * written and what it shows, a line each; null when none begins so.
+     */
+    public String help(List<String> words) {
+        List<String> lines = new ArrayList<>();
+        for (Query<?> q : queries) {
+            if (q.words().size() >= words.size() && q.words().subList(0, words.size()).equals(words)) {
+                lines.add(q.doc().form() + ": " + q.doc().summary());
+            }
+        }
+        return lines.isEmpty() ? null : String.join("\n", lines);
+    }
+
+    /**
+     * What may follow {@code typed}, the words after `show` so far (a dotted name is several
+     * words): a target, the next word of a longer form, a form's arguments, or `on`.
+     */
+    public List<String> complete(List<String> typed, Declarations declared) {
+        if (typed.isEmpty()) return targets();
+        if (typed.get(typed.size() - 1).equals(".")) return List.of();
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        boolean named = false;
+        for (Query<?> q : queries) {
+            List<String> w = q.words();
+            int n = Math.min(w.size(), typed.size());
+            if (!w.subList(0, n).equals(typed.subList(0, n))) continue;
+            if (typed.size() < w.size()) {
+                out.add(w.get(typed.size()));
+            } else {
+                named = true;
+                out.addAll(q.complete(arguments(typed.subList(w.size(), typed.size())), declared));
+            }
+        }
+        if (named) out.add("on");
+        return List.copyOf(out);
+    }
+
+    /** How many arguments {@code words} hold: `vm . app` is one. */
+    private static int arguments(List<String> words) {
+        int n = 0;
+        for (int i = 0; i < words.size(); i++) {
+            if (!words.get(i).equals(".") && (i == 0 || !words.get(i - 1).equals("."))) n++;
+        }
+        return n;
+    }
+
     /** The table a checked `show` asks for, read from {@code view}; a failure to answer is a {@link QueryError}. */
     public Table answer(ShowArgs args, Declarations declared, SimView view, Probe probe) {
         return answer(of(args), args, new Source(declared, view, probe));
