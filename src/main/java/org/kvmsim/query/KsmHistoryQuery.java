@@ -23,8 +23,10 @@ final class KsmHistoryQuery implements Query<KsmHistoryQuery.Args> {
     @Override
     public Doc doc() {
         return new Doc("show ksm history [on HOST]", "the KSM counters at the end of every full scan so far.",
-                "ksm_history", "host, time_s (when the full scan ended), then every counter of `ksm` from full_scans to"
-                        + " general_profit: one row per completed full scan");
+                "ksm_history", "host, time_s (when the full scan ended), then the counters of `ksm`: full_scans,"
+                        + " pages_scanned, pages_shared, pages_sharing, pages_unshared, pages_volatile, pages_skipped,"
+                        + " ksm_zero_pages, stable_node_chains, stable_node_dups, general_profit: one row per completed"
+                        + " full scan");
     }
 
     @Override

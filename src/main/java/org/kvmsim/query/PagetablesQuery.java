@@ -22,7 +22,8 @@ final class PagetablesQuery implements Query<PagetablesQuery.Args> {
     @Override
     public Doc doc() {
         return new Doc("show pagetables", "page-table pages per VM, address space and level.",
-                "pagetables", "the same columns, for every address space of every running VM");
+                "pagetables", "the columns of `pagetable` (vm, address_space, kind, level, tables, entries, bytes),"
+                        + " for every address space of every running VM");
     }
 
     @Override

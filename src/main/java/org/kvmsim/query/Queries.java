@@ -38,6 +38,10 @@ public final class Queries {
         return ALL;
     }
 
+    List<Query<?>> queries() {
+        return queries;
+    }
+
     /** The forms `show` takes, for the checker. */
     public List<ShowSyntax> syntax() {
         return List.copyOf(queries);
@@ -95,6 +99,16 @@ public final class Queries {
             if (!words.get(i).equals(".") && (i == 0 || !words.get(i - 1).equals("."))) n++;
         }
         return n;
+    }
+
+    /** docs/tables.md's table of tables: each query as written, the table it publishes and its columns. */
+    public String tablesDoc() {
+        StringBuilder b = new StringBuilder("| query | table | columns |\n|---|---|---|\n");
+        for (Query<?> q : queries) {
+            Query.Doc d = q.doc();
+            b.append("| `").append(d.form()).append("` | `").append(d.table()).append("` | ").append(d.columns()).append(" |\n");
+        }
+        return b.toString();
     }
 
     /** The table a checked `show` asks for, read from {@code view}; a failure to answer is a {@link QueryError}. */
