@@ -10,6 +10,7 @@ import org.kvmsim.lang.Diagnostics;
 import org.kvmsim.lang.Frontend;
 import org.kvmsim.lang.SourceFile;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.query.Queries;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -36,7 +37,7 @@ final class CheckCommand implements Callable<Integer> {
                 rc = 2;
                 continue;
             }
-            Diagnostics d = Frontend.compile(src, new Declarations()).diagnostics();
+            Diagnostics d = Frontend.compile(src, new Declarations(), Queries.all().syntax()).diagnostics();
             if (d.hasErrors()) {
                 spec.commandLine().getErr().print(d.render(src));
                 rc = Math.max(rc, 1);

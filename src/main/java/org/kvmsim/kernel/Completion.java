@@ -51,8 +51,8 @@ final class Completion {
         String lastWord = w.get(w.size() - 1);
         return switch (w.get(0)) {
             case "ksm" -> w.size() == 1 ? List.of("policy") : List.of();
-            case "show" -> w.size() == 1 ? Schema.SHOW_TARGETS
-                    : lastWord.equals("on") ? names(d.hosts.keySet()) : concat(names(d.vms.keySet()), List.of("on"));
+            case "show" -> w.size() > 1 && lastWord.equals("on") ? names(d.hosts.keySet())
+                    : session.queries().complete(w.subList(1, w.size()), d);
             case "vm" -> w.size() == 2 ? List.of("on", "like")
                     : lastWord.equals("on") ? names(d.hosts.keySet())
                     : lastWord.equals("like") ? names(d.vms.keySet()) : List.of();

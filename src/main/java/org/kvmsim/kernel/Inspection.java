@@ -36,8 +36,11 @@ final class Inspection {
             Schema.Attr a = Schema.of(scan.block().kind()).get(word);
             if (a != null && before.isEmpty()) return scan.block().kind() + " attribute " + a.describe();
         }
-        if (before.size() == 1 && before.get(0).equals("show") && Keywords.SHOW.containsKey(word)) {
-            return Keywords.SHOW.get(word);
+        if (!before.isEmpty() && before.get(0).equals("show")) {
+            List<String> words = new ArrayList<>(before.subList(1, before.size()));
+            words.add(word);
+            String help = session.queries().help(words);
+            if (help != null) return help;
         }
         if (before.size() >= 3 && before.get(before.size() - 1).equals(".") && before.get(before.size() - 2).equals("ksm")) {
             if (!before.isEmpty() && before.get(0).equals("run") && Schema.KSM_COUNTERS.contains(word)) {
@@ -49,11 +52,11 @@ final class Inspection {
         String declared = declared(word, session);
         if (declared != null) return declared;
         if (before.isEmpty() && Keywords.STATEMENTS.containsKey(word)) return Keywords.STATEMENTS.get(word);
-        return anywhere(word);
+        return anywhere(word, session);
     }
 
     /** A word seen out of any telling context: every meaning it has. */
-    private static String anywhere(String word) {
+    private static String anywhere(String word, Session session) {
         List<String> out = new ArrayList<>();
         if (Keywords.STATEMENTS.containsKey(word)) out.add(Keywords.STATEMENTS.get(word));
         for (String kind : List.of("host", "vm", "image", "workload", "ksm policy", "hugepages", "plot")) {
@@ -63,7 +66,8 @@ final class Inspection {
         if (Schema.KSM_COUNTERS.contains(word)) {
             out.add("KSM counter " + word + ": as ksmd reports it in /sys/kernel/mm/ksm/" + word);
         }
-        if (Keywords.SHOW.containsKey(word)) out.add(Keywords.SHOW.get(word));
+        String show = session.queries().help(List.of(word));
+        if (show != null) out.add(show);
         if (Keywords.WORDS.containsKey(word)) out.add(Keywords.WORDS.get(word));
         return out.isEmpty() ? null : String.join("\n\n", out);
     }

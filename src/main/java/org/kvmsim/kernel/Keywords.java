@@ -3,18 +3,18 @@ package org.kvmsim.kernel;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.kvmsim.lang.Schema;
+import org.kvmsim.query.Queries;
 
 /**
- * What each statement keyword, `show` target and unit means, in a line or two and the form it
- * takes: the text inspection shows. Attributes are documented in {@link org.kvmsim.lang.Schema},
- * next to their checks; this holds the words that are not attributes.
+ * What each statement keyword and unit means, in a line or two and the form it takes: the text
+ * inspection shows. Attributes are documented in {@link org.kvmsim.lang.Schema}, next to their
+ * checks, and `show` targets by their queries ({@link Queries}); this holds the other words.
  */
 final class Keywords {
 
     private Keywords() {}
 
     static final Map<String, String> STATEMENTS = new LinkedHashMap<>();
-    static final Map<String, String> SHOW = new LinkedHashMap<>();
     static final Map<String, String> WORDS = new LinkedHashMap<>();
 
     static {
@@ -51,23 +51,12 @@ final class Keywords {
                 + "Runs the body once per value from the same start and concatenates the queries' tables,\n"
                 + "with a first column for the swept value.");
         STATEMENTS.put("show", "show TARGET [on HOST]\nA query: publishes a table. Targets: "
-                + String.join(", ", Schema.SHOW_TARGETS) + ".");
+                + String.join(", ", Queries.all().targets()) + ".");
         STATEMENTS.put("plot", "plot TABLE { x = COLUMN  y = COLUMN  kind = line|bar|scatter  title = \"...\" }\n"
                 + "Draws a chart (PNG and SVG) from a table a query produced.");
         STATEMENTS.put("export", "export TABLE to \"FILE.csv|.json|.md|.html\"\n"
                 + "Writes a table to a file; the format follows the extension.");
         STATEMENTS.put("print", "print \"TEXT\"\nWrites a line to the cell's output.");
-
-        SHOW.put("vms", "show vms: one row per VM: host, state, memory, resident set.");
-        SHOW.put("translate", "show translate VM 0xADDR: the guest-virtual to host-physical translation of one address.");
-        SHOW.put("walk", "show walk VM 0xADDR: every step of the (nested) page walk and its memory references.");
-        SHOW.put("mmu", "show mmu: TLB and page-walk counters per VM.");
-        SHOW.put("ksm", "show ksm [by vm | history]: the /sys/kernel/mm/ksm counters (pages_shared, pages_sharing, ...).");
-        SHOW.put("meminfo", "show meminfo [on HOST]: the host's /proc/meminfo (MemTotal, MemFree, AnonHugePages, ...).");
-        SHOW.put("hugepages", "show hugepages [on HOST]: hugetlb pools: total, free, reserved, surplus per page size.");
-        SHOW.put("pagetable", "show pagetable VM.NAME: the mappings of a declared guest page table.");
-        SHOW.put("pagetables", "show pagetables: page-table memory per VM and level.");
-        SHOW.put("events", "show events: the simulation's event log (faults, merges, collapses, OOM kills).");
 
         WORDS.put("like", "vm NAME like OTHER { ... }: copies OTHER's attributes, then applies this block's.");
         WORDS.put("on", "on: names the host a VM or query belongs to, or the VMs a workload runs in; also the value `on`.");

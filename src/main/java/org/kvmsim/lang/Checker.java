@@ -1,25 +1,32 @@
 package org.kvmsim.lang;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import org.kvmsim.lang.Syntax.*;
 import org.kvmsim.model.Backing;
+import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.Content;
 import org.kvmsim.model.ContentsSpec;
 import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.Declaration;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Image;
 import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
 import org.kvmsim.model.Paging;
 import org.kvmsim.model.Pattern;
+import org.kvmsim.model.ShowArgs;
 import org.kvmsim.model.Statement;
-import org.kvmsim.model.Statement.ShowKind;
 import org.kvmsim.model.ThpMode;
 import org.kvmsim.model.Vm;
 import org.kvmsim.model.Workload;
@@ -41,19 +48,21 @@ public final class Checker {
     private final Declarations scope;
     private final Diagnostics diags;
     private final Values values;
-    private final java.util.Set<String> brokenNames;
+    private final Set<String> brokenNames;
+    private final List<ShowSyntax> shows;
 
-    /** Checks against a copy of {@code declared}; the caller's declarations are not changed. */
-    public Checker(Declarations declared, Diagnostics diags) {
-        this(declared, diags, java.util.Set.of());
-    }
-
-    /** {@code brokenNames}: names written in statements that did not parse; not reported as unknown. */
-    public Checker(Declarations declared, Diagnostics diags, java.util.Set<String> brokenNames) {
-        this.brokenNames = new java.util.HashSet<>(brokenNames);
+    /**
+     * Checks against a copy of {@code declared}; the caller's declarations are not changed.
+     * {@code brokenNames}: names written in statements that did not parse; not reported as
+     * unknown. {@code shows}: the forms `show` takes, in the order help lists them.
+     */
+    public Checker(Declarations declared, Diagnostics diags, Set<String> brokenNames,
+                   List<? extends ShowSyntax> shows) {
+        this.brokenNames = new HashSet<>(brokenNames);
         this.scope = declared.copy();
         this.diags = diags;
         this.values = new Values(diags);
+        this.shows = List.copyOf(shows);
     }
 
     /** The declarations as they stand after the statements checked so far. */
@@ -108,7 +117,7 @@ public final class Checker {
         return new Statement.Print(p.text().value(), p.span());
     }
 
-    private Statement declare(org.kvmsim.model.Declaration d, Span span, Name name) {
+    private Statement declare(Declaration d, Span span, Name name) {
         if (d == null) {
             // Later uses of a declaration that failed its checks are not errors of their own.
             if (name != null) brokenNames.add(name.text());
@@ -211,7 +220,7 @@ public final class Checker {
         return w.text();
     }
 
-    private void unknown(String kind, Name name, java.util.Collection<String> known) {
+    private void unknown(String kind, Name name, Collection<String> known) {
         if (brokenNames.contains(name.text())) return;
         String hint = Suggest.hint(name.text(), known);
         if (hint == null && !known.isEmpty()) {
@@ -382,7 +391,7 @@ public final class Checker {
         };
     }
 
-    private org.kvmsim.model.Host host(HostDecl d) {
+    private Host host(HostDecl d) {
         List<Nested> nested = new ArrayList<>();
         Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, nested, List.of("hugepages", "cpu_overrides"));
         List<Nested> poolBlocks = new ArrayList<>();
@@ -412,7 +421,7 @@ public final class Checker {
         } else if (memory != null && (memory >= MAX_HOST_BYTES || memory < (1L << 20))) {
             // Host frames are numbered with Java ints (2^31 frames of 4 KiB).
             diags.error(attrs.get("memory").value().span(), "host memory must be at least 1 MiB and less than 8 TiB, not "
-                    + new org.kvmsim.model.ByteSize(memory));
+                    + new ByteSize(memory));
             memory = null;
         }
         List<HugePagePool> pools = new ArrayList<>();
@@ -460,8 +469,8 @@ public final class Checker {
         }
         if (memory != null && poolsOk && poolBytes > memory) {
             diags.error(d.name().span(), "the hugepages pools of host '" + d.name().text() + "' need "
-                    + new org.kvmsim.model.ByteSize(poolBytes) + ", more than its memory ("
-                    + new org.kvmsim.model.ByteSize(memory) + ")");
+                    + new ByteSize(poolBytes) + ", more than its memory ("
+                    + new ByteSize(memory) + ")");
             return null;
         }
         if (memory != null && poolsOk && nodes != null) {
@@ -470,8 +479,8 @@ public final class Checker {
             for (Map.Entry<Integer, Long> e : nodeBytes.entrySet()) {
                 if (e.getValue() > perNode) {
                     diags.error(d.name().span(), "the hugepages pools on node " + e.getKey() + " of host '" + d.name().text()
-                            + "' need " + new org.kvmsim.model.ByteSize(e.getValue()) + ", more than the node's memory ("
-                            + new org.kvmsim.model.ByteSize(perNode) + ")");
+                            + "' need " + new ByteSize(e.getValue()) + ", more than the node's memory ("
+                            + new ByteSize(perNode) + ")");
                     return null;
                 }
             }
@@ -480,7 +489,7 @@ public final class Checker {
             // the preset with its overrides must still make buildable caches: said here, at the
             // override, not when the first run builds the CPU
             for (CpuModel.GeometryProblem p : CpuModel.preset(cpu).with(overrides).geometryProblems()) {
-                Attr at = p.knobs().stream().map(overrideAttrs::get).filter(java.util.Objects::nonNull).findFirst().orElse(null);
+                Attr at = p.knobs().stream().map(overrideAttrs::get).filter(Objects::nonNull).findFirst().orElse(null);
                 if (at != null) {
                     diags.error(at.value().span(), p.message());
                     overridesOk = false;
@@ -492,7 +501,7 @@ public final class Checker {
             return null;
         }
         KsmPolicy policy = ksm == null ? null : scope.policies.get(ksm);
-        return new org.kvmsim.model.Host(d.name().text(), memory, cpu, ThpMode.of(thp),
+        return new Host(d.name().text(), memory, cpu, ThpMode.of(thp),
                 policy, nodes.intValue(), pools, overrides);
     }
 
@@ -609,8 +618,8 @@ public final class Checker {
             Image img = scope.images.get(image);
             if (img.footprint() > memory) {
                 diags.error(attrs.containsKey("image") ? attrs.get("image").value().span() : d.name().span(),
-                        "image '" + image + "' has a footprint of " + new org.kvmsim.model.ByteSize(img.footprint())
-                                + ", more than the VM's memory (" + new org.kvmsim.model.ByteSize(memory) + ")");
+                        "image '" + image + "' has a footprint of " + new ByteSize(img.footprint())
+                                + ", more than the VM's memory (" + new ByteSize(memory) + ")");
                 return null;
             }
         }
@@ -636,7 +645,7 @@ public final class Checker {
         if (backing.kind() == Backing.Kind.HUGEPAGES) page = scope.hosts.get(host).pool(backing.pool()).pageSize();
         if (memory % page != 0) {
             diags.error(span, "memory must be a multiple of the backing's page size ("
-                    + new org.kvmsim.model.ByteSize(page) + "), not " + new org.kvmsim.model.ByteSize(memory));
+                    + new ByteSize(page) + "), not " + new ByteSize(memory));
             return false;
         }
         return true;
@@ -675,8 +684,8 @@ public final class Checker {
         for (Workload.Target t : targets) {
             Vm vm = scope.vms.get(t.vm());
             if (t.pagetable() == null && footprint > vm.memory()) {
-                diags.error(attrs.get("footprint").value().span(), "footprint " + new org.kvmsim.model.ByteSize(footprint)
-                        + " is larger than vm '" + vm.name() + "' (" + new org.kvmsim.model.ByteSize(vm.memory()) + ")");
+                diags.error(attrs.get("footprint").value().span(), "footprint " + new ByteSize(footprint)
+                        + " is larger than vm '" + vm.name() + "' (" + new ByteSize(vm.memory()) + ")");
                 return null;
             }
         }
@@ -712,17 +721,17 @@ public final class Checker {
                 }
                 if (size <= 0 || size % page != 0) {
                     diags.error(m.size().span(), "size must be a positive multiple of the page size ("
-                            + new org.kvmsim.model.ByteSize(page) + ")");
+                            + new ByteSize(page) + ")");
                     ok = false;
                 } else if (gva % page != 0) {
                     diags.error(m.address().span(), String.format("address 0x%x is not aligned to the page size (%s)",
-                            gva, new org.kvmsim.model.ByteSize(page)));
+                            gva, new ByteSize(page)));
                     ok = false;
                 } else if (Long.compareUnsigned(gva, limit) >= 0 || Long.compareUnsigned(gva + size, limit) > 0
                         || gva + size < gva) {
                     diags.error(m.address().span(), String.format(
                             "address range 0x%x + %s lies outside the %d-bit lower half that %d-level paging maps",
-                            gva, new org.kvmsim.model.ByteSize(size), vm.levels() == 5 ? 57 : 48, vm.levels()),
+                            gva, new ByteSize(size), vm.levels() == 5 ? 57 : 48, vm.levels()),
                             vm.levels() == 4 ? "give the VM levels = 5 for addresses above 0x7fff_ffff_ffff" : null);
                     ok = false;
                 } else {
@@ -738,8 +747,8 @@ public final class Checker {
             }
         }
         if (ok && total > vm.memory()) {
-            diags.error(d.span(), "pagetable '" + d.name().text() + "' maps " + new org.kvmsim.model.ByteSize(total)
-                    + ", more than vm '" + vm.name() + "' has (" + new org.kvmsim.model.ByteSize(vm.memory()) + ")");
+            diags.error(d.span(), "pagetable '" + d.name().text() + "' maps " + new ByteSize(total)
+                    + ", more than vm '" + vm.name() + "' has (" + new ByteSize(vm.memory()) + ")");
             return null;
         }
         return ok ? new PageTableSpec(d.name().text(), vm.name(), maps) : null;
@@ -778,7 +787,7 @@ public final class Checker {
         }
         if (to >= pages) {
             diags.error(r.to().span(), "page " + to + " is outside vm '" + vm.name() + "', whose "
-                    + new org.kvmsim.model.ByteSize(vm.memory()) + " are pages 0 .. " + (pages - 1));
+                    + new ByteSize(vm.memory()) + " are pages 0 .. " + (pages - 1));
             return null;
         }
         return new long[] {from, to};
@@ -842,8 +851,8 @@ public final class Checker {
         return vm;
     }
 
-    private org.kvmsim.model.Host hostRef(Name n) {
-        org.kvmsim.model.Host h = scope.hosts.get(n.text());
+    private Host hostRef(Name n) {
+        Host h = scope.hosts.get(n.text());
         if (h == null) unknown("host", n, scope.hosts.keySet());
         return h;
     }
@@ -867,7 +876,7 @@ public final class Checker {
                     "counters: " + String.join(", ", Schema.KSM_COUNTERS));
             return null;
         }
-        org.kvmsim.model.Host h = hostRef(p.get(0));
+        Host h = hostRef(p.get(0));
         String counter = p.get(2).text();
         boolean ok = h != null;
         if (!Schema.KSM_COUNTERS.contains(counter)) {
@@ -915,7 +924,7 @@ public final class Checker {
 
     private Statement set(SetStmt st) {
         List<Name> p = st.path().parts();
-        org.kvmsim.model.Host h = scope.hosts.get(p.get(0).text());
+        Host h = scope.hosts.get(p.get(0).text());
         if (h == null) {
             if (scope.vms.containsKey(p.get(0).text())) {
                 diags.error(st.path().span(), "a VM's configuration cannot change while it runs; declare it again instead",
@@ -935,7 +944,7 @@ public final class Checker {
      * The value of a runtime knob: {@code HOST.ksm.KNOB} (as sysfs holds it), {@code HOST.thp},
      * {@code HOST.POOL.count|overcommit}. Used by `set` and by `sweep` over host knobs.
      */
-    private Object setValue(org.kvmsim.model.Host h, List<Name> p, Value v, Span pathSpan) {
+    private Object setValue(Host h, List<Name> p, Value v, Span pathSpan) {
         if (p.size() == 3 && p.get(1).text().equals("ksm")) {
             String knob = p.get(2).text();
             if (h.ksm() == null) {
@@ -1057,6 +1066,11 @@ public final class Checker {
         return new Statement.Sweep(sw.variable().text(), kind, owner, attribute, vals, labels, body, sw.span());
     }
 
+    /**
+     * `show WORDS... [on HOST]`: the first word names the target; where several forms share it
+     * (`ksm`, `ksm history`, `ksm by vm`) the words after it choose one, and nothing may follow
+     * them. The form chosen checks its own arguments.
+     */
     private Statement show(Show sh) {
         List<Atom> args = sh.args();
         Atom first = args.get(0);
@@ -1066,92 +1080,118 @@ public final class Checker {
             if (hostRef(sh.host()) == null) return null;
             host = sh.host().text();
         }
-        if (!Schema.SHOW_TARGETS.contains(what)) {
+        List<ShowSyntax> family = shows.stream().filter(s -> s.words().get(0).equals(what)).toList();
+        if (family.isEmpty()) {
+            List<String> targets = shows.stream().map(s -> s.words().get(0)).distinct().toList();
             diags.error(first.span(), "unknown show target '" + what + "'",
-                    hintOr(Suggest.hint(what, Schema.SHOW_TARGETS), "show " + String.join(" | ", Schema.SHOW_TARGETS)));
+                    hintOr(Suggest.hint(what, targets), "show " + String.join(" | ", targets)));
             return null;
         }
-        List<Atom> rest = args.subList(1, args.size());
-        switch (what) {
-            case "vms", "pagetables", "events", "meminfo", "hugepages" -> {
-                if (!noMore(rest, what)) return null;
-                ShowKind k = ShowKind.valueOf(what.toUpperCase(Locale.ROOT));
-                return new Statement.Show(k, null, 0, List.of(), host, sh.span());
-            }
-            case "ksm" -> {
-                ShowKind k = ShowKind.KSM;
-                if (!rest.isEmpty()) {
-                    String sub = rest.get(0).text();
-                    if (sub.equals("history") && rest.size() == 1) {
-                        k = ShowKind.KSM_HISTORY;
-                    } else if (sub.equals("by") && rest.size() == 2 && rest.get(1).text().equals("vm")) {
-                        k = ShowKind.KSM_BY_VM;
-                    } else {
-                        diags.error(rest.get(0).span(), "show ksm takes `history` or `by vm`, not '" + sub + "'",
-                                Suggest.hint(sub, List.of("history", "by")));
-                        return null;
-                    }
-                }
-                return new Statement.Show(k, null, 0, List.of(), host, sh.span());
-            }
-            case "mmu" -> {
-                List<String> vms = new ArrayList<>();
-                for (Atom a : rest) {
-                    if (!(a instanceof Word w) || vmRef(new Name(w.text(), w.span())) == null) {
-                        if (!(a instanceof Word)) diags.error(a.span(), "show mmu takes VM names, not '" + a.text() + "'");
-                        return null;
-                    }
-                    vms.add(w.text());
-                }
-                return new Statement.Show(ShowKind.MMU, null, 0, vms, host, sh.span());
-            }
-            case "translate", "walk" -> {
-                if (rest.size() != 2) {
-                    diags.error(sh.span(), "show " + what + " takes a VM (or VM.PAGETABLE) and an address: show "
-                            + what + " guest1 0x7f00_0000_1000");
-                    return null;
-                }
-                String subject = subject(rest.get(0), what);
-                Long addr = values.address(rest.get(1), "show " + what);
-                if (subject == null || addr == null) return null;
-                return new Statement.Show(what.equals("walk") ? ShowKind.WALK : ShowKind.TRANSLATE, subject, addr,
-                        List.of(), host, sh.span());
-            }
-            default -> { // pagetable
-                if (rest.size() != 1 || !rest.get(0).text().contains(".")) {
-                    diags.error(sh.span(), "show pagetable takes VM.PAGETABLE: show pagetable small.app");
-                    return null;
-                }
-                String subject = subject(rest.get(0), what);
-                if (subject == null) return null;
-                return new Statement.Show(ShowKind.PAGETABLE, subject, 0, List.of(), host, sh.span());
-            }
+        ShowSyntax chosen = null;
+        for (ShowSyntax s : family) {
+            if (named(s, args) && (chosen == null || s.words().size() > chosen.words().size())) chosen = s;
         }
+        if (chosen == null || family.size() > 1 && args.size() != chosen.words().size()) {
+            noSuchForm(family, sh, args);
+            return null;
+        }
+        ShowArgs checked = chosen.check(args.subList(chosen.words().size(), args.size()), new ShowChecks(sh.span(), host));
+        return checked == null ? null : new Statement.Show(checked, sh.span());
     }
 
-    private boolean noMore(List<Atom> rest, String what) {
-        if (rest.isEmpty()) return true;
-        diags.error(rest.get(0).span(), "show " + what + " takes no arguments; unexpected '" + rest.get(0).text() + "'");
-        return false;
+    /** Whether {@code args} begin with the words that name {@code s}. */
+    private static boolean named(ShowSyntax s, List<Atom> args) {
+        if (args.size() < s.words().size()) return false;
+        for (int i = 0; i < s.words().size(); i++) {
+            if (!(args.get(i) instanceof Word w) || !w.text().equals(s.words().get(i))) return false;
+        }
+        return true;
     }
 
-    /** `vm` or `vm.pagetable` in show translate / walk / pagetable. */
-    private String subject(Atom a, String what) {
-        if (!(a instanceof Word w)) {
-            diags.error(a.span(), "show " + what + " needs a VM name here, not '" + a.text() + "'");
-            return null;
+    /** "show ksm takes `history` or `by vm`, not 'histroy'". */
+    private void noSuchForm(List<ShowSyntax> family, Show sh, List<Atom> args) {
+        List<String> forms = new ArrayList<>(), next = new ArrayList<>();
+        for (ShowSyntax s : family) {
+            if (s.words().size() < 2) continue;
+            forms.add("`" + String.join(" ", s.words().subList(1, s.words().size())) + "`");
+            next.add(s.words().get(1));
         }
-        String[] parts = w.text().split("\\.");
-        Span vmSpan = new Span(a.span().file(), a.span().line(), a.span().column(), parts[0].length());
-        if (vmRef(new Name(parts[0], vmSpan)) == null) return null;
-        if (parts.length == 1) return parts[0];
-        if (parts.length > 2 || !scope.pagetables.containsKey(w.text())) {
-            Span ptSpan = new Span(a.span().file(), a.span().line(), a.span().column() + parts[0].length() + 1,
-                    w.text().length() - parts[0].length() - 1);
-            unknown("pagetable of " + parts[0], new Name(parts.length > 1 ? parts[1] : "", ptSpan), pagetablesOf(parts[0]));
-            return null;
+        String takes = forms.size() < 2 ? String.join("", forms)
+                : String.join(", ", forms.subList(0, forms.size() - 1)) + " or " + forms.get(forms.size() - 1);
+        String what = "show " + args.get(0).text() + " takes " + takes;
+        if (args.size() < 2) {
+            diags.error(sh.span(), what);
+            return;
         }
-        return w.text();
+        Atom sub = args.get(1);
+        diags.error(sub.span(), what + ", not '" + sub.text() + "'", Suggest.hint(sub.text(), next));
+    }
+
+    /** The checks a show form's arguments use, reported at their place in this statement. */
+    private final class ShowChecks implements ShowContext {
+        private final Span statement;
+        private final String host;
+
+        ShowChecks(Span statement, String host) {
+            this.statement = statement;
+            this.host = host;
+        }
+
+        @Override
+        public Span statement() {
+            return statement;
+        }
+
+        @Override
+        public String host() {
+            return host;
+        }
+
+        @Override
+        public void error(Span at, String message) {
+            diags.error(at, message);
+        }
+
+        @Override
+        public void error(Span at, String message, String hint) {
+            diags.error(at, message, hint);
+        }
+
+        @Override
+        public boolean noMore(List<Atom> rest, String what) {
+            if (rest.isEmpty()) return true;
+            diags.error(rest.get(0).span(), "show " + what + " takes no arguments; unexpected '" + rest.get(0).text() + "'");
+            return false;
+        }
+
+        @Override
+        public String vm(Word name) {
+            return vmRef(new Name(name.text(), name.span())) == null ? null : name.text();
+        }
+
+        @Override
+        public Subject subject(Atom a, String what) {
+            if (!(a instanceof Word w)) {
+                diags.error(a.span(), "show " + what + " needs a VM name here, not '" + a.text() + "'");
+                return null;
+            }
+            String[] parts = w.text().split("\\.");
+            Span vmSpan = new Span(a.span().file(), a.span().line(), a.span().column(), parts[0].length());
+            if (vmRef(new Name(parts[0], vmSpan)) == null) return null;
+            if (parts.length == 1) return new Subject(parts[0], null);
+            if (parts.length > 2 || !scope.pagetables.containsKey(w.text())) {
+                Span ptSpan = new Span(a.span().file(), a.span().line(), a.span().column() + parts[0].length() + 1,
+                        w.text().length() - parts[0].length() - 1);
+                unknown("pagetable of " + parts[0], new Name(parts[1], ptSpan), pagetablesOf(parts[0]));
+                return null;
+            }
+            return new Subject(parts[0], parts[1]);
+        }
+
+        @Override
+        public Long address(Atom a, String what) {
+            return values.address(a, what);
+        }
     }
 
     private Statement plot(Plot p) {

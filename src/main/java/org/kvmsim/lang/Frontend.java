@@ -18,8 +18,11 @@ public final class Frontend {
         }
     }
 
-    /** Parses and checks {@code source} against what {@code declared} already holds (unchanged). */
-    public static Result compile(SourceFile source, Declarations declared) {
+    /**
+     * Parses and checks {@code source} against what {@code declared} already holds (unchanged);
+     * {@code shows} are the forms `show` takes (the query registry's).
+     */
+    public static Result compile(SourceFile source, Declarations declared, List<? extends ShowSyntax> shows) {
         Diagnostics diags = new Diagnostics();
         Syntax.Script script;
         Set<String> broken = new HashSet<>();
@@ -30,7 +33,7 @@ public final class Frontend {
             script = null;
         }
         if (script == null) return new Result(List.of(), diags, declared);
-        Checker checker = new Checker(declared, diags, broken);
+        Checker checker = new Checker(declared, diags, broken, shows);
         List<Statement> statements = checker.check(script);
         diags.sortByPosition();
         return new Result(diags.hasErrors() ? List.of() : statements, diags, checker.scope());

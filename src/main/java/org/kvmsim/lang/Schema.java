@@ -243,10 +243,6 @@ public final class Schema {
     /** The counters `run until HOST.ksm.COUNTER = N` may wait for, as sysfs names them. */
     public static final List<String> KSM_COUNTERS = KsmSysfs.COUNTERS;
 
-    /** What `show` can show. */
-    public static final List<String> SHOW_TARGETS = List.of("vms", "translate", "walk", "mmu", "ksm",
-            "meminfo", "hugepages", "pagetable", "pagetables", "events");
-
     /** Statement keywords, for completion and "did you mean". */
     public static final List<String> STATEMENTS = List.of("ksm policy", "host", "image", "vm", "workload",
             "pagetable", "contents", "run", "write", "set", "start", "stop", "reset", "sweep", "show", "plot",

@@ -50,18 +50,8 @@ public sealed interface Statement {
         }
     }
 
-    enum ShowKind { VMS, TRANSLATE, WALK, MMU, KSM, KSM_HISTORY, KSM_BY_VM, MEMINFO, HUGEPAGES, PAGETABLE, PAGETABLES, EVENTS }
-
-    /**
-     * A query. {@code subject} is the VM (or "vm.pagetable") of translate, walk and pagetable;
-     * {@code vms} restricts `show mmu`; {@code host} is the `on HOST` (null: every host).
-     */
-    record Show(ShowKind kind, String subject, long address, List<String> vms, String host, Span span)
-            implements Statement {
-        public Show {
-            vms = List.copyOf(vms);
-        }
-    }
+    /** A query: its arguments, checked by the query that answers them. */
+    record Show(ShowArgs args, Span span) implements Statement {}
 
     record Plot(String table, String x, String y, String chart, String title, Span span) implements Statement {}
 

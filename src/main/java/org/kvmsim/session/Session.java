@@ -5,21 +5,43 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.kvmsim.lang.Diagnostic;
 import org.kvmsim.lang.Frontend;
+import org.kvmsim.lang.Schema;
 import org.kvmsim.lang.SourceFile;
+import org.kvmsim.lang.Span;
 import org.kvmsim.lang.Suggest;
-import org.kvmsim.model.Backing;
+import org.kvmsim.model.ContentsSpec;
+import org.kvmsim.model.Declaration;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.model.Host;
+import org.kvmsim.model.HugePagePool;
+import org.kvmsim.model.KsmPolicy;
+import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.model.Pattern;
 import org.kvmsim.model.Statement;
+import org.kvmsim.model.ThpMode;
 import org.kvmsim.model.Vm;
 import org.kvmsim.model.Workload;
+import org.kvmsim.query.Queries;
+import org.kvmsim.query.QueryError;
 import org.kvmsim.report.Charts;
 import org.kvmsim.report.Render;
-import org.kvmsim.report.Tables;
+import org.kvmsim.sim.Engine;
+import org.kvmsim.sim.ksm.KsmKnobException;
+import org.kvmsim.sim.view.VmRunState;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
@@ -38,18 +60,20 @@ public final class Session {
     /** The top-level statements run so far (since the last reset): what a sweep replays. */
     private final List<Statement> executed = new ArrayList<>();
     /** The show walk/translate statements in {@link #executed} that failed (after changing state). */
-    private final java.util.Set<Statement> failedQueries = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-    private org.kvmsim.sim.Engine engine;
+    private final Set<Statement> failedQueries = Collections.newSetFromMap(new IdentityHashMap<>());
+    private Engine engine;
     /** Where each VM was declared, so a VM that fails to start is reported at its declaration. */
-    private final Map<String, org.kvmsim.lang.Span> vmSpans = new java.util.HashMap<>();
+    private final Map<String, Span> vmSpans = new HashMap<>();
     private final Map<String, Table> tables = new LinkedHashMap<>();
+    /** What `show` can show: the checker's forms, the tables, and what a sweep replays. */
+    private final Queries queries = Queries.all();
     private final long seed;
     private Path outDir;
     private volatile boolean interruptRequested;
 
     public Session(long seed) {
         this.seed = seed;
-        this.engine = new org.kvmsim.sim.Engine(seed);
+        this.engine = new Engine(seed);
     }
 
     public long seed() {
@@ -65,9 +89,14 @@ public final class Session {
         return declared;
     }
 
+    /** The queries this session answers (the kernel documents and completes `show` from them). */
+    public Queries queries() {
+        return queries;
+    }
+
     /** The last table each query produced, by table name (what `plot` and `export` refer to). */
     public Map<String, Table> tables() {
-        return java.util.Collections.unmodifiableMap(tables);
+        return Collections.unmodifiableMap(tables);
     }
 
     /**
@@ -86,7 +115,7 @@ public final class Session {
 
     /** Parses, checks and runs {@code source}, sending its results to {@code out}. */
     public Result execute(SourceFile source, Output out) {
-        Frontend.Result compiled = Frontend.compile(source, declared);
+        Frontend.Result compiled = Frontend.compile(source, declared, queries.syntax());
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {
             for (Statement s : compiled.statements()) {
@@ -95,8 +124,7 @@ public final class Session {
                 } catch (ScriptError e) {
                     // a failed show walk/translate may have changed state first (it made the
                     // address space it looked in): a sweep's replay must make the same change
-                    if (s instanceof Statement.Show sh && (sh.kind() == Statement.ShowKind.WALK
-                            || sh.kind() == Statement.ShowKind.TRANSLATE)) {
+                    if (s instanceof Statement.Show sh && queries.changesState(sh.args())) {
                         executed.add(s);
                         failedQueries.add(s);
                     }
@@ -117,9 +145,9 @@ public final class Session {
     }
 
     private static final class Interrupted extends RuntimeException {
-        private final org.kvmsim.lang.Span span;
+        private final Span span;
 
-        Interrupted(org.kvmsim.lang.Span span, String where) {
+        Interrupted(Span span, String where) {
             super(where, null, false, false);
             this.span = span;
         }
@@ -129,7 +157,7 @@ public final class Session {
         }
     }
 
-    void checkInterrupt(org.kvmsim.lang.Span span, String where) {
+    void checkInterrupt(Span span, String where) {
         if (interruptRequested) {
             interruptRequested = false;
             throw new Interrupted(span, where);
@@ -143,16 +171,16 @@ public final class Session {
     private void execute(Statement s, Output out, List<Table> collect) {
         checkInterrupt(s.span(), "before line " + s.span().line());
         // the engine looks at the monitor at bounded intervals of work, whatever the statement
-        org.kvmsim.sim.Engine e = engine;
+        Engine e = engine;
         e.monitor(monitor(s.span(), out));
         try {
             run(s, out, collect);
-        } catch (org.kvmsim.sim.Engine.SimError x) {
+        } catch (Engine.SimError x) {
             // What the simulated system refused (out of memory, a guest without room for its
             // page tables) is reported at the statement that asked for it.
             throw new ScriptError(s.span(), x.getMessage());
-        } catch (org.kvmsim.sim.Engine.Interrupted x) {
-            throw new Interrupted(s.span(), String.format(java.util.Locale.ROOT, "at %.3f s of simulated time", e.now() / 1e9));
+        } catch (Engine.Interrupted x) {
+            throw new Interrupted(s.span(), String.format(Locale.ROOT, "at %.3f s of simulated time", e.now() / 1e9));
         } finally {
             e.monitor(null);
         }
@@ -163,18 +191,18 @@ public final class Session {
             // What is already running constrains a declaration (the engine refuses to change a
             // running VM or the host under it) or takes it up at once (contents, pagetables).
             engine.sync(declared);
-            if (d.decl() instanceof org.kvmsim.model.Host h) engine.redeclare(h);
+            if (d.decl() instanceof Host h) engine.redeclare(h);
             if (d.decl() instanceof Vm v) engine.redeclare(v);
             declared.declare(d.decl());
             if (d.decl() instanceof Vm v) vmSpans.put(v.name(), d.span());
-            if (d.decl() instanceof org.kvmsim.model.ContentsSpec c) engine.declared(c);
-            if (d.decl() instanceof org.kvmsim.model.PageTableSpec pt) engine.declared(pt);
+            if (d.decl() instanceof ContentsSpec c) engine.declared(c);
+            if (d.decl() instanceof PageTableSpec pt) engine.declared(pt);
         } else if (s instanceof Statement.Print p) {
             out.print(p.text());
         } else if (s instanceof Statement.Reset) {
             declared = new Declarations();
             tables.clear();
-            engine = new org.kvmsim.sim.Engine(seed);
+            engine = new Engine(seed);
         } else if (s instanceof Statement.ResetMmu) {
             // the counters only: TLBs, walk caches and tables stay warm
             engine.sync(declared);
@@ -186,7 +214,7 @@ public final class Session {
         } else if (s instanceof Statement.RunUntil r) {
             startVms(r.span());
             var host = engine.view().host(r.host());
-            java.util.function.LongSupplier counter = () -> host.ksmCounters().get(r.counter());
+            LongSupplier counter = () -> host.ksmCounters().get(r.counter());
             long started = engine.now();
             if (!engine.runUntil(() -> counter.getAsLong() >= r.target(), r.boundNanos())) {
                 throw new ScriptError(r.span(), r.host() + ".ksm." + r.counter() + " did not reach " + r.target()
@@ -207,7 +235,7 @@ public final class Session {
         } else if (s instanceof Statement.Set st) {
             set(st);
         } else if (s instanceof Statement.Show sh) {
-            publish(show(sh), out, collect);
+            publish(query(sh), out, collect);
         } else if (s instanceof Statement.Sweep sw) {
             sweep(sw, out);
         } else if (s instanceof Statement.Plot p) {
@@ -225,14 +253,14 @@ public final class Session {
         else out.table(t);
     }
 
-    private void startVms(org.kvmsim.lang.Span at) {
+    private void startVms(Span at) {
         engine.sync(declared);
         guardHeap(at);
         for (var vm : new ArrayList<>(declared.vms.values())) {
-            if (engine.view().vm(vm.name()).state() != org.kvmsim.sim.view.VmRunState.DECLARED) continue;
+            if (engine.view().vm(vm.name()).state() != VmRunState.DECLARED) continue;
             try {
                 engine.start(vm.name(), declared);
-            } catch (org.kvmsim.sim.Engine.SimError e) {
+            } catch (Engine.SimError e) {
                 throw new ScriptError(vmSpans.getOrDefault(vm.name(), at), e.getMessage());
             }
         }
@@ -242,15 +270,15 @@ public final class Session {
      * Fails before starting VMs whose state would not fit the JVM's heap: a clear message with the
      * figure and the remedy, instead of an OutOfMemoryError halfway through a run.
      */
-    private void guardHeap(org.kvmsim.lang.Span at) {
+    private void guardHeap(Span at) {
         long need = engine.heapNeededToStart(declared);
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         if (need > free * 9 / 10) {
-            throw new ScriptError(at, String.format(java.util.Locale.ROOT,
+            throw new ScriptError(at, String.format(Locale.ROOT,
                     "this run needs about %.1f GiB of heap for the guest pages it will touch; the JVM has %.1f GiB free",
                     need / (double) (1L << 30), free / (double) (1L << 30)),
-                    String.format(java.util.Locale.ROOT, "give the JVM more: KVMSIM_HEAP=%dg ./kvmsim ... (the launcher's -Xmx)",
+                    String.format(Locale.ROOT, "give the JVM more: KVMSIM_HEAP=%dg ./kvmsim ... (the launcher's -Xmx)",
                             Math.max(2, (rt.maxMemory() + need) >>> 30) + 1));
         }
     }
@@ -260,12 +288,12 @@ public final class Session {
      * Engine.Interrupted for what that leaves), and a run shows its progress up to four times a
      * second.
      */
-    private org.kvmsim.sim.Engine.Monitor monitor(org.kvmsim.lang.Span span, Output out) {
+    private Engine.Monitor monitor(Span span, Output out) {
         long[] lastWall = {System.nanoTime()};
         return (done, total) -> {
             if (interruptRequested) {
                 interruptRequested = false;
-                throw new org.kvmsim.sim.Engine.Interrupted();
+                throw new Engine.Interrupted();
             }
             if (total == 0) return;
             long t = System.nanoTime();
@@ -278,13 +306,13 @@ public final class Session {
 
     private static String seconds(long nanos) {
         return nanos % 1_000_000_000L == 0 ? nanos / 1_000_000_000L + " s"
-                : String.format(java.util.Locale.ROOT, "%.3f s", nanos / 1e9);
+                : String.format(Locale.ROOT, "%.3f s", nanos / 1e9);
     }
 
-    private void requireRunning(String name, org.kvmsim.lang.Span span) {
+    private void requireRunning(String name, Span span) {
         engine.sync(declared);
         var vm = engine.view().vm(name);
-        if (vm == null || vm.state() != org.kvmsim.sim.view.VmRunState.RUNNING) {
+        if (vm == null || vm.state() != VmRunState.RUNNING) {
             throw new ScriptError(span, "vm '" + name + "' is not running (" + (vm == null ? "not declared"
                     : vm.state().word()) + ")", "VMs start at the first `run` after they are declared, or with `start`");
         }
@@ -297,15 +325,15 @@ public final class Session {
         List<String> p = st.path();
         if (p.get(0).equals("ksm")) {
             if (!h.hasKsm()) throw new ScriptError(st.span(), "host '" + st.host() + "' has no ksm policy");
-            String knob = org.kvmsim.lang.Schema.ksmKnob(p.get(1));
-            String v = org.kvmsim.model.KsmPolicy.sysfsText(knob, (Long) st.value());
+            String knob = Schema.ksmKnob(p.get(1));
+            String v = KsmPolicy.sysfsText(knob, (Long) st.value());
             try {
                 engine.setKsmKnob(st.host(), knob, v);
-            } catch (org.kvmsim.sim.ksm.KsmKnobException e) {
+            } catch (KsmKnobException e) {
                 throw new ScriptError(st.span(), "writing " + v + " to /sys/kernel/mm/ksm/" + knob + " fails: " + e.getMessage());
             }
         } else if (p.get(0).equals("thp")) {
-            engine.setThp(st.host(), org.kvmsim.model.ThpMode.of((String) st.value()));
+            engine.setThp(st.host(), ThpMode.of((String) st.value()));
         } else {
             var declaredPool = h.decl().pool(p.get(0));
             long n = (Long) st.value();
@@ -314,137 +342,25 @@ public final class Session {
         }
     }
 
-    private Table show(Statement.Show sh) {
+    /**
+     * A query's table, read from the engine's view. One about a VM that has not started yet
+     * (`show walk` before any `run`) is answered as if the next `run` had started it.
+     */
+    private Table query(Statement.Show sh) {
         engine.sync(declared);
-        var view = engine.view();
-        switch (sh.kind()) {
-            case VMS -> {
-                Tables.VmsTable t = new Tables.VmsTable();
-                for (Vm vm : declared.vms.values()) {
-                    var st = view.vm(vm.name());
-                    // A VM running with an earlier declaration shows what it runs with.
-                    t.add(st.decl(), st.state().word(), st.rssBytes());
-                }
-                return t.table();
-            }
-            case KSM, KSM_HISTORY -> {
-                List<String> names = new ArrayList<>();
-                List<org.kvmsim.sim.view.KsmKnobs> knobs = new ArrayList<>();
-                List<org.kvmsim.sim.view.KsmCounters> counters = new ArrayList<>();
-                List<List<org.kvmsim.sim.view.KsmCounters>> hist = new ArrayList<>();
-                for (String h : hostsOf(sh)) {
-                    var hs = view.host(h);
-                    names.add(h);
-                    // A host without a policy runs no ksmd: every counter is truly 0.
-                    knobs.add(hs.ksmKnobs());
-                    counters.add(hs.ksmCounters());
-                    hist.add(hs.ksmHistory());
-                }
-                return sh.kind() == Statement.ShowKind.KSM ? Tables.ksm(names, knobs, counters, view.now())
-                        : Tables.ksmHistory(names, hist);
-            }
-            case KSM_BY_VM -> {
-                Tables.KsmByVm t = new Tables.KsmByVm();
-                Map<String, long[]> hostTotals = new java.util.HashMap<>(); // host -> {saved bytes, merged pages}
-                for (Vm vm : declared.vms.values()) {
-                    var st = view.vm(vm.name());
-                    var hs = view.host(vm.host());
-                    long[] tot = hostTotals.computeIfAbsent(vm.host(), k -> new long[] {hs.ksmCounters().savedBytes(), 0});
-                    if (st.ksm() != null) tot[1] += st.ksm().merged();
-                }
-                for (Vm vm : declared.vms.values()) {
-                    var st = view.vm(vm.name());
-                    if (sh.host() != null && !vm.host().equals(sh.host())) continue;
-                    var k = st.ksm() == null ? new org.kvmsim.sim.view.KsmSlotState(0, 0, 0) : st.ksm();
-                    long[] tot = hostTotals.get(vm.host());
-                    t.add(vm.name(), vm.host(), st.presentPages(), k.merged(), k.zeroMapped(), k.rmapItems(), tot[0], tot[1]);
-                }
-                return t.table();
-            }
-            case MEMINFO -> {
-                List<String> names = hostsOf(sh);
-                List<List<org.kvmsim.sim.view.MeminfoField>> f = new ArrayList<>();
-                for (String h : names) f.add(view.host(h).meminfo());
-                return Tables.meminfo(names, f);
-            }
-            case HUGEPAGES -> {
-                Tables.Hugepages t = new Tables.Hugepages();
-                for (String h : hostsOf(sh)) {
-                    for (long size : new long[] {2L << 20, 1L << 30}) {
-                        var p = view.host(h).pool(size);
-                        t.add(h, size, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommit());
-                    }
-                }
-                return t.table();
-            }
-            case EVENTS -> {
-                return Tables.events(view.events());
-            }
-            case MMU -> {
-                Tables.Mmu t = new Tables.Mmu();
-                for (Vm vm : declared.vms.values()) {
-                    if (!sh.vms().isEmpty() && !sh.vms().contains(vm.name())) continue;
-                    var st = view.vm(vm.name());
-                    // A VM that never ran made no accesses: its counters are truly 0.
-                    t.add(vm.name(), st.mmu(), st.decl().paging().word());
-                }
-                return t.table();
-            }
-            case WALK, TRANSLATE, PAGETABLE -> {
-                var vs = view.vm(sh.subject().split("\\.")[0]);
-                if (vs.state() == org.kvmsim.sim.view.VmRunState.DECLARED) return onStartedCopy(sh.span(), () -> translation(sh));
-                return translation(sh);
-            }
-            case PAGETABLES -> {
-                Tables.PageTables t = new Tables.PageTables();
-                for (Vm vm : declared.vms.values()) {
-                    var st = view.vm(vm.name());
-                    if (st.mmu() == null) continue;
-                    List<String> spaces = st.addressSpaces();
-                    for (int sp = 0; sp < spaces.size(); sp++) t.add(vm.name(), spaces.get(sp), st.guestTables(sp));
-                    t.add(vm.name(), "", st.nestedTables());
-                    t.add(vm.name(), "", st.shadowTables());
-                }
-                return t.table("pagetables");
-            }
-            default -> throw new IllegalStateException("no table for show " + sh.kind());
+        String vm = queries.vm(sh.args());
+        if (vm != null && engine.view().vm(vm).state() == VmRunState.DECLARED) {
+            return onStartedCopy(sh.span(), () -> answer(sh));
         }
+        return answer(sh);
     }
 
-    /** `show walk`, `show translate` and `show pagetable` on a started VM. */
-    private Table translation(Statement.Show sh) {
-        String[] subj = sh.subject().split("\\.");
-        requireRunning(subj[0], sh.span());
-        var probe = engine.probe();
-        int space = probe.space(subj[0], subj.length > 1 ? subj[1] : null);
-        if (sh.kind() == Statement.ShowKind.PAGETABLE) {
-            var st = engine.view().vm(subj[0]);
-            Tables.PageTables t = new Tables.PageTables();
-            t.add(subj[0], subj[1], st.guestTables(space));
-            t.add(subj[0], "", st.nestedTables());
-            t.add(subj[0], "", st.shadowTables());
-            return t.table("pagetable");
-        }
-        java.util.Optional<org.kvmsim.sim.view.Translation> tr;
+    private Table answer(Statement.Show sh) {
         try {
-            if (sh.kind() == Statement.ShowKind.WALK) {
-                return Tables.walk(probe.walk(subj[0], space, sh.address()));
-            }
-            tr = probe.translate(subj[0], space, sh.address());
-        } catch (org.kvmsim.sim.view.Probe.VmKilled gone) {
-            // filling in the translation faulted a host page in, and the OOM killer chose this VM
-            throw new ScriptError(sh.span(), "vm '" + subj[0] + "' was killed by the OOM killer while this query faulted"
-                    + " its page in (the host is out of memory)", "show events tells which VM it chose and why");
+            return queries.answer(sh.args(), declared, engine.view(), engine.probe());
+        } catch (QueryError e) {
+            throw new ScriptError(sh.span(), e.getMessage(), e.hint());
         }
-        if (tr.isEmpty()) {
-            throw new ScriptError(sh.span(), String.format("0x%x is not mapped in %s's address space", sh.address(),
-                    sh.subject()), "a workload maps its pages as it touches them; run it first, or show walk to see where the walk stops");
-        }
-        return Tables.translate(sh.subject(), tr.get());
-    }
-
-    private List<String> hostsOf(Statement.Show sh) {
-        return sh.host() != null ? List.of(sh.host()) : new ArrayList<>(declared.hosts.keySet());
     }
 
     /**
@@ -455,7 +371,7 @@ public final class Session {
      */
     private void sweep(Statement.Sweep sw, Output out) {
         Declarations savedDecl = declared;
-        org.kvmsim.sim.Engine savedEngine = engine;
+        Engine savedEngine = engine;
         Map<String, Table> savedTables = new LinkedHashMap<>(tables);
         List<Statement> history = List.copyOf(executed);
         Map<String, Table> merged = new LinkedHashMap<>();
@@ -464,7 +380,7 @@ public final class Session {
                 Object value = sw.values().get(i);
                 String label = sw.variable() + " = " + sw.labels().get(i);
                 declared = new Declarations();
-                engine = new org.kvmsim.sim.Engine(seed);
+                engine = new Engine(seed);
                 try {
                     replay(history, d -> patch(d, sw, value), (h, why) -> out.print(String.format(
                             "note: with %s, the replayed query at %s:%d %s; this value starts from the state that left",
@@ -475,7 +391,7 @@ public final class Session {
                         Table tagged = t.copy();
                         String col = sw.attribute().replace('.', '_');
                         if (tagged.columnNames().contains(col)) col = "sweep_" + col;
-                        tagged.insertColumn(0, StringColumn.create(col, java.util.Collections.nCopies(t.rowCount(), sw.labels().get(i))));
+                        tagged.insertColumn(0, StringColumn.create(col, Collections.nCopies(t.rowCount(), sw.labels().get(i))));
                         Table acc = merged.get(t.name());
                         if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
                         else acc.append(tagged);
@@ -505,12 +421,12 @@ public final class Session {
      * Runs {@code history} again on the current (fresh) engine, without output: the engine is
      * deterministic, so this rebuilds the simulation state. {@code patch} may substitute
      * declarations (a sweep's variable). Queries and sweeps change no state and are skipped, but
-     * for `show walk` and `show translate` on a running VM: they fill in missing nested or shadow
-     * entries as the first access would (and fault the host page in), so they run again too;
+     * for the queries that do (`show walk` and `show translate` fill in missing nested or shadow
+     * entries as the first access would, and fault the host page in) where their VM runs;
      * {@code diverged} hears of each that fails or is skipped where the session's run did not.
      */
-    private void replay(List<Statement> history, java.util.function.UnaryOperator<org.kvmsim.model.Declaration> patch,
-                        java.util.function.BiConsumer<Statement, String> diverged) {
+    private void replay(List<Statement> history, UnaryOperator<Declaration> patch,
+                        BiConsumer<Statement, String> diverged) {
         Output silent = new Output() {
             public void print(String text) {}
 
@@ -519,18 +435,18 @@ public final class Session {
             public void chart(String name, byte[] png, String svg) {}
         };
         for (Statement h : history) {
-            if (h instanceof Statement.Show sh
-                    && (sh.kind() == Statement.ShowKind.WALK || sh.kind() == Statement.ShowKind.TRANSLATE)) {
+            if (h instanceof Statement.Show sh && queries.changesState(sh.args())) {
                 // on a VM not started yet it ran on a scratch copy and changed nothing; it may fail
                 // here where it did not (the swept value changed what is mapped, or killed the VM),
                 // or have failed there after changing state: what state it leaves is what counts
                 engine.sync(declared);
-                var state = engine.view().vm(sh.subject().split("\\.")[0]).state();
-                if (state != org.kvmsim.sim.view.VmRunState.RUNNING && state != org.kvmsim.sim.view.VmRunState.DECLARED
+                String vm = queries.vm(sh.args());
+                var state = vm == null ? VmRunState.RUNNING : engine.view().vm(vm).state();
+                if (state != VmRunState.RUNNING && state != VmRunState.DECLARED
                         && !failedQueries.contains(h)) {
                     diverged.accept(h, "was skipped (the vm is " + state.word() + ")");
                 }
-                if (state == org.kvmsim.sim.view.VmRunState.RUNNING) {
+                if (state == VmRunState.RUNNING) {
                     try {
                         execute(h, silent, new ArrayList<>());
                     } catch (ScriptError e) {
@@ -555,13 +471,13 @@ public final class Session {
      * scratch copy of the session in which the declared VMs have started, as the next `run`
      * would start them; the session itself is left as it was.
      */
-    private Table onStartedCopy(org.kvmsim.lang.Span span, java.util.function.Supplier<Table> query) {
+    private Table onStartedCopy(Span span, Supplier<Table> query) {
         Declarations savedDecl = declared;
-        org.kvmsim.sim.Engine savedEngine = engine;
+        Engine savedEngine = engine;
         Map<String, Table> savedTables = new LinkedHashMap<>(tables);
         try {
             declared = new Declarations();
-            engine = new org.kvmsim.sim.Engine(seed);
+            engine = new Engine(seed);
             replay(List.copyOf(executed), d -> d, (h, e) -> { });
             declared = savedDecl.copy();
             startVms(span);
@@ -575,40 +491,40 @@ public final class Session {
     }
 
     /** The declaration with the swept attribute set to {@code value}, if it is the sweep's owner. */
-    private static org.kvmsim.model.Declaration patch(org.kvmsim.model.Declaration d, Statement.Sweep sw, Object value) {
+    private static Declaration patch(Declaration d, Statement.Sweep sw, Object value) {
         if (!d.name().equals(sw.owner())) return d;
         String a = sw.attribute();
         if (sw.ownerKind().equals("vm") && d instanceof Vm v) return v.with(a, value);
         if (sw.ownerKind().equals("workload") && d instanceof Workload w) {
             return switch (a) {
-                case "pattern" -> new Workload(w.name(), w.targets(), (org.kvmsim.model.Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
+                case "pattern" -> new Workload(w.name(), w.targets(), (Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
                 case "footprint" -> new Workload(w.name(), w.targets(), w.pattern(), (Long) value, w.accesses(), w.writesPct(), w.seed());
                 case "accesses" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), (Long) value, w.writesPct(), w.seed());
                 case "writes" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), (Double) value, w.seed());
                 default -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), w.writesPct(), (Long) value);
             };
         }
-        if (sw.ownerKind().equals("host") && d instanceof org.kvmsim.model.Host h) {
+        if (sw.ownerKind().equals("host") && d instanceof Host h) {
             String[] p = a.split("\\.");
             if (p[0].equals("ksm") && h.ksm() != null) {
-                String knob = org.kvmsim.lang.Schema.ksmKnob(p[1]);
+                String knob = Schema.ksmKnob(p[1]);
                 return h.with(h.thp(), h.ksm().with(knob, (Long) value), h.pools());
             }
             if (p[0].equals("thp")) {
-                return h.with(org.kvmsim.model.ThpMode.of((String) value), h.ksm(), h.pools());
+                return h.with(ThpMode.of((String) value), h.ksm(), h.pools());
             }
-            List<org.kvmsim.model.HugePagePool> pools = new ArrayList<>();
+            List<HugePagePool> pools = new ArrayList<>();
             for (var pool : h.pools()) {
                 if (!pool.name().equals(p[0])) pools.add(pool);
-                else if (p[1].equals("count")) pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), (Long) value, pool.overcommit(), pool.node()));
-                else pools.add(new org.kvmsim.model.HugePagePool(pool.name(), pool.pageSize(), pool.count(), (Long) value, pool.node()));
+                else if (p[1].equals("count")) pools.add(new HugePagePool(pool.name(), pool.pageSize(), (Long) value, pool.overcommit(), pool.node()));
+                else pools.add(new HugePagePool(pool.name(), pool.pageSize(), pool.count(), (Long) value, pool.node()));
             }
             return h.with(h.thp(), h.ksm(), pools);
         }
         return d;
     }
 
-    private Table table(String name, org.kvmsim.lang.Span span) {
+    private Table table(String name, Span span) {
         Table t = tables.get(name);
         if (t == null) {
             String hint = Suggest.hint(name, tables.keySet());

@@ -153,6 +153,12 @@ final class EngineView implements SimView {
         }
 
         @Override
+        public int pagetableSpace(String pagetable) {
+            VmState.PtSpace pt = v.pagetables.get(pagetable);
+            return pt == null ? -1 : pt.space();
+        }
+
+        @Override
         public List<TableStats> guestTables(int space) {
             return v.mmu.guestTableStats(space);
         }

@@ -82,13 +82,28 @@ class KernelLanguageTest {
             String word = k.split(" ")[0];
             assertNotNull(Inspection.inspect(word, 1, s), word);
         }
-        for (String t : Schema.SHOW_TARGETS) {
+        for (String t : s.queries().targets()) {
             assertNotNull(Inspection.inspect("show " + t, 6, s), t);
         }
         for (var kind : List.of("host", "vm", "image", "workload", "ksm policy", "hugepages")) {
             for (String a : Schema.of(kind).keySet()) assertNotNull(Inspection.inspect(a, 1, s), a);
         }
         assertNull(Inspection.inspect("   ", 1, s));
+    }
+
+    @Test
+    void showIsCompletedAndDocumentedFromItsQueries() {
+        Session s = session("host h1 { memory = 2 GiB }\nvm v1 on h1 { memory = 512 MiB }");
+        assertEquals(List.of("history", "by", "on"), complete("show ksm ", s));
+        assertEquals(List.of("vm"), complete("show ksm by v", s));
+        assertEquals(List.of("v1", "on"), complete("show walk ", s));
+        assertEquals(List.of("on"), complete("show walk v1 ", s));
+        assertEquals(List.of("on"), complete("show vms ", s));
+        assertEquals(List.of("h1"), complete("show meminfo on ", s));
+        String ksm = Inspection.inspect("show ksm", 6, s);
+        assertTrue(ksm.contains("show ksm [on HOST]") && ksm.contains("show ksm history") && ksm.contains("show ksm by vm"), ksm);
+        assertTrue(Inspection.inspect("show ksm by vm", 13, s).startsWith("show ksm by vm [on HOST]: "));
+        assertTrue(Inspection.inspect("show walk v1 0x1000", 11, s).startsWith("vm v1"), "a name is its declaration");
     }
 
     @Test

@@ -14,6 +14,7 @@ import java.util.stream.Stream;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.query.Queries;
 import org.kvmsim.session.Output;
 import org.kvmsim.session.Session;
 
@@ -82,7 +83,7 @@ class FuzzTest {
     void mutatedScriptsYieldOnlyDiagnostics(@ForAll long seed) {
         String text = mutate(seed);
         SourceFile src = new SourceFile("fuzz.kvm", text);
-        Frontend.Result r = Frontend.compile(src, new Declarations());
+        Frontend.Result r = Frontend.compile(src, new Declarations(), Queries.all().syntax());
         String rendered = r.diagnostics().render(src);
         for (Diagnostic d : r.diagnostics().list()) {
             assertTrue(d.span().line() >= 1, "a diagnostic without a position: " + d);

@@ -12,7 +12,7 @@ class SuggestTest {
     void nearMissesAreSuggested() {
         assertEquals("pages_to_scan", Suggest.closest("pages_to_scna", Schema.KSM_POLICY.keySet()));
         assertEquals("memory", Suggest.closest("memroy", Schema.VM.keySet()));
-        assertEquals("meminfo", Suggest.closest("meminf", Schema.SHOW_TARGETS));
+        assertEquals("meminfo", Suggest.closest("meminf", List.of("vms", "mmu", "meminfo", "hugepages")));
         assertEquals("hv1", Suggest.closest("hv2", List.of("hv1", "db")));
         assertEquals("never", Suggest.closest("nevr", List.of("always", "madvise", "never")));
     }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.lang.Frontend;
 import org.kvmsim.lang.SourceFile;
@@ -19,7 +20,7 @@ import org.kvmsim.sim.view.VmRunState;
 class EngineInterruptTest {
 
     private static Declarations declare(String script) {
-        Frontend.Result r = Frontend.compile(new SourceFile("t.kvm", script), new Declarations());
+        Frontend.Result r = Frontend.compile(new SourceFile("t.kvm", script), new Declarations(), List.of());
         assertTrue(r.ok(), () -> r.diagnostics().list().toString());
         return r.declarations();
     }

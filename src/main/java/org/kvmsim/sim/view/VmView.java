@@ -26,6 +26,9 @@ public interface VmView {
     /** Its guest address spaces by index: "default" or the pagetable's name. Empty without an MMU. */
     List<String> addressSpaces();
 
+    /** The index of a `pagetable` block's address space, or -1 when it has none (yet). */
+    int pagetableSpace(String pagetable);
+
     /** Guest page-table pages of one address space, level by level. */
     List<TableStats> guestTables(int space);
 
