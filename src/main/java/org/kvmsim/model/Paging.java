@@ -1,5 +1,7 @@
 package org.kvmsim.model;
 
+import java.util.Locale;
+
 /** How guest virtual addresses reach host memory. */
 public enum Paging {
     /** Intel EPT: hardware 2D walk through guest and nested tables. */
@@ -12,7 +14,7 @@ public enum Paging {
     NATIVE;
 
     public String word() {
-        return name().toLowerCase();
+        return name().toLowerCase(Locale.ROOT);
     }
 
     public boolean nested() {
