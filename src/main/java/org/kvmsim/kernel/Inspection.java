@@ -3,10 +3,12 @@ package org.kvmsim.kernel;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.kvmsim.lang.Schema;
 import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.report.Render;
 import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
 
@@ -103,7 +105,7 @@ final class Inspection {
                 if (!name.equals(t.stringColumn("name").get(row))) continue;
                 b.append("\nin table ").append(t.name()).append(':');
                 for (String col : t.columnNames()) {
-                    if (!col.equals("name")) b.append("\n  ").append(col).append(" = ").append(t.getString(row, col));
+                    if (!col.equals("name")) b.append("\n  ").append(col).append(" = ").append(Render.raw(t.column(col), row));
                 }
             }
         }
@@ -117,7 +119,7 @@ final class Inspection {
                 return new ByteSize(l).toString();
             }
             if (v instanceof Map<?, ?> m && m.isEmpty()) return "(defaults)";
-            if (v instanceof Enum<?> e) return e.name().toLowerCase();
+            if (v instanceof Enum<?> e) return e.name().toLowerCase(Locale.ROOT);
             if (v instanceof org.kvmsim.model.KsmPolicy p) return p.name();
             return String.valueOf(v);
         } catch (ReflectiveOperationException e) {
