@@ -1,6 +1,7 @@
 package org.kvmsim.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,8 +17,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Golden tests: every script under scripts/ok runs (exit 0) and prints exactly its .out; every
- * script under scripts/err fails (exit 1) and reports exactly its .err. Regenerate on purpose
- * with -Dkvmsim.regenerate=true, then read the diff.
+ * script under scripts/err fails (exit 1) and reports exactly its .err. A script without its
+ * .out or .err fails: expected output is only ever written on purpose, with
+ * {@code mvn -B -o test -Dtest=GoldenScriptsTest -Dkvmsim.regenerate=true}, which writes every
+ * script's current output (new scripts' too) into src/test/resources/scripts; then read the diff
+ * and the new files before committing them.
  */
 class GoldenScriptsTest {
 
@@ -69,8 +73,12 @@ class GoldenScriptsTest {
 
     private static void compare(Path script, String ext, String actual) throws IOException {
         Path expected = Path.of(script.toString().replaceAll("\\.kvm$", ext));
-        if (REGENERATE || !Files.exists(expected)) {
+        if (REGENERATE) {
             Files.writeString(expected, actual, StandardCharsets.UTF_8);
+        }
+        if (!Files.exists(expected)) {
+            fail(script + " has no " + expected.getFileName() + ": write it on purpose with -Dkvmsim.regenerate=true"
+                    + " and read it before committing it");
         }
         assertEquals(Files.readString(expected, StandardCharsets.UTF_8), actual, "output of " + script);
     }
