@@ -3,11 +3,13 @@ package org.kvmsim.kernel;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.kvmsim.lang.Schema;
 import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.KsmPolicy;
+import org.kvmsim.report.Render;
 import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
 
@@ -108,7 +110,7 @@ final class Inspection {
                 if (!name.equals(t.stringColumn("name").get(row))) continue;
                 b.append("\nin table ").append(t.name()).append(':');
                 for (String col : t.columnNames()) {
-                    if (!col.equals("name")) b.append("\n  ").append(col).append(" = ").append(t.getString(row, col));
+                    if (!col.equals("name")) b.append("\n  ").append(col).append(" = ").append(Render.raw(t.column(col), row));
                 }
             }
         }
@@ -122,7 +124,7 @@ final class Inspection {
                 return new ByteSize(l).toString();
             }
             if (v instanceof Map<?, ?> m && m.isEmpty()) return "(defaults)";
-            if (v instanceof Enum<?> e) return e.name().toLowerCase();
+            if (v instanceof Enum<?> e) return e.name().toLowerCase(Locale.ROOT);
             if (v instanceof KsmPolicy p) return p.name();
             return String.valueOf(v);
         } catch (ReflectiveOperationException e) {

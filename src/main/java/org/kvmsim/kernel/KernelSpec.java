@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -36,7 +37,7 @@ public final class KernelSpec {
         String data = System.getenv("JUPYTER_DATA_DIR");
         if (data != null && !data.isEmpty()) return Path.of(data).resolve("kernels");
         String home = System.getProperty("user.home");
-        String os = System.getProperty("os.name", "").toLowerCase();
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         if (os.contains("mac")) return Path.of(home, "Library", "Jupyter", "kernels");
         if (os.contains("win")) return Path.of(System.getenv().getOrDefault("APPDATA", home), "jupyter", "kernels");
         String xdg = System.getenv("XDG_DATA_HOME");
@@ -58,7 +59,7 @@ public final class KernelSpec {
         if (!name.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("kernel name '" + name + "' may hold only letters, digits, '.', '_' and '-'");
         }
-        Path dir = kernelsDir.resolve(name.toLowerCase()).toAbsolutePath();
+        Path dir = kernelsDir.resolve(name.toLowerCase(Locale.ROOT)).toAbsolutePath();
         Files.createDirectories(dir);
         Map<String, Object> spec = new LinkedHashMap<>();
         spec.put("argv", argv());

@@ -3,6 +3,7 @@ package org.kvmsim.kernel;
 import java.lang.reflect.Field;
 import java.text.DateFormat;
 import java.text.SimpleDateFormat;
+import java.util.Locale;
 import java.util.TimeZone;
 import org.dflib.jjava.jupyter.messages.KernelTimestamp;
 
@@ -23,7 +24,7 @@ final class Timestamps {
         try {
             Field f = KernelTimestamp.class.getDeclaredField("DATE_FORMAT");
             f.setAccessible(true);
-            SimpleDateFormat format = new SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
+            SimpleDateFormat format = new SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", Locale.ROOT);
             format.setTimeZone(TimeZone.getTimeZone("UTC"));
             ((ThreadLocal<DateFormat>) f.get(null)).set(format);
         } catch (ReflectiveOperationException | RuntimeException e) {

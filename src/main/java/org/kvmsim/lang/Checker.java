@@ -729,7 +729,7 @@ public final class Checker {
                     ok = false;
                 } else if (Long.compareUnsigned(gva, limit) >= 0 || Long.compareUnsigned(gva + size, limit) > 0
                         || gva + size < gva) {
-                    diags.error(m.address().span(), String.format(
+                    diags.error(m.address().span(), String.format(Locale.ROOT,
                             "address range 0x%x + %s lies outside the %d-bit lower half that %d-level paging maps",
                             gva, new ByteSize(size), vm.levels() == 5 ? 57 : 48, vm.levels()),
                             vm.levels() == 4 ? "give the VM levels = 5 for addresses above 0x7fff_ffff_ffff" : null);

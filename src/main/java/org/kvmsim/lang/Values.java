@@ -3,6 +3,7 @@ package org.kvmsim.lang;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.kvmsim.lang.Syntax.Atom;
 import org.kvmsim.lang.Syntax.Hex;
@@ -114,7 +115,7 @@ final class Values {
             } else {
                 // "GB", "mb", "k": decimal or short spellings of a binary unit.
                 String s = kind.equals("size") && unit.text().matches("(?i)[kmgt](b|ib)?")
-                        ? unit.text().substring(0, 1).toUpperCase() + "iB"
+                        ? unit.text().substring(0, 1).toUpperCase(Locale.ROOT) + "iB"
                         : Suggest.closest(unit.text(), units.keySet());
                 hint = s != null ? "did you mean '" + s + "'? (kvmsim sizes are binary: " + unitWords + ")"
                         : "units of a " + kind + ": " + unitWords;

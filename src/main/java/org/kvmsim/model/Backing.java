@@ -1,5 +1,7 @@
 package org.kvmsim.model;
 
+import java.util.Locale;
+
 /**
  * What backs a VM's RAM in the host: anonymous memory (QEMU's default), anonymous memory with
  * transparent hugepages, or a hugetlbfs pool (-mem-path /dev/hugepages).
@@ -17,6 +19,6 @@ public record Backing(Kind kind, String pool) {
 
     @Override
     public String toString() {
-        return kind == Kind.HUGEPAGES ? "hugepages " + pool : kind.name().toLowerCase();
+        return kind == Kind.HUGEPAGES ? "hugepages " + pool : kind.name().toLowerCase(Locale.ROOT);
     }
 }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -80,6 +81,9 @@ public final class Charts {
         s.setAntiAlias(true);
         // Grouped digits, never scientific notation: bytes and cycles run to 1e10 and beyond.
         s.setYAxisDecimalPattern("#,##0.##");
+        // XChart formats tick labels with the JVM's locale (1.234.567,5 under de or tr); a chart
+        // reads the same numbers as the tables beside it.
+        s.setLocale(Locale.ROOT);
     }
 
     private static Column<?> column(Table t, String name) {

@@ -382,7 +382,7 @@ public final class Session {
                 declared = new Declarations();
                 engine = new Engine(seed);
                 try {
-                    replay(history, d -> patch(d, sw, value), (h, why) -> out.print(String.format(
+                    replay(history, d -> patch(d, sw, value), (h, why) -> out.print(String.format(Locale.ROOT,
                             "note: with %s, the replayed query at %s:%d %s; this value starts from the state that left",
                             label, h.span().file(), h.span().line(), why)));
                     List<Table> got = new ArrayList<>();

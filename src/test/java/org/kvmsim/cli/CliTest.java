@@ -13,9 +13,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.kvmsim.SharedDir;
 
 class CliTest {
 
@@ -38,8 +38,7 @@ class CliTest {
 
     @Test
     void sharedExamplesAllCheckClean() throws Exception {
-        Path examples = Path.of(System.getProperty("kvmsim.shared", "../shared"), "examples");
-        Assumptions.assumeTrue(Files.isDirectory(examples), "../shared/examples is not beside the project");
+        Path examples = SharedDir.examples();
         List<String> args = new ArrayList<>(List.of("check"));
         try (var s = Files.list(examples)) {
             s.filter(p -> p.toString().endsWith(".kvm")).sorted().forEach(p -> args.add(p.toString()));

@@ -1,6 +1,7 @@
 package org.kvmsim.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,13 +17,20 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Golden tests: every script under scripts/ok runs (exit 0) and prints exactly its .out; every
- * script under scripts/err fails (exit 1) and reports exactly its .err. Regenerate on purpose
- * with -Dkvmsim.regenerate=true, then read the diff.
+ * script under scripts/err fails (exit 1) and reports exactly its .err. A script without its
+ * .out or .err fails: expected output is only ever written on purpose, with
+ * {@code mvn -B -o test -Dtest=GoldenScriptsTest -Dkvmsim.regenerate=true}, which writes every
+ * script's current output (new scripts' too) into src/test/resources/scripts; then read the diff
+ * and the new files before committing them.
+ *
+ * <p>{@code mvn verify} runs this class again under a Turkish locale (pom.xml, execution
+ * turkish-locale), where every script must print the same bytes. That run sets
+ * kvmsim.golden.checkOnly, so it never writes expected files.
  */
 class GoldenScriptsTest {
 
     static final Path ROOT = Path.of("src/test/resources/scripts");
-    static final boolean REGENERATE = Boolean.getBoolean("kvmsim.regenerate");
+    static final boolean REGENERATE = Boolean.getBoolean("kvmsim.regenerate") && !Boolean.getBoolean("kvmsim.golden.checkOnly");
 
     @TempDir
     Path out;
@@ -46,7 +54,8 @@ class GoldenScriptsTest {
     @MethodSource("ok")
     void okScriptsRunAndPrintTheirOutput(Path script) throws IOException {
         Run r = run(script);
-        compare(script, ".out", r.stdout);
+        String want = expected(script, ".out", r.stdout);
+        assertEquals(want, r.stdout, "output of " + script);
         assertEquals("", r.stderr, "stderr of " + script);
         assertEquals(0, r.rc, "exit code of " + script);
     }
@@ -55,7 +64,8 @@ class GoldenScriptsTest {
     @MethodSource("err")
     void errScriptsReportTheirDiagnostics(Path script) throws IOException {
         Run r = run(script);
-        compare(script, ".err", r.stderr);
+        String want = expected(script, ".err", r.stderr);
+        assertEquals(want, r.stderr, "diagnostics of " + script);
         assertEquals(1, r.rc, "exit code of " + script);
     }
 
@@ -67,11 +77,16 @@ class GoldenScriptsTest {
         return new Run(rc, o.toString(), e.toString());
     }
 
-    private static void compare(Path script, String ext, String actual) throws IOException {
+    /** The script's expected output, written from {@code actual} first when regenerating. */
+    private static String expected(Path script, String ext, String actual) throws IOException {
         Path expected = Path.of(script.toString().replaceAll("\\.kvm$", ext));
-        if (REGENERATE || !Files.exists(expected)) {
+        if (REGENERATE) {
             Files.writeString(expected, actual, StandardCharsets.UTF_8);
         }
-        assertEquals(Files.readString(expected, StandardCharsets.UTF_8), actual, "output of " + script);
+        if (!Files.exists(expected)) {
+            fail(script + " has no " + expected.getFileName() + ": write it on purpose with -Dkvmsim.regenerate=true"
+                    + " and read it before committing it");
+        }
+        return Files.readString(expected, StandardCharsets.UTF_8);
     }
 }

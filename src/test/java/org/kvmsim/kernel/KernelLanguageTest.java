@@ -118,6 +118,16 @@ class KernelLanguageTest {
     }
 
     @Test
+    void inspectionWordsAreTheLanguagesWhateverTheLocale() {
+        // the Turkish-locale test run holds these: MADVISE lowercased under tr is 'madvıse'
+        Session s = session("host h1 { memory = 2 GiB; thp = madvise }\nvm v1 on h1 { memory = 512 MiB; paging = native }");
+        String host = Inspection.inspect("h1", 1, s);
+        assertTrue(host.contains("thp = madvise"), host);
+        String vm = Inspection.inspect("v1", 1, s);
+        assertTrue(vm.contains("paging = native"), vm);
+    }
+
+    @Test
     void isComplete() {
         assertEquals(new Completeness.Result(Completeness.Status.INCOMPLETE, "  "), Completeness.check("host h {"));
         assertEquals(Completeness.Status.INCOMPLETE, Completeness.check("host h {\n  memory = 1 GiB\n").status());

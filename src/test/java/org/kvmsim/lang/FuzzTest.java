@@ -13,6 +13,7 @@ import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
+import org.kvmsim.SharedDir;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.query.Queries;
 import org.kvmsim.session.Output;
@@ -34,10 +35,10 @@ class FuzzTest {
 
     private static List<String> seeds() {
         List<String> out = new ArrayList<>();
-        List<Path> dirs = List.of(Path.of(System.getProperty("kvmsim.shared", "../shared"), "examples"),
-                Path.of("src/test/resources/scripts/ok"), Path.of("src/test/resources/scripts/err"));
+        List<Path> dirs = new ArrayList<>(List.of(Path.of("src/test/resources/scripts/ok"), Path.of("src/test/resources/scripts/err")));
+        Path examples = SharedDir.examplesIfPresent("mutating the golden scripts only");
+        if (examples != null) dirs.add(0, examples);
         for (Path d : dirs) {
-            if (!Files.isDirectory(d)) continue;
             try (Stream<Path> s = Files.list(d)) {
                 for (Path p : s.filter(x -> x.toString().endsWith(".kvm")).sorted().toList()) {
                     out.add(new String(Files.readAllBytes(p), java.nio.charset.StandardCharsets.UTF_8));
@@ -46,7 +47,6 @@ class FuzzTest {
                 throw new UncheckedIOException(e);
             }
         }
-        if (out.isEmpty()) out.add("host h { memory = 1 GiB }\nvm v on h { memory = 512 MiB }\nshow vms\n");
         return out;
     }
 

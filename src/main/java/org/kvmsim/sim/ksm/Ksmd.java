@@ -5,6 +5,7 @@ import org.kvmsim.sim.view.KsmCounters;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 
 /*
@@ -479,7 +480,7 @@ public final class Ksmd {
     }
 
     private static boolean bool(String v) {
-        return switch (v.strip().toLowerCase()) {
+        return switch (v.strip().toLowerCase(Locale.ROOT)) {
             case "1", "y", "yes", "on", "true" -> true;
             case "0", "n", "no", "off", "false" -> false;
             default -> throw new KsmKnobException("EINVAL", "not a boolean: " + v);

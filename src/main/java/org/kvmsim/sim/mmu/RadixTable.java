@@ -4,6 +4,7 @@ import org.kvmsim.sim.view.TableStats;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.LongConsumer;
 
 /**
@@ -189,7 +190,7 @@ final class RadixTable {
         int leafLevel = levelOfShift(shift);
         long mask = (1L << shift) - 1;
         if ((pa & mask) != 0) {
-            throw new IllegalArgumentException(String.format("physical address 0x%x is not aligned to the %d-byte page", pa, 1L << shift));
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "physical address 0x%x is not aligned to the %d-byte page", pa, 1L << shift));
         }
         int t = root;
         for (int l = levels; l > leafLevel; l--) {
