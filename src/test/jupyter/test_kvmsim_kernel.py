@@ -7,8 +7,10 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import uuid
@@ -533,6 +535,83 @@ class InterruptLatencyTests(unittest.TestCase):
         for vm in ("g1", "g2", "g3", "g4"):
             self.assertEqual(table_cell(vms, "state", vm), "declared", vms)
         self.assertEqual(table_cell(vms, "vcpus", "g1"), "1", vms)
+
+
+class CliInterruptTests(unittest.TestCase):
+    """SIGINT to `kvmsim run` during the same runs: exit within a second, saying where it stopped."""
+
+    def check_sigint(self, name):
+        setup, long_cell, vms = INTERRUPT_SCENARIOS[name]
+        tmp = os.environ.get("KVMSIM_TEST_TMP", "/tmp")
+        path = os.path.join(tmp, "interrupt-%s.kvm" % name)
+        with open(path, "w") as f:
+            f.write(setup + 'print "ready"\n' + long_cell + "\nshow vms\n")
+        # The launcher execs java (-XX:TieredStopAtLevel=1, -Xmx4g): the signal reaches the JVM.
+        p = subprocess.Popen([os.path.join(ROOT, "kvmsim"), "run", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=tmp)
+        try:
+            lines = queue.Queue()
+            reader = threading.Thread(target=lambda: [lines.put(line) for line in p.stdout] + [lines.put(None)],
+                                      daemon=True)
+            reader.start()
+            t0 = time.time()
+            while True:
+                line = lines.get(timeout=300)
+                if line is None:
+                    err = p.stderr.read()
+                    if heap_too_small(err):
+                        self.skipTest("the launcher's heap is too small for this scenario: " + err)
+                    self.fail("%s: the script ended before its long run: %s" % (name, err))
+                if line.strip() == "ready":
+                    break
+            print("%s: set-up took %.2f s (with the JVM's start)" % (name, time.time() - t0))
+            started = time.time()
+            time.sleep(INTERRUPT_AFTER_S)
+            if p.poll() is not None:
+                err = p.stderr.read()
+                if heap_too_small(err):
+                    self.skipTest("the launcher's heap is too small for this scenario: " + err)
+                self.fail("%s: the run ended before the signal: %s" % (name, err))
+            sent = time.time()
+            p.send_signal(signal.SIGINT)
+            try:
+                rc = p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.fail("%s: still running 60 s after SIGINT" % name)
+            latency = time.time() - sent
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        INTERRUPT_LATENCIES.append(("command line", name, latency))
+        err = p.stderr.read()
+        reader.join(5)
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get() or "")
+        print("%s: SIGINT %.2f s into the run, exit %d %.3f s after it; stderr: %s"
+              % (name, sent - started, rc, latency, err.strip()))
+        self.assertLess(latency, INTERRUPT_WITHIN_S, "%s: exited %.2f s after SIGINT" % (name, latency))
+        self.assertEqual(rc, 130, err)
+        self.assertNotIn("Exception", err)
+        self.assertNotRegex(err, r"\n\s+at [\w.$]+\(")
+        # It stopped in the middle of the long run (not by the deadline) and says where.
+        m = re.fullmatch(r"%s:\d+:\d+: interrupted: %s\n" % (re.escape(path), AT_SIMULATED_TIME), err)
+        self.assertIsNotNone(m, err)
+        # nothing after the interrupted statement ran
+        self.assertNotIn("vms", "".join(rest))
+
+    def test_sigint_during_a_workload_slice(self):
+        self.check_sigint("workload")
+
+    def test_sigint_during_a_ksmd_wakeup(self):
+        self.check_sigint("ksmd")
+
+    def test_sigint_during_a_sweep(self):
+        self.check_sigint("sweep")
+
+    def test_sigint_during_a_sweep_preallocating(self):
+        self.check_sigint("sweep-prealloc")
 
 
 class SecurityTests(unittest.TestCase):
