@@ -7,8 +7,10 @@ import json
 import os
 import queue
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import uuid
@@ -346,6 +348,270 @@ class LongRunTests(unittest.TestCase):
         self.iopub_until_idle(failing)
         streams = [x for x in self.iopub_until_idle(b) if x["msg_type"] == "stream"]
         self.assertEqual([x["content"]["text"] for x in streams], ["b\n"])
+
+
+# Issue 21: an interrupt is answered within a second whatever the size of the work under way.
+# Each run takes 20 s to hours of wall time uninterrupted, spent in long stretches of engine
+# work that once ran without a look for an interrupt (a slice of 500 M workload accesses, a ksmd
+# wake-up over 192 GiB of guests, VM starts preallocating 512 GiB), so an interrupt 2 s in
+# lands in the middle of one, and the run must say where it stopped in simulated time. A
+# scenario: the set-up, the long statement, the VMs running after it. The kernel runs set-up
+# and long statement as two cells; the command line one script with `print "ready"` between.
+INTERRUPT_AFTER_S = 2.0
+INTERRUPT_WITHIN_S = 1.0
+AT_SIMULATED_TIME = r"at \d+\.\d+ s of simulated time"
+INTERRUPT_SCENARIOS = {
+    # One VM, 50 G accesses spread over `run 100 ms`: 100 slices of 500 M accesses, each
+    # 20-50 s of wall time (5-25 M accesses a second, JIT and load), a stretch on any machine.
+    "workload": ("""reset
+host h { memory = 8 GiB; thp = never }
+vm v on h { memory = 2 GiB }
+workload w on v { pattern = uniform; footprint = 256 MiB; accesses = 50_000_000_000; seed = 1 }
+""", "run 100 ms", ["v"]),
+    # ksmd over four guests of 48 GiB booted from one image, half of it shared: 48 M present
+    # mergeable pages (~1.3 GiB of heap at ~28 bytes a page). pages_to_scan covers them all, so
+    # a wake-up scans everything: the set-up's `run 1 ms` takes the first (checksums only), the
+    # next merges 6 M pages four ways (7-17 s). `run 1 ms` starts the VMs under the session's
+    # heap check (`start` has none).
+    "ksmd": ("""reset
+ksm policy big { pages_to_scan = 100_000_000; sleep = 20 ms }
+host hv { memory = 256 GiB; thp = never; ksm = big }
+image img { footprint = 48 GiB; shared = 50% }
+vm g1 on hv { memory = 48 GiB; image = img }
+vm g2 like g1
+vm g3 like g1
+vm g4 like g1
+run 1 ms
+""", "run until hv.ksm.full_scans = 5", ["g1", "g2", "g3", "g4"]),
+    # A sweep whose body runs the 50 G-access workload, on the sweep's own engine: the session
+    # must be itself again after the interrupt (v running, the workload not run in it).
+    "sweep": ("""reset
+host h { memory = 8 GiB; thp = never }
+vm v on h { memory = 2 GiB }
+run 1 ms
+workload w on v { pattern = uniform; footprint = 256 MiB; accesses = 50_000_000_000; seed = 1 }
+""", "sweep v.paging in [ept, shadow] {\n  run 100 ms\n  show mmu v\n}", ["v"]),
+    # A sweep whose body starts four VMs that preallocate 128 GiB each (128 M pages a value,
+    # ~5 s), on the sweep's own engine: the session's VMs were only declared, and stay so.
+    "sweep-prealloc": ("""reset
+host hv { memory = 640 GiB; thp = never }
+vm g1 on hv { memory = 128 GiB; prealloc = on }
+vm g2 like g1
+vm g3 like g1
+vm g4 like g1
+""", "sweep g1.vcpus in [1, 2, 3, 4, 5, 6, 7, 8] {\n  run 1 ms\n  show vms\n}", []),
+}
+
+# (where, scenario, seconds from the interrupt to the reply or exit): conftest.py prints them.
+INTERRUPT_LATENCIES = []
+
+
+def table_cell(table_text, column, key):
+    """A value from a query's text/plain table (title, header, rule of dashes, rows): the row
+    whose first column is `key`. Columns are cut where the rule's dashes are, so an empty cell
+    (a VM without an image) does not shift the others."""
+    lines = table_text.splitlines()
+    r = next(i for i, line in enumerate(lines) if line.startswith("--"))
+    spans = [m.span() for m in re.finditer(r"-+", lines[r])]
+
+    def cells(line):
+        return [line[a:spans[k + 1][0] if k + 1 < len(spans) else None].strip() for k, (a, _) in enumerate(spans)]
+
+    header = cells(lines[r - 1])
+    row = next(cells(line) for line in lines[r + 1:] if cells(line)[0] == key)
+    return row[header.index(column)]
+
+
+def heap_too_small(text_):
+    return "of heap for the guest pages it will touch" in text_
+
+
+class InterruptLatencyTests(unittest.TestCase):
+    """interrupt_request during a long stretch of engine work: the reply within a second."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.km, cls.kc = start_new_kernel(kernel_name=KERNEL)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.kc.stop_channels()
+        cls.km.shutdown_kernel(now=True)
+
+    def run_ok(self, code, timeout=120):
+        got = []
+        reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=got.append)
+        c = reply["content"]
+        if c["status"] != "ok" and heap_too_small(c.get("evalue", "")):
+            self.skipTest("the kernel's JVM heap is too small for this scenario: " + c["evalue"])
+        self.assertEqual(c["status"], "ok", c)
+        return [m for m in got if m["msg_type"] not in ("status", "execute_input")]
+
+    def shell_reply(self, msg_id, timeout):
+        deadline = time.time() + timeout
+        while True:
+            reply = self.kc.get_shell_msg(timeout=max(0.01, deadline - time.time()))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply
+
+    def drain_until_idle(self, msg_id, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            msg = self.kc.get_iopub_msg(timeout=timeout)
+            if (msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "status"
+                    and msg["content"]["execution_state"] == "idle"):
+                return
+        self.fail("no status idle for %s" % msg_id)
+
+    def restart(self):
+        """A kernel stuck in its run is replaced, so the next scenario starts clean."""
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+        type(self).km, type(self).kc = start_new_kernel(kernel_name=KERNEL)
+
+    def check_interrupt(self, name):
+        setup, long_cell, vms = INTERRUPT_SCENARIOS[name]
+        t0 = time.time()
+        self.run_ok(setup)
+        print("%s: set-up took %.2f s" % (name, time.time() - t0))
+        kc = self.kc
+        msg_id = kc.execute(long_cell)
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
+        started = time.time()
+        time.sleep(max(0.0, started + INTERRUPT_AFTER_S - time.time()))
+        sent = time.time()
+        self.km.interrupt_kernel()
+        try:
+            reply = self.shell_reply(msg_id, timeout=300)
+        except queue.Empty:
+            self.restart()
+            self.fail("%s: no execute_reply within 300 s of the interrupt" % name)
+        latency = time.time() - sent
+        INTERRUPT_LATENCIES.append(("kernel", name, latency))
+        print("%s: interrupt_request %.2f s into the cell, execute_reply %.3f s after it"
+              % (name, sent - started, latency))
+        c = reply["content"]
+        if heap_too_small(c.get("evalue", "")):
+            self.skipTest("the kernel's JVM heap is too small for this scenario: " + c["evalue"])
+        self.assertEqual((c["status"], c.get("ename")), ("error", "Interrupted"), c)
+        self.assertLess(latency, INTERRUPT_WITHIN_S, "%s: the reply came %.2f s after the interrupt_request"
+                        % (name, latency))
+        # It stopped in the middle of the run and says where, in simulated time.
+        self.assertRegex(c["evalue"], r"^interrupted: %s$" % AT_SIMULATED_TIME)
+        self.drain_until_idle(msg_id)
+        # The session goes on: the next cell's queries answer, the VMs still run.
+        outputs = self.run_ok("show vms\nshow mmu")
+        self.assertEqual([m["msg_type"] for m in outputs], ["display_data", "display_data"])
+        vms_text, mmu_text = text(outputs[0]), text(outputs[1])
+        for vm in vms:
+            self.assertEqual(table_cell(vms_text, "state", vm), "running", vms_text)
+            table_cell(mmu_text, "accesses", vm)
+        return mmu_text
+
+    def test_interrupt_a_workload_slice_of_500m_accesses(self):
+        mmu = self.check_interrupt("workload")
+        # the run had begun its accesses and was far from done
+        self.assertTrue(0 < int(table_cell(mmu, "accesses", "v")) < 50_000_000_000, mmu)
+
+    def test_interrupt_a_ksmd_wakeup_over_192_gib(self):
+        self.check_interrupt("ksmd")
+        outputs = self.run_ok("show ksm on hv")
+        self.assertLess(int(table_cell(text(outputs[0]), "full_scans", "hv")), 5)
+
+    def test_interrupt_a_sweep_in_its_body(self):
+        mmu = self.check_interrupt("sweep")
+        # the sweep ran on an engine of its own: the session's v never ran the workload
+        self.assertEqual(table_cell(mmu, "accesses", "v"), "0", mmu)
+        outputs = self.run_ok('print "after the sweep"')
+        self.assertEqual(outputs[0]["content"]["text"], "after the sweep\n")
+
+    def test_interrupt_a_sweep_preallocating(self):
+        self.check_interrupt("sweep-prealloc")
+        # the session's VMs, not the sweep's: declared, never started, g1 with its own vcpus
+        vms = text(self.run_ok("show vms")[0])
+        for vm in ("g1", "g2", "g3", "g4"):
+            self.assertEqual(table_cell(vms, "state", vm), "declared", vms)
+        self.assertEqual(table_cell(vms, "vcpus", "g1"), "1", vms)
+
+
+class CliInterruptTests(unittest.TestCase):
+    """SIGINT to `kvmsim run` during the same runs: exit within a second, saying where it stopped."""
+
+    def check_sigint(self, name):
+        setup, long_cell, vms = INTERRUPT_SCENARIOS[name]
+        tmp = os.environ.get("KVMSIM_TEST_TMP", "/tmp")
+        path = os.path.join(tmp, "interrupt-%s.kvm" % name)
+        with open(path, "w") as f:
+            f.write(setup + 'print "ready"\n' + long_cell + "\nshow vms\n")
+        # The launcher execs java (-XX:TieredStopAtLevel=1, -Xmx4g): the signal reaches the JVM.
+        p = subprocess.Popen([os.path.join(ROOT, "kvmsim"), "run", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=tmp)
+        try:
+            lines = queue.Queue()
+            reader = threading.Thread(target=lambda: [lines.put(line) for line in p.stdout] + [lines.put(None)],
+                                      daemon=True)
+            reader.start()
+            t0 = time.time()
+            while True:
+                line = lines.get(timeout=300)
+                if line is None:
+                    err = p.stderr.read()
+                    if heap_too_small(err):
+                        self.skipTest("the launcher's heap is too small for this scenario: " + err)
+                    self.fail("%s: the script ended before its long run: %s" % (name, err))
+                if line.strip() == "ready":
+                    break
+            print("%s: set-up took %.2f s (with the JVM's start)" % (name, time.time() - t0))
+            started = time.time()
+            time.sleep(INTERRUPT_AFTER_S)
+            if p.poll() is not None:
+                err = p.stderr.read()
+                if heap_too_small(err):
+                    self.skipTest("the launcher's heap is too small for this scenario: " + err)
+                self.fail("%s: the run ended before the signal: %s" % (name, err))
+            sent = time.time()
+            p.send_signal(signal.SIGINT)
+            try:
+                rc = p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.fail("%s: still running 60 s after SIGINT" % name)
+            latency = time.time() - sent
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        INTERRUPT_LATENCIES.append(("command line", name, latency))
+        err = p.stderr.read()
+        reader.join(5)
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get() or "")
+        print("%s: SIGINT %.2f s into the run, exit %d %.3f s after it; stderr: %s"
+              % (name, sent - started, rc, latency, err.strip()))
+        self.assertLess(latency, INTERRUPT_WITHIN_S, "%s: exited %.2f s after SIGINT" % (name, latency))
+        self.assertEqual(rc, 130, err)
+        self.assertNotIn("Exception", err)
+        self.assertNotRegex(err, r"\n\s+at [\w.$]+\(")
+        # It stopped in the middle of the long run (not by the deadline) and says where.
+        m = re.fullmatch(r"%s:\d+:\d+: interrupted: %s\n" % (re.escape(path), AT_SIMULATED_TIME), err)
+        self.assertIsNotNone(m, err)
+        # nothing after the interrupted statement ran
+        self.assertNotIn("vms", "".join(rest))
+
+    def test_sigint_during_a_workload_slice(self):
+        self.check_sigint("workload")
+
+    def test_sigint_during_a_ksmd_wakeup(self):
+        self.check_sigint("ksmd")
+
+    def test_sigint_during_a_sweep(self):
+        self.check_sigint("sweep")
+
+    def test_sigint_during_a_sweep_preallocating(self):
+        self.check_sigint("sweep-prealloc")
 
 
 class SecurityTests(unittest.TestCase):

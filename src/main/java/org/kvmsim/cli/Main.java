@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 
 /**
  * The command line: `kvmsim check`, `kvmsim run`, `kvmsim bench`, `kvmsim kernel`. Exit codes:
- * 0 ok, 1 a script or simulation error, 2 a usage error.
+ * 0 ok, 1 a script or simulation error, 2 a usage error, 130 a run stopped by Ctrl-C.
  */
 @Command(name = "kvmsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A laboratory for KVM memory virtualization.",

@@ -24,6 +24,8 @@ import tech.tablesaw.api.Table;
 /**
  * `kvmsim run FILE`: runs a script and prints its tables in query order. With --format json the
  * whole output is one JSON document, {"tables": [...]}, or {"errors": [...]} (exit 1) on an error.
+ * Ctrl-C stops the run and says where (`lab.kvm:12:1: interrupted: at 3.456 s of simulated
+ * time`, or in JSON as the one error), exit status 130; see {@link SignalStop}.
  */
 @Command(name = "run", description = "Run a script and print the tables its queries produce.")
 final class RunCommand implements Callable<Integer> {
@@ -94,17 +96,39 @@ final class RunCommand implements Callable<Integer> {
                 (machine ? stderr : stdout).println("exported " + table + " to " + shown);
             }
         };
-        Session.Result r = session.execute(src, sink);
-        if (machine) {
-            JsonObject doc = new JsonObject();
-            if (!r.ok()) doc.add("errors", errors(r.diagnostics()));
-            else doc = com.google.gson.JsonParser.parseString(Render.json(tables)).getAsJsonObject();
-            // serializeNulls: the error contract always has "hint", null when there is none
-            stdout.println(new GsonBuilder().disableHtmlEscaping().serializeNulls().create().toJson(doc));
-        } else if (!r.ok()) {
-            for (Diagnostic d : r.diagnostics()) stderr.print(d.render(src));
+        Session.Result r;
+        // Ctrl-C stops the run where it is; the process exits once the run has said where.
+        try (SignalStop signals = new SignalStop(session, stderr)) {
+            r = session.execute(src, sink);
+            List<Diagnostic> diagnostics = r.interrupted() ? interrupted(r.diagnostics()) : r.diagnostics();
+            if (machine) {
+                JsonObject doc = new JsonObject();
+                if (!r.ok()) doc.add("errors", errors(diagnostics));
+                else doc = com.google.gson.JsonParser.parseString(Render.json(tables)).getAsJsonObject();
+                // serializeNulls: the error contract always has "hint", null when there is none
+                stdout.println(new GsonBuilder().disableHtmlEscaping().serializeNulls().create().toJson(doc));
+            } else if (r.interrupted()) {
+                // not an error of the script: one line saying where the run stopped
+                for (Diagnostic d : diagnostics) {
+                    stderr.println(d.span().file() + ":" + d.span().line() + ":" + d.span().column() + ": " + d.message());
+                }
+            } else if (!r.ok()) {
+                for (Diagnostic d : diagnostics) stderr.print(d.render(src));
+            }
+            stdout.flush();
+            stderr.flush();
         }
-        return r.ok() ? 0 : 1;
+        return r.interrupted() ? INTERRUPTED : r.ok() ? 0 : 1;
+    }
+
+    /** The exit status of a run stopped by a signal: 128 + SIGINT, as the JVM and shells give. */
+    static final int INTERRUPTED = 130;
+
+    /** An interruption's diagnostics without the notebook's hint (there is no session to go on with). */
+    private static List<Diagnostic> interrupted(List<Diagnostic> diagnostics) {
+        List<Diagnostic> plain = new ArrayList<>();
+        for (Diagnostic d : diagnostics) plain.add(new Diagnostic(d.span(), d.message()));
+        return plain;
     }
 
     private String render(Table t, boolean separate) {
