@@ -52,7 +52,7 @@ final class KsmByVmQuery implements Query<KsmByVmQuery.Args> {
         for (Vm vm : in.declared().vms.values()) {
             long[] tot = hostTotals.computeIfAbsent(vm.host(), h -> {
                 KsmCounters c = in.view().host(h).ksmCounters();
-                return new long[] {(c.pagesSharing() + c.ksmZeroPages()) * 4096L, 0};
+                return new long[] {c.savedBytes(), 0};
             });
             KsmSlotState slot = in.view().vm(vm.name()).ksm();
             if (slot != null) tot[1] += slot.merged();

@@ -44,8 +44,12 @@ final class PagetableQuery implements Query<PagetableQuery.Args> {
     @Override
     public Table answer(Args a, Source in) {
         VmView v = RunningVm.of(in.view(), a.vm());
-        // a declared pagetable's address space exists once the VM runs
+        // a declared pagetable's address space exists once the VM runs, unless building it failed
         int space = v.pagetableSpace(a.pagetable());
+        if (space < 0) {
+            throw new QueryError("pagetable '" + a.pagetable() + "' of vm '" + a.vm()
+                    + "' has no address space: building it failed", "see the error at its declaration");
+        }
         Tables.PageTables t = new Tables.PageTables();
         t.add(a.vm(), a.pagetable(), v.guestTables(space));
         t.add(a.vm(), "", v.nestedTables());

@@ -83,7 +83,7 @@ public final class Tables {
             sleep.append(k.sleepMillisecs());
             KsmCounters c = counters.get(r);
             appendCounters(cols, c);
-            saved.append((c.pagesSharing() + c.ksmZeroPages()) * 4096L);
+            saved.append(c.savedBytes());
             cpu.append(nowNs == 0 ? 0.0 : Math.round(10_000.0 * c.cpuNanos() / nowNs) / 100.0);
         }
         Table t = Table.create("ksm", host, run, pts, sleep);

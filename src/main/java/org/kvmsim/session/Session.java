@@ -40,7 +40,6 @@ import org.kvmsim.query.QueryError;
 import org.kvmsim.report.Charts;
 import org.kvmsim.report.Render;
 import org.kvmsim.sim.Engine;
-import org.kvmsim.sim.ksm.KsmKnobException;
 import org.kvmsim.sim.view.VmRunState;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
@@ -228,6 +227,7 @@ public final class Session {
             engine.write(w.vm(), w.from(), w.to(), w.content());
         } else if (s instanceof Statement.Start st) {
             engine.sync(declared);
+            guardHeap(st.span(), st.vm());
             engine.start(st.vm(), declared);
         } else if (s instanceof Statement.Stop st) {
             engine.sync(declared);
@@ -255,7 +255,7 @@ public final class Session {
 
     private void startVms(Span at) {
         engine.sync(declared);
-        guardHeap(at);
+        guardHeap(at, null);
         for (var vm : new ArrayList<>(declared.vms.values())) {
             if (engine.view().vm(vm.name()).state() != VmRunState.DECLARED) continue;
             try {
@@ -270,8 +270,8 @@ public final class Session {
      * Fails before starting VMs whose state would not fit the JVM's heap: a clear message with the
      * figure and the remedy, instead of an OutOfMemoryError halfway through a run.
      */
-    private void guardHeap(Span at) {
-        long need = engine.heapNeededToStart(declared);
+    private void guardHeap(Span at, String onlyVm) {
+        long need = engine.heapNeededToStart(declared, onlyVm);
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
         if (need > free * 9 / 10) {
@@ -327,11 +327,7 @@ public final class Session {
             if (!h.hasKsm()) throw new ScriptError(st.span(), "host '" + st.host() + "' has no ksm policy");
             String knob = Schema.ksmKnob(p.get(1));
             String v = KsmPolicy.sysfsText(knob, (Long) st.value());
-            try {
-                engine.setKsmKnob(st.host(), knob, v);
-            } catch (KsmKnobException e) {
-                throw new ScriptError(st.span(), "writing " + v + " to /sys/kernel/mm/ksm/" + knob + " fails: " + e.getMessage());
-            }
+            engine.setKsmKnob(st.host(), knob, v);
         } else if (p.get(0).equals("thp")) {
             engine.setThp(st.host(), ThpMode.of((String) st.value()));
         } else {
@@ -380,7 +376,7 @@ public final class Session {
                 Object value = sw.values().get(i);
                 String label = sw.variable() + " = " + sw.labels().get(i);
                 declared = new Declarations();
-                engine = new Engine(seed);
+                engine = new Engine(seed, true);
                 try {
                     replay(history, d -> patch(d, sw, value), (h, why) -> out.print(String.format(Locale.ROOT,
                             "note: with %s, the replayed query at %s:%d %s; this value starts from the state that left",
@@ -427,13 +423,7 @@ public final class Session {
      */
     private void replay(List<Statement> history, UnaryOperator<Declaration> patch,
                         BiConsumer<Statement, String> diverged) {
-        Output silent = new Output() {
-            public void print(String text) {}
-
-            public void table(Table t) {}
-
-            public void chart(String name, byte[] png, String svg) {}
-        };
+        Output silent = SILENT;
         for (Statement h : history) {
             if (h instanceof Statement.Show sh && queries.changesState(sh.args())) {
                 // on a VM not started yet it ran on a scratch copy and changed nothing; it may fail
@@ -471,15 +461,26 @@ public final class Session {
      * scratch copy of the session in which the declared VMs have started, as the next `run`
      * would start them; the session itself is left as it was.
      */
+    /** Where a replay's and a scratch copy's output goes: nowhere. */
+    private static final Output SILENT = new Output() {
+        public void print(String text) {}
+
+        public void table(Table t) {}
+
+        public void chart(String name, byte[] png, String svg) {}
+    };
+
     private Table onStartedCopy(Span span, Supplier<Table> query) {
         Declarations savedDecl = declared;
         Engine savedEngine = engine;
         Map<String, Table> savedTables = new LinkedHashMap<>(tables);
         try {
             declared = new Declarations();
-            engine = new Engine(seed);
+            engine = new Engine(seed, true);
             replay(List.copyOf(executed), d -> d, (h, e) -> { });
             declared = savedDecl.copy();
+            // starting the VMs (prealloc, boot) is long work too: interruptible like a statement
+            engine.monitor(monitor(span, SILENT));
             startVms(span);
             return query.get();
         } finally {

@@ -54,6 +54,9 @@ final class Daemons {
         }
     }
 
+    /** Pages ksmd scans between two counts of work. */
+    private static final int SCAN_CHUNK = 256;
+
     /**
      * ksmd's wake-up: scan pages_to_scan pages, then sleep sleep_millisecs (ksm_scan_thread()).
      * When ksmd has nothing to do (run != 1 or no mm_slot) it does not poll: it waits on
@@ -64,7 +67,7 @@ final class Daemons {
     private static final class KsmdTimer extends Timer {
         final HostState host;
         boolean idle;
-        /** Pages the wake-up under way may still scan; -1 between wake-ups. */
+        /** Pages the wake-up under way may still scan (0 once done); -1 between wake-ups. */
         int budget = -1;
 
         KsmdTimer(HostState host) {
@@ -83,9 +86,11 @@ final class Daemons {
             }
             // Full scans are not events: `show ksm history` has one row per scan, and small VMs
             // finish one every wake-up (50 a second), which would drown the event log.
-            // The wake-up's pages_to_scan go in chunks, so a large one can be interrupted.
+            // The wake-up's pages_to_scan go in chunks, so a large one can be interrupted: small
+            // ones, since one page can cost far more than an access (a merge that walks a chain
+            // of thousands of duplicate KSM pages, as millions of zero pages make).
             while (budget > 0) {
-                int chunk = Math.min(budget, Engine.POLL_WORK);
+                int chunk = Math.min(budget, SCAN_CHUNK);
                 int n = host.ksmd.scan(e.now, chunk);
                 budget = n < chunk ? 0 : budget - n;
                 e.worked(n);
@@ -96,7 +101,7 @@ final class Daemons {
 
         @Override
         boolean cutShort() {
-            return budget > 0;
+            return budget >= 0;
         }
     }
 

@@ -74,9 +74,10 @@ public final class Engine {
 
     /**
      * Thrown by a {@link Monitor} to stop the work. What was simulated before it counts: the clock
-     * stays at the instant reached, a workload slice or ksmd wake-up cut short resumes at that
-     * instant with what it had left at the next run, and a VM whose start it cut short goes back
-     * to not started (its memory returned). Counters, clock and tables agree with each other.
+     * stays at the instant reached, a workload slice or ksmd wake-up cut short goes back in the
+     * queue at that instant and finishes first at the next run, a write keeps the pages it wrote,
+     * and a VM whose start it cut short is as it was before the start (its memory returned).
+     * docs/model.md, section 10.
      */
     public static final class Interrupted extends RuntimeException {
         public Interrupted() {
@@ -112,8 +113,21 @@ public final class Engine {
     private long runStart, runLength;
     private long workSincePoll;
 
+    /** Whether its owner throws it away at an interrupt (a sweep's or a query's scratch copy). */
+    final boolean scratch;
+
     public Engine(long seed) {
+        this(seed, false);
+    }
+
+    /**
+     * An engine; a {@code scratch} one is thrown away by its owner when interrupted, so it skips
+     * the tidying an interrupt otherwise does (undoing a VM's start, which costs about half the
+     * time the start took).
+     */
+    public Engine(long seed, boolean scratch) {
         this.seed = seed;
+        this.scratch = scratch;
     }
 
     public long now() {
@@ -142,9 +156,9 @@ public final class Engine {
         return events.size();
     }
 
-    /** Forgets the events from index {@code from} on (what an undone start had logged). */
-    void dropEventsFrom(int from) {
-        events.subList(from, events.size()).clear();
+    /** Forgets the events about {@code subject} from index {@code from} on (what an undone start logged). */
+    void dropEventsOf(String subject, int from) {
+        events.subList(from, events.size()).removeIf(ev -> ev.subject().equals(subject));
     }
 
     long nextUnique() {
@@ -279,9 +293,15 @@ public final class Engine {
      * their RAM with prealloc, else the image footprint, contents blocks and workload footprints.
      */
     public long heapNeededToStart(Declarations d) {
+        return heapNeededToStart(d, null);
+    }
+
+    /** As {@link #heapNeededToStart(Declarations)} for one VM ({@code `start VM`}), or all when null. */
+    public long heapNeededToStart(Declarations d, String onlyVm) {
         long bytes = 0;
         for (VmState v : vms.values()) {
-            if (v.state != VmRunState.DECLARED) continue;
+            if (v.state == VmRunState.RUNNING || onlyVm == null && v.state != VmRunState.DECLARED
+                    || onlyVm != null && !v.decl.name().equals(onlyVm)) continue;
             long pages;
             if (v.decl.prealloc()) {
                 pages = v.decl.memory() >>> 12;
@@ -327,9 +347,13 @@ public final class Engine {
         guest.fill(vms.get(vm), from, to, c);
     }
 
-    /** Writes {@code value} to /sys/kernel/mm/ksm/{@code knob} of a host that runs ksmd, with sysfs's errors. */
-    public void setKsmKnob(String host, String knob, String value) throws KsmKnobException {
-        hosts.get(host).ksmd.set(knob, value);
+    /** Writes {@code value} to /sys/kernel/mm/ksm/{@code knob} of a host that runs ksmd, failing as sysfs does. */
+    public void setKsmKnob(String host, String knob, String value) {
+        try {
+            hosts.get(host).ksmd.set(knob, value);
+        } catch (KsmKnobException x) {
+            throw new SimError("writing " + value + " to /sys/kernel/mm/ksm/" + knob + " fails: " + x.getMessage());
+        }
     }
 
     /** Writes /sys/kernel/mm/transparent_hugepage/enabled. */

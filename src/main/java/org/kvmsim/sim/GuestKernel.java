@@ -46,20 +46,34 @@ final class GuestKernel {
         for (ContentsSpec.Fill f : c.fills()) fill(v, f.from(), f.to(), f.content());
     }
 
-    /** Sets pages from..to to a content, as the guest writing them would. */
+    /**
+     * Sets pages from..to to a content, as the guest writing them would. Cut short by an
+     * interrupt, it keeps the pages written so far, as if the range had ended there.
+     */
     void fill(VmState v, long from, long to, Content c) {
-        for (long p = from; p <= to; p++) {
-            long id = switch (c.kind()) {
-                case SAME -> GuestMemory.same(c.tag());
-                case ZERO -> GuestMemory.ZERO;
-                case UNIQUE, CHANGING -> e.nextUnique();
-                case IMAGE -> GuestMemory.image(c.image(), p - from);
-            };
-            setContent(v, p, id);
-            e.worked(1);
+        long p = from;
+        try {
+            for (; p <= to; p++) {
+                long id = switch (c.kind()) {
+                    case SAME -> GuestMemory.same(c.tag());
+                    case ZERO -> GuestMemory.ZERO;
+                    case UNIQUE, CHANGING -> e.nextUnique();
+                    case IMAGE -> GuestMemory.image(c.image(), p - from);
+                };
+                setContent(v, p, id);
+                e.worked(1); // page p is written when this interrupts
+            }
+        } catch (Engine.Interrupted i) {
+            filled(v, from, p, c);
+            throw i;
         }
-        if (c.kind() == Content.Kind.CHANGING) e.schedule(e.now + c.periodNs(), new ChangingTimer(v, from, to, c.periodNs()));
-        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, to + 1);
+        filled(v, from, to, c);
+    }
+
+    /** After pages from..last were filled: the guest's allocator moves past them, a changing range starts changing. */
+    private void filled(VmState v, long from, long last, Content c) {
+        if (c.kind() == Content.Kind.CHANGING) e.schedule(e.now + c.periodNs(), new ChangingTimer(v, from, last, c.periodNs()));
+        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, last + 1);
     }
 
     /** Pages whose content changes at a period (`changing every D`). */
@@ -171,7 +185,12 @@ final class GuestKernel {
     /** The address space `show walk VM[.PAGETABLE]` and workloads use. */
     int space(VmState v, String pagetable) {
         if (pagetable == null) return defaultSpace(v);
-        return v.pagetables.get(pagetable).space();
+        VmState.PtSpace pt = v.pagetables.get(pagetable);
+        if (pt == null) {
+            throw new Engine.SimError("pagetable '" + pagetable + "' of vm '" + v.decl.name()
+                    + "' has no address space: building it failed");
+        }
+        return pt.space();
     }
 
     /** The name of an address space for tables: "default" or the pagetable's name. */

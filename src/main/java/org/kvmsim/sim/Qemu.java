@@ -41,6 +41,7 @@ final class Qemu {
     /** Starts one VM (QEMU's start-up: map guest RAM, reserve, prealloc, boot the image). */
     void start(VmState v, Declarations d) {
         HostState h = e.hosts.get(v.decl.host());
+        VmRunState before = v.state;
         long pages = v.decl.memory() >>> 12;
         // A VM started again after `stop` boots afresh: a new guest, new tables, new address spaces.
         v.defaultSpace = -1;
@@ -74,11 +75,13 @@ final class Qemu {
         try {
             startRunning(v, d, h, pages);
         } catch (Engine.Interrupted i) {
-            // a start cut short is undone: QEMU never ran, its memory goes back, the VM starts
-            // afresh at the next run (the frames it gets then may differ)
+            // a start cut short is undone: QEMU never ran, its memory goes back, the VM is as it
+            // was (the frames it gets at its next start may differ); what the start did to
+            // others stays (a VM the OOM killer took for it, and that event)
+            if (e.scratch) throw i;
             release(v);
-            v.state = VmRunState.DECLARED;
-            e.dropEventsFrom(eventsBefore);
+            v.state = before;
+            e.dropEventsOf(v.decl.name(), eventsBefore);
             throw i;
         } catch (Engine.SimError x) {
             // whatever the start had set up goes back (the reservation too), as when QEMU exits

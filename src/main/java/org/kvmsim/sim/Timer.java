@@ -10,7 +10,10 @@ abstract class Timer implements Comparable<Timer> {
 
     abstract void fire(Engine e);
 
-    /** After an interrupt inside {@link #fire}: whether it has work left at this instant. */
+    /**
+     * After an interrupt inside {@link #fire}: whether it must go back in the queue at this
+     * instant (its fire was under way; the next one finishes it, if only by rescheduling).
+     */
     boolean cutShort() {
         return false;
     }

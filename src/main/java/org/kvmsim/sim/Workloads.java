@@ -116,7 +116,7 @@ final class Workloads {
     static final class SliceTimer extends Timer {
         final Run run;
         final long perSlice, step;
-        /** Accesses of the slice under way not made yet; -1 between slices. */
+        /** Accesses of the slice under way not made yet (0 once all made); -1 between slices. */
         long sliceLeft = -1;
         /** The accesses of the slice under way. */
         long sliceSize;
@@ -142,7 +142,7 @@ final class Workloads {
 
         @Override
         boolean cutShort() {
-            return sliceLeft > 0;
+            return sliceLeft >= 0;
         }
     }
 
@@ -152,6 +152,7 @@ final class Workloads {
      * leaves counters and the workload in step.
      */
     private void access(SliceTimer t) {
+        if (t.sliceLeft == 0) return; // resumed after its last batch: nothing left to make
         Run r = t.run;
         VmState v = r.vm;
         v.current = r;

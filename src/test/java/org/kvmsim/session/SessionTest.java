@@ -215,4 +215,25 @@ class SessionTest {
         Session.Result after = run(s, "show ksm on hv1\nrun 10 ms\nshow vms", out);
         assertTrue(after.ok(), after.diagnostics().toString());
     }
+
+    @Test
+    void aPagetableWhoseBuildFailedIsADiagnosticForEveryQueryOnIt() {
+        Session s = new Session(1);
+        Collect out = new Collect();
+        assertTrue(run(s, """
+                host hv1 { memory = 8 GiB }
+                image base { footprint = 48 MiB }
+                vm small on hv1 { memory = 64 MiB; image = base }
+                run 1 ms
+                """, out).ok());
+        // declared on a running VM, it is built at once, and there is no room for it
+        Session.Result built = run(s, "pagetable big in small {\n  map 0x0000_0040_0000 size 32 MiB page 4 KiB\n}\n", out);
+        assertFalse(built.ok());
+        for (String q : List.of("show pagetable small.big", "show walk small.big 0x400000", "show translate small.big 0x400000")) {
+            Session.Result r = run(s, q + "\n", out);
+            assertFalse(r.ok(), q);
+            assertTrue(r.diagnostics().get(0).message().contains("pagetable 'big' of vm 'small' has no address space"),
+                    q + ": " + r.diagnostics());
+        }
+    }
 }

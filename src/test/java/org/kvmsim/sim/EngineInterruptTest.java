@@ -8,6 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.kvmsim.lang.Frontend;
 import org.kvmsim.lang.SourceFile;
+import org.kvmsim.model.Content;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.sim.view.VmRunState;
 
@@ -36,6 +37,23 @@ class EngineInterruptTest {
         @Override
         public void tick(long doneNs, long totalNs) {
             if (++looks == stopAt) throw new Engine.Interrupted();
+        }
+    }
+
+    /**
+     * A monitor that interrupts at its first look from inside an event (Engine.worked), not
+     * between events: where an event's bookkeeping must already be in step.
+     */
+    private static final class InsideAnEvent implements Engine.Monitor {
+        boolean fired;
+
+        @Override
+        public void tick(long doneNs, long totalNs) {
+            if (fired) return;
+            if (StackWalker.getInstance().walk(s -> s.anyMatch(f -> f.getMethodName().equals("worked")))) {
+                fired = true;
+                throw new Engine.Interrupted();
+            }
         }
     }
 
@@ -119,5 +137,104 @@ class EngineInterruptTest {
         e.startPending(d);
         assertEquals(VmRunState.RUNNING, e.view().vm("g").state());
         assertEquals(1L << 30, e.view().vm("g").rssBytes());
+    }
+
+    @Test
+    void anInterruptAfterASlicesLastBatchKeepsTheWorkloadGoing() {
+        // 1000 slices of 1000 accesses: each slice is one batch, so the look inside it comes
+        // after its last batch
+        Declarations d = declare("""
+                host hv1 { memory = 8 GiB; thp = never }
+                vm g on hv1 { memory = 2 GiB }
+                workload w on g { pattern = uniform; footprint = 64 MiB; accesses = 1_000_000; writes = 10% }
+                """);
+        Engine whole = started(d);
+        whole.scheduleWorkloads(d, 1_000_000_000L);
+        whole.runFor(1_000_000_000L);
+        Engine cut = started(d);
+        cut.scheduleWorkloads(d, 1_000_000_000L);
+        InsideAnEvent m = new InsideAnEvent();
+        cut.monitor(m);
+        assertThrows(Engine.Interrupted.class, () -> cut.runFor(1_000_000_000L));
+        cut.monitor(null);
+        cut.runFor(1_000_000_000L - cut.now());
+        assertEquals(whole.view().vm("g").mmu(), cut.view().vm("g").mmu());
+    }
+
+    @Test
+    void anInterruptAfterAWakeUpsLastChunkKeepsKsmdRunning() {
+        Declarations d = declare("""
+                ksm policy p { }
+                host hv1 { memory = 8 GiB; ksm = p; thp = never }
+                image base { footprint = 512 MiB; shared = 60%; zero = 10% }
+                vm g1 on hv1 { memory = 1 GiB; image = base }
+                vm g2 like g1
+                """);
+        Engine whole = started(d);
+        whole.runFor(30_000_000_000L);
+        Engine cut = started(d);
+        cut.monitor(new InsideAnEvent()); // inside a wake-up of 100 pages: after its only chunk
+        assertThrows(Engine.Interrupted.class, () -> cut.runFor(30_000_000_000L));
+        cut.monitor(null);
+        cut.runFor(30_000_000_000L - cut.now());
+        assertEquals(whole.view().host("hv1").ksmCounters(), cut.view().host("hv1").ksmCounters());
+    }
+
+    @Test
+    void anUndoneStartKeepsWhatItDidToOthers() {
+        Declarations d = declare("""
+                host hv1 { memory = 4 GiB; thp = never }
+                vm a on hv1 { memory = 3 GiB; prealloc = on }
+                vm b on hv1 { memory = 2 GiB; prealloc = on }
+                """);
+        Engine e = new Engine(7);
+        e.sync(d);
+        e.start("a", d);
+        // b's prealloc makes the OOM killer take a; then the start is interrupted
+        e.monitor((done, total) -> {
+            if (e.view().vm("a").state() == VmRunState.KILLED) throw new Engine.Interrupted();
+        });
+        assertThrows(Engine.Interrupted.class, () -> e.start("b", d));
+        assertEquals(VmRunState.KILLED, e.view().vm("a").state());
+        assertEquals(VmRunState.DECLARED, e.view().vm("b").state());
+        assertEquals(List.of("vm_start a", "oom_kill a"),
+                e.events().stream().map(ev -> ev.kind() + " " + ev.subject()).toList());
+    }
+
+    @Test
+    void anUndoneRestartLeavesAStoppedVmStopped() {
+        Declarations d = declare("""
+                host hv1 { memory = 4 GiB; thp = never }
+                vm g on hv1 { memory = 1 GiB; prealloc = on }
+                """);
+        Engine e = started(d);
+        e.stop("g");
+        e.monitor(new InsideAnEvent());
+        assertThrows(Engine.Interrupted.class, () -> e.start("g", d));
+        assertEquals(VmRunState.STOPPED, e.view().vm("g").state());
+        e.monitor(null);
+        e.startPending(d);
+        assertEquals(VmRunState.STOPPED, e.view().vm("g").state(), "the next run does not start it");
+    }
+
+    @Test
+    void aWriteCutShortKeepsThePagesItWroteAndTheGuestAllocatesPastThem() {
+        Declarations d = declare("""
+                host hv1 { memory = 8 GiB; thp = never }
+                vm g on hv1 { memory = 2 GiB }
+                """);
+        Engine e = started(d);
+        Content changing = new Content(Content.Kind.CHANGING, 0, null, 10_000_000L);
+        e.monitor(new InsideAnEvent());
+        assertThrows(Engine.Interrupted.class, () -> e.write("g", 0, 199_999, changing));
+        VmState v = e.vms.get("g");
+        long written = v.memory.presentPages();
+        assertTrue(written > 0 && written < 200_000, "cut short: " + written);
+        assertEquals(written, v.nextFreeGuestPage, "the guest's allocator is past the pages written");
+        // the range written so far changes, as a whole write's would
+        long before = v.memory.content(0);
+        e.monitor(null);
+        e.runFor(20_000_000L);
+        assertTrue(v.memory.content(0) != before, "page 0 changed");
     }
 }
