@@ -16,6 +16,7 @@ statement
     | WORKLOAD name=ident ON target (',' target)* body=block?                     # workloadDecl
     | PAGETABLE name=ident IN vm=ident body=block?                                # pagetableDecl
     | CONTENTS vm=ident body=block                                                # contentsDecl
+    | IMPORT LIBVIRT file=STRING (AS name=ident)? ON host=ident body=block?       # importLibvirt
     | RUN UNTIL path '=' value                                                    # runUntil
     | RUN value                                                                   # runFor
     | WRITE vm=ident PAGES pageRange '=' value                                    # writeStmt
@@ -72,7 +73,7 @@ list : '[' NL* (value (NL* ',' NL* value)*)? NL* ']' ;
 ident
     : IDENT | KSM | POLICY | HOST | IMAGE | VM | WORKLOAD | PAGETABLE | CONTENTS | LIKE | IN
     | RUN | UNTIL | WRITE | SET | START | STOP | RESET | SWEEP | SHOW | PLOT | EXPORT | PRINT | TO
-    | PAGES | SIZE
+    | PAGES | SIZE | IMPORT | LIBVIRT | AS
     ;
 
 KSM       : 'ksm' ;
@@ -100,6 +101,9 @@ EXPORT    : 'export' ;
 PRINT     : 'print' ;
 TO        : 'to' ;
 PAGES     : 'pages' ;
+IMPORT    : 'import' ;
+LIBVIRT   : 'libvirt' ;
+AS        : 'as' ;
 MAP       : 'map' ;
 SIZE      : 'size' ;
 PAGE      : 'page' ;

@@ -30,6 +30,10 @@ final class Keywords {
         STATEMENTS.put("vm", "vm NAME on HOST [like VM] { memory = SIZE ... }\n"
                 + "Declares a guest on a host (a QEMU process): RAM, vCPUs, paging mode, backing.\n"
                 + "Redeclaring a VM replaces it.");
+        STATEMENTS.put("import", "import libvirt \"DOMAIN.xml\" [as NAME] on HOST [{ overrides }]\n"
+                + "Declares a VM from a libvirt domain file (virsh dumpxml), read as libvirt reads it; what\n"
+                + "the file holds that kvmsim does not model is printed as a warning. `kvmsim import libvirt\n"
+                + "FILE` prints the declaration it becomes.");
         STATEMENTS.put("workload", "workload NAME on VM[.PAGETABLE], ... { pattern = ...  footprint = SIZE ... }\n"
                 + "Declares memory accesses the guests make during the `run` that follows.");
         STATEMENTS.put("pagetable", "pagetable NAME in VM { map 0xADDR size SIZE page SIZE ... }\n"

@@ -116,6 +116,11 @@ final class AstBuilder extends KvmsimBaseVisitor<Object> {
     }
 
     @Override
+    public Object visitImportLibvirt(ImportLibvirtContext c) {
+        return new ImportLibvirt(str(c.file), name(c.name), name(c.host), block(c.body), head(c, c.body));
+    }
+
+    @Override
     public Object visitWorkloadDecl(WorkloadDeclContext c) {
         List<Target> targets = new ArrayList<>();
         for (TargetContext t : c.target()) targets.add(new Target(name(t.vm), name(t.pagetable)));

@@ -1,5 +1,8 @@
 package org.kvmsim.lang;
 
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -11,6 +14,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import org.kvmsim.lang.Syntax.*;
+import org.kvmsim.lang.libvirt.DomainImport;
 import org.kvmsim.model.Backing;
 import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.Content;
@@ -77,6 +81,10 @@ public final class Checker {
     private List<Statement> statements(List<Stmt> stmts) {
         List<Statement> out = new ArrayList<>();
         for (Stmt s : stmts) {
+            if (s instanceof ImportLibvirt im) {
+                out.addAll(importLibvirt(im));
+                continue;
+            }
             Statement c = statement(s);
             if (c != null) out.add(c);
         }
@@ -554,7 +562,12 @@ public final class Checker {
     }
 
     private Vm vm(VmDecl d) {
-        Vm base = null;
+        return vm(d, null);
+    }
+
+    /** A VM declaration; {@code imported}, when given, is the base its block overrides (an import). */
+    private Vm vm(VmDecl d, Vm imported) {
+        Vm base = imported;
         if (d.base() != null) {
             base = scope.vms.get(d.base().text());
             if (base == null && d.base().text().equals(d.name().text())) {
@@ -843,6 +856,51 @@ public final class Checker {
                 return ns == null ? null : new Content(Content.Kind.CHANGING, 0, null, ns);
             }
         }
+    }
+
+    /**
+     * `import libvirt "FILE.xml" [as NAME] on HOST [{ overrides }]`: the domain file (relative to
+     * the script's folder) read as DomainImport reads it, its block overriding what it gave as a
+     * `vm ... like` block does; what the file holds that kvmsim does not model is printed as a
+     * warning before the VM is declared.
+     */
+    private List<Statement> importLibvirt(ImportLibvirt im) {
+        Host h = hostRef(im.host());
+        if (h == null) {
+            if (im.name() != null) brokenNames.add(im.name().text());
+            return List.of();
+        }
+        String written = im.file().value();
+        Path file = scriptFolder(im.span()).resolve(written);
+        DomainImport.Result r;
+        try {
+            r = DomainImport.read(file, im.name() == null ? null : im.name().text(), h);
+        } catch (DomainImport.Refused e) {
+            diags.error(im.file().span(), written + (e.line > 0 ? ":" + e.line + ":" + e.column : "") + ": " + e.getMessage(),
+                    "kvmsim imports the domain as libvirt would define it; `kvmsim import libvirt FILE` shows what it understood");
+            if (im.name() != null) brokenNames.add(im.name().text());
+            return List.of();
+        }
+        Name name = im.name() != null ? im.name() : new Name(r.vm().name(), im.file().span());
+        List<Statement> out = new ArrayList<>();
+        for (DomainImport.Warning w : r.warnings()) {
+            out.add(new Statement.Print("warning: " + written + ":" + w.line() + ":" + w.column() + ": " + w.message(), im.span()));
+        }
+        Statement d = declare(vm(new VmDecl(name, im.host(), null, im.body(), im.span()), r.vm()), im.span(), name);
+        if (d == null) return List.of();
+        out.add(d);
+        return out;
+    }
+
+    /** The folder of the script a span is in (relative names resolve there), else the working directory. */
+    private static Path scriptFolder(Span span) {
+        try {
+            Path p = Path.of(span.file());
+            if (Files.isRegularFile(p) && p.toAbsolutePath().getParent() != null) return p.toAbsolutePath().getParent();
+        } catch (InvalidPathException e) {
+            // a cell's name ("In[3]"), not a file
+        }
+        return Path.of("");
     }
 
     private Vm vmRef(Name n) {

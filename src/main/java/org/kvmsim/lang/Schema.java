@@ -245,7 +245,7 @@ public final class Schema {
 
     /** Statement keywords, for completion and "did you mean". */
     public static final List<String> STATEMENTS = List.of("ksm policy", "host", "image", "vm", "workload",
-            "pagetable", "contents", "run", "write", "set", "start", "stop", "reset", "sweep", "show", "plot",
+            "pagetable", "contents", "import libvirt", "run", "write", "set", "start", "stop", "reset", "sweep", "show", "plot",
             "export", "print");
 
     public static final List<String> SIZE_UNITS = List.of("B", "KiB", "MiB", "GiB", "TiB");

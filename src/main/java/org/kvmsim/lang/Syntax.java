@@ -33,7 +33,7 @@ public final class Syntax {
         }
     }
 
-    public sealed interface Stmt permits KsmPolicyDecl, HostDecl, ImageDecl, VmDecl, WorkloadDecl,
+    public sealed interface Stmt permits KsmPolicyDecl, HostDecl, ImageDecl, VmDecl, ImportLibvirt, WorkloadDecl,
             PagetableDecl, ContentsDecl, RunFor, RunUntil, Write, SetStmt, Start, Stop, Reset, Sweep,
             Show, Plot, Export, Print {
         Span span();
@@ -47,6 +47,9 @@ public final class Syntax {
 
     /** {@code host} and {@code base} are null when not written; {@code body} is null for `vm b like a`. */
     public record VmDecl(Name name, Name host, Name base, Block body, Span span) implements Stmt {}
+
+    /** `import libvirt "FILE.xml" [as NAME] on HOST [{ overrides }]`: a VM from a libvirt domain file. */
+    public record ImportLibvirt(Str file, Name name, Name host, Block body, Span span) implements Stmt {}
 
     public record Target(Name vm, Name pagetable) {}
 

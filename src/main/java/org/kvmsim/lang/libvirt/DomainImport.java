@@ -1,0 +1,350 @@
+package org.kvmsim.lang.libvirt;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import org.kvmsim.lang.libvirt.XmlTree.Element;
+import org.kvmsim.model.Backing;
+import org.kvmsim.model.Host;
+import org.kvmsim.model.HugePagePool;
+import org.kvmsim.model.Paging;
+import org.kvmsim.model.Vm;
+
+/**
+ * A libvirt domain (`virsh dumpxml`) as a kvmsim VM: what bears on memory virtualization, read as
+ * libvirt reads it (docs/formatdomain.rst; src/conf/domain_conf.c for parsing, src/qemu/
+ * qemu_command.c for the QEMU memory backend it becomes).
+ *
+ * <ul>
+ *   <li>{@code memory} (QEMU's -m; {@code currentMemory} is the balloon's target and does not change
+ *       what QEMU maps), in libvirt's units (virScaleInteger: no unit KiB; b/bytes; k/KiB, KB =
+ *       10^3, M/MiB, MB, G/GiB, GB, T/TiB, TB, P, E), rounded up to KiB (virDomainParseMemory), then
+ *       up to 1 MiB as libvirt aligns the initial memory for QEMU on x86
+ *       (qemuDomainAlignMemorySizes).
+ *   <li>{@code vcpu}: the vCPUs online at start ({@code current}, else the count).
+ *   <li>{@code memoryBacking}: {@code hugepages} (the pool of the page size asked, or of the host's
+ *       default size, 2 MiB on x86, when none is given; a page size equal to the base page size is
+ *       ordinary memory), {@code nosharepages} (mem-merge=off), {@code allocation mode='immediate'}
+ *       (prealloc), {@code access mode='shared'} (a shared mapping: KSM never merges it).
+ *   <li>{@code numatune memory} with one node in strict or preferred mode: the host node.
+ *   <li>{@code features/hap state='off'}: shadow paging.
+ * </ul>
+ * What could change memory behaviour and is not modelled (locked, discard, memtune, guest NUMA
+ * cells, interleaved or multi-node numatune, vcpupin, memory devices, device passthrough, balloon
+ * free page reporting) becomes a warning naming the element and its line; everything else in the
+ * file is ignored. Where libvirt would refuse the domain, the import fails with libvirt's words.
+ */
+public final class DomainImport {
+
+    /** Something in the file kvmsim does not model, at its element's line and column. */
+    public record Warning(int line, int column, String message) {}
+
+    /** The VM, and what it does not model of the file. */
+    public record Result(Vm vm, List<Warning> warnings) {}
+
+    /** The file cannot be imported: bad XML, or a domain libvirt would refuse. */
+    public static final class Refused extends Exception {
+        public final int line, column;
+
+        Refused(String message, int line, int column) {
+            super(message, null, false, false);
+            this.line = line;
+            this.column = column;
+        }
+
+        Refused(String message, Element at) {
+            this(message, at == null ? 0 : at.line(), at == null ? 0 : at.column());
+        }
+    }
+
+    /** The host's default hugepage size on x86-64 (Hugepagesize in /proc/meminfo). */
+    static final long DEFAULT_HUGEPAGE = 2L << 20;
+    private static final long BASE_PAGE = 4096;
+    /** libvirt aligns a domain's initial memory to 1 MiB for QEMU on x86 (qemuDomainAlignMemorySizes). */
+    private static final long ALIGN = 1L << 20;
+
+    private final List<Warning> warnings = new ArrayList<>();
+
+    private DomainImport() {}
+
+    /**
+     * Imports {@code file} as a VM on {@code host}, named {@code name} or, when null, after the
+     * domain's own name (characters a kvmsim name cannot have become '_').
+     */
+    public static Result read(Path file, String name, Host host) throws Refused {
+        Element root;
+        try {
+            root = XmlTree.read(file);
+        } catch (XmlTree.BadXml e) {
+            throw new Refused(e.getMessage(), e.line, e.column);
+        }
+        return new DomainImport().map(root, name, host);
+    }
+
+    private Result map(Element domain, String name, Host host) throws Refused {
+        if (!domain.name().equals("domain")) {
+            throw new Refused("not a libvirt domain: the root element is <" + domain.name() + ">, not <domain>", domain);
+        }
+        String vmName = name != null ? name : vmName(domain);
+        long memory = memory(domain);
+        int vcpus = vcpus(domain);
+        Paging paging = paging(domain);
+        Element mb = domain.child("memoryBacking");
+        boolean memMerge = true, prealloc = false;
+        Backing backing = Backing.ANONYMOUS;
+        int node = node(domain, host);
+        if (mb != null) {
+            backing = backing(mb, host, node);
+            if (mb.child("nosharepages") != null) memMerge = false;
+            Element alloc = mb.child("allocation");
+            if (alloc != null && "immediate".equals(alloc.attr("mode"))) prealloc = true;
+            Element access = mb.child("access");
+            if (access != null && "shared".equals(access.attr("mode")) && backing.kind() != Backing.Kind.HUGEPAGES && memMerge) {
+                // a MAP_SHARED mapping is not KSM-compatible (mm/ksm.c vma_ksm_compatible: VM_SHARED)
+                memMerge = false;
+                warn(access, "<access mode='shared'> maps guest RAM shared: KSM never merges it (imported as mem_merge = off);"
+                        + " kvmsim models it as anonymous memory otherwise");
+            }
+            Element source = mb.child("source");
+            if (source != null && source.attr("type") != null && !source.attr("type").equals("anonymous")) {
+                warn(source, "<source type='" + source.attr("type") + "'> (" + (source.attr("type").equals("memfd")
+                        ? "shmem through memfd" : "a file") + " behind guest RAM) is not modelled: imported as "
+                        + (backing.kind() == Backing.Kind.HUGEPAGES ? "hugetlbfs" : "anonymous memory"));
+            }
+            if (mb.child("locked") != null) {
+                warn(mb.child("locked"), "<locked/> (mlock of guest RAM) is not modelled: guest RAM is faulted in as usual");
+            }
+            if (mb.child("discard") != null) {
+                warn(mb.child("discard"), "<discard/> (freeing guest RAM on discard) is not modelled");
+            }
+        }
+        if (backing.kind() == Backing.Kind.HUGEPAGES) {
+            long pageSize = host.pool(backing.pool()).pageSize();
+            if (memory % pageSize != 0) memory = (memory + pageSize - 1) / pageSize * pageSize;
+        }
+        notModelled(domain);
+        Vm vm = new Vm(vmName, host.name(), memory, vcpus, paging, backing, null, 4, prealloc, true, memMerge, node, false);
+        warnings.sort(java.util.Comparator.comparingInt(Warning::line).thenComparingInt(Warning::column));
+        return new Result(vm, List.copyOf(warnings));
+    }
+
+    private void warn(Element at, String message) {
+        warnings.add(new Warning(at.line(), at.column(), message));
+    }
+
+    /** The domain's name as a kvmsim name: letters, digits and '_', not starting with a digit. */
+    private String vmName(Element domain) throws Refused {
+        Element n = domain.child("name");
+        if (n == null || n.text().isEmpty()) throw new Refused("the domain has no <name>: import it `as NAME`", domain);
+        StringBuilder b = new StringBuilder();
+        for (char c : n.text().toCharArray()) b.append(Character.isLetterOrDigit(c) && c < 128 || c == '_' ? c : '_');
+        if (Character.isDigit(b.charAt(0))) b.insert(0, '_');
+        if (!b.toString().equals(n.text())) {
+            warn(n, "the domain's name '" + n.text() + "' is not a kvmsim name: imported as '" + b + "'");
+        }
+        return b.toString();
+    }
+
+    private long memory(Element domain) throws Refused {
+        Element m = domain.child("memory");
+        if (m == null) {
+            // libvirt takes the total of the guest NUMA cells when <memory> is absent
+            Element cpu = domain.child("cpu");
+            Element numa = cpu == null ? null : cpu.child("numa");
+            if (numa != null && !numa.all("cell").isEmpty()) {
+                long kib = 0;
+                for (Element cell : numa.all("cell")) kib += kib(cell, cell.attr("memory"), cell.attr("unit"));
+                return align(kib);
+            }
+            throw new Refused("the domain has no <memory>", domain);
+        }
+        long kib = kib(m, m.text(), m.attr("unit"));
+        if (kib == 0) throw new Refused("the domain's <memory> is 0", m);
+        return align(kib);
+    }
+
+    private static long align(long kib) {
+        long bytes = kib * 1024;
+        return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+    }
+
+    /** A size as libvirt's virDomainParseMemory reads it: scaled by its unit, rounded up to KiB. */
+    static long kib(Element at, String number, String unit) throws Refused {
+        if (number == null || number.isBlank()) throw new Refused("<" + at.name() + "> has no size", at);
+        long value;
+        try {
+            value = Long.parseUnsignedLong(number.strip());
+        } catch (NumberFormatException e) {
+            throw new Refused("invalid value '" + number.strip() + "' in <" + at.name() + ">: not an integer", at);
+        }
+        long scale = scale(at, unit);
+        if (value != 0 && Long.compareUnsigned(value, Long.divideUnsigned(-1L, scale)) > 0) {
+            throw new Refused("Value too large: " + Long.toUnsignedString(value) + (unit == null ? "" : unit), at);
+        }
+        long bytes = value * scale;
+        return Long.divideUnsigned(bytes, 1024) + (Long.remainderUnsigned(bytes, 1024) == 0 ? 0 : 1);
+    }
+
+    /** virScaleInteger's units: none is KiB here; b/byte/bytes; X or XiB = 1024^n, XB = 1000^n (k m g t p e). */
+    private static long scale(Element at, String unit) throws Refused {
+        if (unit == null || unit.isEmpty()) return 1024;
+        String u = unit.toLowerCase(Locale.ROOT);
+        if (u.equals("b") || u.equals("byte") || u.equals("bytes")) return 1;
+        long base;
+        if (u.length() == 1 || u.substring(1).equals("ib")) base = 1024;
+        else if (u.length() == 2 && u.charAt(1) == 'b') base = 1000;
+        else throw new Refused("unknown suffix '" + unit + "'", at);
+        int power = "kmgtpe".indexOf(u.charAt(0)) + 1;
+        if (power == 0) throw new Refused("unknown suffix '" + unit + "'", at);
+        long s = 1;
+        for (int i = 0; i < power; i++) s *= base;
+        return s;
+    }
+
+    private int vcpus(Element domain) throws Refused {
+        Element v = domain.child("vcpu");
+        if (v == null) return 1;
+        String n = v.attr("current") != null ? v.attr("current") : v.text();
+        try {
+            int count = Integer.parseInt(n.strip());
+            if (count < 1 || count > 4096) throw new Refused("invalid number of vCPUs: " + count, v);
+            return count;
+        } catch (NumberFormatException e) {
+            throw new Refused("invalid vcpu value '" + n.strip() + "'", v);
+        }
+    }
+
+    private Paging paging(Element domain) {
+        Element features = domain.child("features");
+        Element hap = features == null ? null : features.child("hap");
+        // <hap state='off'/> disables EPT/NPT: KVM then uses shadow paging
+        if (hap != null && "off".equals(hap.attr("state"))) return Paging.SHADOW;
+        return Paging.EPT;
+    }
+
+    /** The host node guest RAM prefers: numatune's one node in strict or preferred mode, else 0. */
+    private int node(Element domain, Host host) throws Refused {
+        Element nt = domain.child("numatune");
+        Element mem = nt == null ? null : nt.child("memory");
+        if (mem == null) return 0;
+        String mode = mem.attr("mode") == null ? "strict" : mem.attr("mode");
+        List<Integer> nodes = nodeset(mem, mem.attr("nodeset"));
+        for (int n : nodes) {
+            if (n >= host.numaNodes()) {
+                throw new Refused("numatune nodeset " + mem.attr("nodeset") + " names host node " + n + ", and host '"
+                        + host.name() + "' has " + host.numaNodes() + " node" + (host.numaNodes() == 1 ? "" : "s"), mem);
+            }
+        }
+        if (nodes.size() == 1 && (mode.equals("strict") || mode.equals("preferred"))) {
+            if (mode.equals("strict")) {
+                warn(mem, "<memory mode='strict'> binds guest RAM to node " + nodes.get(0)
+                        + "; kvmsim prefers it (allocations fall back to other nodes when it is full)");
+            }
+            return nodes.get(0);
+        }
+        if (!nodes.isEmpty() || mem.attr("placement") != null) {
+            warn(mem, "<memory mode='" + mode + "'" + (mem.attr("nodeset") == null ? "" : " nodeset='" + mem.attr("nodeset") + "'")
+                    + "> is not modelled: guest RAM prefers node 0");
+        }
+        return 0;
+    }
+
+    /** A libvirt nodeset ("0", "0-2", "0,2,^1"). */
+    private static List<Integer> nodeset(Element at, String set) throws Refused {
+        List<Integer> out = new ArrayList<>();
+        if (set == null || set.isBlank()) return out;
+        Set<Integer> excluded = new TreeSet<>();
+        for (String part : set.split(",")) {
+            String p = part.strip();
+            try {
+                if (p.startsWith("^")) {
+                    excluded.add(Integer.parseInt(p.substring(1)));
+                } else if (p.contains("-")) {
+                    String[] r = p.split("-", 2);
+                    for (int i = Integer.parseInt(r[0].strip()); i <= Integer.parseInt(r[1].strip()); i++) out.add(i);
+                } else {
+                    out.add(Integer.parseInt(p));
+                }
+            } catch (NumberFormatException e) {
+                throw new Refused("failed to parse bitmap '" + set + "'", at);
+            }
+        }
+        out.removeAll(excluded);
+        return out;
+    }
+
+    /** The backing of guest RAM: a pool of the host for hugepages, else anonymous memory. */
+    private Backing backing(Element mb, Host host, int node) throws Refused {
+        Element hp = mb.child("hugepages");
+        if (hp == null) return Backing.ANONYMOUS;
+        List<Element> pages = hp.all("page");
+        long size = DEFAULT_HUGEPAGE;
+        Element at = hp;
+        if (!pages.isEmpty()) {
+            Element page = pages.get(0);
+            if (pages.size() > 1) {
+                warn(pages.get(1), "hugepages of several sizes for guest NUMA nodes are not modelled: all guest RAM is backed by "
+                        + "the first <page>");
+            }
+            if (page.attr("nodeset") != null) {
+                warn(page, "<page nodeset='" + page.attr("nodeset") + "'> (guest NUMA nodes) is not modelled: it backs all guest RAM");
+            }
+            size = kib(page, page.attr("size"), page.attr("unit")) * 1024;
+            at = page;
+        }
+        if (size == BASE_PAGE) return Backing.ANONYMOUS; // the base page size: ordinary memory
+        if (host.pools().isEmpty()) {
+            throw new Refused("hugetlbfs filesystem is not mounted or disabled by administrator config", at);
+        }
+        HugePagePool best = null;
+        for (HugePagePool p : host.pools()) {
+            if (p.pageSize() != size) continue;
+            // a pool on the guest's node, else one interleaved over the nodes, else any of the size
+            if (best == null || p.node() == node && best.node() != node || p.node() < 0 && best.node() != node && best.node() >= 0) best = p;
+        }
+        if (best == null) {
+            throw new Refused("Unable to find any usable hugetlbfs mount for " + size / 1024 + " KiB", at);
+        }
+        return Backing.hugepages(best.name());
+    }
+
+    /** Warnings for what could change memory behaviour and is not modelled. */
+    private void notModelled(Element domain) {
+        Element max = domain.child("maxMemory");
+        if (max != null) warn(max, "<maxMemory> (memory hotplug slots) is not modelled: only the initial memory is");
+        Element mt = domain.child("memtune");
+        if (mt != null) warn(mt, "<memtune> (cgroup memory limits) is not modelled: nothing limits the guest but the host");
+        Element cpu = domain.child("cpu");
+        Element numa = cpu == null ? null : cpu.child("numa");
+        if (numa != null && numa.all("cell").size() > 1) {
+            warn(numa, "guest NUMA (" + numa.all("cell").size() + " <cell>s) is not modelled: one guest node holds all memory");
+        }
+        Element cputune = domain.child("cputune");
+        if (cputune != null && !cputune.all("vcpupin").isEmpty()) {
+            warn(cputune.all("vcpupin").get(0), "<vcpupin> is not modelled yet: vCPUs are not placed on host CPUs");
+        }
+        Element nt = domain.child("numatune");
+        if (nt != null && !nt.all("memnode").isEmpty()) {
+            warn(nt.all("memnode").get(0), "<memnode> (per guest node placement) is not modelled");
+        }
+        Element devices = domain.child("devices");
+        if (devices != null) {
+            for (Element d : devices.children()) {
+                switch (d.name()) {
+                    case "memory" -> warn(d, "<memory model='" + d.attr("model") + "'> (a memory device) is not modelled:"
+                            + " only the initial memory is");
+                    case "hostdev" -> warn(d, "<hostdev> (device assignment) pins all guest RAM for DMA (VFIO): not modelled");
+                    case "memballoon" -> {
+                        if (d.attr("freePageReporting") != null && d.attr("freePageReporting").equals("on")) {
+                            warn(d, "<memballoon freePageReporting='on'> returns free guest pages to the host: not modelled");
+                        }
+                    }
+                    default -> { }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package org.kvmsim.lang.libvirt;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.kvmsim.model.Backing;
+import org.kvmsim.model.ByteSize;
+import org.kvmsim.model.Paging;
+import org.kvmsim.model.Vm;
+
+/**
+ * A VM as the kvmsim declaration that makes it: memory always, every other attribute where it
+ * differs from the language's default, so a user sees exactly what an import understood.
+ */
+public final class VmText {
+
+    private VmText() {}
+
+    public static String of(Vm vm) {
+        List<String> a = new ArrayList<>();
+        a.add("memory = " + new ByteSize(vm.memory()));
+        if (vm.vcpus() != 1) a.add("vcpus = " + vm.vcpus());
+        if (vm.paging() != Paging.EPT) a.add("paging = " + vm.paging().word());
+        if (vm.backing().kind() != Backing.Kind.ANONYMOUS) a.add("backing = " + vm.backing());
+        if (vm.image() != null) a.add("image = " + vm.image());
+        if (vm.levels() != 4) a.add("levels = " + vm.levels());
+        if (vm.prealloc()) a.add("prealloc = on");
+        if (!vm.reserve()) a.add("reserve = off");
+        if (!vm.memMerge()) a.add("mem_merge = off");
+        if (vm.node() != 0) a.add("node = " + vm.node());
+        if (vm.guestThp()) a.add("guest_thp = always");
+        StringBuilder b = new StringBuilder("vm ").append(vm.name()).append(" on ").append(vm.host()).append(" {\n");
+        for (String s : a) b.append("  ").append(s).append('\n');
+        return b.append("}\n").toString();
+    }
+}
