@@ -92,10 +92,7 @@ final class ImportCommand implements Runnable {
                 err.println(file + (e.line > 0 ? ":" + e.line + ":" + e.column : "") + ": error: " + e.getMessage());
                 return 1;
             }
-            for (DomainImport.Warning w : r.warnings()) {
-                out.println("# warning: " + file + ":" + w.line() + ":" + w.column() + ": " + w.message());
-            }
-            out.print(VmText.of(r.vm()));
+            out.print(VmText.imported(file.toString(), r));
             return 0;
         }
     }

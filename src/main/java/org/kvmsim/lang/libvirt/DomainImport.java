@@ -97,7 +97,7 @@ public final class DomainImport {
         Backing backing = Backing.ANONYMOUS;
         int node = node(domain, host);
         if (mb != null) {
-            backing = backing(mb, host, node);
+            backing = backing(domain, mb, host, node);
             if (mb.child("nosharepages") != null) memMerge = false;
             Element alloc = mb.child("allocation");
             if (alloc != null && "immediate".equals(alloc.attr("mode"))) prealloc = true;
@@ -122,6 +122,9 @@ public final class DomainImport {
             }
         }
         if (backing.kind() == Backing.Kind.HUGEPAGES) {
+            // libvirt preallocates hugepage memory always (qemuBuildMemoryGetPagesize: prealloc
+            // when useHugepage), whatever <allocation> says
+            prealloc = true;
             long pageSize = host.pool(backing.pool()).pageSize();
             if (memory % pageSize != 0) memory = (memory + pageSize - 1) / pageSize * pageSize;
         }
@@ -148,22 +151,35 @@ public final class DomainImport {
         return b.toString();
     }
 
+    /**
+     * QEMU's -m: with guest NUMA cells the sum of the cells, each aligned to 1 MiB (their total is
+     * the domain's memory then), else {@code <memory>} aligned (qemuDomainAlignMemorySizes; the
+     * fixtures' -m: 219200 KiB -> 220160k, cells of 20002, 660066 and 24002400 KiB -> 24683520k).
+     */
     private long memory(Element domain) throws Refused {
-        Element m = domain.child("memory");
-        if (m == null) {
-            // libvirt takes the total of the guest NUMA cells when <memory> is absent
-            Element cpu = domain.child("cpu");
-            Element numa = cpu == null ? null : cpu.child("numa");
-            if (numa != null && !numa.all("cell").isEmpty()) {
-                long kib = 0;
-                for (Element cell : numa.all("cell")) kib += kib(cell, cell.attr("memory"), cell.attr("unit"));
-                return align(kib);
+        List<Element> cells = cells(domain);
+        for (Element cell : cells) {
+            String access = cell.attr("memAccess");
+            if (access != null && !access.equals("shared") && !access.equals("private") && !access.equals("default")) {
+                throw new Refused("XML error: Invalid value for attribute 'memAccess' in element 'cell': '" + access + "'.", cell);
             }
-            throw new Refused("the domain has no <memory>", domain);
         }
+        if (!cells.isEmpty()) {
+            long bytes = 0;
+            for (Element cell : cells) bytes += align(kib(cell, cell.attr("memory"), cell.attr("unit")));
+            return bytes;
+        }
+        Element m = domain.child("memory");
+        if (m == null) throw new Refused("the domain has no <memory>", domain);
         long kib = kib(m, m.text(), m.attr("unit"));
         if (kib == 0) throw new Refused("the domain's <memory> is 0", m);
         return align(kib);
+    }
+
+    private static List<Element> cells(Element domain) {
+        Element cpu = domain.child("cpu");
+        Element numa = cpu == null ? null : cpu.child("numa");
+        return numa == null ? List.of() : numa.all("cell");
     }
 
     private static long align(long kib) {
@@ -225,30 +241,47 @@ public final class DomainImport {
         return Paging.EPT;
     }
 
-    /** The host node guest RAM prefers: numatune's one node in strict or preferred mode, else 0. */
+    /**
+     * The host node guest RAM prefers: the numatune rule of guest node 0 (its memnode, else the
+     * domain's memory element) when it names one node in strict or preferred mode, else 0.
+     */
     private int node(Element domain, Host host) throws Refused {
         Element nt = domain.child("numatune");
-        Element mem = nt == null ? null : nt.child("memory");
-        if (mem == null) return 0;
-        String mode = mem.attr("mode") == null ? "strict" : mem.attr("mode");
-        List<Integer> nodes = nodeset(mem, mem.attr("nodeset"));
+        if (nt == null) return 0;
+        Element rule = nt.child("memory");
+        for (Element mn : nt.all("memnode")) {
+            if ("0".equals(mn.attr("cellid"))) rule = mn;
+            else warn(mn, "<memnode cellid='" + mn.attr("cellid") + "'> (placement of another guest node) is not modelled");
+        }
+        if (rule == null) return 0;
+        String mode = rule.attr("mode") == null ? "strict" : rule.attr("mode");
+        List<Integer> nodes = nodeset(rule, rule.attr("nodeset"));
         for (int n : nodes) {
             if (n >= host.numaNodes()) {
-                throw new Refused("numatune nodeset " + mem.attr("nodeset") + " names host node " + n + ", and host '"
-                        + host.name() + "' has " + host.numaNodes() + " node" + (host.numaNodes() == 1 ? "" : "s"), mem);
+                throw new Refused("numatune nodeset " + rule.attr("nodeset") + " names host node " + n + ", and host '"
+                        + host.name() + "' has " + host.numaNodes() + " node" + (host.numaNodes() == 1 ? "" : "s"), rule);
             }
+        }
+        String what = "<" + rule.name() + " mode='" + mode + "'" + (rule.attr("nodeset") == null ? "" : " nodeset='"
+                + rule.attr("nodeset") + "'") + ">";
+        if (mode.equals("restrictive")) {
+            // cgroups only: QEMU gets no host-nodes or policy (qemuBuildMemoryBackendProps)
+            warn(rule, what + " (cgroup cpuset.mems only) is not modelled: guest RAM prefers node 0");
+            return 0;
+        }
+        if (nodes.isEmpty()) {
+            warn(rule, what + " without a nodeset takes numad's advice (placement auto), which is not modelled:"
+                    + " guest RAM prefers node 0");
+            return 0;
         }
         if (nodes.size() == 1 && (mode.equals("strict") || mode.equals("preferred"))) {
             if (mode.equals("strict")) {
-                warn(mem, "<memory mode='strict'> binds guest RAM to node " + nodes.get(0)
+                warn(rule, what + " binds guest RAM to node " + nodes.get(0)
                         + "; kvmsim prefers it (allocations fall back to other nodes when it is full)");
             }
             return nodes.get(0);
         }
-        if (!nodes.isEmpty() || mem.attr("placement") != null) {
-            warn(mem, "<memory mode='" + mode + "'" + (mem.attr("nodeset") == null ? "" : " nodeset='" + mem.attr("nodeset") + "'")
-                    + "> is not modelled: guest RAM prefers node 0");
-        }
+        warn(rule, what + " is not modelled: guest RAM prefers node 0");
         return 0;
     }
 
@@ -277,23 +310,31 @@ public final class DomainImport {
     }
 
     /** The backing of guest RAM: a pool of the host for hugepages, else anonymous memory. */
-    private Backing backing(Element mb, Host host, int node) throws Refused {
+    private Backing backing(Element domain, Element mb, Host host, int node) throws Refused {
         Element hp = mb.child("hugepages");
         if (hp == null) return Backing.ANONYMOUS;
         List<Element> pages = hp.all("page");
         long size = DEFAULT_HUGEPAGE;
         Element at = hp;
-        if (!pages.isEmpty()) {
-            Element page = pages.get(0);
-            if (pages.size() > 1) {
-                warn(pages.get(1), "hugepages of several sizes for guest NUMA nodes are not modelled: all guest RAM is backed by "
-                        + "the first <page>");
-            }
-            if (page.attr("nodeset") != null) {
-                warn(page, "<page nodeset='" + page.attr("nodeset") + "'> (guest NUMA nodes) is not modelled: it backs all guest RAM");
-            }
+        // domain_validate.c: a page's nodeset names guest NUMA nodes, of which there is at least one
+        int guestNodes = Math.max(1, cells(domain).size());
+        Element master = null, forNode0 = null;
+        for (Element page : pages) {
+            List<Integer> set = nodeset(page, page.attr("nodeset"));
+            for (int n : set) if (n >= guestNodes) throw new Refused("hugepages: node " + n + " not found", page);
+            if (page.attr("nodeset") == null) master = page;
+            else if (set.contains(0) && forNode0 == null) forNode0 = page;
+        }
+        // qemuBuildMemoryGetPagesize: the page whose nodeset holds the memory's node, else the one
+        // without a nodeset, else the host's default size; kvmsim's guest RAM is guest node 0's
+        Element page = forNode0 != null ? forNode0 : master;
+        if (page != null) {
             size = kib(page, page.attr("size"), page.attr("unit")) * 1024;
             at = page;
+        }
+        if (pages.size() > 1) {
+            warn(pages.get(1), "hugepages of several sizes for guest NUMA nodes are not modelled: all guest RAM is backed by "
+                    + "the page size of guest node 0 (" + size / 1024 + " KiB)");
         }
         if (size == BASE_PAGE) return Backing.ANONYMOUS; // the base page size: ordinary memory
         if (host.pools().isEmpty()) {
@@ -325,10 +366,6 @@ public final class DomainImport {
         Element cputune = domain.child("cputune");
         if (cputune != null && !cputune.all("vcpupin").isEmpty()) {
             warn(cputune.all("vcpupin").get(0), "<vcpupin> is not modelled yet: vCPUs are not placed on host CPUs");
-        }
-        Element nt = domain.child("numatune");
-        if (nt != null && !nt.all("memnode").isEmpty()) {
-            warn(nt.all("memnode").get(0), "<memnode> (per guest node placement) is not modelled");
         }
         Element devices = domain.child("devices");
         if (devices != null) {

@@ -15,6 +15,19 @@ public final class VmText {
 
     private VmText() {}
 
+    /**
+     * What an import understood: each warning as a comment naming {@code shownFile}, then the
+     * declaration (`kvmsim import libvirt` prints this).
+     */
+    public static String imported(String shownFile, DomainImport.Result r) {
+        StringBuilder b = new StringBuilder();
+        for (DomainImport.Warning w : r.warnings()) {
+            b.append("# warning: ").append(shownFile).append(':').append(w.line()).append(':').append(w.column())
+                    .append(": ").append(w.message()).append('\n');
+        }
+        return b.append(of(r.vm())).toString();
+    }
+
     public static String of(Vm vm) {
         List<String> a = new ArrayList<>();
         a.add("memory = " + new ByteSize(vm.memory()));
