@@ -66,20 +66,19 @@ final class XmlTree {
     private XmlTree() {}
 
     static Element read(Path file) throws BadXml {
-        long size;
-        try {
-            size = Files.size(file);
-        } catch (IOException e) {
-            throw new BadXml("cannot read it: " + reason(e), 0, 0);
-        }
-        if (size > MAX_BYTES) {
-            throw new BadXml("the file is " + size + " bytes; a domain file is a few KiB (at most " + MAX_BYTES + " read)", 0, 0);
+        // a regular file only (a device or a FIFO could block or never end), read no further
+        // than the limit whatever size it claims
+        if (!Files.isRegularFile(file)) {
+            throw new BadXml(Files.exists(file) ? "cannot read it: not a regular file" : "cannot read it: no such file", 0, 0);
         }
         byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes((int) MAX_BYTES + 1);
         } catch (IOException e) {
             throw new BadXml("cannot read it: " + reason(e), 0, 0);
+        }
+        if (bytes.length > MAX_BYTES) {
+            throw new BadXml("the file is over " + MAX_BYTES + " bytes; a domain file is a few KiB", 0, 0);
         }
         Element root;
         try {

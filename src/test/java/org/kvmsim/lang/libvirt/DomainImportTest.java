@@ -90,6 +90,8 @@ class DomainImportTest {
         Files.write(f, new byte[(int) XmlTree.MAX_BYTES + 1]);
         var e = assertThrows(DomainImport.Refused.class, () -> DomainImport.read(f, null, HOST));
         assertTrue(e.getMessage().contains("a domain file is a few KiB"), e.getMessage());
+        var dev = assertThrows(DomainImport.Refused.class, () -> DomainImport.read(Path.of("/dev/zero"), null, HOST));
+        assertTrue(dev.getMessage().contains("not a regular file"), dev.getMessage());
     }
 
     @Test
