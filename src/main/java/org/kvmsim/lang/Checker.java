@@ -871,7 +871,14 @@ public final class Checker {
             return List.of();
         }
         String written = im.file().value();
-        Path file = scriptFolder(im.span()).resolve(written);
+        Path file;
+        try {
+            file = scriptFolder(im.span()).resolve(written);
+        } catch (InvalidPathException e) {
+            diags.error(im.file().span(), "not a file name: '" + written.replace("\0", "\\0") + "'");
+            if (im.name() != null) brokenNames.add(im.name().text());
+            return List.of();
+        }
         DomainImport.Result r;
         try {
             r = DomainImport.read(file, im.name() == null ? null : im.name().text(), h);

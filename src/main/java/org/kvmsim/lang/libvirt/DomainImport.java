@@ -2,8 +2,13 @@ package org.kvmsim.lang.libvirt;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.kvmsim.lang.libvirt.XmlTree.Element;
@@ -29,10 +34,14 @@ import org.kvmsim.model.Vm;
  *       default size, 2 MiB on x86, when none is given; a page size equal to the base page size is
  *       ordinary memory), {@code nosharepages} (mem-merge=off), {@code allocation mode='immediate'}
  *       (prealloc), {@code access mode='shared'} (a shared mapping: KSM never merges it).
- *   <li>{@code numatune memory} with one node in strict or preferred mode: the host node.
- *   <li>{@code features/hap state='off'}: shadow paging.
+ *   <li>{@code numatune memory} (or guest node 0's {@code memnode}) with one node in strict or
+ *       preferred mode: the host node.
+ *   <li>{@code locked}: prealloc (QEMU mlocks all guest RAM at start); a memfd (shared unless
+ *       {@code access mode='private'}) or shared access of guest node 0: mem_merge off.
  * </ul>
- * What could change memory behaviour and is not modelled (locked, discard, memtune, guest NUMA
+ * {@code features/hap state='off'} is a Xen setting libvirt's QEMU driver ignores: EPT stays, with
+ * a warning.
+ * What could change memory behaviour and is not modelled (discard, memtune, guest NUMA
  * cells, interleaved or multi-node numatune, vcpupin, memory devices, device passthrough, balloon
  * free page reporting) becomes a warning naming the element and its line; everything else in the
  * file is ignored. Where libvirt would refuse the domain, the import fails with libvirt's words.
@@ -86,7 +95,7 @@ public final class DomainImport {
 
     private Result map(Element domain, String name, Host host) throws Refused {
         if (!domain.name().equals("domain")) {
-            throw new Refused("not a libvirt domain: the root element is <" + domain.name() + ">, not <domain>", domain);
+            throw new Refused("not a libvirt domain: the root element is <" + XmlTree.clip(domain.name()) + ">, not <domain>", domain);
         }
         String vmName = name != null ? name : vmName(domain);
         long memory = memory(domain);
@@ -101,36 +110,58 @@ public final class DomainImport {
             if (mb.child("nosharepages") != null) memMerge = false;
             Element alloc = mb.child("allocation");
             if (alloc != null && "immediate".equals(alloc.attr("mode"))) prealloc = true;
-            Element access = mb.child("access");
-            if (access != null && "shared".equals(access.attr("mode")) && backing.kind() != Backing.Kind.HUGEPAGES && memMerge) {
-                // a MAP_SHARED mapping is not KSM-compatible (mm/ksm.c vma_ksm_compatible: VM_SHARED)
-                memMerge = false;
-                warn(access, "<access mode='shared'> maps guest RAM shared: KSM never merges it (imported as mem_merge = off);"
-                        + " kvmsim models it as anonymous memory otherwise");
-            }
-            Element source = mb.child("source");
-            if (source != null && source.attr("type") != null && !source.attr("type").equals("anonymous")) {
-                warn(source, "<source type='" + source.attr("type") + "'> (" + (source.attr("type").equals("memfd")
-                        ? "shmem through memfd" : "a file") + " behind guest RAM) is not modelled: imported as "
-                        + (backing.kind() == Backing.Kind.HUGEPAGES ? "hugetlbfs" : "anonymous memory"));
-            }
             if (mb.child("locked") != null) {
-                warn(mb.child("locked"), "<locked/> (mlock of guest RAM) is not modelled: guest RAM is faulted in as usual");
+                // -overcommit mem-lock=on: QEMU mlockall()s, so all guest RAM is faulted in at start
+                prealloc = true;
+                warn(mb.child("locked"), "<locked/> makes QEMU mlock all guest RAM (-overcommit mem-lock=on): imported as"
+                        + " prealloc = on; that it can never be swapped or reclaimed is not modelled");
             }
             if (mb.child("discard") != null) {
                 warn(mb.child("discard"), "<discard/> (freeing guest RAM on discard) is not modelled");
             }
+        }
+        // guest RAM shared (a MAP_SHARED mapping) is not KSM-compatible (mm/ksm.c
+        // vma_ksm_compatible: VM_SHARED): <access mode='shared'>, guest node 0's cell memAccess, or
+        // a memfd, which QEMU shares unless told otherwise (hostmem-memfd.c: share = true)
+        Element source = mb == null ? null : mb.child("source");
+        String sourceType = source == null || source.attr("type") == null ? "anonymous" : source.attr("type");
+        Element access = mb == null ? null : mb.child("access");
+        Element cell0 = cells(domain).isEmpty() ? null : cells(domain).get(0);
+        Element accessAt = cell0 != null && cell0.attr("memAccess") != null ? cell0 : access;
+        String accessMode = accessAt == null ? null : accessAt == cell0 ? cell0.attr("memAccess") : access.attr("mode");
+        boolean shared = "shared".equals(accessMode) || sourceType.equals("memfd") && !"private".equals(accessMode);
+        if (!sourceType.equals("anonymous")) {
+            warn(source, "<source type='" + XmlTree.clip(sourceType) + "'> (" + (sourceType.equals("memfd") ? "shmem through memfd"
+                    : "a file") + " behind guest RAM) is not modelled: imported as "
+                    + (backing.kind() == Backing.Kind.HUGEPAGES ? "hugetlbfs" : "anonymous memory"));
+        }
+        if (shared && backing.kind() != Backing.Kind.HUGEPAGES && memMerge) {
+            memMerge = false;
+            warn(accessAt != null ? accessAt : source, "guest RAM is a shared mapping (" + (accessAt != null
+                    ? "memAccess/access mode 'shared'" : "a memfd, which QEMU shares by default")
+                    + "): KSM never merges it, imported as mem_merge = off");
         }
         if (backing.kind() == Backing.Kind.HUGEPAGES) {
             // libvirt preallocates hugepage memory always (qemuBuildMemoryGetPagesize: prealloc
             // when useHugepage), whatever <allocation> says
             prealloc = true;
             long pageSize = host.pool(backing.pool()).pageSize();
-            if (memory % pageSize != 0) memory = (memory + pageSize - 1) / pageSize * pageSize;
+            Element at = domain.child("memory") != null ? domain.child("memory") : domain;
+            if (memory < pageSize) {
+                // QEMU's refusal (backends/hostmem-file.c, via qemu_ram_alloc_from_fd)
+                throw new Refused(String.format(Locale.ROOT, "memory size 0x%x must be equal to or larger than page size 0x%x",
+                        memory, pageSize), at);
+            }
+            if (memory % pageSize != 0) {
+                long rounded = (memory + pageSize - 1) / pageSize * pageSize;
+                warn(at, "memory of " + memory / 1024 + " KiB is not a whole number of " + pageSize / 1024 + " KiB pages: QEMU"
+                        + " rounds the backing file up; kvmsim's guest gets the rounded " + rounded / 1024 + " KiB");
+                memory = rounded;
+            }
         }
         notModelled(domain);
         Vm vm = new Vm(vmName, host.name(), memory, vcpus, paging, backing, null, 4, prealloc, true, memMerge, node, false);
-        warnings.sort(java.util.Comparator.comparingInt(Warning::line).thenComparingInt(Warning::column));
+        warnings.sort(Comparator.comparingInt(Warning::line).thenComparingInt(Warning::column));
         return new Result(vm, List.copyOf(warnings));
     }
 
@@ -166,14 +197,22 @@ public final class DomainImport {
         }
         if (!cells.isEmpty()) {
             long bytes = 0;
-            for (Element cell : cells) bytes += align(kib(cell, cell.attr("memory"), cell.attr("unit")));
+            try {
+                for (Element cell : cells) bytes = Math.addExact(bytes, align(kib(cell, cell.attr("memory"), cell.attr("unit"))));
+            } catch (ArithmeticException e) {
+                throw new Refused("initial memory size overflowed after alignment", cells.get(0));
+            }
             return bytes;
         }
         Element m = domain.child("memory");
         if (m == null) throw new Refused("the domain has no <memory>", domain);
         long kib = kib(m, m.text(), m.attr("unit"));
         if (kib == 0) throw new Refused("the domain's <memory> is 0", m);
-        return align(kib);
+        try {
+            return align(kib);
+        } catch (ArithmeticException e) {
+            throw new Refused("initial memory size overflowed after alignment", m);
+        }
     }
 
     private static List<Element> cells(Element domain) {
@@ -183,8 +222,8 @@ public final class DomainImport {
     }
 
     private static long align(long kib) {
-        long bytes = kib * 1024;
-        return (bytes + ALIGN - 1) / ALIGN * ALIGN;
+        long bytes = Math.multiplyExact(kib, 1024L);
+        return Math.addExact(bytes, ALIGN - 1) / ALIGN * ALIGN;
     }
 
     /** A size as libvirt's virDomainParseMemory reads it: scaled by its unit, rounded up to KiB. */
@@ -194,14 +233,15 @@ public final class DomainImport {
         try {
             value = Long.parseUnsignedLong(number.strip());
         } catch (NumberFormatException e) {
-            throw new Refused("invalid value '" + number.strip() + "' in <" + at.name() + ">: not an integer", at);
+            throw new Refused("invalid value '" + XmlTree.clip(number.strip()) + "' in <" + at.name() + ">: not an integer", at);
         }
         long scale = scale(at, unit);
-        if (value != 0 && Long.compareUnsigned(value, Long.divideUnsigned(-1L, scale)) > 0) {
-            throw new Refused("Value too large: " + Long.toUnsignedString(value) + (unit == null ? "" : unit), at);
+        // virScaleInteger's limit for memory: what a long long holds in bytes (virMemoryMaxValue)
+        if (value < 0 || value > Long.MAX_VALUE / scale) {
+            throw new Refused("value too large: " + XmlTree.clip(number.strip()) + (unit == null ? "" : XmlTree.clip(unit)), at);
         }
         long bytes = value * scale;
-        return Long.divideUnsigned(bytes, 1024) + (Long.remainderUnsigned(bytes, 1024) == 0 ? 0 : 1);
+        return bytes / 1024 + (bytes % 1024 == 0 ? 0 : 1);
     }
 
     /** virScaleInteger's units: none is KiB here; b/byte/bytes; X or XiB = 1024^n, XB = 1000^n (k m g t p e). */
@@ -212,9 +252,9 @@ public final class DomainImport {
         long base;
         if (u.length() == 1 || u.substring(1).equals("ib")) base = 1024;
         else if (u.length() == 2 && u.charAt(1) == 'b') base = 1000;
-        else throw new Refused("unknown suffix '" + unit + "'", at);
+        else throw new Refused("unknown suffix '" + XmlTree.clip(unit) + "'", at);
         int power = "kmgtpe".indexOf(u.charAt(0)) + 1;
-        if (power == 0) throw new Refused("unknown suffix '" + unit + "'", at);
+        if (power == 0) throw new Refused("unknown suffix '" + XmlTree.clip(unit) + "'", at);
         long s = 1;
         for (int i = 0; i < power; i++) s *= base;
         return s;
@@ -223,21 +263,34 @@ public final class DomainImport {
     private int vcpus(Element domain) throws Refused {
         Element v = domain.child("vcpu");
         if (v == null) return 1;
-        String n = v.attr("current") != null ? v.attr("current") : v.text();
+        int max = count(v, v.text());
+        if (v.attr("current") == null) return max;
+        int current = count(v, v.attr("current"));
+        if (max < current) {
+            throw new Refused("maxvcpus must not be less than current vcpus (" + max + " < " + current + ")", v);
+        }
+        return current;
+    }
+
+    private static int count(Element v, String n) throws Refused {
         try {
             int count = Integer.parseInt(n.strip());
             if (count < 1 || count > 4096) throw new Refused("invalid number of vCPUs: " + count, v);
             return count;
         } catch (NumberFormatException e) {
-            throw new Refused("invalid vcpu value '" + n.strip() + "'", v);
+            throw new Refused("invalid vcpu value '" + XmlTree.clip(n.strip()) + "'", v);
         }
     }
 
     private Paging paging(Element domain) {
         Element features = domain.child("features");
         Element hap = features == null ? null : features.child("hap");
-        // <hap state='off'/> disables EPT/NPT: KVM then uses shadow paging
-        if (hap != null && "off".equals(hap.attr("state"))) return Paging.SHADOW;
+        if (hap != null && "off".equals(hap.attr("state"))) {
+            // a Xen (libxl) setting: libvirt's QEMU driver accepts it and does nothing with it
+            // (qemu_validate.c), and KVM's EPT/NPT follow kvm_intel's ept= module parameter
+            warn(hap, "<hap state='off'/> does nothing under QEMU/KVM (libvirt's QEMU driver ignores it; EPT follows"
+                    + " kvm_intel's ept= parameter): imported with paging = ept; set paging = shadow to model ept=0");
+        }
         return Paging.EPT;
     }
 
@@ -247,23 +300,54 @@ public final class DomainImport {
      */
     private int node(Element domain, Host host) throws Refused {
         Element nt = domain.child("numatune");
-        if (nt == null) return 0;
+        Element vcpu = domain.child("vcpu");
+        if (nt == null) {
+            if (vcpu != null && "auto".equals(vcpu.attr("placement"))) {
+                warn(vcpu, "<vcpu placement='auto'> lets numad place guest RAM (an implicit strict numatune), which is not"
+                        + " modelled: guest RAM prefers node 0");
+            }
+            return 0;
+        }
         Element rule = nt.child("memory");
+        int cells = cells(domain).size();
+        Set<String> seen = new HashSet<>();
         for (Element mn : nt.all("memnode")) {
-            if ("0".equals(mn.attr("cellid"))) rule = mn;
-            else warn(mn, "<memnode cellid='" + mn.attr("cellid") + "'> (placement of another guest node) is not modelled");
+            // numa_conf.c virDomainNumatuneNodeParseXML
+            if (cells == 0) throw new Refused("Element 'memnode' is invalid without any guest NUMA cells", mn);
+            String id = mn.attr("cellid") == null ? "" : mn.attr("cellid");
+            if (!seen.add(id)) throw new Refused("Multiple memnode elements with cellid " + XmlTree.clip(id), mn);
+            int cellid;
+            try {
+                cellid = Integer.parseInt(id.strip());
+            } catch (NumberFormatException e) {
+                throw new Refused("Invalid cellid attribute in memnode element: " + XmlTree.clip(id), mn);
+            }
+            if (cellid < 0 || cellid >= cells) {
+                throw new Refused("Argument 'cellid' in memnode element must correspond to existing guest's NUMA cell", mn);
+            }
+            if (cellid == 0) rule = mn;
+            else warn(mn, "<memnode cellid='" + cellid + "'> (placement of another guest node) is not modelled");
         }
         if (rule == null) return 0;
         String mode = rule.attr("mode") == null ? "strict" : rule.attr("mode");
+        if (!List.of("strict", "preferred", "interleave", "restrictive").contains(mode)) {
+            throw new Refused("Unsupported NUMA memory tuning mode '" + XmlTree.clip(mode) + "'", rule);
+        }
+        if ("auto".equals(rule.attr("placement"))) {
+            // placement auto: numad's advice replaces any nodeset (virDomainNumatuneSet)
+            warn(rule, "<" + rule.name() + " placement='auto'> lets numad choose the nodes, which is not modelled:"
+                    + " guest RAM prefers node 0");
+            return 0;
+        }
         List<Integer> nodes = nodeset(rule, rule.attr("nodeset"));
         for (int n : nodes) {
             if (n >= host.numaNodes()) {
-                throw new Refused("numatune nodeset " + rule.attr("nodeset") + " names host node " + n + ", and host '"
+                throw new Refused("numatune nodeset " + XmlTree.clip(rule.attr("nodeset")) + " names host node " + n + ", and host '"
                         + host.name() + "' has " + host.numaNodes() + " node" + (host.numaNodes() == 1 ? "" : "s"), rule);
             }
         }
         String what = "<" + rule.name() + " mode='" + mode + "'" + (rule.attr("nodeset") == null ? "" : " nodeset='"
-                + rule.attr("nodeset") + "'") + ">";
+                + XmlTree.clip(rule.attr("nodeset")) + "'") + ">";
         if (mode.equals("restrictive")) {
             // cgroups only: QEMU gets no host-nodes or policy (qemuBuildMemoryBackendProps)
             warn(rule, what + " (cgroup cpuset.mems only) is not modelled: guest RAM prefers node 0");
@@ -285,28 +369,42 @@ public final class DomainImport {
         return 0;
     }
 
-    /** A libvirt nodeset ("0", "0-2", "0,2,^1"). */
+    /** The largest node number a nodeset may hold (libvirt parses them into a bitmap of this size). */
+    private static final int NODESET_BITS = 1024;
+
+    /** A libvirt nodeset ("0", "0-2", "0,2,^1"), as virBitmapParse reads it. */
     private static List<Integer> nodeset(Element at, String set) throws Refused {
         List<Integer> out = new ArrayList<>();
-        if (set == null || set.isBlank()) return out;
-        Set<Integer> excluded = new TreeSet<>();
-        for (String part : set.split(",")) {
-            String p = part.strip();
-            try {
+        if (set == null) return out;
+        BitSet bits = new BitSet();
+        BitSet excluded = new BitSet();
+        try {
+            if (set.isBlank()) throw new NumberFormatException();
+            for (String part : set.split(",", -1)) {
+                String p = part.strip();
                 if (p.startsWith("^")) {
-                    excluded.add(Integer.parseInt(p.substring(1)));
+                    excluded.set(bit(p.substring(1)));
                 } else if (p.contains("-")) {
                     String[] r = p.split("-", 2);
-                    for (int i = Integer.parseInt(r[0].strip()); i <= Integer.parseInt(r[1].strip()); i++) out.add(i);
+                    int from = bit(r[0]), to = bit(r[1]);
+                    if (from > to) throw new NumberFormatException();
+                    bits.set(from, to + 1);
                 } else {
-                    out.add(Integer.parseInt(p));
+                    bits.set(bit(p));
                 }
-            } catch (NumberFormatException e) {
-                throw new Refused("failed to parse bitmap '" + set + "'", at);
             }
+        } catch (NumberFormatException e) {
+            throw new Refused("Failed to parse bitmap '" + XmlTree.clip(set) + "'", at);
         }
-        out.removeAll(excluded);
+        bits.andNot(excluded);
+        for (int i = bits.nextSetBit(0); i >= 0; i = bits.nextSetBit(i + 1)) out.add(i);
         return out;
+    }
+
+    private static int bit(String s) {
+        int n = Integer.parseInt(s.strip());
+        if (n < 0 || n >= NODESET_BITS) throw new NumberFormatException();
+        return n;
     }
 
     /** The backing of guest RAM: a pool of the host for hugepages, else anonymous memory. */
@@ -314,32 +412,56 @@ public final class DomainImport {
         Element hp = mb.child("hugepages");
         if (hp == null) return Backing.ANONYMOUS;
         List<Element> pages = hp.all("page");
-        long size = DEFAULT_HUGEPAGE;
-        Element at = hp;
-        // domain_validate.c: a page's nodeset names guest NUMA nodes, of which there is at least one
+        // domain_validate.c: a page's nodeset names guest NUMA nodes, of which there is at least
+        // one; one page at most has none (the master); no two nodesets intersect
         int guestNodes = Math.max(1, cells(domain).size());
         Element master = null, forNode0 = null;
+        Map<Integer, Element> owner = new HashMap<>();
+        Map<Element, Long> sizes = new HashMap<>();
         for (Element page : pages) {
+            long kib = kib(page, page.attr("size"), page.attr("unit"));
+            if (kib == 0) throw new Refused("hugepage size can't be zero", page);
+            sizes.put(page, kib);
+            if (page.attr("nodeset") == null) {
+                if (master != null) {
+                    throw new Refused("two master hugepages detected: " + sizes.get(master) + " and " + kib, page);
+                }
+                master = page;
+                continue;
+            }
             List<Integer> set = nodeset(page, page.attr("nodeset"));
-            for (int n : set) if (n >= guestNodes) throw new Refused("hugepages: node " + n + " not found", page);
-            if (page.attr("nodeset") == null) master = page;
-            else if (set.contains(0) && forNode0 == null) forNode0 = page;
+            for (int n : set) {
+                if (n >= guestNodes) throw new Refused("hugepages: node " + n + " not found", page);
+                if (owner.containsKey(n)) {
+                    throw new Refused("nodeset attribute of hugepages of sizes " + sizes.get(owner.get(n)) + " and " + kib
+                            + " intersect", page);
+                }
+                owner.put(n, page);
+            }
+            if (set.contains(0) && forNode0 == null) forNode0 = page;
         }
-        // qemuBuildMemoryGetPagesize: the page whose nodeset holds the memory's node, else the one
-        // without a nodeset, else the host's default size; kvmsim's guest RAM is guest node 0's
+        // qemuBuildMemoryGetPagesize: the page whose nodeset holds the memory's node, else the
+        // master; <hugepages/> alone takes the default size. kvmsim's guest RAM is guest node 0's.
         Element page = forNode0 != null ? forNode0 : master;
-        if (page != null) {
-            size = kib(page, page.attr("size"), page.attr("unit")) * 1024;
-            at = page;
+        if (page == null && !pages.isEmpty()) {
+            warn(pages.get(0), "no <page> covers guest node 0, whose memory libvirt backs with ordinary pages: imported as"
+                    + " anonymous memory");
+            return Backing.ANONYMOUS;
         }
         if (pages.size() > 1) {
             warn(pages.get(1), "hugepages of several sizes for guest NUMA nodes are not modelled: all guest RAM is backed by "
-                    + "the page size of guest node 0 (" + size / 1024 + " KiB)");
+                    + "the page size of guest node 0 (" + sizes.get(page) + " KiB)");
         }
-        if (size == BASE_PAGE) return Backing.ANONYMOUS; // the base page size: ordinary memory
+        if (page != null && sizes.get(page) * 1024 == BASE_PAGE) return Backing.ANONYMOUS; // the base page size: ordinary memory
+        Element at = page != null ? page : hp;
         if (host.pools().isEmpty()) {
             throw new Refused("hugetlbfs filesystem is not mounted or disabled by administrator config", at);
         }
+        // no size: the default mount (qemuBuildMemoryGetDefaultPagesize): the host's 2 MiB pool,
+        // the default hugepage size on x86, else its first pool
+        long size = page != null ? sizes.get(page) * 1024
+                : host.pools().stream().anyMatch(p -> p.pageSize() == DEFAULT_HUGEPAGE) ? DEFAULT_HUGEPAGE
+                : host.pools().get(0).pageSize();
         HugePagePool best = null;
         for (HugePagePool p : host.pools()) {
             if (p.pageSize() != size) continue;

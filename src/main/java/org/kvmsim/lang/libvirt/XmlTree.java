@@ -3,6 +3,7 @@ package org.kvmsim.lang.libvirt;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UnsupportedEncodingException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import javax.xml.XMLConstants;
 import javax.xml.parsers.ParserConfigurationException;
@@ -80,37 +82,22 @@ final class XmlTree {
         if (bytes.length > MAX_BYTES) {
             throw new BadXml("the file is over " + MAX_BYTES + " bytes; a domain file is a few KiB", 0, 0);
         }
-        Element root;
+        String[] lines = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).split("\\r?\\n|\\r", -1);
         try {
-            root = parse(new ByteArrayInputStream(bytes));
+            return parse(new ByteArrayInputStream(bytes), lines);
         } catch (IOException e) {
             throw new BadXml("cannot read it: " + reason(e), 0, 0);
         }
-        String[] lines = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).split("\\r?\\n|\\r", -1);
-        return atTagStart(root, lines);
-    }
-
-    /**
-     * SAX places an element where its start tag ends; a diagnostic should point at the '<' that
-     * opens it, which is on the same line for every tag that fits on one.
-     */
-    private static Element atTagStart(Element e, String[] lines) {
-        int col = e.column();
-        if (e.line() >= 1 && e.line() <= lines.length) {
-            String l = lines[e.line() - 1];
-            int i = l.lastIndexOf("<" + e.name(), Math.max(0, Math.min(l.length(), col - 1)));
-            if (i >= 0) col = i + 1;
-        }
-        List<Element> kids = new ArrayList<>();
-        for (Element c : e.children()) kids.add(atTagStart(c, lines));
-        return new Element(e.name(), e.attrs(), e.text(), List.copyOf(kids), e.line(), col);
     }
 
     private static String reason(IOException e) {
         return e instanceof NoSuchFileException ? "no such file" : String.valueOf(e.getMessage());
     }
 
-    static Element parse(InputStream in) throws BadXml, IOException {
+    /** The deepest nesting read: a domain file nests a handful of levels. */
+    static final int MAX_DEPTH = 64;
+
+    static Element parse(InputStream in, String[] lines) throws BadXml, IOException {
         SAXParser parser;
         try {
             SAXParserFactory f = SAXParserFactory.newInstance();
@@ -125,14 +112,14 @@ final class XmlTree {
             parser = f.newSAXParser();
             try {
                 // the parser's own messages in English whatever the user's locale (byte-stable output)
-                parser.setProperty("http://apache.org/xml/properties/locale", java.util.Locale.ROOT);
+                parser.setProperty("http://apache.org/xml/properties/locale", Locale.ROOT);
             } catch (SAXException e) {
                 // a parser without the property speaks the JVM's language
             }
         } catch (ParserConfigurationException | SAXException e) {
             throw new IllegalStateException("the JDK's XML parser cannot be hardened", e);
         }
-        Builder b = new Builder();
+        Builder b = new Builder(lines);
         try {
             parser.parse(in, b);
         } catch (SAXParseException e) {
@@ -141,12 +128,24 @@ final class XmlTree {
             throw new BadXml(m, Math.max(0, e.getLineNumber()), Math.max(0, e.getColumnNumber()));
         } catch (SAXException e) {
             throw new BadXml(String.valueOf(e.getMessage()), 0, 0);
+        } catch (UnsupportedEncodingException e) {
+            throw new BadXml("unsupported encoding '" + clip(e.getMessage()) + "'", 1, 1);
         }
         return b.root;
     }
 
+    /** A value as a message may quote it: at most 64 characters. */
+    static String clip(String s) {
+        return s == null || s.length() <= 64 ? s : s.substring(0, 61) + "...";
+    }
+
     private static final class Builder extends DefaultHandler {
+        private final String[] lines;
         private Locator locator;
+
+        Builder(String[] lines) {
+            this.lines = lines;
+        }
         private final Deque<Mutable> open = new ArrayDeque<>();
         Element root;
 
@@ -171,13 +170,25 @@ final class XmlTree {
         }
 
         @Override
-        public void startElement(String uri, String localName, String qName, Attributes atts) {
+        public void startElement(String uri, String localName, String qName, Attributes atts) throws SAXException {
             Map<String, String> a = new LinkedHashMap<>();
             for (int i = 0; i < atts.getLength(); i++) a.put(atts.getQName(i), atts.getValue(i));
-            // the locator is at the end of the start tag: good enough for the line; the column
-            // is where the tag ends
+            if (open.size() >= MAX_DEPTH) {
+                throw new SAXParseException("elements nested deeper than " + MAX_DEPTH + " levels", locator);
+            }
+            // the locator is where the start tag ends; a diagnostic points at the '<' opening it,
+            // searched back from there (a tag may span lines)
             int line = locator == null ? 0 : locator.getLineNumber();
             int col = locator == null ? 0 : locator.getColumnNumber();
+            for (int l = line, back = 0; l >= 1 && l <= lines.length && back < 16; l--, back++) {
+                String text = lines[l - 1];
+                int i = text.lastIndexOf("<" + qName, l == line ? Math.max(0, Math.min(text.length(), col - 1)) : text.length());
+                if (i >= 0) {
+                    line = l;
+                    col = i + 1;
+                    break;
+                }
+            }
             open.push(new Mutable(qName, a, line, col));
         }
 

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,17 +43,17 @@ class DomainImportTest {
             "1, KB, 1", "1024, KB, 1000", "1, MB, 977", "1, M, 1024", "1, MiB, 1024", "1, GB, 976563", "1, G, 1048576",
             "1, GiB, 1048576", "1, TB, 976562500", "1, T, 1073741824", "1, tib, 1073741824"})
     void unitsScaleAsLibvirtsDo(String value, String unit, long kib) throws Exception {
-        XmlTree.Element at = new XmlTree.Element("memory", java.util.Map.of(), value, List.of(), 1, 1);
+        XmlTree.Element at = new XmlTree.Element("memory", Map.of(), value, List.of(), 1, 1);
         assertEquals(kib, DomainImport.kib(at, value, unit));
     }
 
     @Test
     void unknownUnitsAndTooLargeValuesAreLibvirtsErrors() {
-        XmlTree.Element at = new XmlTree.Element("memory", java.util.Map.of(), "1", List.of(), 3, 5);
+        XmlTree.Element at = new XmlTree.Element("memory", Map.of(), "1", List.of(), 3, 5);
         assertEquals("unknown suffix 'kibs'", assertThrows(DomainImport.Refused.class, () -> DomainImport.kib(at, "1", "kibs")).getMessage());
         assertEquals("unknown suffix 'x'", assertThrows(DomainImport.Refused.class, () -> DomainImport.kib(at, "1", "x")).getMessage());
         assertTrue(assertThrows(DomainImport.Refused.class, () -> DomainImport.kib(at, "18446744073709551615", "EiB"))
-                .getMessage().startsWith("Value too large"));
+                .getMessage().startsWith("value too large"));
     }
 
     @Test
@@ -102,5 +103,75 @@ class DomainImportTest {
         assertTrue(root.getMessage().contains("root element is <pool>"), root.getMessage());
         var binary = assertThrows(DomainImport.Refused.class, () -> DomainImport.read(file("\u0000\u0001\u0002"), null, HOST));
         assertTrue(binary.line >= 0);
+    }
+
+    private String refused(String body) {
+        return assertThrows(DomainImport.Refused.class, () -> read(body)).getMessage();
+    }
+
+    @Test
+    void hostileNumbersAreLibvirtsErrorsNotCrashes() {
+        String mem = "<memory unit='MiB'>512</memory>";
+        assertEquals("Failed to parse bitmap '0-2147483647'",
+                refused(mem + "<numatune><memory mode='strict' nodeset='0-2147483647'/></numatune>"));
+        assertEquals("Failed to parse bitmap '3-1'", refused(mem + "<numatune><memory mode='strict' nodeset='3-1'/></numatune>"));
+        assertEquals("Failed to parse bitmap ''", refused(mem + "<numatune><memory mode='strict' nodeset=''/></numatune>"));
+        assertEquals("value too large: 9007199254740992", refused("<memory>9007199254740992</memory>"));
+        assertEquals("value too large: 18446744073709551615b", refused("<memory unit='b'>18446744073709551615</memory>"));
+        assertEquals("initial memory size overflowed after alignment", refused(mem + "<cpu><numa>"
+                + "<cell id='0' memory='4' unit='EiB'/><cell id='1' memory='4' unit='EiB'/><cell id='2' memory='4' unit='EiB'/>"
+                + "</numa></cpu>"));
+    }
+
+    @Test
+    void deepNestingIsADiagnostic() throws IOException {
+        String deep = "<x>".repeat(5000) + "</x>".repeat(5000);
+        var e = assertThrows(DomainImport.Refused.class, () -> DomainImport.read(file("<domain><name>g</name><memory>1048576</memory>"
+                + deep + "</domain>"), null, HOST));
+        assertTrue(e.getMessage().contains("nested deeper than"), e.getMessage());
+    }
+
+    @Test
+    void whatLibvirtRefusesIsRefused() {
+        String mem = "<memory unit='MiB'>512</memory>";
+        assertEquals("two master hugepages detected: 2048 and 1048576", refused(mem
+                + "<memoryBacking><hugepages><page size='2048'/><page size='1048576'/></hugepages></memoryBacking>"));
+        String cells = "<cpu><numa><cell id='0' memory='256' unit='MiB'/><cell id='1' memory='256' unit='MiB'/></numa></cpu>";
+        assertEquals("nodeset attribute of hugepages of sizes 2048 and 1048576 intersect", refused(cells
+                + "<memoryBacking><hugepages><page size='2048' nodeset='0-1'/><page size='1048576' nodeset='1'/></hugepages>"
+                + "</memoryBacking>"));
+        assertEquals("hugepage size can't be zero", refused(mem + "<memoryBacking><hugepages><page size='0'/></hugepages></memoryBacking>"));
+        assertEquals("maxvcpus must not be less than current vcpus (2 < 8)", refused(mem + "<vcpu current='8'>2</vcpu>"));
+        assertEquals("Element 'memnode' is invalid without any guest NUMA cells",
+                refused(mem + "<numatune><memnode cellid='0' mode='strict' nodeset='1'/></numatune>"));
+        assertEquals("Unsupported NUMA memory tuning mode 'bogus'", refused(mem + "<numatune><memory mode='bogus' nodeset='0'/></numatune>"));
+        assertEquals("memory size 0x20000000 must be equal to or larger than page size 0x40000000", assertThrows(
+                DomainImport.Refused.class, () -> DomainImport.read(file("<domain><name>g</name>" + mem
+                        + "<memoryBacking><hugepages><page size='1' unit='G'/></hugepages></memoryBacking></domain>"), null,
+                        new Host("h", 64L << 30, "skylake", ThpMode.MADVISE, null, 1, List.of(new HugePagePool("g", 1L << 30, 1, 0, -1)))))
+                .getMessage());
+    }
+
+    @Test
+    void sharedGuestRamIsNeverMergedAndHapOffKeepsEpt() throws Exception {
+        // QEMU's memfd backend is shared unless told otherwise
+        var memfd = read("<memory>1048576</memory><memoryBacking><source type='memfd'/></memoryBacking>");
+        assertTrue(!memfd.vm().memMerge());
+        var priv = read("<memory>1048576</memory><memoryBacking><source type='memfd'/><access mode='private'/></memoryBacking>");
+        assertTrue(priv.vm().memMerge());
+        var cell = read("<cpu><numa><cell id='0' memory='1048576' memAccess='shared'/></numa></cpu>");
+        assertTrue(!cell.vm().memMerge());
+        var hap = read("<memory>1048576</memory><features><hap state='off'/></features>");
+        assertEquals("ept", hap.vm().paging().word());
+        assertTrue(hap.warnings().get(0).message().contains("does nothing under QEMU/KVM"));
+        var locked = read("<memory>1048576</memory><memoryBacking><locked/></memoryBacking>");
+        assertTrue(locked.vm().prealloc(), "mlockall faults all guest RAM in at start");
+    }
+
+    @Test
+    void aPageForAnotherGuestNodeLeavesNode0OnOrdinaryMemory() throws Exception {
+        var r = read("<cpu><numa><cell id='0' memory='524288'/><cell id='1' memory='524288'/></numa></cpu>"
+                + "<memoryBacking><hugepages><page size='2048' nodeset='1'/></hugepages></memoryBacking>");
+        assertEquals("anonymous", r.vm().backing().toString());
     }
 }
