@@ -3,16 +3,14 @@ package org.kvmsim.query;
 import java.util.List;
 import org.kvmsim.lang.ShowContext;
 import org.kvmsim.lang.Syntax;
-import org.kvmsim.model.Declarations;
-import org.kvmsim.model.ShowArgs;
 import org.kvmsim.report.Tables;
 import org.kvmsim.sim.view.VmView;
 import tech.tablesaw.api.Table;
 
 /** `show pagetable VM.PAGETABLE`: the table pages of one guest address space and of the tables under it. */
-final class PagetableQuery implements Query<PagetableQuery.Args> {
+final class PagetableQuery extends VmQuery<PagetableQuery.Args> {
 
-    record Args(String vm, String pagetable) implements ShowArgs {}
+    record Args(String vm, String pagetable) implements VmArgs {}
 
     @Override
     public List<String> words() {
@@ -55,15 +53,5 @@ final class PagetableQuery implements Query<PagetableQuery.Args> {
         t.add(a.vm(), "", v.nestedTables());
         t.add(a.vm(), "", v.shadowTables());
         return t.table("pagetable");
-    }
-
-    @Override
-    public String vm(Args a) {
-        return a.vm();
-    }
-
-    @Override
-    public List<String> complete(int position, Declarations declared) {
-        return position == 0 ? List.copyOf(declared.vms.keySet()) : List.of();
     }
 }

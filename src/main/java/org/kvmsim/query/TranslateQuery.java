@@ -5,8 +5,6 @@ import java.util.Locale;
 import java.util.Optional;
 import org.kvmsim.lang.ShowContext;
 import org.kvmsim.lang.Syntax;
-import org.kvmsim.model.Declarations;
-import org.kvmsim.model.ShowArgs;
 import org.kvmsim.report.Tables;
 import org.kvmsim.sim.view.Probe;
 import org.kvmsim.sim.view.Translation;
@@ -16,10 +14,10 @@ import tech.tablesaw.api.Table;
  * `show translate VM[.PAGETABLE] GVA`: the four names of one address. Looking it up fills in
  * what the first access would (nested or shadow entries, the host page), so it changes state.
  */
-final class TranslateQuery implements Query<TranslateQuery.Args> {
+final class TranslateQuery extends VmQuery<TranslateQuery.Args> {
 
     /** {@code pagetable} is null for the VM's default address space. */
-    record Args(String vm, String pagetable, long address) implements ShowArgs {}
+    record Args(String vm, String pagetable, long address) implements VmArgs {}
 
     @Override
     public List<String> words() {
@@ -47,8 +45,7 @@ final class TranslateQuery implements Query<TranslateQuery.Args> {
 
     @Override
     public Table answer(Args a, Source in) {
-        RunningVm.of(in.view(), a.vm());
-        int space = in.probe().space(a.vm(), a.pagetable());
+        int space = space(a, in);
         Optional<Translation> tr;
         try {
             tr = in.probe().translate(a.vm(), space, a.address());
@@ -66,15 +63,5 @@ final class TranslateQuery implements Query<TranslateQuery.Args> {
     @Override
     public boolean changesState() {
         return true;
-    }
-
-    @Override
-    public String vm(Args a) {
-        return a.vm();
-    }
-
-    @Override
-    public List<String> complete(int position, Declarations declared) {
-        return position == 0 ? List.copyOf(declared.vms.keySet()) : List.of();
     }
 }

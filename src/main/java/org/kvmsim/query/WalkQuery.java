@@ -3,8 +3,6 @@ package org.kvmsim.query;
 import java.util.List;
 import org.kvmsim.lang.ShowContext;
 import org.kvmsim.lang.Syntax;
-import org.kvmsim.model.Declarations;
-import org.kvmsim.model.ShowArgs;
 import org.kvmsim.report.Tables;
 import org.kvmsim.sim.view.Probe;
 import tech.tablesaw.api.Table;
@@ -13,10 +11,10 @@ import tech.tablesaw.api.Table;
  * `show walk VM[.PAGETABLE] GVA`: every memory reference of the walk that translates one
  * address. Walking fills in what the first access would, so it changes state.
  */
-final class WalkQuery implements Query<WalkQuery.Args> {
+final class WalkQuery extends VmQuery<WalkQuery.Args> {
 
     /** {@code pagetable} is null for the VM's default address space. */
-    record Args(String vm, String pagetable, long address) implements ShowArgs {}
+    record Args(String vm, String pagetable, long address) implements VmArgs {}
 
     @Override
     public List<String> words() {
@@ -47,8 +45,7 @@ final class WalkQuery implements Query<WalkQuery.Args> {
 
     @Override
     public Table answer(Args a, Source in) {
-        RunningVm.of(in.view(), a.vm());
-        int space = in.probe().space(a.vm(), a.pagetable());
+        int space = space(a, in);
         try {
             return Tables.walk(in.probe().walk(a.vm(), space, a.address()));
         } catch (Probe.VmKilled killed) {
@@ -59,15 +56,5 @@ final class WalkQuery implements Query<WalkQuery.Args> {
     @Override
     public boolean changesState() {
         return true;
-    }
-
-    @Override
-    public String vm(Args a) {
-        return a.vm();
-    }
-
-    @Override
-    public List<String> complete(int position, Declarations declared) {
-        return position == 0 ? List.copyOf(declared.vms.keySet()) : List.of();
     }
 }
