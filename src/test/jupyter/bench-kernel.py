@@ -70,7 +70,7 @@ def main():
     a = ap.parse_args()
     root = a.root
     java = os.path.join(os.environ.get("JAVA_HOME", "/usr"), "bin", "java") if os.environ.get("JAVA_HOME") else "java"
-    flags = ["-XX:+UseSerialGC", "-Xshare:auto"]
+    flags = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=100", "-Xshare:auto"]  # KernelSpec.JVM_FLAGS
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["JUPYTER_PATH"] = tmp
         os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(tmp, "runtime")
