@@ -4,12 +4,16 @@ import org.kvmsim.sim.view.SimView;
 import org.kvmsim.sim.view.VmRunState;
 import org.kvmsim.sim.view.VmView;
 
-/** The checks of the queries that look into one VM's translations, which only a running VM has. */
-final class RunningVm {
+/**
+ * The checks of what needs a running VM: the queries that look into one VM's translations, and
+ * the session's `write`.
+ */
+public final class RunningVm {
 
     private RunningVm() {}
 
-    static VmView of(SimView view, String vm) {
+    /** The VM, or a QueryError saying it is not running and how VMs start. */
+    public static VmView of(SimView view, String vm) {
         VmView v = view.vm(vm);
         if (v == null || v.state() != VmRunState.RUNNING) {
             throw new QueryError("vm '" + vm + "' is not running (" + (v == null ? "not declared" : v.state().word()) + ")",

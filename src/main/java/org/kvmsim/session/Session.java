@@ -37,6 +37,7 @@ import org.kvmsim.model.Vm;
 import org.kvmsim.model.Workload;
 import org.kvmsim.query.Queries;
 import org.kvmsim.query.QueryError;
+import org.kvmsim.query.RunningVm;
 import org.kvmsim.report.Charts;
 import org.kvmsim.report.Render;
 import org.kvmsim.sim.Engine;
@@ -311,10 +312,10 @@ public final class Session {
 
     private void requireRunning(String name, Span span) {
         engine.sync(declared);
-        var vm = engine.view().vm(name);
-        if (vm == null || vm.state() != VmRunState.RUNNING) {
-            throw new ScriptError(span, "vm '" + name + "' is not running (" + (vm == null ? "not declared"
-                    : vm.state().word()) + ")", "VMs start at the first `run` after they are declared, or with `start`");
+        try {
+            RunningVm.of(engine.view(), name);
+        } catch (QueryError e) {
+            throw new ScriptError(span, e.getMessage(), e.hint());
         }
     }
 
