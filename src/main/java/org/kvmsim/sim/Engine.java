@@ -291,12 +291,8 @@ public final class Engine {
     /**
      * The heap the VMs that would start now will need, from what they are sure to touch: all of
      * their RAM with prealloc, else the image footprint, contents blocks and workload footprints.
+     * {@code onlyVm}: just that VM (`start VM`); null: every VM the next `run` starts.
      */
-    public long heapNeededToStart(Declarations d) {
-        return heapNeededToStart(d, null);
-    }
-
-    /** As {@link #heapNeededToStart(Declarations)} for one VM ({@code `start VM`}), or all when null. */
     public long heapNeededToStart(Declarations d, String onlyVm) {
         long bytes = 0;
         for (VmState v : vms.values()) {

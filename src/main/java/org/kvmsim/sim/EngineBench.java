@@ -2,7 +2,6 @@ package org.kvmsim.sim;
 
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.kvmsim.bench.BenchResult;
 import org.kvmsim.model.Backing;
 import org.kvmsim.model.Content;

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.kvmsim.lang.libvirt.XmlTree.Element;
 import org.kvmsim.model.Backing;
 import org.kvmsim.model.Host;
