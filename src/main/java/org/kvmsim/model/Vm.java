@@ -1,32 +1,71 @@
 package org.kvmsim.model;
 
+import java.util.List;
+
 /**
  * A virtual machine as QEMU would be started for it. {@code image} may be null; {@code node} is
  * the host NUMA node its RAM and page tables prefer; {@code guestThp} is the guest kernel's THP
  * mode for its workloads' memory (always, or never).
+ *
+ * <p>Where its vCPUs run: {@code cpuset} is the host CPUs every vCPU may run on (null: any CPU of
+ * the host), {@code vcpupin} pins vCPU i to the set at i (vCPUs past its end follow
+ * {@code cpuset}), as libvirt's {@code <vcpu cpuset>} and {@code <vcpupin>} do.
+ * {@code pvTlbFlush}: the guest flushes other vCPUs' TLBs through KVM's paravirtual interface
+ * (KVM_FEATURE_PV_TLB_FLUSH) instead of by IPIs.
  */
 public record Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
-                 int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp)
+                 int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp,
+                 CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush)
         implements Declaration {
 
-    /** A copy with one attribute (the language's name for it) set to a checked value, as a sweep varies it. */
+    public Vm {
+        vcpupin = vcpupin == null ? List.of() : List.copyOf(vcpupin);
+    }
+
+    /** A VM whose vCPUs run anywhere on the host, with paravirtual TLB flushes. */
+    public Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
+              int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp) {
+        this(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp,
+                null, List.of(), true);
+    }
+
+    /** The host CPUs vCPU {@code vcpu} may run on: its vcpupin, else the cpuset; null for any. */
+    public CpuSet cpusOf(int vcpu) {
+        return vcpu < vcpupin.size() ? vcpupin.get(vcpu) : cpuset;
+    }
+
+    /**
+     * A copy with one attribute (the language's name for it) set to a checked value, as a sweep
+     * varies it: sizes and counts as Long, on/off as Boolean, cpuset as a CpuSet, vcpupin as a
+     * List of CpuSet.
+     */
+    @SuppressWarnings("unchecked")
     public Vm with(String attribute, Object value) {
-        return switch (attribute) {
-            case "memory" -> new Vm(name, host, (Long) value, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp);
-            case "vcpus" -> new Vm(name, host, memory, ((Long) value).intValue(), paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp);
-            case "paging" -> new Vm(name, host, memory, vcpus, Paging.of((String) value),
-                    backing, image, levels, prealloc, reserve, memMerge, node, guestThp);
-            case "backing" -> new Vm(name, host, memory, vcpus, paging, (Backing) value, image, levels, prealloc, reserve, memMerge, node, guestThp);
-            case "image" -> new Vm(name, host, memory, vcpus, paging, backing, (String) value, levels, prealloc, reserve, memMerge, node, guestThp);
-            case "levels" -> new Vm(name, host, memory, vcpus, paging, backing, image, ((Long) value).intValue(), prealloc, reserve, memMerge, node, guestThp);
-            case "prealloc" -> new Vm(name, host, memory, vcpus, paging, backing, image, levels, (Boolean) value, reserve, memMerge, node, guestThp);
-            case "reserve" -> new Vm(name, host, memory, vcpus, paging, backing, image, levels, prealloc, (Boolean) value, memMerge, node, guestThp);
-            case "mem_merge" -> new Vm(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, (Boolean) value, node, guestThp);
-            case "node" -> new Vm(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge,
-                    ((Long) value).intValue(), guestThp);
-            case "guest_thp" -> new Vm(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node,
-                    "always".equals(value));
+        long mem = memory;
+        int cpus = vcpus, lv = levels, nd = node;
+        Paging pg = paging;
+        Backing bk = backing;
+        String img = image;
+        boolean pre = prealloc, res = reserve, merge = memMerge, thp = guestThp, pv = pvTlbFlush;
+        CpuSet set = cpuset;
+        List<CpuSet> pin = vcpupin;
+        switch (attribute) {
+            case "memory" -> mem = (Long) value;
+            case "vcpus" -> cpus = ((Long) value).intValue();
+            case "paging" -> pg = Paging.of((String) value);
+            case "backing" -> bk = (Backing) value;
+            case "image" -> img = (String) value;
+            case "levels" -> lv = ((Long) value).intValue();
+            case "prealloc" -> pre = (Boolean) value;
+            case "reserve" -> res = (Boolean) value;
+            case "mem_merge" -> merge = (Boolean) value;
+            case "node" -> nd = ((Long) value).intValue();
+            case "guest_thp" -> thp = "always".equals(value);
+            case "cpuset" -> set = (CpuSet) value;
+            case "vcpupin" -> pin = (List<CpuSet>) value;
+            case "pv_tlb_flush" -> pv = (Boolean) value;
             default -> throw new IllegalArgumentException("no vm attribute '" + attribute + "'");
-        };
+        }
+        return new Vm(name, host, mem, cpus, pg, bk, img, lv, pre, res, merge, nd, thp, set, pin, pv);
     }
 }

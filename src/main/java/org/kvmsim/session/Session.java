@@ -30,7 +30,6 @@ import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
-import org.kvmsim.model.Pattern;
 import org.kvmsim.model.Statement;
 import org.kvmsim.model.ThpMode;
 import org.kvmsim.model.Vm;
@@ -497,15 +496,7 @@ public final class Session {
         if (!d.name().equals(sw.owner())) return d;
         String a = sw.attribute();
         if (sw.ownerKind().equals("vm") && d instanceof Vm v) return v.with(a, value);
-        if (sw.ownerKind().equals("workload") && d instanceof Workload w) {
-            return switch (a) {
-                case "pattern" -> new Workload(w.name(), w.targets(), (Pattern) value, w.footprint(), w.accesses(), w.writesPct(), w.seed());
-                case "footprint" -> new Workload(w.name(), w.targets(), w.pattern(), (Long) value, w.accesses(), w.writesPct(), w.seed());
-                case "accesses" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), (Long) value, w.writesPct(), w.seed());
-                case "writes" -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), (Double) value, w.seed());
-                default -> new Workload(w.name(), w.targets(), w.pattern(), w.footprint(), w.accesses(), w.writesPct(), (Long) value);
-            };
-        }
+        if (sw.ownerKind().equals("workload") && d instanceof Workload w) return w.with(a, value);
         if (sw.ownerKind().equals("host") && d instanceof Host h) {
             String[] p = a.split("\\.");
             if (p[0].equals("ksm") && h.ksm() != null) {
