@@ -20,6 +20,7 @@ import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.Content;
 import org.kvmsim.model.ContentsSpec;
 import org.kvmsim.model.CpuModel;
+import org.kvmsim.model.CpuSet;
 import org.kvmsim.model.Declaration;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Host;
@@ -200,7 +201,90 @@ public final class Checker {
             case PAGE_SIZE -> pageSize(v, what);
             case NUMBER -> values.decimal(v, what);
             case STRING -> string(v, what);
+            case CPUSET -> cpuSet(v, what);
+            case CPUSET_LIST -> cpuSets(v, what);
         };
+    }
+
+    private static final String CPUSET_HINT = "libvirt's cpuset syntax: CPU numbers and ranges separated by commas,"
+            + " ^N leaving CPU N out, in a string: \"0-3,^2,6\"";
+
+    /** A cpuset: a string in libvirt's syntax, or one CPU's number. */
+    private CpuSet cpuSet(Value v, String what) {
+        if (v.atoms().size() != 1 || !(v.atoms().get(0) instanceof Str || v.atoms().get(0) instanceof Num)) {
+            diags.error(v.span(), what + " takes host CPUs as a string, not '" + v.text() + "'", CPUSET_HINT);
+            return null;
+        }
+        Atom a = v.atoms().get(0);
+        String text = a instanceof Str str ? str.value() : a.text();
+        try {
+            return CpuSet.parse(text);
+        } catch (IllegalArgumentException e) {
+            diags.error(a.span(), e.getMessage(), text.isBlank() || !e.getMessage().startsWith("Invalid")
+                    ? CPUSET_HINT : "the set leaves out every CPU it names");
+            return null;
+        }
+    }
+
+    /** vcpupin's list: one cpuset per vCPU, from vCPU 0. */
+    private List<CpuSet> cpuSets(Value v, String what) {
+        if (v.atoms().size() != 1 || !(v.atoms().get(0) instanceof ListAtom list)) {
+            diags.error(v.span(), what + " takes a list of cpusets, one per vCPU from vCPU 0, not '" + v.text() + "'",
+                    "for example: " + what + " = [\"2\", \"3-4\"] pins vCPU 0 to CPU 2 and vCPU 1 to CPUs 3 and 4");
+            return null;
+        }
+        List<CpuSet> out = new ArrayList<>();
+        boolean ok = true;
+        for (Value item : list.items()) {
+            CpuSet c = cpuSet(item, what + " entry");
+            if (c == null) ok = false;
+            else out.add(c);
+        }
+        return ok ? out : null;
+    }
+
+    /**
+     * A cpuset must name CPUs the host has, when it says how many it has. {@code what} says which
+     * set it is ("cpuset \"0-8\"").
+     */
+    private boolean onHostCpus(Host h, CpuSet set, String what, Span span) {
+        if (h.cpus() == 0 || set.max() < h.cpus()) return true;
+        diags.error(span, what + " names CPU " + set.max() + ", but host " + h.name() + " has "
+                + h.cpus() + (h.cpus() == 1 ? " CPU (0)" : " CPUs (0-" + (h.cpus() - 1) + ")"),
+                "give the host more CPUs (cpus = N) or name CPUs below " + h.cpus());
+        return false;
+    }
+
+    /** A cpuset as written, in quotes: the string, or its canonical form when it was not written here. */
+    private static String written(Value v, CpuSet set) {
+        if (v == null) return "\"" + set + "\"";
+        return v.atoms().get(0) instanceof Str ? v.text() : "\"" + v.text() + "\"";
+    }
+
+    /**
+     * Where a VM's vCPUs run must fit its host and its vCPUs: {@code cpusetValue} and
+     * {@code pinValue} are the values written (null when inherited: then {@code fallback} is the
+     * span).
+     */
+    private boolean placementOk(Host h, String vm, long vcpus, CpuSet cpuset, List<CpuSet> pins, Value cpusetValue,
+                                Value pinValue, Span fallback) {
+        boolean ok = true;
+        if (cpuset != null) {
+            ok &= onHostCpus(h, cpuset, "cpuset " + written(cpusetValue, cpuset),
+                    cpusetValue != null ? cpusetValue.span() : fallback);
+        }
+        List<Value> items = pinValue != null && pinValue.atoms().get(0) instanceof ListAtom l ? l.items() : null;
+        for (int i = 0; i < pins.size(); i++) {
+            Value item = items != null && i < items.size() ? items.get(i) : null;
+            ok &= onHostCpus(h, pins.get(i), "vcpupin " + written(item, pins.get(i)) + " of vCPU " + i,
+                    item != null ? item.span() : fallback);
+        }
+        if (pins.size() > vcpus) {
+            diags.error(pinValue != null ? pinValue.span() : fallback, "vcpupin pins " + pins.size() + " vCPUs, but vm '"
+                    + vm + "' has " + vcpus + " (vcpus = " + vcpus + ")", "entry i pins vCPU i; give one entry per vCPU at most");
+            ok = false;
+        }
+        return ok;
     }
 
     private String string(Value v, String what) {
@@ -423,6 +507,8 @@ public final class Checker {
         String thp = (String) optional(attrs, "thp", Schema.HOST, null, "madvise");
         String ksm = (String) optional(attrs, "ksm", Schema.HOST, null, null);
         Long nodes = (Long) optional(attrs, "numa_nodes", Schema.HOST, null, 1L);
+        // 0: not given, one CPU per vCPU of the host's VMs
+        Long cpus = (Long) optional(attrs, "cpus", Schema.HOST, null, 0L);
         if (memory != null && memory % KIB4 != 0) {
             diags.error(attrs.get("memory").value().span(), "host memory must be a whole number of 4 KiB pages");
             memory = null;
@@ -504,13 +590,27 @@ public final class Checker {
                 }
             }
         }
-        if (memory == null || cpu == null || thp == null || nodes == null || !poolsOk || !overridesOk
+        if (memory == null || cpu == null || thp == null || nodes == null || cpus == null || !poolsOk || !overridesOk
                 || (attrs.containsKey("ksm") && ksm == null)) {
             return null;
         }
         KsmPolicy policy = ksm == null ? null : scope.policies.get(ksm);
-        return new Host(d.name().text(), memory, cpu, ThpMode.of(thp),
-                policy, nodes.intValue(), pools, overrides);
+        Host h = new Host(d.name().text(), memory, cpu, ThpMode.of(thp),
+                policy, nodes.intValue(), pools, overrides, cpus.intValue());
+        // the VMs declared on a host declared again must still find their CPUs on it
+        boolean placed = true;
+        for (Vm vm : scope.vms.values()) {
+            if (!vm.host().equals(h.name())) continue;
+            Span at = attrs.containsKey("cpus") ? attrs.get("cpus").value().span() : d.name().span();
+            if (vm.cpuset() != null) {
+                placed &= onHostCpus(h, vm.cpuset(), "cpuset \"" + vm.cpuset() + "\" of vm '" + vm.name() + "'", at);
+            }
+            for (int i = 0; i < vm.vcpupin().size(); i++) {
+                placed &= onHostCpus(h, vm.vcpupin().get(i), "vcpupin \"" + vm.vcpupin().get(i) + "\" of vCPU " + i
+                        + " of vm '" + vm.name() + "'", at);
+            }
+        }
+        return placed ? h : null;
     }
 
     private Long required(Map<String, Attr> attrs, String name, Name owner, String kind, Map<String, Schema.Attr> schema,
@@ -615,9 +715,20 @@ public final class Checker {
             node = null;
         }
         String guestThp = (String) optional(attrs, "guest_thp", s, host, base != null && base.guestThp() ? "always" : "never");
+        CpuSet cpuset = attrs.containsKey("cpuset") ? (CpuSet) read(s.get("cpuset"), attrs.get("cpuset").value(), host)
+                : base != null ? base.cpuset() : null;
+        @SuppressWarnings("unchecked")
+        List<CpuSet> vcpupin = (List<CpuSet>) optional(attrs, "vcpupin", s, host, base != null ? base.vcpupin() : List.of());
+        Boolean pvTlbFlush = (Boolean) optional(attrs, "pv_tlb_flush", s, host, base == null || base.pvTlbFlush());
         if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
                 || reserve == null || merge == null || node == null || guestThp == null
-                || (attrs.containsKey("image") && image == null)) {
+                || (attrs.containsKey("image") && image == null)
+                || (attrs.containsKey("cpuset") && cpuset == null) || vcpupin == null || pvTlbFlush == null) {
+            return null;
+        }
+        if (!placementOk(scope.hosts.get(host), d.name().text(), vcpus, cpuset, vcpupin,
+                attrs.containsKey("cpuset") ? attrs.get("cpuset").value() : null,
+                attrs.containsKey("vcpupin") ? attrs.get("vcpupin").value() : null, d.name().span())) {
             return null;
         }
         // A like-copied hugepages backing must name a pool of the new host too.
@@ -637,7 +748,8 @@ public final class Checker {
             }
         }
         return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.of(paging),
-                backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"));
+                backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"),
+                cpuset, vcpupin, pvTlbFlush);
     }
 
     /** A VM's node must be one of its host's. */
@@ -689,7 +801,12 @@ public final class Checker {
         Long accesses = (Long) optional(attrs, "accesses", s, null, 0L);
         Double writes = (Double) optional(attrs, "writes", s, null, 0.0);
         Long seed = (Long) optional(attrs, "seed", s, null, 0L);
-        if (!ok || pattern == null || footprint == null || accesses == null || writes == null || seed == null) return null;
+        // 0: not given, one thread per vCPU of each target VM
+        Long threads = (Long) optional(attrs, "threads", s, null, 0L);
+        if (!ok || pattern == null || footprint == null || accesses == null || writes == null || seed == null
+                || threads == null) {
+            return null;
+        }
         if (footprint % KIB4 != 0 || (footprint == 0 && attrs.containsKey("footprint"))) {
             diags.error(attrs.get("footprint").value().span(), "a workload's footprint must be a positive whole number of 4 KiB pages");
             return null;
@@ -702,7 +819,7 @@ public final class Checker {
                 return null;
             }
         }
-        return new Workload(d.name().text(), targets, pattern, footprint, accesses, writes, seed);
+        return new Workload(d.name().text(), targets, pattern, footprint, accesses, writes, seed, threads.intValue());
     }
 
     private List<String> pagetablesOf(String vm) {
@@ -1045,6 +1162,11 @@ public final class Checker {
         return null;
     }
 
+    @SuppressWarnings("unchecked")
+    private static List<CpuSet> castPins(Object o) {
+        return (List<CpuSet>) o;
+    }
+
     private static String joined(List<Name> p) {
         return String.join(".", p.stream().map(Name::text).toList());
     }
@@ -1079,6 +1201,19 @@ public final class Checker {
                 if (attribute.equals("memory") && !vmMemoryOk((Long) o, vm.backing(), vm.host(), v.span())) ok = false;
                 if (attribute.equals("backing") && !vmMemoryOk(vm.memory(), (Backing) o, vm.host(), v.span())) ok = false;
                 if (attribute.equals("node") && !nodeExists(vm.host(), (Long) o, v.span())) ok = false;
+                if (attribute.equals("cpuset") && !placementOk(scope.hosts.get(vm.host()), vm.name(), vm.vcpus(), (CpuSet) o,
+                        List.of(), v, null, v.span())) {
+                    ok = false;
+                }
+                if (attribute.equals("vcpupin") && !placementOk(scope.hosts.get(vm.host()), vm.name(), vm.vcpus(), null,
+                        castPins(o), null, v, v.span())) {
+                    ok = false;
+                }
+                if (attribute.equals("vcpus") && vm.vcpupin().size() > (Long) o) {
+                    diags.error(v.span(), "vm '" + vm.name() + "' pins " + vm.vcpupin().size() + " vCPUs (vcpupin); it cannot have "
+                            + o, "sweep vcpus from " + vm.vcpupin().size() + " up, or shorten its vcpupin");
+                    ok = false;
+                }
                 vals.add(o);
                 labels.add(v.text());
             }

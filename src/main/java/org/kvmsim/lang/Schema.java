@@ -15,7 +15,7 @@ public final class Schema {
 
     private Schema() {}
 
-    public enum Type { SIZE, DURATION, PERCENT, COUNT, ON_OFF, CHOICE, REF, BACKING, PATTERN, PAGE_SIZE, NUMBER, STRING }
+    public enum Type { SIZE, DURATION, PERCENT, COUNT, ON_OFF, CHOICE, REF, BACKING, PATTERN, PAGE_SIZE, NUMBER, STRING, CPUSET, CPUSET_LIST }
 
     /**
      * One attribute. {@code min}/{@code max} bound counts; {@code choices} lists CHOICE words;
@@ -47,6 +47,8 @@ public final class Schema {
                 case PAGE_SIZE -> "4 KiB | 2 MiB | 1 GiB";
                 case NUMBER -> "a number";
                 case STRING -> "a string";
+                case CPUSET -> "host CPUs in libvirt's cpuset syntax, a string: \"0-3,^2,6\"";
+                case CPUSET_LIST -> "a list of cpusets, one per vCPU from vCPU 0: [\"2\", \"3-4\"]";
             };
         }
     }
@@ -133,7 +135,10 @@ public final class Schema {
             choice("thp", "madvise", "transparent hugepages mode",
                     "/sys/kernel/mm/transparent_hugepage/enabled", "always", "madvise", "never"),
             ref("ksm", "ksm policy", "the KSM policy ksmd runs with (none: ksmd does not run)"),
-            count("numa_nodes", 1, 64, "1", "NUMA nodes; memory is split evenly between them", null));
+            count("numa_nodes", 1, 64, "1", "NUMA nodes; memory is split evenly between them", null),
+            count("cpus", 1, 4096, "one per vCPU", "host CPUs (logical cores), each with its own TLBs and walk caches;"
+                    + " without it the host has as many as its VMs' vCPUs, so no two vCPUs share a core",
+                    "nproc / the host's logical CPUs"));
 
     /**
      * Knobs of a CPU preset that a host may override in `cpu_overrides { ... }`: TLB geometry
@@ -210,14 +215,25 @@ public final class Schema {
             choice("guest_thp", "never", "transparent hugepages in the guest: always backs each 2 MiB of a workload's"
                     + " footprint with one 2 MiB guest page at its first fault, when the range lies wholly inside the"
                     + " footprint and the guest has 2 MiB of free memory for it",
-                    "the guest's /sys/kernel/mm/transparent_hugepage/enabled", "always", "never"));
+                    "the guest's /sys/kernel/mm/transparent_hugepage/enabled", "always", "never"),
+            a("cpuset", Type.CPUSET, "any", "host CPUs the VM's vCPUs may run on (libvirt syntax, e.g. \"0-3,^2\")",
+                    "libvirt <vcpu cpuset=...>, taskset -c"),
+            a("vcpupin", Type.CPUSET_LIST, "none: every vCPU follows cpuset", "host CPUs per vCPU: entry i pins vCPU i"
+                    + " (e.g. [\"2\", \"3-4\"]); vCPUs past the list's end follow cpuset",
+                    "libvirt <cputune><vcpupin vcpu= cpuset=>"),
+            a("pv_tlb_flush", Type.ON_OFF, "on", "the guest flushes other vCPUs' TLBs through KVM's paravirtual interface"
+                    + " (KVM_FEATURE_PV_TLB_FLUSH): a preempted vCPU is marked to flush at its next entry instead of being"
+                    + " sent an IPI and waited for", "qemu -cpu ...,kvm-pv-tlb-flush=on"));
 
     public static final Map<String, Attr> WORKLOAD = block(
             a("pattern", Type.PATTERN, "uniform", "the order in which pages are accessed", null),
             a("footprint", Type.SIZE, null, "memory the workload maps and touches", null),
             count("accesses", 0, Long.MAX_VALUE, "0", "memory accesses, spread evenly over the run that follows", null),
             a("writes", Type.PERCENT, "0%", "share of accesses that are writes", null),
-            count("seed", 0, Long.MAX_VALUE, "0", "seed of the workload's random choices", null));
+            count("seed", 0, Long.MAX_VALUE, "0", "seed of the workload's random choices", null),
+            count("threads", 1, 4096, "one per vCPU", "threads of the workload's process; each makes an equal share of"
+                    + " the accesses with its own stream over the shared footprint, on one vCPU (thread i on vCPU i mod"
+                    + " vcpus)", null));
 
     public static final Map<String, Attr> PLOT = block(
             a("x", Type.STRING, null, "the column on the x axis", null),
