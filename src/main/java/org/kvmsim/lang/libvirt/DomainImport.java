@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import org.kvmsim.lang.libvirt.XmlTree.Element;
 import org.kvmsim.model.Backing;
+import org.kvmsim.model.CpuSet;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Paging;
@@ -28,7 +29,13 @@ import org.kvmsim.model.Vm;
  *       10^3, M/MiB, MB, G/GiB, GB, T/TiB, TB, P, E), rounded up to KiB (virDomainParseMemory), then
  *       up to 1 MiB as libvirt aligns the initial memory for QEMU on x86
  *       (qemuDomainAlignMemorySizes).
- *   <li>{@code vcpu}: the vCPUs online at start ({@code current}, else the count).
+ *   <li>{@code vcpu}: the vCPUs online at start ({@code current}, else the count); its
+ *       {@code cpuset} (ignored under {@code placement='auto'}, as libvirt does): the VM's cpuset.
+ *   <li>{@code cputune/vcpupin}: vcpupin, one entry per vCPU up to the last one pinned; a vCPU
+ *       without one runs where {@code <vcpu cpuset>} says (libvirt gives it the domain's cpumask),
+ *       else anywhere. A pin for a vCPU the domain does not have is ignored with a warning, as
+ *       libvirt ignores it; pins of offline vCPUs are dropped. {@code emulatorpin} and
+ *       {@code iothreadpin} place threads that make no memory accesses in the model: ignored.
  *   <li>{@code memoryBacking}: {@code hugepages} (the pool of the page size asked, or of the host's
  *       default size, 2 MiB on x86, when none is given; a page size equal to the base page size is
  *       ordinary memory), {@code nosharepages} (mem-merge=off), {@code allocation mode='immediate'}
@@ -41,7 +48,7 @@ import org.kvmsim.model.Vm;
  * {@code features/hap state='off'} is a Xen setting libvirt's QEMU driver ignores: EPT stays, with
  * a warning.
  * What could change memory behaviour and is not modelled (discard, memtune, guest NUMA
- * cells, interleaved or multi-node numatune, vcpupin, memory devices, device passthrough, balloon
+ * cells, interleaved or multi-node numatune, memory devices, device passthrough, balloon
  * free page reporting) becomes a warning naming the element and its line; everything else in the
  * file is ignored. Where libvirt would refuse the domain, the import fails with libvirt's words.
  */
@@ -99,6 +106,8 @@ public final class DomainImport {
         String vmName = name != null ? name : vmName(domain);
         long memory = memory(domain);
         int vcpus = vcpus(domain);
+        CpuSet cpuset = cpuset(domain);
+        List<CpuSet> vcpupin = vcpupin(domain, vcpus, cpuset, host);
         Paging paging = paging(domain);
         Element mb = domain.child("memoryBacking");
         boolean memMerge = true, prealloc = false;
@@ -159,7 +168,8 @@ public final class DomainImport {
             }
         }
         notModelled(domain);
-        Vm vm = new Vm(vmName, host.name(), memory, vcpus, paging, backing, null, 4, prealloc, true, memMerge, node, false);
+        Vm vm = new Vm(vmName, host.name(), memory, vcpus, paging, backing, null, 4, prealloc, true, memMerge, node, false,
+                cpuset, vcpupin, true);
         warnings.sort(Comparator.comparingInt(Warning::line).thenComparingInt(Warning::column));
         return new Result(vm, List.copyOf(warnings));
     }
@@ -279,6 +289,80 @@ public final class DomainImport {
         } catch (NumberFormatException e) {
             throw new Refused("invalid vcpu value '" + XmlTree.clip(n.strip()) + "'", v);
         }
+    }
+
+    /** {@code <vcpu cpuset>} (virDomainVcpuParse): null when absent or under placement='auto'. */
+    private static CpuSet cpuset(Element domain) throws Refused {
+        Element v = domain.child("vcpu");
+        if (v == null || v.attr("cpuset") == null || "auto".equals(v.attr("placement"))) return null;
+        return cpuSet(v, v.attr("cpuset"));
+    }
+
+    /** A cpuset as virBitmapParse reads it, refused with libvirt's words. */
+    private static CpuSet cpuSet(Element at, String text) throws Refused {
+        try {
+            return CpuSet.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new Refused(XmlTree.clip(e.getMessage()), at);
+        }
+    }
+
+    /**
+     * {@code <cputune><vcpupin vcpu='N' cpuset='...'/>} as virDomainVcpuPinDefParseXML reads them,
+     * as a list from vCPU 0 to the last online vCPU pinned; a vCPU between without a pin gets the
+     * domain's cpuset, as libvirt runs it.
+     */
+    private List<CpuSet> vcpupin(Element domain, int online, CpuSet cpuset, Host host) throws Refused {
+        Element cputune = domain.child("cputune");
+        if (cputune == null) return List.of();
+        Element v = domain.child("vcpu");
+        int max = v == null ? 1 : count(v, v.text());
+        Map<Integer, CpuSet> pins = new HashMap<>();
+        for (Element pin : cputune.all("vcpupin")) {
+            String id = pin.attr("vcpu");
+            if (id == null) throw new Refused("Missing required attribute 'vcpu' in element 'vcpupin'", pin);
+            int vcpu;
+            try {
+                // strtoul, as virXMLPropUInt reads it: leading white space, no sign but '+'
+                vcpu = Integer.parseInt(id.stripLeading());
+            } catch (NumberFormatException e) {
+                vcpu = -1;
+            }
+            if (vcpu < 0) {
+                throw new Refused("Invalid value for attribute 'vcpu' in element 'vcpupin': '" + XmlTree.clip(id)
+                        + "'. Expected non-negative integer value", pin);
+            }
+            if (vcpu >= max) {
+                warn(pin, "<vcpupin vcpu='" + vcpu + "'> names a vCPU the domain does not have (it has " + max
+                        + "): libvirt ignores it");
+                continue;
+            }
+            String set = pin.attr("cpuset");
+            if (set == null) throw new Refused("missing cpuset for vcpupin", pin);
+            if (pins.containsKey(vcpu)) throw new Refused("duplicate vcpupin for vcpu '" + vcpu + "'", pin);
+            pins.put(vcpu, cpuSet(pin, set));
+        }
+        int last = -1;
+        int highest = online - 1;
+        for (Map.Entry<Integer, CpuSet> e : pins.entrySet()) {
+            if (e.getKey() < online) last = Math.max(last, e.getKey());
+            highest = Math.max(highest, e.getValue().max());
+        }
+        List<CpuSet> out = new ArrayList<>();
+        for (int i = 0; i <= last; i++) {
+            CpuSet p = pins.get(i);
+            if (p == null && cpuset != null) p = cpuset;
+            if (p == null && host.cpus() > 0) p = CpuSet.range(0, host.cpus() - 1);
+            if (p == null) {
+                // kvmsim's list cannot leave a vCPU before a pinned one unpinned; with the host's
+                // CPUs not given, "any" is every CPU the domain names
+                p = CpuSet.range(0, highest);
+                warn(cputune, "vCPU " + i + " has no <vcpupin> and the domain no <vcpu cpuset>: libvirt lets it run on any"
+                        + " host CPU; imported pinned to CPUs " + p + " (give the host cpus = N to make that all of its CPUs)");
+            }
+            out.add(p);
+        }
+        return out;
     }
 
     private Paging paging(Element domain) {
@@ -483,10 +567,6 @@ public final class DomainImport {
         Element numa = cpu == null ? null : cpu.child("numa");
         if (numa != null && numa.all("cell").size() > 1) {
             warn(numa, "guest NUMA (" + numa.all("cell").size() + " <cell>s) is not modelled: one guest node holds all memory");
-        }
-        Element cputune = domain.child("cputune");
-        if (cputune != null && !cputune.all("vcpupin").isEmpty()) {
-            warn(cputune.all("vcpupin").get(0), "<vcpupin> is not modelled yet: vCPUs are not placed on host CPUs");
         }
         Element devices = domain.child("devices");
         if (devices != null) {

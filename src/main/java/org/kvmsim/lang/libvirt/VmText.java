@@ -41,6 +41,11 @@ public final class VmText {
         if (!vm.memMerge()) a.add("mem_merge = off");
         if (vm.node() != 0) a.add("node = " + vm.node());
         if (vm.guestThp()) a.add("guest_thp = always");
+        if (vm.cpuset() != null) a.add("cpuset = \"" + vm.cpuset() + "\"");
+        if (!vm.vcpupin().isEmpty()) {
+            a.add("vcpupin = [" + String.join(", ", vm.vcpupin().stream().map(c -> "\"" + c + "\"").toList()) + "]");
+        }
+        if (!vm.pvTlbFlush()) a.add("pv_tlb_flush = off");
         StringBuilder b = new StringBuilder("vm ").append(vm.name()).append(" on ").append(vm.host()).append(" {\n");
         for (String s : a) b.append("  ").append(s).append('\n');
         return b.append("}\n").toString();

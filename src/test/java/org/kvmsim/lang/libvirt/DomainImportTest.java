@@ -174,4 +174,73 @@ class DomainImportTest {
                 + "<memoryBacking><hugepages><page size='2048' nodeset='1'/></hugepages></memoryBacking>");
         assertEquals("anonymous", r.vm().backing().toString());
     }
+
+    private static List<String> pins(DomainImport.Result r) {
+        return r.vm().vcpupin().stream().map(Object::toString).toList();
+    }
+
+    private String refusal(String body) {
+        return assertThrows(DomainImport.Refused.class, () -> read(body)).getMessage();
+    }
+
+    /** <vcpu cpuset> is the VM's cpuset; vCPUs without a <vcpupin> before the last pinned one get it. */
+    @Test
+    void vcpupinAndCpusetPlaceTheVcpus() throws Exception {
+        var r = read("<memory>1048576</memory><vcpu cpuset='0-7,^3'>4</vcpu><cputune><vcpupin vcpu='2' cpuset='5'/>"
+                + "<vcpupin vcpu='0' cpuset=' 1 '/><emulatorpin cpuset='1'/><iothreadpin iothread='1' cpuset='2'/></cputune>");
+        assertEquals("0-2,4-7", r.vm().cpuset().toString());
+        assertEquals(List.of("1", "0-2,4-7", "5"), pins(r));
+        assertEquals("0-2,4-7", r.vm().cpusOf(3).toString());
+        assertEquals(List.of(), r.warnings(), "emulatorpin and iothreadpin are ignored silently");
+        assertEquals("vm g on hv1 {\n  memory = 1 GiB\n  vcpus = 4\n  cpuset = \"0-2,4-7\"\n"
+                + "  vcpupin = [\"1\", \"0-2,4-7\", \"5\"]\n}\n", VmText.of(r.vm()));
+        assertEquals(null, read("<memory>1048576</memory><vcpu>2</vcpu>").vm().cpuset());
+        assertEquals(List.of(), read("<memory>1048576</memory><vcpu>2</vcpu>").vm().vcpupin());
+    }
+
+    @Test
+    void placementAutoIgnoresTheCpuset() throws Exception {
+        var r = read("<memory>1048576</memory><vcpu placement='auto' cpuset='1'>2</vcpu>");
+        assertEquals(null, r.vm().cpuset());
+    }
+
+    /** libvirt ignores a pin of a vCPU the domain does not have; an offline vCPU's pin does not run. */
+    @Test
+    void pinsOfMissingAndOfflineVcpus() throws Exception {
+        var r = read("<memory>1048576</memory><vcpu current='2'>4</vcpu><cputune><vcpupin vcpu='1' cpuset='1'/>"
+                + "<vcpupin vcpu='3' cpuset='3'/><vcpupin vcpu='9' cpuset='9'/></cputune>");
+        assertEquals(List.of("vCPU 0 has no <vcpupin> and the domain no <vcpu cpuset>: libvirt lets it run on any host CPU;"
+                + " imported pinned to CPUs 0-3 (give the host cpus = N to make that all of its CPUs)",
+                "<vcpupin vcpu='9'> names a vCPU the domain does not have (it has 4): libvirt ignores it"),
+                r.warnings().stream().map(DomainImport.Warning::message).toList());
+        // vCPU 0 runs anywhere: the host's CPUs are not given, so on every CPU the domain names
+        assertEquals(List.of("0-3", "1"), pins(r));
+    }
+
+    @Test
+    void anUnpinnedVcpuBeforeAPinnedOneRunsOnEveryHostCpu() throws Exception {
+        Host eight = new Host("h8", 64L << 30, "skylake", ThpMode.MADVISE, null, 1, List.of(), Map.of(), 8);
+        var r = DomainImport.read(file("<domain><name>g</name><memory>1048576</memory><vcpu>2</vcpu><cputune>"
+                + "<vcpupin vcpu='1' cpuset='2'/></cputune></domain>"), null, eight);
+        assertEquals(List.of("0-7", "2"), pins(r));
+        assertEquals(List.of(), r.warnings());
+        var any = read("<memory>1048576</memory><vcpu>2</vcpu><cputune><vcpupin vcpu='1' cpuset='2'/></cputune>");
+        assertEquals(List.of("0-2", "2"), pins(any));
+        assertTrue(any.warnings().get(0).message().startsWith("vCPU 0 has no <vcpupin> and the domain no <vcpu cpuset>"));
+    }
+
+    @Test
+    void badPinsAreLibvirtsErrors() {
+        String mem = "<memory>1048576</memory><vcpu>2</vcpu>";
+        assertEquals("duplicate vcpupin for vcpu '1'", refusal(mem + "<cputune><vcpupin vcpu='1' cpuset='0'/>"
+                + "<vcpupin vcpu='1' cpuset='1'/></cputune>"));
+        assertEquals("missing cpuset for vcpupin", refusal(mem + "<cputune><vcpupin vcpu='0'/></cputune>"));
+        assertEquals("Missing required attribute 'vcpu' in element 'vcpupin'", refusal(mem + "<cputune><vcpupin cpuset='0'/>"
+                + "</cputune>"));
+        assertEquals("Invalid value for attribute 'vcpu' in element 'vcpupin': '-1'. Expected non-negative integer value",
+                refusal(mem + "<cputune><vcpupin vcpu='-1' cpuset='0'/></cputune>"));
+        assertEquals("Failed to parse bitmap '0-'", refusal(mem + "<cputune><vcpupin vcpu='0' cpuset='0-'/></cputune>"));
+        assertEquals("Invalid value of 'cpuset': 1,^1", refusal(mem + "<cputune><vcpupin vcpu='0' cpuset='1,^1'/></cputune>"));
+        assertEquals("Failed to parse bitmap 'x'", refusal("<memory>1048576</memory><vcpu cpuset='x'>2</vcpu>"));
+    }
 }
