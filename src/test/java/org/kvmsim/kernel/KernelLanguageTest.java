@@ -35,7 +35,7 @@ class KernelLanguageTest {
     void attributeOfTheEnclosingBlock() {
         assertEquals(List.of("memory"), complete("host h {\n  memo", session("")));
         assertEquals(List.of("pages_to_scan"), complete("ksm policy p {\n  pages_to", session("")));
-        assertEquals(List.of("vcpus"), complete("host h { memory = 1 GiB }\nvm v on h {\n  vc", session("")));
+        assertEquals(List.of("vcpus", "vcpupin"), complete("host h { memory = 1 GiB }\nvm v on h {\n  vc", session("")));
     }
 
     @Test
