@@ -29,7 +29,11 @@ import java.util.Map;
  * (charged natively too);</li>
  * <li>clear_page: zeroing one more 4 KiB page, what a fault that maps a 2 MiB guest page (guest
  * THP) adds for each of its other 511 pages (clear_huge_page()).</li>
+ * <li>ipi: delivering an inter-processor interrupt to a vCPU in guest mode and handling it, on
+ * top of the VM exit it causes (a remote TLB flush's kick, a guest shootdown's interrupt).</li>
  * </ul>
+ * {@code mhz} is the core clock, which turns the scheduler's time slices into cycles (a guest
+ * shootdown waiting for a preempted vCPU).
  */
 public record CpuModel(
         String name,
@@ -45,7 +49,8 @@ public record CpuModel(
         boolean vpid,
         int tlb_hit_cycles, int stlb_hit_cycles, int walk_ref_cycles,
         int vm_exit_cycles, int ept_violation_cycles, int shadow_fault_cycles,
-        int pte_write_emulation_cycles, int sync_page_cycles, int guest_fault_cycles, int clear_page_cycles) {
+        int pte_write_emulation_cycles, int sync_page_cycles, int guest_fault_cycles, int clear_page_cycles,
+        int ipi_cycles, int mhz) {
 
     /**
      * Intel Skylake (client and SP core).
@@ -69,6 +74,8 @@ public record CpuModel(
      * clear_page 1000: assumption, 4 KiB zeroed at about 12 GB/s on a 3 GHz core, the order of
      * the clearing rates reported for clear_huge_page() on server cores (a 2 MiB guest THP fault
      * then costs about 0.5 million cycles).
+     * ipi 1500 cycles and mhz 3000: assumptions (an IPI round trip between cores is about
+     * 0.5-1 us on Skylake-era servers in published measurements; a 3 GHz clock).
      * Also assumptions: 2-way PDE caches (psc_ways), a 4-way nested TLB (ntlb_ways), a 2-entry
      * PML5E cache and a 2-entry nested PML5E cache (psc_pml5_entries, npsc_pml5_entries; Skylake
      * has no 5-level paging, so they only matter for LA57 guests), VPID on (KVM enables it wherever the CPU has it, as every Skylake does).
@@ -82,7 +89,8 @@ public record CpuModel(
                 2, 2, 4, 32,
                 true,
                 1, 9, 12,
-                1200, 2000, 2500, 1500, 4000, 2000, 1000);
+                1200, 2000, 2500, 1500, 4000, 2000, 1000,
+                1500, 3000);
     }
 
     /**
@@ -101,8 +109,8 @@ public record CpuModel(
      * tlb_hit 1 cycle are assumptions as for skylake. ASIDs tag translations (the VPID knob).
      * Latencies: stlb_hit 7 cycles (assumption close to the L2 DTLB figures on 7-cpu.com for
      * Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
-     * 12 cycles per 7-cpu.com; assumption as for skylake); exit, fault and clear_page costs as for
-     * skylake, assumptions.
+     * 12 cycles per 7-cpu.com; assumption as for skylake); exit, fault, clear_page and ipi costs
+     * and the 3 GHz clock as for skylake, assumptions.
      */
     public static CpuModel zen2() {
         return new CpuModel("zen2",
@@ -113,7 +121,8 @@ public record CpuModel(
                 2, 2, 4, 32,
                 true,
                 1, 7, 12,
-                1200, 2000, 2500, 1500, 4000, 2000, 1000);
+                1200, 2000, 2500, 1500, 4000, 2000, 1000,
+                1500, 3000);
     }
 
     public static List<String> presets() {

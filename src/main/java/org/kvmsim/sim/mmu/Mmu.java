@@ -21,6 +21,7 @@ import org.kvmsim.model.CpuModel;
 import org.kvmsim.model.Paging;
 import org.kvmsim.sim.view.MmuCounters;
 import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.VcpuStats;
 import org.kvmsim.sim.view.Translation;
 import org.kvmsim.sim.view.WalkRef;
 
@@ -75,34 +76,45 @@ import org.kvmsim.sim.view.WalkRef;
  */
 public final class Mmu {
 
+    private final String name;
     private final Paging paging;
-    private final Cpu cpu;
+    private final Cores cores;
     private final CpuModel cm;
     private final HostBacking host;
     private final long ramHva;
     private final int guestLevels;
     private final int nestedLevels;
-    private final int tag;
     /** The tag of this VM's guest-physical entries (nested TLB and PSCs): its EPTP. */
     private final int eptp;
-    private final Tlbs nat;
-    /** The CPU's 4 KiB L1 DTLB and STLB (for the batch fast path). */
-    private final AssocCache l1k;
-    private final AssocCache l2k;
     private final boolean twoD;
     private final RadixTable npt;
     private final List<Space> spaces = new ArrayList<>();
     private final LongLongMap shadowed = new LongLongMap();
     private final RadixTable.WriteListener pteWrites;
-    private Space cur;
+    private final Vcpu[] vcpus;
     private GuestFaultHandler handler;
     private boolean priceNative = true;
+
+    // ---- the active vCPU's registers (saved into it by save(), loaded by load()) -------------
+
+    /** The vCPU whose accesses are simulated now; the fields below are its state. */
+    private Vcpu active;
+    /** The core the active vCPU runs on, and its VPID. */
+    private Cpu cpu;
+    private int tag;
+    /** The active vCPU's private caches for its native price. */
+    private Tlbs nat;
+    /** The core's 4 KiB L1 DTLB and STLB (for the batch fast path). */
+    private AssocCache l1k;
+    private AssocCache l2k;
+    private Space cur;
     /**
-     * While true the native price is read off the VM's own walks instead of a second simulation:
-     * the native model's TLBs and PSCs would hold exactly the VM's linear entries (same keys but
+     * While true the native price is read off the vCPU's own walks instead of a second simulation:
+     * the native model's TLBs and PSCs would hold exactly the vCPU's linear entries (same keys but
      * the tag, same order of operations), because nothing has yet happened that treats them
-     * differently: no other VM on the CPU, no TLB entry smaller than its guest page, no shadow
-     * paging. The first such event copies the VM's state into {@link #nat} and turns this off.
+     * differently: no other vCPU on its core, no TLB entry smaller than its guest page, no shadow
+     * paging, no remote flush or migration. The first such event copies the vCPU's state into
+     * {@link #nat} and turns this off.
      */
     private boolean mirror;
 
@@ -110,6 +122,8 @@ public final class Mmu {
     private final int stlbHit;
     private final int walkRef;
 
+    /** Number of per-vCPU event counters, in the order of {@link #save()}. */
+    static final int COUNTERS = 21;
     private long accesses;
     private long l1Misses;
     private long stlbMisses;
@@ -133,6 +147,8 @@ public final class Mmu {
     private long shadowZaps;
     private long switchFlushes;
 
+    /** One bit per 2 MiB of GPA mapped by a 2 MiB or 1 GiB nested leaf (for {@link #nestedPresent}). */
+    private long[] nestedLarge = new long[8];
     /** One bit per 4 KiB GPA page mapped by a 4 KiB nested leaf: the hot path's copy of the PT level. */
     private long[] nested4k = new long[64];
     private int lastNestedShift;
@@ -149,43 +165,183 @@ public final class Mmu {
     private static final int LEAF_HINT_MASK = 4095;
 
     /**
+     * A VM of one vCPU on {@code cpu} (tests and benchmarks; the engine places vCPUs itself).
+     *
      * @param paging       how the VM's memory is translated
-     * @param cpu          the physical CPU the VM runs on (may be shared by several VMs)
+     * @param cpu          the core the VM runs on (may be shared by several VMs)
      * @param guestLevels  4 or 5 (LA57)
      * @param nestedLevels 4 or 5 (EPT/NPT levels; ignored for native and shadow)
      * @param host         host backing of guest RAM and host pages for nested/shadow tables
      * @param ramHva       where QEMU mapped guest RAM in its address space (hva = ramHva + gpa)
      */
     public Mmu(Paging paging, Cpu cpu, int guestLevels, int nestedLevels, HostBacking host, long ramHva) {
-        this.paging = paging;
+        this("vm", paging, cpu.cores(), 1, guestLevels, nestedLevels, host, ramHva);
+        vcpus[0].core = cpu;
         this.cpu = cpu;
-        this.cm = cpu.model();
+        this.l1k = cpu.tlbs.l1[0];
+        this.l2k = cpu.tlbs.l2[0];
+    }
+
+    /**
+     * A VM named {@code name} with {@code vcpuCount} vCPUs on the host's {@code cores}; each
+     * vCPU runs where {@link #select} puts it (vCPU 0 is active, on no core yet).
+     */
+    public Mmu(String name, Paging paging, Cores cores, int vcpuCount, int guestLevels, int nestedLevels,
+               HostBacking host, long ramHva) {
+        this.name = name;
+        this.paging = paging;
+        this.cores = cores;
+        this.cm = cores.model();
         this.host = host;
         this.ramHva = ramHva;
         this.guestLevels = guestLevels;
         this.nestedLevels = nestedLevels;
-        this.tag = cpu.allocateVpid();
-        this.eptp = cpu.allocateEptp();
-        this.l1k = cpu.tlbs.l1[0];
-        this.l2k = cpu.tlbs.l2[0];
+        this.eptp = cores.allocateEptp();
         this.twoD = paging.nested();
-        this.nat = new Tlbs(cm);
         this.npt = paging.nested() ? new RadixTable(nestedLevels, host::allocTablePage, host::freeTablePage) : null;
         this.pteWrites = paging == Paging.SHADOW ? this::onGuestPteWrite : null;
         this.tlbHit = cm.tlb_hit_cycles();
         this.stlbHit = cm.stlb_hit_cycles();
         this.walkRef = cm.walk_ref_cycles();
-        // without VPID every exit flushes the VM's TLBs but not the native model's: no mirroring
-        this.mirror = paging == Paging.NATIVE || paging != Paging.SHADOW && cm.vpid();
         if (guestLevels != 4 && guestLevels != 5) {
             throw new IllegalArgumentException("guest page tables have 4 or 5 levels, not " + guestLevels);
         }
+        if (vcpuCount < 1) {
+            throw new IllegalArgumentException("a VM has at least one vCPU, not " + vcpuCount);
+        }
+        // without VPID every exit flushes the VM's TLBs but not the native model's: no mirroring
+        boolean mirrors = paging == Paging.NATIVE || paging != Paging.SHADOW && cm.vpid();
+        this.vcpus = new Vcpu[vcpuCount];
+        for (int i = 0; i < vcpuCount; i++) {
+            vcpus[i] = new Vcpu(this, i, cores.allocateVpid(), new Tlbs(cm), mirrors);
+        }
+        load(vcpus[0]);
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int vcpuCount() {
+        return vcpus.length;
+    }
+
+    public Vcpu vcpu(int index) {
+        return vcpus[index];
+    }
+
+    /** The vCPU whose accesses are simulated now. */
+    public Vcpu activeVcpu() {
+        return active;
+    }
+
+    /**
+     * Makes vCPU {@code index} the one whose accesses, faults and privileged operations follow,
+     * running on {@code core}. A vCPU that last ran on another core has migrated: KVM's
+     * vcpu_load() on a new CPU requests KVM_REQ_TLB_FLUSH ("Flush all EPTP/VPID contexts, the new
+     * pCPU may have stale TLB entries from its previous association with the vCPU",
+     * arch/x86/kvm/vmx/vmx.c vmx_vcpu_load_vmcs()), which on Intel is kvm_vcpu_flush_tlb_all() ->
+     * vmx_flush_tlb_all(): INVEPT all-context with EPT, INVVPID all-context without, so the new
+     * core's translation caches are emptied for every VM; AMD (svm_flush_tlb_all()) flushes the
+     * vCPU's own ASID only. Either way the vCPU starts cold there, and so does its native price
+     * (the thread migrates natively too). The core's current vCPU does not change until this one
+     * makes an access or a privileged operation (a switch, see {@link Cpu#switchTo}).
+     */
+    public void select(int index, Cpu core) {
+        Vcpu v = vcpus[index];
+        if (v != active) {
+            save();
+            load(v);
+        }
+        if (v.core == core) {
+            return;
+        }
+        if (v.core != null) {
+            v.migrations++;
+            // (its old core's entries are not read: the native thread starts cold as well)
+            unmirrorEmpty(v);
+            nat.flushLinear(0);
+            if (cm.name().startsWith("zen")) {
+                core.tlbs.flushLinear(tag);
+                core.tlbs.flushNested(eptp);
+            } else {
+                core.tlbs.flushAll();
+            }
+            core.flushesReceived++;
+        }
+        v.core = core;
+        cpu = core;
+        l1k = core.tlbs.l1[0];
+        l2k = core.tlbs.l2[0];
+    }
+
+    private void load(Vcpu v) {
+        active = v;
+        cpu = v.core;
+        tag = v.tag;
+        nat = v.nat;
+        cur = v.cur;
+        mirror = v.mirror;
+        l1k = cpu == null ? null : cpu.tlbs.l1[0];
+        l2k = cpu == null ? null : cpu.tlbs.l2[0];
+        long[] c = v.c;
+        accesses = c[0];
+        l1Misses = c[1];
+        stlbMisses = c[2];
+        walks = c[3];
+        walkRefs = c[4];
+        guestFaults = c[5];
+        guestFaultExtraPages = c[6];
+        eptViolations = c[7];
+        vmExits = c[8];
+        exitCycles = c[9];
+        nativeL1Misses = c[10];
+        nativeWalkRefs = c[11];
+        shadowFaults = c[12];
+        ptWriteExits = c[13];
+        ptWriteEmulations = c[14];
+        cr3Exits = c[15];
+        invlpgExits = c[16];
+        unsyncs = c[17];
+        resyncedPages = c[18];
+        shadowZaps = c[19];
+        switchFlushes = c[20];
+    }
+
+    /** Writes the active vCPU's registers back into it. */
+    private void save() {
+        Vcpu v = active;
+        v.cur = cur;
+        v.mirror = mirror;
+        long[] c = v.c;
+        c[0] = accesses;
+        c[1] = l1Misses;
+        c[2] = stlbMisses;
+        c[3] = walks;
+        c[4] = walkRefs;
+        c[5] = guestFaults;
+        c[6] = guestFaultExtraPages;
+        c[7] = eptViolations;
+        c[8] = vmExits;
+        c[9] = exitCycles;
+        c[10] = nativeL1Misses;
+        c[11] = nativeWalkRefs;
+        c[12] = shadowFaults;
+        c[13] = ptWriteExits;
+        c[14] = ptWriteEmulations;
+        c[15] = cr3Exits;
+        c[16] = invlpgExits;
+        c[17] = unsyncs;
+        c[18] = resyncedPages;
+        c[19] = shadowZaps;
+        c[20] = switchFlushes;
     }
 
     public Paging paging() {
         return paging;
     }
 
+    /** The core the active vCPU runs on. */
     public Cpu cpu() {
         return cpu;
     }
@@ -194,18 +350,25 @@ public final class Mmu {
         this.handler = handler;
     }
 
+    /** Whether the guest uses KVM's paravirtual TLB flush (on by default, as QEMU's -cpu host offers it). */
+    public void setPvTlbFlush(boolean on) {
+        this.pvTlbFlush = on;
+    }
+
+    private boolean pvTlbFlush = true;
+
     /** Whether each access is also priced natively (on by default; off halves the work). */
     public void setNativePricing(boolean on) {
         this.priceNative = on;
         if (!on) {
-            mirror = false;
+            disableMirror();
         }
     }
 
     // ---- address spaces and the guest's page-table writes ---------------------------------
 
     /** Per address space: the guest's table and, under shadow paging, KVM's shadow of it. */
-    private static final class Space {
+    static final class Space {
         final int id;
         final RadixTable guest;
         final ShadowTable shadow;
@@ -226,8 +389,14 @@ public final class Mmu {
         int id = spaces.size();
         Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed) : null);
         spaces.add(sp);
+        // every vCPU starts in the first address space
         if (cur == null) {
             cur = sp;
+        }
+        for (Vcpu v : vcpus) {
+            if (v != active && v.cur == null) {
+                v.cur = sp;
+            }
         }
         return sp.id;
     }
@@ -236,6 +405,7 @@ public final class Mmu {
         return spaces.size();
     }
 
+    /** The active vCPU's address space (its CR3), or -1 before the first. */
     public int currentAddressSpace() {
         return cur == null ? -1 : cur.id;
     }
@@ -254,8 +424,8 @@ public final class Mmu {
         long va = gva & ~((1L << shift) - 1);
         boolean was = sp.guest.lookup(va) != NOT_MAPPED;
         sp.guest.map(va, gpa, shift, writable, pteWrites);
-        if (was && sp == cur) {
-            invlpg(va);
+        if (was) {
+            presentChanged(sp, va);
         }
     }
 
@@ -263,8 +433,69 @@ public final class Mmu {
     public void unmap(int space, long gva) {
         Space sp = spaces.get(space);
         long old = sp.guest.unmap(gva, pteWrites);
-        if (old != NOT_MAPPED && sp == cur) {
-            invlpg(gva);
+        if (old != NOT_MAPPED) {
+            presentChanged(sp, gva);
+        }
+    }
+
+    /**
+     * A present mapping of {@code sp} changed: the guest flushes it on its own vCPU (INVLPG) if
+     * the space is loaded there, and on every other vCPU that runs the space, as
+     * flush_tlb_mm_range() does (arch/x86/mm/tlb.c: an IPI to each CPU in the mm's cpumask that
+     * is not in lazy TLB mode; here: each busy vCPU with the space loaded). Each IPI is a VM exit
+     * on the sender (the ICR write) and an interrupt the target takes with an exit of its own; the
+     * sender waits for every target to acknowledge, so a target that is preempted (another vCPU
+     * runs on its core) makes it wait until that vCPU is scheduled again: priced as half the
+     * scheduler's base slice ({@link Cores#preemptedWaitNs}). With KVM_FEATURE_PV_TLB_FLUSH
+     * (arch/x86/kernel/kvm.c kvm_flush_tlb_multi()) the guest does not IPI a preempted vCPU: it
+     * sets KVM_VCPU_FLUSH_TLB in that vCPU's steal-time record and KVM flushes it at its next
+     * entry (record_steal_time() -> kvm_vcpu_flush_tlb_guest()): no exit, no wait.
+     */
+    private void presentChanged(Space sp, long va) {
+        if (sp == cur) {
+            invlpg(va);
+        }
+        for (Vcpu o : vcpus) {
+            if (o == active || !o.busy || o.cur != sp || o.core == null) {
+                continue;
+            }
+            active.shootdowns++;
+            o.shootdownsReceived++;
+            boolean running = o.core.current == o;
+            if (!running && pvTlbFlush) {
+                o.pvFlushPending = true;
+                continue;
+            }
+            // the sender's ICR write, and the target's interrupt exit
+            chargeExit(active, 0);
+            chargeExit(o, cm.ipi_cycles());
+            active.shootdownIpis++;
+            o.flushIpis++;
+            o.core.ipisReceived++;
+            o.core.flushesReceived++;
+            if (!running) {
+                long wait = cores.preemptedWaitNs * cm.mhz() / 1000;
+                active.shootdownWaitCycles += wait;
+                exitCycles += wait;
+            }
+            if (!o.mirror) {
+                o.nat.invalidatePage(va, 0);
+            }
+            if (cm.vpid() || running) {
+                o.core.tlbs.invalidatePage(va, o.tag);
+            }
+        }
+    }
+
+    /** A VM exit of {@code v} costing {@code extraCycles} beyond the exit itself. */
+    private void chargeExit(Vcpu v, long extraCycles) {
+        long c = cm.vm_exit_cycles() + extraCycles;
+        if (v == active) {
+            vmExits++;
+            exitCycles += c;
+        } else {
+            v.c[8]++;
+            v.c[9] += c;
         }
     }
 
@@ -289,6 +520,32 @@ public final class Mmu {
         }
     }
 
+    /**
+     * Whether the nested table maps {@code gpa} (always true without nested paging): an access
+     * there takes no EPT violation.
+     */
+    public boolean nestedPresent(long gpa) {
+        if (npt == null) {
+            return true;
+        }
+        long gpn = gpa >>> 12;
+        int word = (int) (gpn >>> 6);
+        if (word < nested4k.length && (nested4k[word] & (1L << gpn)) != 0) {
+            return true;
+        }
+        int big = (int) (gpa >>> 21);
+        return big < nestedLarge.length * 64 && (nestedLarge[big >>> 6] & (1L << big)) != 0;
+    }
+
+    /** Whether every guest page-table page of {@code space} has a nested entry (walks through them cannot violate). */
+    public boolean tablesNestedPresent(int space) {
+        if (npt == null) {
+            return true;
+        }
+        RadixTable g = spaces.get(space).guest;
+        return g.allTablePages(this::nestedPresent);
+    }
+
     /** Whether the guest tables of {@code space} map nothing in the 2 MiB around {@code gva}. */
     public boolean guestUnmapped2m(int space, long gva) {
         return spaces.get(space).guest.unmapped2m(gva);
@@ -308,9 +565,7 @@ public final class Mmu {
      * shadow page of the new root, write-protecting them again.
      */
     public void loadCr3(int space) {
-        if (cpu.current != this) {
-            cpu.switchTo(this);
-        }
+        enter();
         Space sp = spaces.get(space);
         if (paging == Paging.SHADOW) {
             cr3Exits++;
@@ -318,7 +573,9 @@ public final class Mmu {
             resyncedPages += synced;
             exit((long) synced * cm.sync_page_cycles());
         }
-        cpu.tlbs.flushLinear(tag);
+        if (cpu != null) {
+            cpu.tlbs.flushLinear(tag);
+        }
         if (!mirror) {
             nat.flushLinear(0);
         }
@@ -330,40 +587,88 @@ public final class Mmu {
      * resyncs that one entry if its shadow page is unsync.
      */
     public void invlpg(long gva) {
-        if (cpu.current != this) {
-            cpu.switchTo(this);
-        }
+        enter();
         if (paging == Paging.SHADOW && cur != null) {
             invlpgExits++;
             exit(0);
             cur.shadow.syncOne(gva);
         }
-        cpu.tlbs.invalidatePage(gva, tag);
+        if (cpu != null) {
+            cpu.tlbs.invalidatePage(gva, tag);
+        }
         if (!mirror) {
             nat.invalidatePage(gva, 0);
         }
     }
 
-    void countSwitchFlush() {
-        switchFlushes++;
-    }
-
-    /** Stops mirroring: the native model takes over from a copy of this VM's linear entries. */
-    void unmirror() {
-        if (mirror) {
-            nat.copyLinearFrom(cpu.tlbs, tag);
-            mirror = false;
+    /**
+     * The active vCPU is about to run guest code on its core: if another vCPU ran there last,
+     * that is a switch ({@link Cpu#switchTo}); a paravirtual flush asked of it while preempted is
+     * done now, at its entry.
+     */
+    private void enter() {
+        Cpu c = cpu;
+        if (c == null) {
+            return;
+        }
+        if (c.current != active) {
+            c.switchTo(active);
+        }
+        if (active.pvFlushPending) {
+            active.pvFlushPending = false;
+            unmirror();
+            c.tlbs.flushLinear(tag);
+            if (!mirror) {
+                nat.flushLinear(0);
+            }
         }
     }
 
-    /** Stops mirroring a VM that has not run on its CPU yet: its native model starts empty. */
-    void unmirrorEmpty() {
-        mirror = false;
+    void countSwitchFlush(Vcpu v) {
+        if (v == active) {
+            switchFlushes++;
+        } else {
+            v.c[20]++;
+        }
+    }
+
+    /** Stops mirroring the active vCPU: the native model takes over from a copy of its linear entries. */
+    private void unmirror() {
+        unmirror(active);
+    }
+
+    /** Stops mirroring {@code v}: its native model takes over from a copy of its linear entries. */
+    void unmirror(Vcpu v) {
+        if (v == active) {
+            if (mirror) {
+                if (cpu != null) {
+                    nat.copyLinearFrom(cpu.tlbs, tag);
+                }
+                mirror = false;
+            }
+        } else if (v.mirror) {
+            if (v.core != null) {
+                v.nat.copyLinearFrom(v.core.tlbs, v.tag);
+            }
+            v.mirror = false;
+        }
+    }
+
+    /** Stops mirroring a vCPU that has not shared a core yet: its native model starts empty. */
+    void unmirrorEmpty(Vcpu v) {
+        if (v == active) {
+            mirror = false;
+        } else {
+            v.mirror = false;
+        }
     }
 
     /** For tests: price natively with the separate model from the start. */
     void disableMirror() {
         mirror = false;
+        for (Vcpu v : vcpus) {
+            v.mirror = false;
+        }
     }
 
     /**
@@ -381,7 +686,7 @@ public final class Mmu {
                 flushAfterZap();
             }
         } else if (paging == Paging.SHADOW && zapShadow(gpa >>> 12) > 0) {
-            flushOwnLinear();
+            flushRemote(false);
         }
     }
 
@@ -409,7 +714,7 @@ public final class Mmu {
                     n += zapShadow(a >>> 12);
                 }
                 if (n > 0) {
-                    flushOwnLinear();
+                    flushRemote(false);
                 }
             }
             return;
@@ -432,6 +737,9 @@ public final class Mmu {
             return 0;
         }
         int level = RadixTable.leafLevel(old);
+        if (level > 1) {
+            markLarge(gpa & -(1L << shiftOfLevel(level)), 1L << shiftOfLevel(level), false);
+        }
         if (level == 1) {
             long gpn = gpa >>> 12;
             int word = (int) (gpn >>> 6);
@@ -442,23 +750,84 @@ public final class Mmu {
         return 1L << shiftOfLevel(level);
     }
 
+    /** Sets or clears the {@link #nestedLarge} bits of a large nested leaf. */
+    private void markLarge(long base, long bytes, boolean on) {
+        for (long a = base; a < base + bytes; a += 2L << 20) {
+            int big = (int) (a >>> 21);
+            if ((big >>> 6) >= nestedLarge.length) {
+                nestedLarge = Arrays.copyOf(nestedLarge, Math.max((big >>> 6) + 1, nestedLarge.length * 2));
+            }
+            if (on) {
+                nestedLarge[big >>> 6] |= 1L << big;
+            } else {
+                nestedLarge[big >>> 6] &= ~(1L << big);
+            }
+        }
+    }
+
     /** After nested entries went: INVEPT single-context, i.e. this VM's TLB and walk-cache entries. */
     private void flushAfterZap() {
-        flushOwnLinear();
-        cpu.tlbs.flushNested(eptp);
+        flushRemote(true);
     }
 
     /**
-     * KVM's remote TLB flush of this VM's linear and combined entries (kvm_flush_remote_tlbs()).
-     * Without VPID a VM that is not the one running on the CPU has none cached (the exit that
-     * descheduled it flushed them, and its next entry flushes again), and the untagged entries
-     * there belong to the VM that is running: they stay.
+     * KVM's remote TLB flush (virt/kvm/kvm_main.c kvm_flush_remote_tlbs() ->
+     * kvm_make_all_cpus_request(kvm, KVM_REQ_TLB_FLUSH)): every vCPU of the VM gets the request
+     * and flushes at its next entry; a vCPU in guest mode is kicked out with an IPI first
+     * (kvm_request_needs_ipi()) and the requester waits for it. Here a vCPU is in guest mode when
+     * it is busy and its core runs it, and is not the vCPU whose own exit made the change (it is
+     * in the host already). The flush takes the vCPU's linear and combined entries on its core
+     * (with VPID, its tag; without, the untagged entries only if it is the vCPU on that core: a
+     * descheduled one has none, its exit flushed them) and, for nested changes, the VM's
+     * EPTP-tagged entries on every core its vCPUs run on (INVEPT single-context). Each kick costs
+     * the kicked vCPU an exit and the IPI's delivery (ipi_cycles); the requester's side (ksmd,
+     * khugepaged, or the faulting vCPU's host work) is not charged to the guest.
      */
-    private void flushOwnLinear() {
-        if (cm.vpid() || cpu.current == this) {
-            unmirror();
-            cpu.tlbs.flushLinear(tag);
+    private void flushRemote(boolean nested) {
+        for (Vcpu v : vcpus) {
+            Cpu c = v == active ? cpu : v.core;
+            if (c == null) {
+                continue;
+            }
+            unmirror(v);
+            boolean onCore = c.current == v;
+            if (cm.vpid() || onCore) {
+                c.tlbs.flushLinear(v.tag);
+            }
+            v.remoteFlushes++;
+            c.flushesReceived++;
+            if (v.busy && onCore && !(v == active && executing)) {
+                chargeExit(v, cm.ipi_cycles());
+                v.flushIpis++;
+                c.ipisReceived++;
+            }
         }
+        if (nested) {
+            for (int i = 0; i < vcpus.length; i++) {
+                Cpu c = vcpus[i] == active ? cpu : vcpus[i].core;
+                if (c == null) {
+                    continue;
+                }
+                boolean seen = false;
+                for (int j = 0; j < i && !seen; j++) {
+                    seen = (vcpus[j] == active ? cpu : vcpus[j].core) == c;
+                }
+                if (!seen) {
+                    c.tlbs.flushNested(eptp);
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether the active vCPU is running guest code now (the engine sets it around a workload's
+     * accesses): a host-side change made during them, e.g. a copy-on-write break, comes from its
+     * own exit, so it is not kicked.
+     */
+    private boolean executing;
+
+    public void setExecuting(boolean on) {
+        executing = on;
     }
 
     // ---- the hot path ---------------------------------------------------------------------
@@ -466,8 +835,8 @@ public final class Mmu {
     /** One data access by the current address space; faults are taken and handled as needed. */
     public void access(long gva, boolean write) {
         Cpu c = cpu;
-        if (c.current != this) {
-            c.switchTo(this);
+        if (c.current != active) {
+            enter();
         }
         // cycles are derived from these event counts in counters(): the hot path only counts
         accesses++;
@@ -509,7 +878,7 @@ public final class Mmu {
                 long gva = gvas[j];
                 boolean write = writes != null && writes[j];
                 Tlbs t = cpu.tlbs;
-                if (cpu.current != this || t.sizesInUse != 1) {
+                if (cpu.current != active || t.sizesInUse != 1) {
                     access(gva, write);
                     continue;
                 }
@@ -1040,8 +1409,10 @@ public final class Mmu {
             // without VPID the exit and the entry after it flush the VM's linear and combined
             // mappings (SDM vol. 3C 28.3.3.1); a native run has no exits: its price goes its own
             // way. An exit means the VM was running: if another was current, that is a switch.
-            if (cpu.current != this) {
-                cpu.switchTo(this);
+            if (cpu == null) {
+                // not on a core yet (set-up before the first run): nothing cached to flush
+            } else if (cpu.current != active) {
+                enter();
             } else {
                 unmirror();
                 cpu.tlbs.flushLinear(tag);
@@ -1091,6 +1462,9 @@ public final class Mmu {
                         // caches may still point at that table, and KVM flushes after freeing it
                         flushAfterZap();
                     }
+                    if (shift > 12) {
+                        markLarge(base, 1L << shift, true);
+                    }
                     if (shift == 12) {
                         long gpn = base >>> 12;
                         int word = (int) (gpn >>> 6);
@@ -1132,7 +1506,7 @@ public final class Mmu {
         boolean mapped = sh.fill(gva);
         if (sh.droppedOnFill) {
             sh.droppedOnFill = false;
-            flushOwnLinear();
+            flushRemote(false);
         }
         return mapped;
     }
@@ -1165,7 +1539,7 @@ public final class Mmu {
         }
         if ((outcome & ShadowTable.DROPPED) != 0) {
             // dropped shadow entries may be cached: KVM flushes the TLBs after a zap
-            cpu.tlbs.flushLinear(tag);
+            flushRemote(false);
         }
     }
 
@@ -1320,15 +1694,40 @@ public final class Mmu {
 
     // ---- accounting -----------------------------------------------------------------------
 
+    /** The VM's counters: the sums over its vCPUs. */
     public MmuCounters counters() {
-        long faults = guestFaults * cm.guest_fault_cycles() + guestFaultExtraPages * cm.clear_page_cycles();
-        long cycles = accesses * tlbHit + l1Misses * stlbHit + walkRefs * walkRef + exitCycles + faults;
-        long nativeCycles = priceNative
-                ? accesses * tlbHit + nativeL1Misses * stlbHit + nativeWalkRefs * walkRef + faults : 0;
-        return new MmuCounters(paging.word(), accesses, l1Misses, stlbMisses, walks, walkRefs,
-                guestFaults, eptViolations, vmExits, exitCycles, faults, cycles, nativeCycles, nativeWalkRefs,
-                shadowFaults, ptWriteExits, ptWriteEmulations, cr3Exits, invlpgExits,
-                unsyncs, resyncedPages, shadowZaps, switchFlushes);
+        save();
+        long[] sum = new long[COUNTERS];
+        for (Vcpu v : vcpus) {
+            for (int i = 0; i < COUNTERS; i++) {
+                sum[i] += v.c[i];
+            }
+        }
+        return countersOf(sum);
+    }
+
+    /** One vCPU's counters. */
+    public MmuCounters counters(int vcpu) {
+        save();
+        return countersOf(vcpus[vcpu].c);
+    }
+
+    private MmuCounters countersOf(long[] c) {
+        long accesses = c[0];
+        long faults = c[5] * cm.guest_fault_cycles() + c[6] * cm.clear_page_cycles();
+        long cycles = accesses * tlbHit + c[1] * stlbHit + c[4] * walkRef + c[9] + faults;
+        long nativeCycles = priceNative ? accesses * tlbHit + c[10] * stlbHit + c[11] * walkRef + faults : 0;
+        return new MmuCounters(paging.word(), accesses, c[1], c[2], c[3], c[4],
+                c[5], c[7], c[8], c[9], faults, cycles, nativeCycles, c[11],
+                c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20]);
+    }
+
+    /** What one vCPU did beyond its MMU counters: migrations, flushes and shootdowns. */
+    public VcpuStats vcpuStats(int vcpu) {
+        Vcpu v = vcpus[vcpu];
+        Cpu c = v == active ? cpu : v.core;
+        return new VcpuStats(vcpu, c == null ? -1 : c.index(), v.migrations, v.remoteFlushes, v.flushIpis,
+                v.shootdowns, v.shootdownIpis, v.shootdownsReceived, v.shootdownWaitCycles);
     }
 
     public void resetCounters() {
@@ -1336,6 +1735,13 @@ public final class Mmu {
         guestFaults = guestFaultExtraPages = eptViolations = vmExits = exitCycles = nativeL1Misses = nativeWalkRefs = 0;
         shadowFaults = ptWriteExits = ptWriteEmulations = cr3Exits = invlpgExits = 0;
         unsyncs = resyncedPages = shadowZaps = switchFlushes = 0;
+        for (Vcpu v : vcpus) {
+            if (v != active) {
+                Arrays.fill(v.c, 0);
+            }
+            v.migrations = v.remoteFlushes = v.flushIpis = v.shootdowns = v.shootdownIpis = 0;
+            v.shootdownsReceived = v.shootdownWaitCycles = 0;
+        }
     }
 
     /** Guest table footprint of one address space, per level (top level first). */

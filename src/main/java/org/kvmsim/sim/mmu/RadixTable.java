@@ -177,6 +177,29 @@ final class RadixTable {
         return id;
     }
 
+    /** Whether {@code test} holds for the address of every table page in use. */
+    boolean allTablePages(java.util.function.LongPredicate test) {
+        boolean[] freeUp = new boolean[upTop];
+        for (int i = 0; i < upFreeN; i++) {
+            freeUp[upFree[i]] = true;
+        }
+        for (int id = 0; id < upTop; id++) {
+            if (!freeUp[id] && !test.test(upAddr[id])) {
+                return false;
+            }
+        }
+        boolean[] freeLf = new boolean[lfTop];
+        for (int i = 0; i < lfFreeN; i++) {
+            freeLf[lfFree[i]] = true;
+        }
+        for (int id = 0; id < lfTop; id++) {
+            if (!freeLf[id] && !test.test(lfAddr[id])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     // ---- mapping -----------------------------------------------------------------------------
 
     /**

@@ -178,6 +178,17 @@ final class Tlbs {
         sizesInUse = other.sizesInUse;
     }
 
+    /** Everything, every tag (INVEPT or INVVPID all-context). */
+    void flushAll() {
+        epoch++;
+        for (AssocCache c : new AssocCache[] {l1[0], l1[1], l1[2], l2[0], l2[1], l2[2], ntlb,
+                psc[2], psc[3], psc[4], psc[5], npsc[2], npsc[3], npsc[4], npsc[5]}) {
+            c.flush();
+        }
+        sizesInUse = 0;
+        ntlbSizes = 0;
+    }
+
     /** Flushes the nested structures of one tag (nested entries were zapped). */
     void flushNested(int tag) {
         epoch++;

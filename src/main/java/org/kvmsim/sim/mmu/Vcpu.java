@@ -1,0 +1,62 @@
+package org.kvmsim.sim.mmu;
+
+/**
+ * One vCPU of a VM: what KVM and the hardware keep per vCPU. Its VPID (the tag of its linear
+ * and combined TLB entries; KVM allocates one per vCPU), the core it runs on, its current address
+ * space (each vCPU has its own CR3), the private caches its native price is simulated on once it
+ * shares a core ({@link Mmu}), and its counters. While the vCPU is its {@link Mmu}'s active one,
+ * the Mmu holds the hot fields in registers of its own and this object is stale until
+ * {@link Mmu#select} saves them.
+ *
+ * <p>Scheduling state the engine sets: {@link #busy} (a workload thread has work on it, so it is
+ * in guest mode whenever its core runs it) and {@link #pvFlushPending} (a paravirtual flush asked
+ * of it while it was preempted, done at its next entry).
+ */
+public final class Vcpu {
+    final Mmu mmu;
+    final int index;
+    final int tag;
+    Cpu core;
+    final Tlbs nat;
+    boolean mirror;
+    Mmu.Space cur;
+    /** Event counters, as {@link Mmu}'s registers (see Mmu.load/save). */
+    final long[] c = new long[Mmu.COUNTERS];
+    /** Whether a workload thread has work on this vCPU (set by the engine's scheduler). */
+    public boolean busy;
+    boolean pvFlushPending;
+    long migrations;
+    long remoteFlushes;
+    long flushIpis;
+    /** Shootdowns this vCPU sent, and received from the VM's other vCPUs. */
+    long shootdowns;
+    long shootdownsReceived;
+    long shootdownIpis;
+    long shootdownWaitCycles;
+
+    Vcpu(Mmu mmu, int index, int tag, Tlbs nat, boolean mirror) {
+        this.mmu = mmu;
+        this.index = index;
+        this.tag = tag;
+        this.nat = nat;
+        this.mirror = mirror;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    /** The core it runs on (its last one), or null before it first runs. */
+    public Cpu core() {
+        return core;
+    }
+
+    public Mmu mmu() {
+        return mmu;
+    }
+
+    /** "VM/N", as `show cpus` names it. */
+    public String label() {
+        return mmu.name() + "/" + index;
+    }
+}
