@@ -210,6 +210,7 @@ public final class Engine {
 
     private HostState newHost(Host h) {
         HostState hs = new HostState(h);
+        hs.cpuCountersSince = now;
         if (hs.ksmd != null) hs.ksmd.setListener(new KsmFrames(this, hs));
         // a collapse changes the frames behind 2 MiB of guest RAM: KVM's MMU notifier zaps the
         // range, and the next access maps it again, as one 2 MiB nested leaf
@@ -371,6 +372,10 @@ public final class Engine {
     /** `reset mmu`: every VM's MMU counters start again from zero; TLBs, walk caches and tables stay warm. */
     public void resetMmuCounters() {
         for (VmState v : vms.values()) if (v.mmu != null) v.mmu.resetCounters();
+        for (HostState h : hosts.values()) {
+            for (int i = 0; i < h.cores.count(); i++) h.cores.get(i).resetCounters();
+            h.cpuCountersSince = now;
+        }
     }
 
     // --- time
@@ -379,6 +384,12 @@ public final class Engine {
         t.at = at;
         t.seq = eventSeq++;
         timers.add(t);
+    }
+
+    /** The next timer if it is due at {@code at} and {@code which} holds for it, taken out of the queue; else null. */
+    Timer pollDue(long at, Predicate<Timer> which) {
+        Timer t = timers.peek();
+        return t != null && t.at == at && which.test(t) ? timers.poll() : null;
     }
 
     void cancelTimers(Predicate<Timer> which) {

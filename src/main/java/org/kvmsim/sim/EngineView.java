@@ -6,6 +6,8 @@ import org.kvmsim.model.Host;
 import org.kvmsim.model.Vm;
 import org.kvmsim.sim.hugetlb.Hstate;
 import org.kvmsim.sim.ksm.Ksmd;
+import org.kvmsim.sim.mmu.Cpu;
+import org.kvmsim.sim.view.CoreState;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.HostView;
 import org.kvmsim.sim.view.KsmCounters;
@@ -16,6 +18,7 @@ import org.kvmsim.sim.view.MmuCounters;
 import org.kvmsim.sim.view.PoolState;
 import org.kvmsim.sim.view.SimView;
 import org.kvmsim.sim.view.TableStats;
+import org.kvmsim.sim.view.VcpuView;
 import org.kvmsim.sim.view.VmRunState;
 import org.kvmsim.sim.view.VmView;
 
@@ -99,6 +102,27 @@ final class EngineView implements SimView {
         }
 
         @Override
+        public List<CoreState> cpus() {
+            List<CoreState> out = new ArrayList<>();
+            for (int i = 0; i < h.cores.count(); i++) {
+                Cpu c = h.cores.get(i);
+                out.add(new CoreState(i, c.ran(), c.current() == null ? null : c.current().label(), c.vcpuSwitches(),
+                        c.vmSwitches(), c.flushesReceived(), c.ipisReceived(), c.busyNs));
+            }
+            return out;
+        }
+
+        @Override
+        public long cpuCountersNs() {
+            return e.now() - h.cpuCountersSince;
+        }
+
+        @Override
+        public long baseSliceNs() {
+            return h.sched.baseSliceNs();
+        }
+
+        @Override
         public PoolState pool(long pageSize) {
             Hstate p = h.pools.pool(pageSize);
             return new PoolState(pageSize, p.nrHugepages(), p.free(), p.reserved(), p.surplus(), p.nrOvercommitHugepages());
@@ -142,6 +166,14 @@ final class EngineView implements SimView {
         @Override
         public MmuCounters mmu() {
             return v.mmu == null ? null : v.mmu.counters();
+        }
+
+        @Override
+        public List<VcpuView> vcpus() {
+            if (v.mmu == null) return List.of();
+            List<VcpuView> out = new ArrayList<>();
+            for (int i = 0; i < v.mmu.vcpuCount(); i++) out.add(new VcpuView(v.mmu.counters(i), v.mmu.vcpuStats(i)));
+            return out;
         }
 
         @Override

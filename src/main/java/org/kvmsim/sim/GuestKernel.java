@@ -123,6 +123,11 @@ final class GuestKernel {
         return true;
     }
 
+    /** Whether a write to {@code page} only gives it new content (no copy-on-write break to make). */
+    boolean writeIsContentOnly(VmState v, long page) {
+        return v.ksmSlot < 0 || !v.memory.isPresent(page) || !e.hosts.get(v.decl.host()).ksmd.isMerged(v.ksmSlot, (int) page);
+    }
+
     /**
      * A page that mapped a KSM page or the zero page gets a private frame of its own (a COW break
      * or break_ksm()); the nested entry is zapped and the TLBs shot down, which the MMU prices.

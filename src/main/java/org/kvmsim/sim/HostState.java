@@ -13,11 +13,11 @@ import org.kvmsim.sim.hugetlb.Khugepaged;
 import org.kvmsim.sim.hugetlb.ThpSettings;
 import org.kvmsim.sim.ksm.Ksmd;
 import org.kvmsim.sim.mem.HostMemory;
-import org.kvmsim.sim.mmu.Cpu;
+import org.kvmsim.sim.mmu.Cores;
 
 /**
  * One host's simulated state: its memory (buddy allocators per node), hugetlb pools, THP settings
- * and khugepaged, the CPU its VMs share, ksmd, and the frames of KSM pages ({@link KsmFrames}).
+ * and khugepaged, its CPUs and their scheduler, ksmd, and the frames of KSM pages ({@link KsmFrames}).
  */
 final class HostState {
     final Host decl;
@@ -25,8 +25,11 @@ final class HostState {
     final HugetlbPools pools;
     final ThpSettings thp = new ThpSettings();
     final Khugepaged khugepaged;
-    /** The physical CPU the host's VMs share (TLBs, walk caches; a switch without VPID flushes). */
-    final Cpu cpu;
+    /** The host's logical CPUs, each with its own TLBs and walk caches, and where vCPUs run on them. */
+    final Cores cores;
+    final CpuScheduler sched;
+    /** When the CPUs' counters started: the host's creation or the last `reset mmu`. */
+    long cpuCountersSince;
     /** ksmd, or null when the host has no KSM policy (run = 0, nothing mergeable is scanned). */
     final Ksmd ksmd;
     /** The VM of each of ksmd's mm_slots, by slot id. */
@@ -45,7 +48,8 @@ final class HostState {
         this.pools = new HugetlbPools(mem);
         thp.mode = decl.thp();
         this.khugepaged = new Khugepaged(thp);
-        this.cpu = new Cpu(CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()));
+        this.cores = new Cores(CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()), decl.cpus());
+        this.sched = new CpuScheduler(cores, decl.cpus());
         this.zeroFrame = (int) mem.totalPages();
         if (decl.ksm() != null) {
             ksmd = new Ksmd();

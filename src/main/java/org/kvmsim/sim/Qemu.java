@@ -125,8 +125,12 @@ final class Qemu {
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
             h.ksmVms.add(v);
         }
-        v.mmu = new Mmu(v.decl.paging(), h.cpu, v.decl.levels(), v.decl.levels(), new GuestRamBacking(e, v, h), RAM_HVA);
+        v.mmu = new Mmu(v.decl.name(), v.decl.paging(), h.cores, v.decl.vcpus(), v.decl.levels(), v.decl.levels(),
+                new GuestRamBacking(e, v, h), RAM_HVA);
         v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> e.guest.fault(v, space, gva, write));
+        v.mmu.setPvTlbFlush(v.decl.pvTlbFlush());
+        v.busyThreads = null;
+        h.sched.place(v);
         e.event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new ByteSize(v.decl.memory()) + ", " + v.decl.backing());
         if (v.decl.prealloc()) {
             // QEMU's -mem-prealloc touches every page: each is faulted in zero-filled, as the guest
@@ -239,6 +243,7 @@ final class Qemu {
             for (int f : v.tableFrames) h.mem.free(f, 0);
             h.mem.add(HostMemory.Counter.SEC_PAGE_TABLES, -v.tableFrames.size());
             v.tableFrames.clear();
+            h.sched.remove(v);
             v.mmu = null;
         }
         v.memory = null;

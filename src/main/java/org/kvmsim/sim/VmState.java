@@ -44,6 +44,16 @@ final class VmState {
     final Map<String, PtSpace> pagetables = new LinkedHashMap<>();
     /** GVA where the next workload on the default address space starts. */
     long nextWorkloadGva = GuestKernel.WORKLOAD_GVA;
+    /** Per vCPU: workload threads with accesses left on it. */
+    int[] busyThreads;
+
+    /** A workload thread on vCPU {@code vcpu} starts ({@code +1}) or ends ({@code -1}); the vCPU is busy while any has work. */
+    void busy(int vcpu, int delta) {
+        if (busyThreads == null || busyThreads.length != mmu.vcpuCount()) busyThreads = new int[mmu.vcpuCount()];
+        busyThreads[vcpu] += delta;
+        mmu.vcpu(vcpu).busy = busyThreads[vcpu] > 0;
+    }
+
     /** The workload run whose accesses are being simulated (for the guest fault handler). */
     Workloads.Run current;
 

@@ -1,5 +1,6 @@
 package org.kvmsim.sim;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
@@ -7,24 +8,31 @@ import java.util.List;
 import java.util.Map;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Workload;
+import org.kvmsim.sim.mmu.Mmu;
 import org.kvmsim.sim.workload.AccessStream;
 
 /**
  * Workloads onto VMs: each workload declared since the last run spreads its accesses evenly over
- * the run that follows (in up to 1000 slices of at least 1 ms), one stream per target VM or
- * pagetable, seeded from the session's seed and the workload's. A slice's accesses go to the VM's
- * MMU in batches; a write gives the page new content, as the guest's store would.
+ * the run that follows (in up to 1000 slice windows of at least 1 ms), one process per target VM
+ * or pagetable, seeded from the session's seed and the workload's. The process has
+ * {@code threads} threads (default: one per vCPU); thread i runs on vCPU i mod vcpus and makes an
+ * equal share of the accesses with a stream of its own over the shared footprint (thread 0's
+ * stream is the one a single-threaded workload has). A window's accesses go to the MMU in
+ * batches; a write gives the page new content, as the guest's store would.
+ *
+ * <p>The windows due at one instant on one host are simulated together ({@link Dispatch}): the
+ * host's scheduler ({@link CpuScheduler}) balances the vCPUs with work over its cores and
+ * time-slices those that share one.
  */
 final class Workloads {
-    private static final int BATCH = 4096;
+    static final int BATCH = 4096;
+    /** Spreads the seeds of a workload's threads (thread 0 keeps the workload's own). */
+    private static final long THREAD_SEED = 0x632be59bd9b4e019L;
 
     private final Engine e;
     private final Map<Workload, Boolean> done = new IdentityHashMap<>();
     /** Per workload on a VM ("name@vm"): its address range. */
     private final Map<String, Range> ranges = new HashMap<>();
-    private final long[] offs = new long[BATCH];
-    private final long[] gvas = new long[BATCH];
-    private final boolean[] wr = new boolean[BATCH];
 
     Workloads(Engine e) {
         this.e = e;
@@ -37,12 +45,11 @@ final class Workloads {
      */
     record Range(long base, long footprint, long[] pageToGpa) {}
 
-    /** One workload's accesses on one VM (or one of its pagetables) during a run. */
+    /** One workload's process on one VM (or one of its pagetables) during a run. */
     static final class Run {
         final VmState vm;
         final int space;
         final long base;
-        final AccessStream stream;
         /**
          * Default address space: guest-physical page of each workload page, -1 until touched; the
          * range's own array, shared by every run of the workload (a redeclared workload writes the
@@ -51,16 +58,47 @@ final class Workloads {
         final long[] pageToGpa;
         /** Pagetable target: its mappings {gva, size, pageSize, gpa}. */
         final List<long[]> maps;
-        long remaining;
+        final GuestThread[] threads;
 
-        Run(VmState vm, int space, long base, AccessStream stream, long[] pageToGpa, List<long[]> maps, long accesses) {
+        Run(VmState vm, int space, long base, long[] pageToGpa, List<long[]> maps, int threads) {
             this.vm = vm;
             this.space = space;
             this.base = base;
-            this.stream = stream;
             this.maps = maps;
             this.pageToGpa = pageToGpa;
+            this.threads = new GuestThread[threads];
+        }
+
+        long remaining() {
+            long r = 0;
+            for (GuestThread g : threads) r += g.remaining;
+            return r;
+        }
+    }
+
+    /** One thread of a workload's process: its stream, its vCPU, and the batch it is making. */
+    static final class GuestThread {
+        final Run run;
+        final int vcpu;
+        final AccessStream stream;
+        final long perSlice;
+        long remaining;
+        /** Accesses of the current window not made yet. */
+        long sliceLeft;
+        /** The batch under way: offsets, GVAs and writes; how many the MMU made, how many writes were done. */
+        long[] offs;
+        long[] gvas;
+        boolean[] wr;
+        int len;
+        int mmuDone;
+        int writesDone;
+
+        GuestThread(Run run, int vcpu, AccessStream stream, long accesses, long slices) {
+            this.run = run;
+            this.vcpu = vcpu;
+            this.stream = stream;
             this.remaining = accesses;
+            this.perSlice = accesses / slices + (accesses % slices == 0 ? 0 : 1);
         }
     }
 
@@ -71,7 +109,7 @@ final class Workloads {
 
     /**
      * Schedules the workloads not yet run: each spreads its accesses evenly over {@code duration}
-     * (the run that follows its declaration), in up to 1000 slices of at least 1 ms.
+     * (the run that follows its declaration), in up to 1000 windows of at least 1 ms.
      */
     void schedule(Declarations d, long duration) {
         long slices = Math.max(1, Math.min(1000, duration / 1_000_000L));
@@ -83,7 +121,9 @@ final class Workloads {
                 VmState v = e.vms.get(target.vm());
                 if (v == null || !v.running()) continue;
                 long seed = w.seed() * 0x9e3779b97f4a7c15L + (t++) + e.seed * 31;
+                int threads = w.threads() > 0 ? w.threads() : v.decl.vcpus();
                 Run run;
+                long bytes;
                 if (target.pagetable() == null) {
                     // A workload keeps its address range across runs; declared again with a larger
                     // footprint it gets a new range after the others, as a new mmap would.
@@ -96,85 +136,160 @@ final class Workloads {
                         v.nextWorkloadGva += (w.footprint() + (2L << 20) - 1) & -(2L << 20);
                         ranges.put(key, range);
                     }
-                    run = new Run(v, e.guest.defaultSpace(v), range.base(),
-                            new AccessStream(w.pattern(), w.footprint(), w.writesPct(), seed),
-                            range.pageToGpa(), null, w.accesses());
+                    bytes = w.footprint();
+                    run = new Run(v, e.guest.defaultSpace(v), range.base(), range.pageToGpa(), null, threads);
                 } else {
                     VmState.PtSpace pt = v.pagetables.get(target.pagetable());
-                    long bytes = w.footprint() > 0 ? Math.min(w.footprint(), pt.bytes()) : pt.bytes();
-                    run = new Run(v, pt.space(), 0, new AccessStream(w.pattern(), bytes, w.writesPct(), seed), null,
-                            pt.maps(), w.accesses());
+                    bytes = w.footprint() > 0 ? Math.min(w.footprint(), pt.bytes()) : pt.bytes();
+                    run = new Run(v, pt.space(), 0, null, pt.maps(), threads);
                 }
-                long per = w.accesses() / slices + (w.accesses() % slices == 0 ? 0 : 1);
+                for (int i = 0; i < threads; i++) {
+                    long accesses = w.accesses() / threads + (i < w.accesses() % threads ? 1 : 0);
+                    int vcpu = i % v.mmu.vcpuCount();
+                    run.threads[i] = new GuestThread(run, vcpu,
+                            new AccessStream(w.pattern(), bytes, w.writesPct(), seed + i * THREAD_SEED), accesses, slices);
+                    if (accesses > 0) v.busy(vcpu, +1);
+                }
                 long step = duration / slices;
-                e.schedule(e.now + Math.max(1, step / 2), new SliceTimer(run, per, step));
+                e.schedule(e.now + Math.max(1, step / 2), new SliceTimer(run, step));
             }
         }
     }
 
-    /** One slice of a workload's accesses. */
+    /** One window of a workload's accesses on one VM. */
     static final class SliceTimer extends Timer {
         final Run run;
-        final long perSlice, step;
-        /** Accesses of the slice under way not made yet (0 once all made); -1 between slices. */
-        long sliceLeft = -1;
-        /** The accesses of the slice under way. */
-        long sliceSize;
+        final long step;
+        /** The windows simulated together with this one while that is under way (see {@link #cutShort}). */
+        Dispatch dispatch;
 
-        SliceTimer(Run run, long perSlice, long step) {
+        SliceTimer(Run run, long step) {
             this.run = run;
-            this.perSlice = perSlice;
             this.step = step;
         }
 
         @Override
         void fire(Engine e) {
             if (!run.vm.running()) return;
-            if (sliceLeft < 0) sliceLeft = sliceSize = Math.min(perSlice, run.remaining);
-            try {
-                e.workloads.access(this);
-            } catch (Engine.VmGone gone) {
-                return;
-            }
-            sliceLeft = -1;
-            if (run.remaining > 0) e.schedule(at + Math.max(1, step), this);
+            e.workloads.dispatch(this);
         }
 
         @Override
         boolean cutShort() {
-            return sliceLeft >= 0;
+            return dispatch != null;
         }
     }
 
     /**
-     * The rest of a slice's accesses, batch by batch; each batch counts as soon as it is made
-     * (the workload's remaining accesses and the slice's), so an interrupt between two batches
-     * leaves counters and the workload in step.
+     * Simulates the window of {@code first} and of every other window due at the same instant on
+     * the same host right after it in the queue; then each goes back in the queue for its next
+     * window. A dispatch cut short by an interrupt is finished by {@code first}'s next fire.
      */
-    private void access(SliceTimer t) {
-        if (t.sliceLeft == 0) return; // resumed after its last batch: nothing left to make
-        Run r = t.run;
+    private void dispatch(SliceTimer first) {
+        Dispatch d = first.dispatch;
+        if (d == null) {
+            HostState h = e.hosts.get(first.run.vm.decl.host());
+            List<SliceTimer> members = new ArrayList<>();
+            members.add(first);
+            while (true) {
+                Timer next = e.pollDue(first.at, t -> t instanceof SliceTimer s && s.run.vm.decl.host().equals(h.decl.name()));
+                if (next == null) break;
+                SliceTimer s = (SliceTimer) next;
+                if (s.run.vm.running()) members.add(s);
+            }
+            for (SliceTimer m : members) {
+                for (GuestThread g : m.run.threads) g.sliceLeft = Math.min(g.perSlice, g.remaining);
+            }
+            d = new Dispatch(e, h, members);
+            first.dispatch = d;
+        }
+        d.run();
+        first.dispatch = null;
+        for (SliceTimer m : d.members) {
+            if (m.run.vm.running() && m.run.remaining() > 0) e.schedule(m.at + Math.max(1, m.step), m);
+        }
+    }
+
+    /**
+     * Makes up to {@code quota} accesses of thread {@code g}'s window on its vCPU (already
+     * selected in the MMU). In the first phase of a dispatch ({@code ready} not null) it stops
+     * before the first access that could reach state outside the VM (a page the guest or the
+     * nested table does not map yet, whose fault allocates) and before the first write that is
+     * more than new content (a copy-on-write break); writes of new content are handed to
+     * {@code ready} to be made in the second phase, in order. Returns the accesses made (a batch
+     * counts when all of it is made), or -1 - made when the first phase stopped.
+     */
+    long access(GuestThread g, long quota, Dispatch.Deferred ready) {
+        Run r = g.run;
         VmState v = r.vm;
+        Mmu mmu = v.mmu;
+        long made = 0;
         v.current = r;
         try {
-            if (v.mmu.currentAddressSpace() != r.space) v.mmu.loadCr3(r.space);
-            while (t.sliceLeft > 0) {
-                int k = (int) Math.min(BATCH, t.sliceLeft);
-                r.stream.next(offs, wr, k);
-                for (int i = 0; i < k; i++) gvas[i] = gvaOf(r, offs[i]);
-                v.mmu.access(gvas, wr, 0, k);
-                for (int i = 0; i < k; i++) {
-                    if (!wr[i]) continue;
-                    long gpaPage = gpaPageOf(r, offs[i]);
-                    if (gpaPage >= 0 && !e.guest.write(v, gpaPage, e.nextUnique())) throw new Engine.VmGone();
+            if (mmu.currentAddressSpace() != r.space) mmu.loadCr3(r.space);
+            while (g.sliceLeft > 0 && (g.len > 0 || made < quota)) {
+                if (g.len == 0) {
+                    if (g.offs == null) {
+                        g.offs = new long[BATCH];
+                        g.gvas = new long[BATCH];
+                        g.wr = new boolean[BATCH];
+                    }
+                    int k = (int) Math.min(BATCH, Math.min(g.sliceLeft, quota - made));
+                    g.stream.next(g.offs, g.wr, k);
+                    for (int i = 0; i < k; i++) g.gvas[i] = gvaOf(r, g.offs[i]);
+                    g.len = k;
+                    g.mmuDone = 0;
+                    g.writesDone = 0;
                 }
-                t.sliceLeft -= k;
-                r.remaining -= k;
-                e.worked(k, t.step * (t.sliceSize - t.sliceLeft) / t.sliceSize);
+                if (ready != null) {
+                    int j = readyPrefix(mmu, r, g, g.mmuDone);
+                    if (j > g.mmuDone) mmu.access(g.gvas, g.wr, g.mmuDone, j - g.mmuDone);
+                    g.mmuDone = j;
+                    while (g.writesDone < g.mmuDone) {
+                        int i = g.writesDone;
+                        if (g.wr[i]) {
+                            long page = gpaPageOf(r, g.offs[i]);
+                            if (!e.guest.writeIsContentOnly(v, page)) break;
+                            ready.add(v, page);
+                        }
+                        g.writesDone++;
+                    }
+                    if (g.writesDone < g.len) return -1 - made;
+                } else {
+                    if (g.mmuDone < g.len) mmu.access(g.gvas, g.wr, g.mmuDone, g.len - g.mmuDone);
+                    g.mmuDone = g.len;
+                    while (g.writesDone < g.len) {
+                        int i = g.writesDone++;
+                        if (!g.wr[i]) continue;
+                        long gpaPage = gpaPageOf(r, g.offs[i]);
+                        if (gpaPage >= 0 && !e.guest.write(v, gpaPage, e.nextUnique())) throw new Engine.VmGone();
+                    }
+                }
+                int k = g.len;
+                g.len = 0;
+                g.sliceLeft -= k;
+                if ((g.remaining -= k) == 0) v.busy(g.vcpu, -1);
+                made += k;
+                if (ready == null || !ready.parallel) e.worked(k);
             }
+            return made;
         } finally {
             v.current = null;
         }
+    }
+
+    /**
+     * The end of the longest run of accesses from {@code from} that touch only pages the guest
+     * maps and, under nested paging, the nested table maps too: their walks and TLB fills stay
+     * inside the VM and its cores.
+     */
+    private static int readyPrefix(Mmu mmu, Run r, GuestThread g, int from) {
+        boolean nested = mmu.paging().nested();
+        for (int i = from; i < g.len; i++) {
+            long page = gpaPageOf(r, g.offs[i]);
+            if (page < 0 || nested && !mmu.nestedPresent(page << 12)) return i;
+        }
+        return g.len;
     }
 
     private static long gvaOf(Run r, long off) {

@@ -26,4 +26,13 @@ public interface HostView {
 
     /** The hugetlb pool of one page size (2 MiB or 1 GiB). */
     PoolState pool(long pageSize);
+
+    /** Its CPUs, by number, and since when their counters run (the host's start or the last `reset mmu`). */
+    List<CoreState> cpus();
+
+    /** Simulated time since the CPU counters started (for busy shares). */
+    long cpuCountersNs();
+
+    /** The scheduler's base slice on this host (EEVDF's, scaled by its CPU count), in ns. */
+    long baseSliceNs();
 }

@@ -23,6 +23,9 @@ public interface VmView {
     /** Its translation counters, or null when it has no MMU (never ran, or stopped). */
     MmuCounters mmu();
 
+    /** Per vCPU: its translation counters and what it did beyond them; empty without an MMU. */
+    List<VcpuView> vcpus();
+
     /** Its guest address spaces by index: "default" or the pagetable's name. Empty without an MMU. */
     List<String> addressSpaces();
 
