@@ -1269,7 +1269,8 @@ public final class Checker {
     /**
      * `show WORDS... [on HOST]`: the first word names the target; where several forms share it
      * (`ksm`, `ksm history`, `ksm by vm`) the words after it choose one, and nothing may follow
-     * them. The form chosen checks its own arguments.
+     * them unless the form takes arguments (`mmu VM...`, `mmu by vcpu VM...`). The form chosen
+     * checks its own arguments.
      */
     private Statement show(Show sh) {
         List<Atom> args = sh.args();
@@ -1291,7 +1292,7 @@ public final class Checker {
         for (ShowSyntax s : family) {
             if (named(s, args) && (chosen == null || s.words().size() > chosen.words().size())) chosen = s;
         }
-        if (chosen == null || family.size() > 1 && args.size() != chosen.words().size()) {
+        if (chosen == null || family.size() > 1 && args.size() != chosen.words().size() && !chosen.takesArguments()) {
             noSuchForm(family, sh, args);
             return null;
         }

@@ -18,4 +18,12 @@ public interface ShowSyntax {
      * reporting what is wrong through {@code context}.
      */
     ShowArgs check(List<Syntax.Atom> args, ShowContext context);
+
+    /**
+     * Whether it takes arguments after its words (`show mmu VM...`): then words after a shorter
+     * form of a family are its arguments, not a misspelt longer form.
+     */
+    default boolean takesArguments() {
+        return false;
+    }
 }

@@ -40,6 +40,11 @@ final class MmuQuery implements Query<MmuQuery.Args> {
     }
 
     @Override
+    public boolean takesArguments() {
+        return true;
+    }
+
+    @Override
     public Class<Args> argsType() {
         return Args.class;
     }

@@ -20,7 +20,7 @@ import tech.tablesaw.api.Table;
 public final class Queries {
 
     private static final Queries ALL = new Queries(List.of(new VmsQuery(), new TranslateQuery(), new WalkQuery(),
-            new MmuQuery(), new KsmQuery(), new KsmHistoryQuery(), new KsmByVmQuery(), new MeminfoQuery(),
+            new MmuQuery(), new MmuByVcpuQuery(), new CpusQuery(), new KsmQuery(), new KsmHistoryQuery(), new KsmByVmQuery(), new MeminfoQuery(),
             new HugepagesQuery(), new PagetableQuery(), new PagetablesQuery(), new EventsQuery()));
 
     private final List<Query<?>> queries;

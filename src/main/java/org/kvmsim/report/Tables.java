@@ -4,6 +4,7 @@ import java.util.List;
 import org.kvmsim.model.ByteSize;
 import org.kvmsim.model.KsmSysfs;
 import org.kvmsim.model.Vm;
+import org.kvmsim.sim.view.CoreState;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.KsmCounters;
 import org.kvmsim.sim.view.KsmKnobs;
@@ -11,6 +12,8 @@ import org.kvmsim.sim.view.MeminfoField;
 import org.kvmsim.sim.view.MmuCounters;
 import org.kvmsim.sim.view.TableStats;
 import org.kvmsim.sim.view.Translation;
+import org.kvmsim.sim.view.VcpuStats;
+import org.kvmsim.sim.view.VcpuView;
 import org.kvmsim.sim.view.WalkRef;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.LongColumn;
@@ -229,6 +232,66 @@ public final class Tables {
         public Table table() {
             return Table.create("mmu", vm, paging, accesses, l1, stlb, walks, refs, refsPerWalk, faults, ept, exits,
                     exitCycles, faultCycles, translationCycles, cycles, cpa, ncpa, overhead);
+        }
+    }
+
+    /** `show mmu by vcpu`: show mmu's columns per vCPU, with its CPU, migrations, flushes and shootdowns. */
+    public static final class MmuByVcpu {
+        private final Mmu mmu = new Mmu();
+        private final LongColumn vcpu = LongColumn.create("vcpu"), cpu = LongColumn.create("cpu"),
+                migrations = LongColumn.create("migrations"), remote = LongColumn.create("remote_flushes"),
+                ipis = LongColumn.create("flush_ipis"), sent = LongColumn.create("shootdowns_sent"),
+                sentIpis = LongColumn.create("shootdown_ipis"), received = LongColumn.create("shootdowns_received"),
+                wait = LongColumn.create("shootdown_wait_cycles");
+
+        public void add(String vmName, VcpuView v, String pagingWord) {
+            mmu.add(vmName, v.mmu(), pagingWord);
+            VcpuStats s = v.stats();
+            vcpu.append(s.vcpu());
+            cpu.append(s.core());
+            migrations.append(s.migrations());
+            remote.append(s.remoteFlushes());
+            ipis.append(s.flushIpis());
+            sent.append(s.shootdownsSent());
+            sentIpis.append(s.shootdownIpis());
+            received.append(s.shootdownsReceived());
+            wait.append(s.shootdownWaitCycles());
+        }
+
+        public Table table() {
+            Table t = mmu.table().setName("mmu_by_vcpu");
+            t.insertColumn(1, vcpu);
+            t.insertColumn(2, cpu);
+            t.insertColumn(3, migrations);
+            return t.addColumns(remote, ipis, sent, sentIpis, received, wait);
+        }
+    }
+
+    /** `show cpus`: one row per host CPU. */
+    public static final class Cpus {
+        private final StringColumn host = StringColumn.create("host");
+        private final LongColumn cpu = LongColumn.create("cpu");
+        private final StringColumn vcpus = StringColumn.create("vcpus"), running = StringColumn.create("running");
+        private final LongColumn switches = LongColumn.create("vcpu_switches"), vmSwitches = LongColumn.create("vm_switches"),
+                flushes = LongColumn.create("flushes_received"), ipis = LongColumn.create("ipis_received");
+        private final DoubleColumn busy = DoubleColumn.create("busy_pct");
+        private final LongColumn slice = LongColumn.create("base_slice_us");
+
+        public void add(String hostName, CoreState c, long sinceNs, long baseSliceNs) {
+            host.append(hostName);
+            cpu.append(c.cpu());
+            vcpus.append(String.join(" ", c.ran()));
+            running.append(c.current() == null ? "" : c.current());
+            switches.append(c.vcpuSwitches());
+            vmSwitches.append(c.vmSwitches());
+            flushes.append(c.flushesReceived());
+            ipis.append(c.ipisReceived());
+            busy.append(sinceNs <= 0 ? 0 : round(Math.min(100.0, 100.0 * c.busyNs() / sinceNs)));
+            slice.append(baseSliceNs / 1000);
+        }
+
+        public Table table() {
+            return Table.create("cpus", host, cpu, vcpus, running, switches, vmSwitches, flushes, ipis, busy, slice);
         }
     }
 

@@ -19,7 +19,7 @@ class QueriesTest {
 
     @Test
     void targetsAreTheFirstWordsInHelpOrder() {
-        assertEquals(List.of("vms", "translate", "walk", "mmu", "ksm", "meminfo", "hugepages", "pagetable",
+        assertEquals(List.of("vms", "translate", "walk", "mmu", "cpus", "ksm", "meminfo", "hugepages", "pagetable",
                 "pagetables", "events"), Queries.all().targets());
     }
 
