@@ -2,6 +2,7 @@ package org.kvmsim.cli;
 
 import java.util.concurrent.Callable;
 import org.kvmsim.bench.BenchResult;
+import org.kvmsim.session.CoresBench;
 import org.kvmsim.sim.EngineBench;
 import org.kvmsim.sim.ksm.KsmBench;
 import org.kvmsim.sim.mem.MemBench;
@@ -15,10 +16,10 @@ import picocli.CommandLine.Spec;
  * `kvmsim bench NAME [--json] [--scale]`: an engine part's throughput beside a baseline measured
  * in the same process. Benchmarks print figures; they never pass or fail on time.
  */
-@Command(name = "bench", description = "Measure an engine part: touch (guest memory through the engine), buddy, mmu or ksm.")
+@Command(name = "bench", description = "Measure an engine part: touch (guest memory through the engine), buddy, mmu, ksm or cores (parallel simulation of cores).")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "NAME", description = "touch, buddy, mmu or ksm")
+    @Parameters(paramLabel = "NAME", description = "touch, buddy, mmu, ksm or cores")
     String name;
 
     @Option(names = "--json", description = "print one JSON object")
@@ -37,10 +38,11 @@ final class BenchCommand implements Callable<Integer> {
             case "buddy" -> MemBench.touch();
             case "ksm" -> KsmBench.run(scale);
             case "mmu" -> MmuBench.run();
+            case "cores" -> CoresBench.run();
             default -> null;
         };
         if (r == null) {
-            spec.commandLine().getErr().println("kvmsim: unknown benchmark '" + name + "'; benchmarks: touch, buddy, mmu, ksm");
+            spec.commandLine().getErr().println("kvmsim: unknown benchmark '" + name + "'; benchmarks: touch, buddy, mmu, ksm, cores");
             return 2;
         }
         spec.commandLine().getOut().println(json ? r.toJson() : r.toText());
