@@ -31,7 +31,8 @@ import org.kvmsim.sim.mmu.Vcpu;
  * runnable run in turn, each for one slice (their virtual deadlines advance by a slice each
  * time). Work is not stretched in simulated time: each vCPU makes the accesses of its slice
  * window as if it had the core, and the core switches as often as the shared work needs base
- * slices; the slice a vCPU has left carries over into the next window.
+ * slices: a vCPU whose window's work ends before its slice goes on with its later windows'
+ * accesses (it stays runnable), and the slice it has left carries over into the next window.
  */
 final class CpuScheduler {
     /** EEVDF's unscaled base slice, normalized_sysctl_sched_base_slice (kernel/sched/fair.c). */

@@ -46,6 +46,7 @@ final class Dispatch {
         final int vcpu;
         final List<Workloads.GuestThread> threads = new ArrayList<>();
         final long step;
+        /** Accesses its threads make in a window at their nominal rate (what a slice's length is reckoned in). */
         long sliceAccesses;
 
         Task(VmState vm, int vcpu, long step) {
@@ -111,11 +112,11 @@ final class Dispatch {
         for (Workloads.SliceTimer m : members) {
             VmState v = m.run.vm;
             for (Workloads.GuestThread g : m.run.threads) {
-                if (g.sliceLeft == 0) continue;
+                if (g.sliceLeft == 0 && g.len == 0) continue;
                 Vcpu x = v.mmu.vcpu(g.vcpu);
                 Task t = byVcpu.computeIfAbsent(x, k -> new Task(v, g.vcpu, m.step));
                 t.threads.add(g);
-                t.sliceAccesses += g.sliceLeft;
+                t.sliceAccesses += g.perSlice;
             }
         }
         List<Task> tasks = new ArrayList<>(byVcpu.values());
@@ -284,15 +285,19 @@ final class Dispatch {
                 long made = 0;
                 boolean stopped = false;
                 try {
-                    for (Workloads.GuestThread th : t.threads) {
-                        if (made >= quota) break;
-                        long n = e.workloads.access(th, quota - made, ready);
-                        if (n < 0) {
-                            made += -1 - n;
-                            stopped = true;
-                            break;
+                    // the window's work first, then (sharing the core) ahead into later windows
+                    // until the slice ends
+                    for (int pass = 0; pass < (w.tasks.size() > 1 ? 2 : 1) && !stopped; pass++) {
+                        for (Workloads.GuestThread th : t.threads) {
+                            if (made >= quota) break;
+                            long n = e.workloads.access(th, quota - made, ready, pass == 1);
+                            if (n < 0) {
+                                made += -1 - n;
+                                stopped = true;
+                                break;
+                            }
+                            made += n;
                         }
-                        made += n;
                     }
                 } catch (Engine.VmGone gone) {
                     for (Workloads.GuestThread th : t.threads) th.sliceLeft = 0;
@@ -301,12 +306,22 @@ final class Dispatch {
                 }
                 if (w.tasks.size() > 1) {
                     w.quota -= made;
-                    if (w.quota <= 0 || t.left() == 0) {
+                    if (w.quota <= 0) {
+                        // its slice ended: the next task's turn, with a full slice (in the
+                        // next window too, should this window end first)
                         h.sched.sliceLeft(w.core)[0] = h.sched.baseSliceNs();
                         w.quota = -1;
                         w.turn = (w.turn + 1) % w.tasks.size();
+                        Task next = w.tasks.get(w.turn);
+                        h.sched.setRunning(w.core, next.vm.mmu.vcpu(next.vcpu));
                     } else {
+                        // out of work (or stopped by the first phase): what is left of its slice
+                        // carries, should it be the last to run here in this window
                         h.sched.sliceLeft(w.core)[0] = w.quota * t.step / Math.max(1, t.sliceAccesses);
+                        if (!stopped) {
+                            w.quota = -1;
+                            w.turn = (w.turn + 1) % w.tasks.size();
+                        }
                     }
                 }
                 if (stopped) return true;

@@ -85,6 +85,13 @@ final class Workloads {
         long remaining;
         /** Accesses of the current window not made yet. */
         long sliceLeft;
+        /**
+         * Accesses made ahead of their window: a vCPU time-sliced with others keeps running
+         * past its window's work until its slice ends, as a runnable task does.
+         */
+        long ahead;
+        /** Whether the batch under way is made ahead of its window. */
+        boolean batchAhead;
         /** The batch under way: offsets, GVAs and writes; how many the MMU made, how many writes were done. */
         long[] offs;
         long[] gvas;
@@ -198,7 +205,13 @@ final class Workloads {
                 if (s.run.vm.running()) members.add(s);
             }
             for (SliceTimer m : members) {
-                for (GuestThread g : m.run.threads) g.sliceLeft = Math.min(g.perSlice, g.remaining);
+                for (GuestThread g : m.run.threads) {
+                    // the window's share, less what was made ahead of it
+                    long want = Math.min(g.perSlice, g.remaining + g.ahead);
+                    long credit = Math.min(want, g.ahead);
+                    g.ahead -= credit;
+                    g.sliceLeft = want - credit;
+                }
             }
             d = new Dispatch(e, h, members);
             first.dispatch = d;
@@ -212,14 +225,15 @@ final class Workloads {
 
     /**
      * Makes up to {@code quota} accesses of thread {@code g}'s window on its vCPU (already
-     * selected in the MMU). In the first phase of a dispatch ({@code ready} not null) it stops
+     * selected in the MMU); with {@code ahead}, once the window's are made, accesses of its
+     * later windows (a time-sliced vCPU runs until its slice ends). In the first phase of a dispatch ({@code ready} not null) it stops
      * before the first access that could reach state outside the VM (a page the guest or the
      * nested table does not map yet, whose fault allocates) and before the first write that is
      * more than new content (a copy-on-write break); writes of new content are handed to
      * {@code ready} to be made in the second phase, in order. Returns the accesses made (a batch
      * counts when all of it is made), or -1 - made when the first phase stopped.
      */
-    long access(GuestThread g, long quota, Dispatch.Deferred ready) {
+    long access(GuestThread g, long quota, Dispatch.Deferred ready, boolean ahead) {
         Run r = g.run;
         VmState v = r.vm;
         Mmu mmu = v.mmu;
@@ -227,14 +241,15 @@ final class Workloads {
         v.current = r;
         try {
             if (mmu.currentAddressSpace() != r.space) mmu.loadCr3(r.space);
-            while (g.sliceLeft > 0 && (g.len > 0 || made < quota)) {
+            while (g.len > 0 || made < quota && (g.sliceLeft > 0 || ahead && g.remaining > 0)) {
                 if (g.len == 0) {
                     if (g.offs == null) {
                         g.offs = new long[BATCH];
                         g.gvas = new long[BATCH];
                         g.wr = new boolean[BATCH];
                     }
-                    int k = (int) Math.min(BATCH, Math.min(g.sliceLeft, quota - made));
+                    g.batchAhead = g.sliceLeft == 0;
+                    int k = (int) Math.min(BATCH, Math.min(g.batchAhead ? g.remaining : g.sliceLeft, quota - made));
                     g.stream.next(g.offs, g.wr, k);
                     for (int i = 0; i < k; i++) g.gvas[i] = gvaOf(r, g.offs[i]);
                     g.len = k;
@@ -267,7 +282,8 @@ final class Workloads {
                 }
                 int k = g.len;
                 g.len = 0;
-                g.sliceLeft -= k;
+                if (g.batchAhead) g.ahead += k;
+                else g.sliceLeft -= k;
                 if ((g.remaining -= k) == 0) v.busy(g.vcpu, -1);
                 made += k;
                 if (ready == null || !ready.parallel) e.worked(k);
