@@ -29,8 +29,9 @@ final class CpusQuery implements Query<CpusQuery.Args> {
                         + " vCPU on it now), vcpu_switches, vm_switches (switches between vCPUs of different VMs; without"
                         + " VPID each flushes the linear TLB entries), flushes_received (remote TLB flush requests, guest"
                         + " shootdowns and migrations' flushes handled here), ipis_received (those that kicked a running vCPU"
-                        + " out of the guest), busy_pct (the share of simulated time since the host started or `reset mmu`"
-                        + " during which a vCPU had work on it), base_slice_us (the scheduler's time slice on this host:"
+                        + " out of the guest), busy_pct (the time its vCPUs' accesses took at their workloads' rate, as a"
+                        + " share of the simulated time since the host started or `reset mmu`; at most 100: vCPUs that share"
+                        + " a core want more than it has), base_slice_us (the scheduler's time slice on this host:"
                         + " EEVDF's 0.75 ms scaled by 1 + log2 of the CPU count, at most 8)");
     }
 

@@ -136,7 +136,6 @@ final class Dispatch {
                     if (w.tasks.size() > 1) w.quota = accessesIn(t, h.sched.sliceLeft(w.core)[0]);
                 }
             }
-            h.cores.get(w.core).busyNs += tasks.isEmpty() ? 0 : w.tasks.get(0).step;
         }
         // groups: union of tasks on one core and tasks of one VM
         Map<Object, Group> groupOf = new LinkedHashMap<>();
@@ -304,6 +303,8 @@ final class Dispatch {
                 } finally {
                     mmu.setExecuting(false);
                 }
+                // the time its accesses take at their nominal rate (the slice's share of the window)
+                core.busyNs += made * t.step / Math.max(1, t.sliceAccesses);
                 if (w.tasks.size() > 1) {
                     w.quota -= made;
                     if (w.quota <= 0) {

@@ -139,6 +139,28 @@ class HostCpusTest {
     }
 
     @Test
+    void aVcpuSharingACoreMovesToOneThatFallsIdleAndStartsCold() {
+        String script = """
+                host hv1 { memory = 4 GiB; thp = never; cpus = 2 }
+                vm a on hv1 { memory = 256 MiB }
+                vm b like a
+                vm c like a
+                workload w1 on a, b, c { footprint = 16 MiB; accesses = 100_000 }
+                run 100 ms
+                workload w2 on a, c { footprint = 16 MiB; accesses = 100_000 }
+                run 100 ms
+                show cpus
+                show mmu by vcpu
+                """;
+        SessionTest.Collect out = run(script);
+        // a and c shared core 0 while b had core 1; with b idle, c moves there
+        assertEquals(1, cell(out, "mmu_by_vcpu", "vm", "c", "migrations"));
+        assertEquals(1, cell(out, "mmu_by_vcpu", "vm", "c", "cpu"));
+        assertEquals(0, cell(out, "mmu_by_vcpu", "vm", "a", "migrations"));
+        assertEquals(1, cell(out, "cpus", "cpu", "1", "flushes_received"), "the migration's flush");
+    }
+
+    @Test
     void theNumberOfSimulationThreadsDoesNotChangeAByte() {
         String script = """
                 ksm policy fast { pages_to_scan = 2000; sleep = 20 ms }
