@@ -43,6 +43,8 @@ final class Dispatch {
     /** One vCPU's work in this window: its VM's threads on it, and the window's length. */
     static final class Task {
         final VmState vm;
+        /** The VM's MMU when planned: a VM restarted since is another guest. */
+        final Mmu mmu;
         final int vcpu;
         final List<Workloads.GuestThread> threads = new ArrayList<>();
         final long step;
@@ -51,6 +53,7 @@ final class Dispatch {
 
         Task(VmState vm, int vcpu, long step) {
             this.vm = vm;
+            this.mmu = vm.mmu;
             this.vcpu = vcpu;
             this.step = step;
         }
@@ -78,11 +81,18 @@ final class Dispatch {
     /** Writes of new content a group's first phase handed on, in order. */
     static final class Deferred {
         final boolean parallel;
+        private final Dispatch owner;
         private final List<VmState> vms = new ArrayList<>();
         private long[] pages = new long[64];
 
-        Deferred(boolean parallel) {
+        Deferred(Dispatch owner, boolean parallel) {
+            this.owner = owner;
             this.parallel = parallel;
+        }
+
+        /** Whether the engine's thread asked the first phase's workers to stop (an interrupt). */
+        boolean stopped() {
+            return owner.stop;
         }
 
         void add(VmState v, long page) {
@@ -162,7 +172,7 @@ final class Dispatch {
         }
         for (Group g : groups) {
             g.firstPhase = groups.size() > 1 && eligible(g);
-            g.deferred = new Deferred(false);
+            g.deferred = new Deferred(this, false);
         }
     }
 
@@ -204,7 +214,7 @@ final class Dispatch {
                 // a first phase wrote only new content, which cannot fail: a VM killed since is gone
                 if (v.running()) e.guest.write(v, d.pages[i], e.nextUnique());
             }
-            g.deferred = new Deferred(false);
+            g.deferred = new Deferred(this, false);
             runGroup(g, null);
         }
     }
@@ -223,7 +233,7 @@ final class Dispatch {
         stop = false;
         List<Future<?>> futures = new ArrayList<>();
         for (Group g : todo) {
-            Deferred d = new Deferred(true);
+            Deferred d = new Deferred(this, true);
             d.vms.addAll(g.deferred.vms);
             d.pages = java.util.Arrays.copyOf(g.deferred.pages, Math.max(64, g.deferred.pages.length));
             g.deferred = d;
@@ -272,63 +282,83 @@ final class Dispatch {
                 if (ready != null && ready.parallel && stop) return false;
                 Task t = next(w);
                 if (t == null) break;
-                Mmu mmu = t.vm.mmu;
-                if (!t.vm.running()) {
-                    for (Workloads.GuestThread th : t.threads) th.sliceLeft = 0;
+                Mmu mmu = t.mmu;
+                if (!t.vm.running() || t.vm.mmu != mmu) {
+                    // its guest stopped (or was killed, or restarted: another guest) since
+                    for (Workloads.GuestThread th : t.threads) {
+                        th.sliceLeft = 0;
+                        th.len = 0;
+                    }
                     continue;
                 }
                 long quota = w.tasks.size() == 1 ? Long.MAX_VALUE : w.quota;
                 mmu.select(t.vcpu, core);
                 h.sched.setRunning(w.core, mmu.vcpu(t.vcpu));
                 mmu.setExecuting(true);
-                long made = 0;
+                long[] made = {0};
                 boolean stopped = false;
                 try {
                     // the window's work first, then (sharing the core) ahead into later windows
                     // until the slice ends
                     for (int pass = 0; pass < (w.tasks.size() > 1 ? 2 : 1) && !stopped; pass++) {
                         for (Workloads.GuestThread th : t.threads) {
-                            if (made >= quota) break;
-                            long n = e.workloads.access(th, quota - made, ready, pass == 1);
-                            if (n < 0) {
-                                made += -1 - n;
+                            if (made[0] >= quota) break;
+                            if (e.workloads.access(th, quota - made[0], ready, pass == 1, made) < 0) {
                                 stopped = true;
                                 break;
                             }
-                            made += n;
                         }
                     }
                 } catch (Engine.VmGone gone) {
-                    for (Workloads.GuestThread th : t.threads) th.sliceLeft = 0;
+                    for (Workloads.GuestThread th : t.threads) {
+                        th.sliceLeft = 0;
+                        th.len = 0;
+                    }
                 } finally {
                     mmu.setExecuting(false);
+                    // also when an interrupt ends the turn: the accesses made count against it
+                    endTurn(w, t, core, made[0], stopped);
                 }
-                // the time its accesses take at their nominal rate (the slice's share of the window)
-                core.busyNs += made * t.step / Math.max(1, t.sliceAccesses);
-                if (w.tasks.size() > 1) {
-                    w.quota -= made;
-                    if (w.quota <= 0) {
-                        // its slice ended: the next task's turn, with a full slice (in the
-                        // next window too, should this window end first)
-                        h.sched.sliceLeft(w.core)[0] = h.sched.baseSliceNs();
-                        w.quota = -1;
-                        w.turn = (w.turn + 1) % w.tasks.size();
-                        Task next = w.tasks.get(w.turn);
-                        h.sched.setRunning(w.core, next.vm.mmu.vcpu(next.vcpu));
-                    } else {
-                        // out of work (or stopped by the first phase): what is left of its slice
-                        // carries, should it be the last to run here in this window
-                        h.sched.sliceLeft(w.core)[0] = w.quota * t.step / Math.max(1, t.sliceAccesses);
-                        if (!stopped) {
-                            w.quota = -1;
-                            w.turn = (w.turn + 1) % w.tasks.size();
-                        }
-                    }
-                }
+                if (ready != null && ready.parallel && stop) return false;
                 if (stopped) return true;
             }
         }
         return true;
+    }
+
+    /**
+     * Books a turn of {@code made} accesses: the core's busy time and, on a shared core, the
+     * slice: used up, the next task's turn with a full one (in the next window too, should this
+     * one end first); else, out of work, what is left carries, should it be the last to run here.
+     * A first phase that stopped mid-turn keeps the turn.
+     */
+    private void endTurn(CoreWork w, Task t, Cpu core, long made, boolean stopped) {
+        // the time its accesses take at their nominal rate (the slice's share of the window)
+        core.busyNs += made * t.step / Math.max(1, t.sliceAccesses);
+        if (w.tasks.size() == 1) {
+            // alone on the core: never preempted, a full slice should another join it
+            h.sched.sliceLeft(w.core)[0] = h.sched.baseSliceNs();
+            return;
+        }
+        w.quota -= made;
+        if (w.quota <= 0) {
+            h.sched.sliceLeft(w.core)[0] = h.sched.baseSliceNs();
+            w.quota = -1;
+            w.turn = (w.turn + 1) % w.tasks.size();
+            Task next = w.tasks.get(w.turn);
+            h.sched.setRunning(w.core, next.mmu.vcpu(next.vcpu));
+        } else {
+            h.sched.sliceLeft(w.core)[0] = w.quota * t.step / Math.max(1, t.sliceAccesses);
+            if (!stopped && !interrupted(t)) {
+                w.quota = -1;
+                w.turn = (w.turn + 1) % w.tasks.size();
+            }
+        }
+    }
+
+    /** Whether {@code t} still has work (an interrupt, not the end of its work, ended its turn). */
+    private static boolean interrupted(Task t) {
+        return t.left() > 0 || hasPartialBatch(t);
     }
 
     /** The task whose turn it is on {@code w} (starting a new turn with a full slice), or null when all are done. */

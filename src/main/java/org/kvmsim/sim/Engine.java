@@ -386,10 +386,18 @@ public final class Engine {
         timers.add(t);
     }
 
-    /** The next timer if it is due at {@code at} and {@code which} holds for it, taken out of the queue; else null. */
-    Timer pollDue(long at, Predicate<Timer> which) {
-        Timer t = timers.peek();
-        return t != null && t.at == at && which.test(t) ? timers.poll() : null;
+    /** Every timer due at {@code at} for which {@code which} holds, taken out of the queue, in firing order. */
+    List<Timer> pollAllDue(long at, Predicate<Timer> which) {
+        List<Timer> out = new ArrayList<>();
+        for (Timer t : timers) if (t.at == at && which.test(t)) out.add(t);
+        out.sort(null);
+        timers.removeAll(out);
+        return out;
+    }
+
+    /** Puts a timer taken out of the queue back in its old place (its time and order kept). */
+    void requeue(Timer t) {
+        timers.add(t);
     }
 
     void cancelTimers(Predicate<Timer> which) {

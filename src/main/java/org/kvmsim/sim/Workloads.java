@@ -59,14 +59,22 @@ final class Workloads {
         /** Pagetable target: its mappings {gva, size, pageSize, gpa}. */
         final List<long[]> maps;
         final GuestThread[] threads;
+        /** The MMU of the VM as it ran when the workload was scheduled: a restarted VM is another guest. */
+        final Mmu mmu;
 
         Run(VmState vm, int space, long base, long[] pageToGpa, List<long[]> maps, int threads) {
             this.vm = vm;
+            this.mmu = vm.mmu;
             this.space = space;
             this.base = base;
             this.maps = maps;
             this.pageToGpa = pageToGpa;
             this.threads = new GuestThread[threads];
+        }
+
+        /** Whether the guest it runs in is still the one it was scheduled in, and running. */
+        boolean live() {
+            return vm.running() && vm.mmu == mmu;
         }
 
         long remaining() {
@@ -177,7 +185,8 @@ final class Workloads {
 
         @Override
         void fire(Engine e) {
-            if (!run.vm.running()) return;
+            // a dispatch an interrupt cut short is finished by whichever of its windows fires first
+            if (dispatch == null && !run.live()) return;
             e.workloads.dispatch(this);
         }
 
@@ -198,11 +207,10 @@ final class Workloads {
             HostState h = e.hosts.get(first.run.vm.decl.host());
             List<SliceTimer> members = new ArrayList<>();
             members.add(first);
-            while (true) {
-                Timer next = e.pollDue(first.at, t -> t instanceof SliceTimer s && s.run.vm.decl.host().equals(h.decl.name()));
-                if (next == null) break;
-                SliceTimer s = (SliceTimer) next;
-                if (s.run.vm.running()) members.add(s);
+            for (Timer t : e.pollAllDue(first.at, t -> t instanceof SliceTimer s && s.dispatch == null
+                    && s.run.vm.decl.host().equals(h.decl.name()))) {
+                SliceTimer s = (SliceTimer) t;
+                if (s.run.live()) members.add(s);
             }
             for (SliceTimer m : members) {
                 for (GuestThread g : m.run.threads) {
@@ -214,12 +222,22 @@ final class Workloads {
                 }
             }
             d = new Dispatch(e, h, members);
-            first.dispatch = d;
+            for (SliceTimer m : members) m.dispatch = d;
+        } else {
+            // resumed: the other windows of the dispatch wait in the queue; this one finishes them
+            e.cancelTimers(t -> t instanceof SliceTimer s && s.dispatch == first.dispatch && s != first);
         }
-        d.run();
-        first.dispatch = null;
+        try {
+            d.run();
+        } catch (Engine.Interrupted i) {
+            // every window goes back at this instant (the engine requeues the one that fired), so
+            // the dispatch resumes even if that one's VM is gone by then
+            for (SliceTimer m : d.members) if (m != first) e.requeue(m);
+            throw i;
+        }
         for (SliceTimer m : d.members) {
-            if (m.run.vm.running() && m.run.remaining() > 0) e.schedule(m.at + Math.max(1, m.step), m);
+            m.dispatch = null;
+            if (m.run.live() && m.run.remaining() > 0) e.schedule(m.at + Math.max(1, m.step), m);
         }
     }
 
@@ -233,15 +251,17 @@ final class Workloads {
      * {@code ready} to be made in the second phase, in order. Returns the accesses made (a batch
      * counts when all of it is made), or -1 - made when the first phase stopped.
      */
-    long access(GuestThread g, long quota, Dispatch.Deferred ready, boolean ahead) {
+    long access(GuestThread g, long quota, Dispatch.Deferred ready, boolean ahead, long[] counted) {
         Run r = g.run;
         VmState v = r.vm;
-        Mmu mmu = v.mmu;
+        Mmu mmu = r.mmu;
         long made = 0;
         v.current = r;
         try {
             if (mmu.currentAddressSpace() != r.space) mmu.loadCr3(r.space);
             while (g.len > 0 || made < quota && (g.sliceLeft > 0 || ahead && g.remaining > 0)) {
+                // an interrupt stops a first phase's worker between batches
+                if (ready != null && ready.parallel && ready.stopped()) return -1 - made;
                 if (g.len == 0) {
                     if (g.offs == null) {
                         g.offs = new long[BATCH];
@@ -286,6 +306,7 @@ final class Workloads {
                 else g.sliceLeft -= k;
                 if ((g.remaining -= k) == 0) v.busy(g.vcpu, -1);
                 made += k;
+                counted[0] += k;
                 if (ready == null || !ready.parallel) e.worked(k);
             }
             return made;
