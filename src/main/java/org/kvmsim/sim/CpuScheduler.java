@@ -113,6 +113,7 @@ final class CpuScheduler {
 
     /** A VM stopped: its vCPUs leave their cores. */
     void remove(VmState v) {
+        for (int c = 0; c < cores.count(); c++) cores.get(c).vacate(v.mmu);
         for (int c = 0; c < homed.size(); c++) {
             final int core = c;
             homed.get(c).removeIf(x -> x.mmu() == v.mmu);

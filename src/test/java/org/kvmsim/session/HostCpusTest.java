@@ -161,6 +161,65 @@ class HostCpusTest {
     }
 
     @Test
+    void windowsOfOneInstantAreScheduledTogetherWhateverTheOrderOfTargets() {
+        String script = """
+                host h1 { memory = 4 GiB; thp = never; cpus = 1 }
+                host h2 { memory = 4 GiB; thp = never }
+                vm a on h1 { memory = 256 MiB }
+                vm b on h1 { memory = 256 MiB }
+                vm x on h2 { memory = 256 MiB }
+                workload w on TARGETS { pattern = uniform; footprint = 8 MiB; accesses = 100_000; seed = 1 }
+                run 10 ms
+                show cpus on h1
+                show mmu a
+                """;
+        SessionTest.Collect axb = run(script.replace("TARGETS", "a, x, b"));
+        SessionTest.Collect abx = run(script.replace("TARGETS", "a, b, x"));
+        assertEquals(cell(abx, "cpus", "cpu", "0", "vcpu_switches"), cell(axb, "cpus", "cpu", "0", "vcpu_switches"));
+        assertEquals(cell(abx, "mmu", "vm", "a", "stlb_misses"), cell(axb, "mmu", "vm", "a", "stlb_misses"));
+    }
+
+    @Test
+    void aMigrationOntoACoreLeavesTheNativePriceOfTheVcpuThere() {
+        String script = """
+                host hv1 { memory = 4 GiB; thp = never; cpus = 2 }
+                vm a on hv1 { memory = 256 MiB }
+                vm b on hv1 { memory = 256 MiB }
+                vm c on hv1 { memory = 256 MiB }
+                workload wb on b { pattern = uniform; footprint = 4 MiB; accesses = 200_000; seed = 1 }
+                run 10 ms
+                workload wa on SHARERS { pattern = uniform; footprint = 4 MiB; accesses = 1_000 }
+                run 1 ms
+                reset mmu
+                workload wb on b { pattern = uniform; footprint = 4 MiB; accesses = 2_000; seed = 1 }
+                run 1 ms
+                show mmu b
+                """;
+        // with a and c both busy, c moves onto b's core (b is idle then) and flushes it
+        SessionTest.Collect migrated = run(script.replace("SHARERS", "a, c"));
+        SessionTest.Collect alone = run(script.replace("SHARERS", "a"));
+        assertEquals(cell(alone, "mmu", "vm", "b", "native_cycles_per_access"),
+                cell(migrated, "mmu", "vm", "b", "native_cycles_per_access"));
+    }
+
+    @Test
+    void aStoppedVmLeavesItsCoreIdle() {
+        String script = """
+                host hv1 { memory = 4 GiB; thp = never; cpus = 2 }
+                vm a on hv1 { memory = 256 MiB }
+                vm b on hv1 { memory = 256 MiB }
+                workload w on a, b { pattern = uniform; footprint = 8 MiB; accesses = 10_000 }
+                run 1 ms
+                stop a
+                show cpus
+                """;
+        SessionTest.Collect out = run(script);
+        Table cpus = table(out, "cpus");
+        assertEquals("", cpus.stringColumn("running").get(0));
+        assertEquals("b/0", cpus.stringColumn("running").get(1));
+    }
+
+    @Test
     void theNumberOfSimulationThreadsDoesNotChangeAByte() {
         String script = """
                 ksm policy fast { pages_to_scan = 2000; sleep = 20 ms }

@@ -32,7 +32,7 @@ public final class Cpu {
     long ipisReceived;
     /** Simulated nanoseconds during which a vCPU had work on this core (kept by the engine). */
     public long busyNs;
-    private final Set<Vcpu> ran = new LinkedHashSet<>();
+    private final Set<String> ran = new LinkedHashSet<>();
 
     /** A core of its own: a host with one CPU (for tests and benchmarks). */
     public Cpu(CpuModel model) {
@@ -86,11 +86,7 @@ public final class Cpu {
 
     /** The vCPUs that ran here, in the order they first did, as "VM/N". */
     public List<String> ran() {
-        List<String> out = new ArrayList<>();
-        for (Vcpu v : ran) {
-            out.add(v.label());
-        }
-        return Collections.unmodifiableList(out);
+        return Collections.unmodifiableList(new ArrayList<>(ran));
     }
 
     /** The vCPU on this core now, or null. */
@@ -103,7 +99,21 @@ public final class Cpu {
         vcpuSwitches = vmSwitches = flushesReceived = ipisReceived = busyNs = 0;
         ran.clear();
         if (current != null) {
-            ran.add(current);
+            ran.add(current.label());
+        }
+    }
+
+    /**
+     * {@code mmu}'s VM is gone: if one of its vCPUs is the one on this core, the core is idle
+     * now. Without VPID the exit that ended it flushed the untagged linear entries; tagged ones
+     * of a VPID never handed out again just take capacity until evicted.
+     */
+    public void vacate(Mmu mmu) {
+        if (current != null && current.mmu == mmu) {
+            current = null;
+            if (!tlbs.model.vpid()) {
+                tlbs.flushLinear(0);
+            }
         }
     }
 
@@ -114,7 +124,7 @@ public final class Cpu {
         }
         Vcpu out = current;
         current = vcpu;
-        ran.add(vcpu);
+        ran.add(vcpu.label());
         if (out != null) {
             vcpuSwitches++;
             if (out.mmu != vcpu.mmu) {

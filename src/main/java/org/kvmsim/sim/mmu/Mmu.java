@@ -265,6 +265,10 @@ public final class Mmu {
                 core.tlbs.flushLinear(tag);
                 core.tlbs.flushNested(eptp);
             } else {
+                // the vCPU on that core keeps its native price: it takes over before the flush
+                if (core.current != null) {
+                    core.current.mmu.unmirror(core.current);
+                }
                 core.tlbs.flushAll();
             }
             core.flushesReceived++;
@@ -456,7 +460,13 @@ public final class Mmu {
             invlpg(va);
         }
         for (Vcpu o : vcpus) {
-            if (o == active || !o.busy || o.cur != sp || o.core == null) {
+            if (o == active || o.cur != sp || o.core == null) {
+                continue;
+            }
+            if (!o.busy) {
+                // an idle CPU in lazy TLB mode gets no IPI: it flushes when it runs the mm again
+                // (switch_mm_irqs_off() finds its tlb_gen behind)
+                o.pvFlushPending = true;
                 continue;
             }
             active.shootdowns++;

@@ -9,8 +9,8 @@ package org.kvmsim.sim.mmu;
  * {@link Mmu#select} saves them.
  *
  * <p>Scheduling state the engine sets: {@link #busy} (a workload thread has work on it, so it is
- * in guest mode whenever its core runs it) and {@link #pvFlushPending} (a paravirtual flush asked
- * of it while it was preempted, done at its next entry).
+ * in guest mode whenever its core runs it) and {@link #pvFlushPending} (a flush asked of it while
+ * it was preempted, under paravirtual TLB flush, or idle in lazy TLB mode: done at its next entry).
  */
 public final class Vcpu {
     final Mmu mmu;
