@@ -170,7 +170,8 @@ public final class Schema {
             {"pte_write_emulation_cycles", "cycles to emulate a write to a write-protected guest page table"},
             {"sync_page_cycles", "cycles to resync an unsync shadow page"},
             {"guest_fault_cycles", "cycles of a guest page fault in the guest kernel"},
-            {"clear_page_cycles", "cycles to zero one more 4 KiB page when a guest fault maps a 2 MiB page (guest THP)"}};
+            {"clear_page_cycles", "cycles to zero one 4 KiB page (each page but the first of a guest THP fault; each page a host fault zeroes)"},
+            {"host_fault_cycles", "cycles of a host fault in an EPT violation or shadow fault, zeroing excluded (only when the host page was not present)"}};
         for (String[] k : knobs) m.put(k[0], count(k[0], 0, 1_000_000, null, k[1], null));
         for (String[] k : new String[][] {{"vpid", "tag TLB entries with the VM (VPID/ASID): a VM switch does not flush"},
                 {"l1_unified", "one L1 DTLB array for every page size (AMD)"},

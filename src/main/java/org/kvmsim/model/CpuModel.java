@@ -27,8 +27,15 @@ import java.util.Map;
  * <li>sync_page: KVM's extra work to resync one unsync shadow page (512 entries);</li>
  * <li>guest_fault: the guest kernel's own page-fault handling, zeroing the new 4 KiB page included
  * (charged natively too);</li>
- * <li>clear_page: zeroing one more 4 KiB page, what a fault that maps a 2 MiB guest page (guest
- * THP) adds for each of its other 511 pages (clear_huge_page()).</li>
+ * <li>clear_page: zeroing one 4 KiB page: what a fault that maps a 2 MiB guest page (guest THP)
+ * adds for each of its other 511 pages (clear_huge_page()), and what a host fault taken in an
+ * EPT violation or shadow fault adds for each 4 KiB it zeroes (1, 512 for a THP or 2 MiB
+ * hugetlb page, 262144 for a 1 GiB one);</li>
+ * <li>host_fault: the fixed part of a host fault that allocates the page behind a GPA
+ * (__kvm_faultin_pfn() -> GUP -> do_anonymous_page(), do_huge_pmd_anonymous_page() or
+ * hugetlb_no_page(): allocation, memcg charge, rmap, the host PTE), its zeroing excluded;
+ * charged only when the host page was not present (not charged natively: a native process's
+ * own faults are guest_fault);</li>
  * <li>ipi: delivering an inter-processor interrupt to a vCPU in guest mode and handling it, on
  * top of the VM exit it causes (a remote TLB flush's kick, a guest shootdown's interrupt).</li>
  * </ul>
@@ -50,7 +57,7 @@ public record CpuModel(
         int tlb_hit_cycles, int stlb_hit_cycles, int walk_ref_cycles,
         int vm_exit_cycles, int ept_violation_cycles, int shadow_fault_cycles,
         int pte_write_emulation_cycles, int sync_page_cycles, int guest_fault_cycles, int clear_page_cycles,
-        int ipi_cycles, int mhz) {
+        int host_fault_cycles, int ipi_cycles, int mhz) {
 
     /**
      * Intel Skylake (client and SP core).
@@ -73,7 +80,14 @@ public record CpuModel(
      * sync_page 4000, guest_fault 2000: assumptions (KVM fault paths are a few microseconds).
      * clear_page 1000: assumption, 4 KiB zeroed at about 12 GB/s on a 3 GHz core, the order of
      * the clearing rates reported for clear_huge_page() on server cores (a 2 MiB guest THP fault
-     * then costs about 0.5 million cycles).
+     * then costs about 0.5 million cycles). Measured on this project's machine (itself a VM, so
+     * only as a rate, src/test/resources/fixtures/thp): a THP first touch takes 175-185 us per
+     * 2 MiB, 342-361 ns per 4 KiB, which is 1000 cycles at 3 GHz.
+     * host_fault 3300: calibrated against the same recording. A 2 MiB range first touched as
+     * 512 anonymous 4 KiB pages costs 4.21-4.35 times what one THP fault costs there; with
+     * clear_page 1000 that ratio, 512 (host_fault + clear_page) / (host_fault + 512 clear_page),
+     * is 4.27 at 3300 (4.21 at 3240, 4.35 at 3380). At 3 GHz it puts a 4 KiB host fault at
+     * 1.43 us, near the 1.47-1.57 us recorded.
      * ipi 1500 cycles and mhz 3000: assumptions (an IPI round trip between cores is about
      * 0.5-1 us on Skylake-era servers in published measurements; a 3 GHz clock).
      * Also assumptions: 2-way PDE caches (psc_ways), a 4-way nested TLB (ntlb_ways), a 2-entry
@@ -90,7 +104,7 @@ public record CpuModel(
                 true,
                 1, 9, 12,
                 1200, 2000, 2500, 1500, 4000, 2000, 1000,
-                1500, 3000);
+                3300, 1500, 3000);
     }
 
     /**
@@ -110,7 +124,8 @@ public record CpuModel(
      * Latencies: stlb_hit 7 cycles (assumption close to the L2 DTLB figures on 7-cpu.com for
      * Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
      * 12 cycles per 7-cpu.com; assumption as for skylake); exit, fault, clear_page and ipi costs
-     * and the 3 GHz clock as for skylake, assumptions.
+     * and the 3 GHz clock as for skylake, assumptions; host_fault and clear_page as for skylake
+     * (the host kernel's fault path, calibrated on the same recording).
      */
     public static CpuModel zen2() {
         return new CpuModel("zen2",
@@ -122,7 +137,7 @@ public record CpuModel(
                 true,
                 1, 7, 12,
                 1200, 2000, 2500, 1500, 4000, 2000, 1000,
-                1500, 3000);
+                3300, 1500, 3000);
     }
 
     public static List<String> presets() {

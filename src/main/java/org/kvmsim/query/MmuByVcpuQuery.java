@@ -35,7 +35,7 @@ final class MmuByVcpuQuery implements Query<MmuByVcpuQuery.Args> {
                 "mmu_by_vcpu", "vm, vcpu, cpu (the host CPU it is on now), migrations (moves to another CPU, each"
                         + " starting it cold), then show mmu's columns for this vCPU alone (the rows of a VM add up to its"
                         + " show mmu row): paging, accesses, l1_dtlb_misses, stlb_misses, walks, walk_refs, refs_per_walk,"
-                        + " guest_faults, ept_violations, vm_exits, exit_cycles, fault_cycles, translation_cycles, cycles,"
+                        + " guest_faults, ept_violations, vm_exits, exit_cycles, fault_cycles, host_fault_cycles, translation_cycles, cycles,"
                         + " cycles_per_access, native_cycles_per_access, overhead_pct; then remote_flushes"
                         + " (kvm_flush_remote_tlbs() requests it handled: KSM merges, copy-on-write breaks, THP collapses"
                         + " and splits), flush_ipis (the IPIs that kicked it out of the guest for them or for a shootdown:"

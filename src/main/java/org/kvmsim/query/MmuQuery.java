@@ -34,7 +34,10 @@ final class MmuQuery implements Query<MmuQuery.Args> {
                         + " EPT violation is walked again and counts again), walk_refs, refs_per_walk, guest_faults (a fault"
                         + " that maps a 2 MiB guest page, under guest_thp = always, is one), ept_violations, vm_exits,"
                         + " exit_cycles, fault_cycles (the guest kernel's own page faults, and the zeroing of 2 MiB guest"
-                        + " pages), translation_cycles (the rest: TLB hits, STLB lookups and walk references), cycles,"
+                        + " pages), host_fault_cycles (EPT violations and shadow faults that had to fault the host page"
+                        + " in: host_fault_cycles each plus clear_page_cycles per 4 KiB zeroed, 512 for a THP or 2 MiB"
+                        + " hugetlbfs page; nothing for a present page, after prealloc or on a refault after a zap; not"
+                        + " in the native price), translation_cycles (the rest: TLB hits, STLB lookups and walk references), cycles,"
                         + " cycles_per_access, native_cycles_per_access (the same accesses priced without virtualization:"
                         + " the same for every paging mode, host page size and VPID setting), overhead_pct");
     }

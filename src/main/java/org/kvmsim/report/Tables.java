@@ -203,7 +203,8 @@ public final class Tables {
         private final DoubleColumn refsPerWalk = DoubleColumn.create("refs_per_walk");
         private final LongColumn faults = LongColumn.create("guest_faults"), ept = LongColumn.create("ept_violations"),
                 exits = LongColumn.create("vm_exits"), exitCycles = LongColumn.create("exit_cycles"),
-                faultCycles = LongColumn.create("fault_cycles"), translationCycles = LongColumn.create("translation_cycles"),
+                faultCycles = LongColumn.create("fault_cycles"), hostFaultCycles = LongColumn.create("host_fault_cycles"),
+                translationCycles = LongColumn.create("translation_cycles"),
                 cycles = LongColumn.create("cycles");
         private final DoubleColumn cpa = DoubleColumn.create("cycles_per_access"), ncpa = DoubleColumn.create("native_cycles_per_access"),
                 overhead = DoubleColumn.create("overhead_pct");
@@ -222,6 +223,7 @@ public final class Tables {
             exits.append(c == null ? 0 : c.vmExits());
             exitCycles.append(c == null ? 0 : c.exitCycles());
             faultCycles.append(c == null ? 0 : c.faultCycles());
+            hostFaultCycles.append(c == null ? 0 : c.hostFaultCycles());
             translationCycles.append(c == null ? 0 : c.translationCycles());
             cycles.append(c == null ? 0 : c.cycles());
             cpa.append(c == null ? 0 : round(c.cyclesPerAccess()));
@@ -231,7 +233,7 @@ public final class Tables {
 
         public Table table() {
             return Table.create("mmu", vm, paging, accesses, l1, stlb, walks, refs, refsPerWalk, faults, ept, exits,
-                    exitCycles, faultCycles, translationCycles, cycles, cpa, ncpa, overhead);
+                    exitCycles, faultCycles, hostFaultCycles, translationCycles, cycles, cpa, ncpa, overhead);
         }
     }
 

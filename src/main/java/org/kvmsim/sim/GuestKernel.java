@@ -153,8 +153,12 @@ final class GuestKernel {
         return first;
     }
 
-    private TablePageAllocator tableAllocator(VmState v) {
-        // Guest page tables live in guest memory: each is a guest page of its own content.
+    /**
+     * Guest page tables live in guest memory: each is a guest page of its own content. A
+     * workload's tables are the guest's own writes, whose host faults the first EPT violation (or
+     * shadow fault) reaching the page pays for; a `pagetable` block's are laid out like contents.
+     */
+    private TablePageAllocator tableAllocator(VmState v, boolean workload) {
         return () -> {
             if (v.nextTablePage < 0) v.nextTablePage = v.memory.pages() - 1;
             long p = v.nextTablePage;
@@ -162,18 +166,19 @@ final class GuestKernel {
                 throw new Engine.SimError("vm '" + v.decl.name() + "' is out of guest memory for its page tables");
             }
             v.nextTablePage--;
+            if (workload && v.running()) v.ram.touchForGuestFault(p);
             setContent(v, p, e.nextUnique());
             return p << 12;
         };
     }
 
     int defaultSpace(VmState v) {
-        if (v.defaultSpace < 0) v.defaultSpace = v.mmu.newAddressSpace(tableAllocator(v));
+        if (v.defaultSpace < 0) v.defaultSpace = v.mmu.newAddressSpace(tableAllocator(v, true));
         return v.defaultSpace;
     }
 
     void buildPagetable(VmState v, PageTableSpec pt) {
-        int space = v.mmu.newAddressSpace(tableAllocator(v));
+        int space = v.mmu.newAddressSpace(tableAllocator(v, false));
         List<long[]> maps = new ArrayList<>();
         long bytes = 0;
         for (PageTableSpec.Mapping m : pt.mappings()) {
@@ -214,6 +219,8 @@ final class GuestKernel {
         if (v.decl.guestThp() && r != null && r.pageToGpa != null && hugeFault(v, space, r, gva)) return;
         long gpaPage = allocGuestPages(v, 1, 1);
         v.mmu.map(space, gva & ~0xfffL, gpaPage << 12, 4096, true);
+        // the guest zeroes its new page: the host fault behind it belongs to this access
+        if (v.running()) v.ram.touchForGuestFault(gpaPage);
         // The workload's data: every page distinct (as if initialised by the program).
         setContent(v, gpaPage, e.nextUnique());
         if (r != null && r.pageToGpa != null) {
@@ -241,6 +248,8 @@ final class GuestKernel {
         v.nextFreeGuestPage = gpaPage + 512;
         v.mmu.map(space, region, gpaPage << 12, 2L << 20, true);
         for (int i = 0; i < 512 && v.running(); i++) {
+            v.ram.touchForGuestFault(gpaPage + i);
+            if (!v.running()) break;
             setContent(v, gpaPage + i, e.nextUnique());
             r.pageToGpa[(int) first + i] = gpaPage + i;
         }

@@ -1,5 +1,7 @@
 package org.kvmsim.sim;
 
+import java.util.Arrays;
+import org.kvmsim.model.Paging;
 import org.kvmsim.sim.mem.HostMemory;
 import org.kvmsim.sim.mmu.HostBacking;
 
@@ -32,6 +34,66 @@ final class GuestRamBacking implements HostBacking {
             frame = v.anon.frameOf(page);
         }
         return (frame << 12) | (gpa & 0xfff);
+    }
+
+    /**
+     * Whatever made the page present before (prealloc, the guest's image or contents, an earlier
+     * fault, a KSM merge) left nothing to zero, unless the guest's page-fault handler faulted it
+     * in for this access ({@link #touchForGuestFault}); otherwise the host page the fault just took.
+     */
+    @Override
+    public long faultIn(long gpa) {
+        long page = gpa >>> 12;
+        boolean present = present(page);
+        hpa(gpa);
+        return !present || paid(hostPageBase(page)) ? hostPageBytes(page) : 0;
+    }
+
+    /**
+     * The guest kernel's page-fault handler makes page {@code page} present and writes it (its
+     * clear_page(), the program's first data). In KVM that write takes the EPT violation (or
+     * shadow fault) that faults the host page in; here the host page comes in now, outside the
+     * MMU, and the violation of the access the guest fault belongs to, which follows at once (or
+     * the shadow fault of the first access to it), pays for it through {@link #faultIn}.
+     */
+    void touchForGuestFault(long page) {
+        if (v.decl.paging() == Paging.NATIVE) {
+            e.qemu.touch(v, page);
+            return;
+        }
+        boolean present = present(page);
+        e.qemu.touch(v, page);
+        if (!present && v.running() && present(page)) {
+            long base = hostPageBase(page);
+            int word = (int) (base >>> 6);
+            if (word >= owed.length) owed = Arrays.copyOf(owed, Math.max(word + 1, owed.length * 2));
+            owed[word] |= 1L << base;
+        }
+    }
+
+    /** Host pages faulted in by the guest's fault handler and not yet paid for: a bit per first 4 KiB page. */
+    private long[] owed = new long[0];
+
+    private boolean paid(long base) {
+        int word = (int) (base >>> 6);
+        if (word >= owed.length || (owed[word] & (1L << base)) == 0) return false;
+        owed[word] &= ~(1L << base);
+        return true;
+    }
+
+    private boolean present(long page) {
+        if (v.huge != null) return v.huge.frameOf(page / (v.huge.pool().pageBytes() >>> 12)) >= 0;
+        return v.anon.frameOf(page) >= 0;
+    }
+
+    /** The first 4 KiB page of the host page behind {@code page}. */
+    private long hostPageBase(long page) {
+        return page & -(hostPageBytes(page) >>> 12);
+    }
+
+    private long hostPageBytes(long page) {
+        if (v.huge != null) return v.huge.pool().pageBytes();
+        return v.anon.isHuge(page) ? 2L << 20 : 4096;
     }
 
     @Override

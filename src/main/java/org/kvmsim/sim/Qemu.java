@@ -125,8 +125,9 @@ final class Qemu {
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
             h.ksmVms.add(v);
         }
+        v.ram = new GuestRamBacking(e, v, h);
         v.mmu = new Mmu(v.decl.name(), v.decl.paging(), h.cores, v.decl.vcpus(), v.decl.levels(), v.decl.levels(),
-                new GuestRamBacking(e, v, h), RAM_HVA);
+                v.ram, RAM_HVA);
         v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> e.guest.fault(v, space, gva, write));
         v.mmu.setPvTlbFlush(v.decl.pvTlbFlush());
         v.busyThreads = null;
@@ -245,6 +246,7 @@ final class Qemu {
             v.tableFrames.clear();
             h.sched.remove(v);
             v.mmu = null;
+            v.ram = null;
         }
         v.memory = null;
         e.cancelTimers(t -> t instanceof GuestKernel.ChangingTimer c && c.vm == v

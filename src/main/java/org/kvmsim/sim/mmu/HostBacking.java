@@ -11,6 +11,14 @@ public interface HostBacking {
     long hpa(long gpa);
 
     /**
+     * Faults the host page behind {@code gpa} in if it is not present (KVM's __kvm_faultin_pfn()
+     * through GUP) and returns the bytes the host allocated and zeroed for it: 4 KiB
+     * (do_anonymous_page()), 2 MiB (a THP, or a 2 MiB hugetlbfs page) or 1 GiB; 0 if the page was
+     * present (preallocated, touched before, or still there after a zap of the nested entry).
+     */
+    long faultIn(long gpa);
+
+    /**
      * log2 of the host page that backs {@code gpa}: 12 (anonymous 4 KiB), 21 (THP or 2 MiB
      * hugetlbfs) or 30 (1 GiB hugetlbfs). A nested leaf is never larger than this.
      */

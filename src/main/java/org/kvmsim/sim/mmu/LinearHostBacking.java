@@ -3,6 +3,8 @@ package org.kvmsim.sim.mmu;
 /**
  * The simplest host: guest RAM is one physically contiguous run starting at {@code ramHpa},
  * backed by pages of one size, and table pages come from a bump allocator at {@code tableHpa}.
+ * Every backing page starts absent: the first {@link #faultIn} of it zeroes the whole page, as
+ * a first touch does, unless {@link #prefault} made it present (prealloc).
  * For tests, benchmarks and as a stand-in until the engine's buddy allocator supplies frames.
  */
 public final class LinearHostBacking implements HostBacking {
@@ -11,6 +13,8 @@ public final class LinearHostBacking implements HostBacking {
     private final int pageShift;
     private long nextTable;
     private long tablePages;
+    /** The backing pages faulted in so far, by gpa >>> pageShift. */
+    private final LongLongMap present = new LongLongMap();
 
     public LinearHostBacking(long ramHpa, int pageShift, long tableHpa) {
         if ((ramHpa & ((1L << pageShift) - 1)) != 0) {
@@ -24,6 +28,23 @@ public final class LinearHostBacking implements HostBacking {
     @Override
     public long hpa(long gpa) {
         return ramHpa + gpa;
+    }
+
+    @Override
+    public long faultIn(long gpa) {
+        long index = gpa >>> pageShift;
+        if (present.get(index) != LongLongMap.ABSENT) {
+            return 0;
+        }
+        present.put(index, 1);
+        return 1L << pageShift;
+    }
+
+    /** Makes the backing pages of [gpa, gpa + bytes) present, as QEMU's -mem-prealloc does. */
+    public void prefault(long gpa, long bytes) {
+        for (long a = gpa & -(1L << pageShift); a < gpa + bytes; a += 1L << pageShift) {
+            present.put(a >>> pageShift, 1);
+        }
     }
 
     @Override

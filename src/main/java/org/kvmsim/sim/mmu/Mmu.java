@@ -54,7 +54,8 @@ import org.kvmsim.sim.view.WalkRef;
  *
  * <p>Cost: cycles = accesses * tlb_hit + STLB lookups * stlb_hit + walk references * walk_ref
  * + exits * vm_exit + per-exit work (EPT violation, shadow fault, emulation, resync) + guest
- * faults * guest_fault. The native price of the same stream uses a private set of caches over
+ * faults * guest_fault + host faults (an EPT violation or shadow fault that faulted the host page
+ * in: host_fault + clear_page per 4 KiB zeroed). The native price of the same stream uses a private set of caches over
  * the same guest tables and identity host (so walks are 1-D and nothing exits). While that
  * private model would provably hold the same linear entries as the VM's own (EPT/NPT or native,
  * alone on its CPU, TLB entries as large as guest pages), the native price is read off the VM's
@@ -123,7 +124,7 @@ public final class Mmu {
     private final int walkRef;
 
     /** Number of per-vCPU event counters, in the order of {@link #save()}. */
-    static final int COUNTERS = 21;
+    static final int COUNTERS = 23;
     private long accesses;
     private long l1Misses;
     private long stlbMisses;
@@ -146,6 +147,10 @@ public final class Mmu {
     private long resyncedPages;
     private long shadowZaps;
     private long switchFlushes;
+    /** EPT violations and shadow faults that faulted the host page in (host_fault each). */
+    private long hostFaults;
+    /** 4 KiB pages those host faults zeroed (clear_page each). */
+    private long hostZeroedPages;
 
     /** One bit per 2 MiB of GPA mapped by a 2 MiB or 1 GiB nested leaf (for {@link #nestedPresent}). */
     private long[] nestedLarge = new long[8];
@@ -310,6 +315,8 @@ public final class Mmu {
         resyncedPages = c[18];
         shadowZaps = c[19];
         switchFlushes = c[20];
+        hostFaults = c[21];
+        hostZeroedPages = c[22];
     }
 
     /** Writes the active vCPU's registers back into it. */
@@ -339,6 +346,8 @@ public final class Mmu {
         c[18] = resyncedPages;
         c[19] = shadowZaps;
         c[20] = switchFlushes;
+        c[21] = hostFaults;
+        c[22] = hostZeroedPages;
     }
 
     public Paging paging() {
@@ -1452,14 +1461,29 @@ public final class Mmu {
     private void eptViolation(long gpa) {
         eptViolations++;
         exit(cm.ept_violation_cycles());
-        installNested(gpa);
+        hostFault(installNested(gpa));
     }
 
-    /** KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow. */
-    private void installNested(long gpa) {
+    /**
+     * The host's share of an EPT violation or shadow fault that had to fault the page in
+     * (do_anonymous_page(), do_huge_pmd_anonymous_page() or hugetlb_no_page()): its fixed part
+     * and the zeroing of every 4 KiB of it. Nothing when the host page was present.
+     */
+    private void hostFault(long zeroedBytes) {
+        if (zeroedBytes > 0) {
+            hostFaults++;
+            hostZeroedPages += zeroedBytes >>> 12;
+        }
+    }
+
+    /**
+     * KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow.
+     * Returns the bytes the host zeroed faulting the page in (0 if it was present).
+     */
+    private long installNested(long gpa) {
         // KVM faults the host page in first (__kvm_faultin_pfn(): a THP may come with it), then
         // maps as large as the host's page table now allows (kvm_mmu_max_mapping_level())
-        host.hpa(gpa & ~0xFFFL);
+        long zeroed = host.faultIn(gpa & ~0xFFFL);
         int shift = host.backingPageShift(gpa);
         while (true) {
             long mask = (1L << shift) - 1;
@@ -1483,7 +1507,7 @@ public final class Mmu {
                         }
                         nested4k[word] |= 1L << gpn;
                     }
-                    return;
+                    return zeroed;
                 } catch (IllegalStateException overlapping) {
                     // smaller nested pages already map part of this range: fall back to smaller
                 }
@@ -1503,7 +1527,9 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
-        if (!fillShadow(cur.shadow, gva)) {
+        boolean mapped = fillShadow(cur.shadow, gva);
+        hostFault(cur.shadow.faultedInBytes);
+        if (!mapped) {
             guestFault(gva, write);
         }
     }
@@ -1725,11 +1751,13 @@ public final class Mmu {
     private MmuCounters countersOf(long[] c) {
         long accesses = c[0];
         long faults = c[5] * cm.guest_fault_cycles() + c[6] * cm.clear_page_cycles();
-        long cycles = accesses * tlbHit + c[1] * stlbHit + c[4] * walkRef + c[9] + faults;
+        // the host's faults are virtualization's cost: a native process's faults are the guest's
+        long hostFaultCycles = c[21] * cm.host_fault_cycles() + c[22] * cm.clear_page_cycles();
+        long cycles = accesses * tlbHit + c[1] * stlbHit + c[4] * walkRef + c[9] + faults + hostFaultCycles;
         long nativeCycles = priceNative ? accesses * tlbHit + c[10] * stlbHit + c[11] * walkRef + faults : 0;
         return new MmuCounters(paging.word(), accesses, c[1], c[2], c[3], c[4],
                 c[5], c[7], c[8], c[9], faults, cycles, nativeCycles, c[11],
-                c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20]);
+                c[12], c[13], c[14], c[15], c[16], c[17], c[18], c[19], c[20], c[21], hostFaultCycles);
     }
 
     /** What one vCPU did beyond its MMU counters: migrations, flushes and shootdowns. */
@@ -1744,7 +1772,7 @@ public final class Mmu {
         accesses = l1Misses = stlbMisses = walks = walkRefs = 0;
         guestFaults = guestFaultExtraPages = eptViolations = vmExits = exitCycles = nativeL1Misses = nativeWalkRefs = 0;
         shadowFaults = ptWriteExits = ptWriteEmulations = cr3Exits = invlpgExits = 0;
-        unsyncs = resyncedPages = shadowZaps = switchFlushes = 0;
+        unsyncs = resyncedPages = shadowZaps = switchFlushes = hostFaults = hostZeroedPages = 0;
         for (Vcpu v : vcpus) {
             if (v != active) {
                 Arrays.fill(v.c, 0);

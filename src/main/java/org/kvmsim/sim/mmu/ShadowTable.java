@@ -170,6 +170,7 @@ final class ShadowTable {
      * there (the fault is the guest's own).
      */
     boolean fill(long gva) {
+        faultedInBytes = 0;
         RadixTable g = guest;
         RadixTable s = table;
         int gt = g.root;
@@ -183,7 +184,7 @@ final class ShadowTable {
                 }
                 long gfnAddr = RadixTable.leafFrameAddress(ge);
                 // KVM's fault path looks the host page up, faulting it in (__kvm_faultin_pfn())
-                host.hpa(gfnAddr);
+                faultedInBytes = host.faultIn(gfnAddr);
                 setSpte(st * ENTRIES + idx, RadixTable.leafEntry(gfnAddr, (ge & RadixTable.LW) != 0));
                 return true;
             }
@@ -213,7 +214,7 @@ final class ShadowTable {
         int gShift = shiftOfLevel(level);
         long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
         // the host page is faulted in first, as KVM does (a THP may come with it), then sized
-        host.hpa(gpa & ~0xFFFL);
+        faultedInBytes = host.faultIn(gpa & ~0xFFFL);
         int shift = Math.min(gShift, host.backingPageShift(gpa));
         boolean w = (ge & RadixTable.W) != 0;
         int leafLevel = RadixTable.levelOfShift(shift);
@@ -246,6 +247,8 @@ final class ShadowTable {
 
     /** Set when a fill replaced a table by a large spte; the MMU flushes the VM's TLBs. */
     boolean droppedOnFill;
+    /** Bytes the host zeroed faulting in the page of the last {@link #fill} (0: it was present). */
+    long faultedInBytes;
 
     /**
      * The guest wrote entry {@code index} of the shadowed table page {@code ref} names (a value of

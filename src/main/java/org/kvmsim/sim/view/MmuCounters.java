@@ -5,6 +5,8 @@ package org.kvmsim.sim.view;
  * its paging mode; nativeCycles prices the same accesses as if run natively (same guest mappings,
  * identity host, a private set of TLBs and caches), so overhead is measured on the same stream.
  * The shadow-paging counters break vmExits down; they stay 0 under EPT/NPT and native.
+ * hostFaults counts the EPT violations and shadow faults that had to fault the host page in
+ * (allocate and zero it); hostFaultCycles is their price, in cycles but not in nativeCycles.
  */
 public record MmuCounters(
         String paging,
@@ -12,11 +14,12 @@ public record MmuCounters(
         long guestFaults, long eptViolations, long vmExits, long exitCycles, long faultCycles, long cycles,
         long nativeCycles, long nativeWalkRefs,
         long shadowFaults, long ptWriteExits, long ptWriteEmulations, long cr3Exits, long invlpgExits,
-        long unsyncs, long resyncedPages, long shadowZaps, long vmSwitchFlushes) {
+        long unsyncs, long resyncedPages, long shadowZaps, long vmSwitchFlushes,
+        long hostFaults, long hostFaultCycles) {
 
-    /** The TLB and page-walk part of {@link #cycles}: what is left without exits and guest faults. */
+    /** The TLB and page-walk part of {@link #cycles}: what is left without exits, guest and host faults. */
     public long translationCycles() {
-        return cycles - exitCycles - faultCycles;
+        return cycles - exitCycles - faultCycles - hostFaultCycles;
     }
 
     public double refsPerWalk() {

@@ -242,6 +242,11 @@ class ShadowTest {
                 return (1L << 34) + gpa;
             }
 
+            public long faultIn(long gpa) {
+                hpa(gpa);
+                return 0;
+            }
+
             public int backingPageShift(long gpa) {
                 return shift[0];
             }

@@ -60,6 +60,11 @@ class TranslateTest {
                 return hpa.applyAsLong(gpa);
             }
 
+            public long faultIn(long gpa) {
+                hpa(gpa);
+                return 0;
+            }
+
             public int backingPageShift(long gpa) {
                 return pageShift.applyAsInt(gpa);
             }

@@ -1,0 +1,70 @@
+// Ground truth for the host-fault term of kvmsim's MMU cost (docs/model.md section 6): what the
+// kernel spends faulting anonymous memory in on first touch, 4 KiB pages against 2 MiB THPs.
+// usage: thp_probe faultcost MiB
+// Prints one JSON line per phase and a summary line. Reads only /proc and /sys, writes no knob.
+// Phases, each over its own 2 MiB-aligned region of MiB:
+//   warmup   touched once with MADV_HUGEPAGE and once with MADV_NOHUGEPAGE, unmapped, untimed
+//            (this machine is a VM: its own first use of a frame may take the outer host's
+//            fault; the buddy lists hand the same frames back)
+//   small    MADV_NOHUGEPAGE, one write per 4 KiB: do_anonymous_page() for every page
+//   retouch  the same pages again, present: no fault
+//   thp      MADV_HUGEPAGE, one write per 4 KiB: do_huge_pmd_anonymous_page() per 2 MiB
+//            (thp_fault_alloc must rise by MiB/2, else the run is marked invalid)
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+static long vmstat(const char *name) {
+    FILE *f = fopen("/proc/vmstat", "r"); char k[128]; long v, r = -1;
+    while (fscanf(f, "%127s %ld", k, &v) == 2) if (!strcmp(k, name)) r = v;
+    fclose(f); return r;
+}
+static double now_ns(void) {
+    struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec;
+}
+static char *region(size_t bytes, int advice) {
+    size_t hp = 2UL << 20;
+    char *m = mmap(NULL, bytes + hp, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) { perror("mmap"); exit(1); }
+    char *a = (char *) (((uintptr_t) m + hp - 1) & ~(hp - 1));
+    if (madvise(a, bytes, advice)) { perror("madvise"); exit(1); }
+    return a;
+}
+static double touch(char *a, size_t bytes) {
+    double t0 = now_ns();
+    for (size_t o = 0; o < bytes; o += 4096) a[o] = 1;
+    return now_ns() - t0;
+}
+int main(int argc, char **argv) {
+    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB\n"); return 2; }
+    size_t mib = atol(argv[2]), bytes = mib << 20, pages = bytes >> 12, ranges = bytes >> 21;
+    char *w = region(bytes, MADV_HUGEPAGE); touch(w, bytes); munmap(w, bytes);
+    w = region(bytes, MADV_NOHUGEPAGE); touch(w, bytes); munmap(w, bytes);
+
+    char *s = region(bytes, MADV_NOHUGEPAGE);
+    long s0 = vmstat("thp_fault_alloc");
+    double small = touch(s, bytes);
+    long s1 = vmstat("thp_fault_alloc");
+    double retouch = touch(s, bytes);
+    printf("{\"phase\":\"small\",\"mib\":%zu,\"ns\":%.0f,\"ns_per_4k\":%.1f,\"thp_fault_alloc\":%ld}\n", mib, small, small / pages, s1 - s0);
+    printf("{\"phase\":\"retouch\",\"mib\":%zu,\"ns\":%.0f,\"ns_per_4k\":%.1f}\n", mib, retouch, retouch / pages);
+    munmap(s, bytes);
+
+    char *h = region(bytes, MADV_HUGEPAGE);
+    long h0 = vmstat("thp_fault_alloc"), f0 = vmstat("thp_fault_fallback"), c0 = vmstat("compact_stall");
+    double thp = touch(h, bytes);
+    long h1 = vmstat("thp_fault_alloc"), f1 = vmstat("thp_fault_fallback"), c1 = vmstat("compact_stall");
+    printf("{\"phase\":\"thp\",\"mib\":%zu,\"ns\":%.0f,\"ns_per_2m\":%.0f,\"thp_fault_alloc\":%ld,\"thp_fault_fallback\":%ld,\"compact_stall\":%ld}\n",
+           mib, thp, thp / ranges, h1 - h0, f1 - f0, c1 - c0);
+    munmap(h, bytes);
+
+    int valid = (size_t) (h1 - h0) == ranges && s1 == s0;
+    printf("{\"summary\":true,\"mib\":%zu,\"ns_per_4k\":%.1f,\"small_ns_per_2m\":%.0f,\"thp_ns_per_2m\":%.0f,"
+           "\"ratio_4k_to_thp_per_2m\":%.3f,\"retouch_ns_per_4k\":%.1f,\"valid\":%s}\n",
+           mib, small / pages, small / ranges, thp / ranges, small / thp, retouch / pages, valid ? "true" : "false");
+    return valid ? 0 : 3;
+}
