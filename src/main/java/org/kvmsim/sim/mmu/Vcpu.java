@@ -34,6 +34,23 @@ public final class Vcpu {
     long shootdownIpis;
     long shootdownWaitCycles;
 
+    // ---- the guest kernel's PCIDs on this vCPU (arch/x86/mm/tlb.c cpu_tlbstate) -----------------
+
+    /** The address space in each dynamic ASID slot (ctxs[].ctx_id), or null. */
+    final Mmu.Space[] asidSpace = new Mmu.Space[Mmu.ASIDS];
+    /** The space's tlb_gen that slot's entries are up to date with (ctxs[].tlb_gen). */
+    final long[] asidGen = new long[Mmu.ASIDS];
+    /** The slot loaded now (loaded_mm_asid): the PCID of its linear entries' tags. */
+    int asid;
+    /** The slot a space without one takes next (next_asid; the boot mm holds slot 0). */
+    int nextAsid = 1;
+    /**
+     * KVM's shadow-paging roots of this vCPU, most recent first: the current root and
+     * KVM_MMU_NUM_PREV_ROOTS previous ones (mmu->root, mmu->prev_roots), each as
+     * {@code space << PCID_BITS | pcid} (KVM keys a root by the whole CR3, PCID included); -1 free.
+     */
+    final int[] roots = {-1, -1, -1, -1};
+
     Vcpu(Mmu mmu, int index, int tag, Tlbs nat, boolean mirror) {
         this.mmu = mmu;
         this.index = index;
