@@ -116,9 +116,9 @@ public final class Mmu {
     /**
      * While true the native price is read off the vCPU's own walks instead of a second simulation:
      * the native model's TLBs and PSCs would hold exactly the vCPU's linear entries (same keys but
-     * the tag, same order of operations), because nothing has yet happened that treats them
-     * differently: no other vCPU on its core, no TLB entry smaller than its guest page, no shadow
-     * paging, no remote flush or migration. The first such event copies the vCPU's state into
+     * the VPID: both use the guest's PCID slots alike; same order of operations), because nothing
+     * has yet happened that treats them differently: no other vCPU on its core, no TLB entry
+     * smaller than its guest page, no shadow paging, no remote flush or migration. The first such event copies the vCPU's state into
      * {@link #nat} and turns this off.
      */
     private boolean mirror;

@@ -2,9 +2,10 @@ package org.kvmsim.sim.mmu;
 
 /**
  * One vCPU of a VM: what KVM and the hardware keep per vCPU. Its VPID (the tag of its linear
- * and combined TLB entries; KVM allocates one per vCPU), the core it runs on, its current address
- * space (each vCPU has its own CR3), the private caches its native price is simulated on once it
- * shares a core ({@link Mmu}), and its counters. While the vCPU is its {@link Mmu}'s active one,
+ * and combined TLB entries, above the guest's PCID; KVM allocates one per vCPU), the core it runs
+ * on, its current address space (each vCPU has its own CR3), the guest kernel's ASID slots and
+ * KVM's cached shadow roots ({@link Mmu#loadCr3}), the private caches its native price is
+ * simulated on once it shares a core ({@link Mmu}), and its counters. While the vCPU is its {@link Mmu}'s active one,
  * the Mmu holds the hot fields in registers of its own and this object is stale until
  * {@link Mmu#select} saves them.
  *
