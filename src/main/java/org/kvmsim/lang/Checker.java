@@ -720,10 +720,12 @@ public final class Checker {
         @SuppressWarnings("unchecked")
         List<CpuSet> vcpupin = (List<CpuSet>) optional(attrs, "vcpupin", s, host, base != null ? base.vcpupin() : List.of());
         Boolean pvTlbFlush = (Boolean) optional(attrs, "pv_tlb_flush", s, host, base == null || base.pvTlbFlush());
+        Boolean pcid = (Boolean) optional(attrs, "pcid", s, host, base == null || base.pcid());
         if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
                 || reserve == null || merge == null || node == null || guestThp == null
                 || (attrs.containsKey("image") && image == null)
-                || (attrs.containsKey("cpuset") && cpuset == null) || vcpupin == null || pvTlbFlush == null) {
+                || (attrs.containsKey("cpuset") && cpuset == null) || vcpupin == null || pvTlbFlush == null
+                || pcid == null) {
             return null;
         }
         if (!placementOk(scope.hosts.get(host), d.name().text(), vcpus, cpuset, vcpupin,
@@ -749,7 +751,7 @@ public final class Checker {
         }
         return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.of(paging),
                 backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"),
-                cpuset, vcpupin, pvTlbFlush);
+                cpuset, vcpupin, pvTlbFlush, pcid);
     }
 
     /** A VM's node must be one of its host's. */

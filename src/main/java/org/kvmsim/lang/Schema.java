@@ -142,7 +142,7 @@ public final class Schema {
 
     /**
      * Knobs of a CPU preset that a host may override in `cpu_overrides { ... }`: TLB geometry
-     * (entries, ways), paging-structure and nested caches, VPID, and latencies in cycles.
+     * (entries, ways), paging-structure and nested caches, VPID, PCID, and latencies in cycles.
      */
     public static final Map<String, Attr> CPU_OVERRIDES;
 
@@ -174,6 +174,8 @@ public final class Schema {
             {"host_fault_cycles", "cycles of a host fault in an EPT violation or shadow fault, zeroing excluded (only when the host page was not present)"}};
         for (String[] k : knobs) m.put(k[0], count(k[0], 0, 1_000_000, null, k[1], null));
         for (String[] k : new String[][] {{"vpid", "tag TLB entries with the VM (VPID/ASID): a VM switch does not flush"},
+                {"pcid", "process-context identifiers: a guest that uses them keeps up to 6 address spaces' entries"
+                        + " across context switches (CR3 loads with NOFLUSH)"},
                 {"l1_unified", "one L1 DTLB array for every page size (AMD)"},
                 {"stlb_holds_2m", "the second-level TLB holds 2 MiB entries too"}}) {
             m.put(k[0], a(k[0], Type.ON_OFF, null, k[1], null));
@@ -224,7 +226,10 @@ public final class Schema {
                     "libvirt <cputune><vcpupin vcpu= cpuset=>"),
             a("pv_tlb_flush", Type.ON_OFF, "on", "the guest flushes other vCPUs' TLBs through KVM's paravirtual interface"
                     + " (KVM_FEATURE_PV_TLB_FLUSH): a preempted vCPU is marked to flush at its next entry instead of being"
-                    + " sent an IPI and waited for", "qemu -cpu ...,kvm-pv-tlb-flush=on"));
+                    + " sent an IPI and waited for", "qemu -cpu ...,kvm-pv-tlb-flush=on"),
+            a("pcid", Type.ON_OFF, "on", "the guest kernel uses PCIDs where the host CPU has them (skylake; zen2 has"
+                    + " none): it keeps up to 6 address spaces' TLB entries per vCPU and switches between them with"
+                    + " CR3 NOFLUSH; off: every context switch flushes", "the guest kernel's nopcid (off)"));
 
     public static final Map<String, Attr> WORKLOAD = block(
             a("pattern", Type.PATTERN, "uniform", "the order in which pages are accessed", null),

@@ -9,7 +9,9 @@ import java.util.Map;
 
 /**
  * The translation hardware of one CPU model: TLB geometry, paging-structure caches, the nested
- * TLB for two-dimensional walks, VPID/ASID tagging, and the latencies the cost model charges.
+ * TLB for two-dimensional walks, VPID/ASID tagging, PCIDs (process-context identifiers: a guest
+ * kernel that uses them tags its address spaces' entries, so a context switch need not flush),
+ * and the latencies the cost model charges.
  * Presets {@code skylake} and {@code zen2}; any knob can be overridden by its snake_case name
  * ({@link #with}), e.g. {@code stlb_entries = 2048}.
  *
@@ -53,7 +55,7 @@ public record CpuModel(
         int psc_pml5_entries, int psc_pml4_entries, int psc_pdpt_entries, int psc_pde_entries, int psc_ways,
         int ntlb_entries, int ntlb_ways,
         int npsc_pml5_entries, int npsc_pml4_entries, int npsc_pdpt_entries, int npsc_pde_entries,
-        boolean vpid,
+        boolean vpid, boolean pcid,
         int tlb_hit_cycles, int stlb_hit_cycles, int walk_ref_cycles,
         int vm_exit_cycles, int ept_violation_cycles, int shadow_fault_cycles,
         int pte_write_emulation_cycles, int sync_page_cycles, int guest_fault_cycles, int clear_page_cycles,
@@ -93,6 +95,8 @@ public record CpuModel(
      * Also assumptions: 2-way PDE caches (psc_ways), a 4-way nested TLB (ntlb_ways), a 2-entry
      * PML5E cache and a 2-entry nested PML5E cache (psc_pml5_entries, npsc_pml5_entries; Skylake
      * has no 5-level paging, so they only matter for LA57 guests), VPID on (KVM enables it wherever the CPU has it, as every Skylake does).
+     * PCID on: Intel cores have had it since Westmere (2010; CPUID.01H:ECX.PCID[bit 17], SDM vol.
+     * 3A §4.10.1), and KVM passes it to the guest (QEMU's -cpu host).
      */
     public static CpuModel skylake() {
         return new CpuModel("skylake",
@@ -101,7 +105,7 @@ public record CpuModel(
                 2, 2, 4, 32, 2,
                 16, 4,
                 2, 2, 4, 32,
-                true,
+                true, true,
                 1, 9, 12,
                 1200, 2000, 2500, 1500, 4000, 2000, 1000,
                 3300, 1500, 3000);
@@ -121,6 +125,10 @@ public record CpuModel(
      * the nested lookup of the table's GPA: an approximation that lowers NPT walk references.
      * Nested PSC sizes (npsc_*: 2/2/4/32), the 4-way nested TLB (ntlb_ways), the PML5E cache and
      * tlb_hit 1 cycle are assumptions as for skylake. ASIDs tag translations (the VPID knob).
+     * No PCID: AMD added it with Zen 3 (Family 19h; the AMD64 Architecture Programmer's Manual
+     * first described CR4.PCIDE for AMD in its April 2020 revision, reported by Phoronix, "AMD
+     * Programmer Manual Update Points To PCID Support", 2020-04-29), so a Zen 2 guest's every
+     * CR3 load flushes its entries.
      * Latencies: stlb_hit 7 cycles (assumption close to the L2 DTLB figures on 7-cpu.com for
      * Zen), walk_ref 12 cycles (Zen 2 L2 hit latency is about
      * 12 cycles per 7-cpu.com; assumption as for skylake); exit, fault, clear_page and ipi costs
@@ -134,7 +142,7 @@ public record CpuModel(
                 2, 2, 4, 32, 2,
                 32, 4,
                 2, 2, 4, 32,
-                true,
+                true, false,
                 1, 7, 12,
                 1200, 2000, 2500, 1500, 4000, 2000, 1000,
                 3300, 1500, 3000);

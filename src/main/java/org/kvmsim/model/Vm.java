@@ -11,22 +11,31 @@ import java.util.List;
  * the host), {@code vcpupin} pins vCPU i to the set at i (vCPUs past its end follow
  * {@code cpuset}), as libvirt's {@code <vcpu cpuset>} and {@code <vcpupin>} do.
  * {@code pvTlbFlush}: the guest flushes other vCPUs' TLBs through KVM's paravirtual interface
- * (KVM_FEATURE_PV_TLB_FLUSH) instead of by IPIs.
+ * (KVM_FEATURE_PV_TLB_FLUSH) instead of by IPIs. {@code pcid}: the guest kernel uses PCIDs where
+ * the host CPU has them (false: it boots with {@code nopcid}, and every CR3 load flushes).
  */
 public record Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
                  int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp,
-                 CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush)
+                 CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush, boolean pcid)
         implements Declaration {
 
     public Vm {
         vcpupin = vcpupin == null ? List.of() : List.copyOf(vcpupin);
     }
 
-    /** A VM whose vCPUs run anywhere on the host, with paravirtual TLB flushes. */
+    /** A VM whose guest uses PCIDs where the CPU has them. */
+    public Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
+              int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp,
+              CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush) {
+        this(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp,
+                cpuset, vcpupin, pvTlbFlush, true);
+    }
+
+    /** A VM whose vCPUs run anywhere on the host, with paravirtual TLB flushes and PCIDs. */
     public Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
               int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp) {
         this(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp,
-                null, List.of(), true);
+                null, List.of(), true, true);
     }
 
     /** The host CPUs vCPU {@code vcpu} may run on: its vcpupin, else the cpuset; null for any. */
@@ -46,7 +55,7 @@ public record Vm(String name, String host, long memory, int vcpus, Paging paging
         Paging pg = paging;
         Backing bk = backing;
         String img = image;
-        boolean pre = prealloc, res = reserve, merge = memMerge, thp = guestThp, pv = pvTlbFlush;
+        boolean pre = prealloc, res = reserve, merge = memMerge, thp = guestThp, pv = pvTlbFlush, pc = pcid;
         CpuSet set = cpuset;
         List<CpuSet> pin = vcpupin;
         switch (attribute) {
@@ -64,8 +73,9 @@ public record Vm(String name, String host, long memory, int vcpus, Paging paging
             case "cpuset" -> set = (CpuSet) value;
             case "vcpupin" -> pin = (List<CpuSet>) value;
             case "pv_tlb_flush" -> pv = (Boolean) value;
+            case "pcid" -> pc = (Boolean) value;
             default -> throw new IllegalArgumentException("no vm attribute '" + attribute + "'");
         }
-        return new Vm(name, host, mem, cpus, pg, bk, img, lv, pre, res, merge, nd, thp, set, pin, pv);
+        return new Vm(name, host, mem, cpus, pg, bk, img, lv, pre, res, merge, nd, thp, set, pin, pv, pc);
     }
 }

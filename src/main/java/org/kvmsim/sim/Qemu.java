@@ -130,6 +130,7 @@ final class Qemu {
                 v.ram, RAM_HVA);
         v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> e.guest.fault(v, space, gva, write));
         v.mmu.setPvTlbFlush(v.decl.pvTlbFlush());
+        v.mmu.setGuestPcid(v.decl.pcid());
         v.busyThreads = null;
         h.sched.place(v);
         e.event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new ByteSize(v.decl.memory()) + ", " + v.decl.backing());

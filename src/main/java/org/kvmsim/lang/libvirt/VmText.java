@@ -46,6 +46,7 @@ public final class VmText {
             a.add("vcpupin = [" + String.join(", ", vm.vcpupin().stream().map(c -> "\"" + c + "\"").toList()) + "]");
         }
         if (!vm.pvTlbFlush()) a.add("pv_tlb_flush = off");
+        if (!vm.pcid()) a.add("pcid = off");
         StringBuilder b = new StringBuilder("vm ").append(vm.name()).append(" on ").append(vm.host()).append(" {\n");
         for (String s : a) b.append("  ").append(s).append('\n');
         return b.append("}\n").toString();

@@ -322,10 +322,17 @@ final class AssocCache {
 
     /** Drops every entry whose tag bits (the low {@code tagBits}) equal {@code tag}. */
     void flushTag(long tag, int tagBits) {
+        flushMasked(tag, (1L << tagBits) - 1);
+    }
+
+    /**
+     * Drops every entry whose key, masked by {@code mask}, equals {@code tag}: a flush of part of
+     * the tag (a vCPU's VPID over all its PCIDs).
+     */
+    void flushMasked(long tag, long mask) {
         if (live == 0) {
             return;
         }
-        long mask = (1L << tagBits) - 1;
         filter(k -> (k & mask) == tag ? EMPTY : k);
     }
 
@@ -334,10 +341,17 @@ final class AssocCache {
      * with their LRU order, so LRU continues exactly (other tags are dropped).
      */
     void copyFrom(AssocCache other, long tag, int tagBits) {
+        copyMasked(other, tag, (1L << tagBits) - 1);
+    }
+
+    /**
+     * Copies {@code other}'s entries whose key masked by {@code mask} equals {@code tag}, with
+     * those bits cleared (the rest of the key, a PCID among them, kept), in their LRU order.
+     */
+    void copyMasked(AssocCache other, long tag, long mask) {
         if (other.entries != entries || other.ways != ways) {
             throw new IllegalArgumentException("geometry differs");
         }
-        long mask = (1L << tagBits) - 1;
         System.arraycopy(other.tags, 0, tags, 0, tags.length);
         if (values != null && other.values != null) {
             System.arraycopy(other.values, 0, values, 0, values.length);

@@ -48,16 +48,19 @@ public final class Cores {
         }
     }
 
-    /** A VPID for one vCPU (0 when the CPU has no VPID/ASID: every entry is then untagged). */
+    /**
+     * The linear tag of one vCPU: its VPID above the guest's PCID bits ({@link Tlbs#PCID_BITS}),
+     * 0 when the CPU has no VPID/ASID (every entry is then untagged but for its PCID).
+     */
     int allocateVpid() {
         if (!model.vpid()) {
             return 0;
         }
         int v = nextVpid++;
-        if (v >= (1 << Tlbs.TAG_BITS)) {
+        if (v >= (1 << (Tlbs.TAG_BITS - Tlbs.PCID_BITS))) {
             throw new IllegalStateException("out of VPIDs");
         }
-        return v;
+        return v << Tlbs.PCID_BITS;
     }
 
     /** A tag for a VM's guest-physical (EPTP-tagged) cache entries: unique, VPID or not. */

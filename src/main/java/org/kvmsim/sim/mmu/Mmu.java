@@ -50,7 +50,8 @@ import org.kvmsim.sim.view.WalkRef;
  * keyed by GVA), nested TLB and nested paging-structure caches (keyed by GPA, entries as large as
  * the nested leaf). With VPID/ASID each VM's linear entries are tagged; without, every VM exit
  * and entry (a switch between VMs among them) flushes them. Nested entries are tagged by the VM's
- * EPTP either way. A CR3 load flushes this VM's linear translations (PCIDs are not modelled).
+ * EPTP either way. A CR3 load flushes the vCPU's linear translations unless the guest uses PCIDs
+ * and the space still has its ASID slot ({@link #loadCr3}).
  *
  * <p>Cost: cycles = accesses * tlb_hit + STLB lookups * stlb_hit + walk references * walk_ref
  * + exits * vm_exit + per-exit work (EPT violation, shadow fault, emulation, resync) + guest
@@ -100,9 +101,13 @@ public final class Mmu {
 
     /** The vCPU whose accesses are simulated now; the fields below are its state. */
     private Vcpu active;
-    /** The core the active vCPU runs on, and its VPID. */
+    /**
+     * The core the active vCPU runs on, and the tag of its linear entries now: its VPID and the
+     * guest's current PCID slot ({@link Tlbs#key}); its native model's tag is the slot alone.
+     */
     private Cpu cpu;
     private int tag;
+    private int natTag;
     /** The active vCPU's private caches for its native price. */
     private Tlbs nat;
     /** The core's 4 KiB L1 DTLB and STLB (for the batch fast path). */
@@ -112,9 +117,9 @@ public final class Mmu {
     /**
      * While true the native price is read off the vCPU's own walks instead of a second simulation:
      * the native model's TLBs and PSCs would hold exactly the vCPU's linear entries (same keys but
-     * the tag, same order of operations), because nothing has yet happened that treats them
-     * differently: no other vCPU on its core, no TLB entry smaller than its guest page, no shadow
-     * paging, no remote flush or migration. The first such event copies the vCPU's state into
+     * the VPID: both use the guest's PCID slots alike; same order of operations), because nothing
+     * has yet happened that treats them differently: no other vCPU on its core, no TLB entry
+     * smaller than its guest page, no shadow paging, no remote flush or migration. The first such event copies the vCPU's state into
      * {@link #nat} and turns this off.
      */
     private boolean mirror;
@@ -208,6 +213,7 @@ public final class Mmu {
         this.tlbHit = cm.tlb_hit_cycles();
         this.stlbHit = cm.stlb_hit_cycles();
         this.walkRef = cm.walk_ref_cycles();
+        this.guestPcid = cm.pcid();
         if (guestLevels != 4 && guestLevels != 5) {
             throw new IllegalArgumentException("guest page tables have 4 or 5 levels, not " + guestLevels);
         }
@@ -287,7 +293,8 @@ public final class Mmu {
     private void load(Vcpu v) {
         active = v;
         cpu = v.core;
-        tag = v.tag;
+        tag = v.tag | v.asid;
+        natTag = v.asid;
         nat = v.nat;
         cur = v.cur;
         mirror = v.mirror;
@@ -370,6 +377,16 @@ public final class Mmu {
 
     private boolean pvTlbFlush = true;
 
+    /**
+     * Whether the guest kernel uses PCIDs: the CPU has them and the VM's kernel was not booted
+     * with nopcid. The native model is the same kernel on the same CPU and uses them alike.
+     */
+    public void setGuestPcid(boolean on) {
+        this.guestPcid = on && cm.pcid();
+    }
+
+    private boolean guestPcid;
+
     /** Whether each access is also priced natively (on by default; off halves the work). */
     public void setNativePricing(boolean on) {
         this.priceNative = on;
@@ -385,6 +402,11 @@ public final class Mmu {
         final int id;
         final RadixTable guest;
         final ShadowTable shadow;
+        /**
+         * The mm's tlb_gen: how many times the guest changed a present mapping of it (each a
+         * flush_tlb_mm_range()); an ASID slot older than this must be flushed before reuse.
+         */
+        long tlbGen;
 
         Space(int id, RadixTable guest, ShadowTable shadow) {
             this.id = id;
@@ -402,13 +424,17 @@ public final class Mmu {
         int id = spaces.size();
         Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed) : null);
         spaces.add(sp);
-        // every vCPU starts in the first address space
-        if (cur == null) {
-            cur = sp;
-        }
+        // every vCPU starts in the first address space, in ASID slot 0 (as the boot mm), its
+        // shadow root (if any) loaded
         for (Vcpu v : vcpus) {
-            if (v != active && v.cur == null) {
-                v.cur = sp;
+            if (v == active ? cur == null : v.cur == null) {
+                if (v == active) {
+                    cur = sp;
+                } else {
+                    v.cur = sp;
+                }
+                v.asidSpace[0] = sp;
+                v.roots[0] = id << Tlbs.PCID_BITS;
             }
         }
         return sp.id;
@@ -465,8 +491,12 @@ public final class Mmu {
      * entry (record_steal_time() -> kvm_vcpu_flush_tlb_guest()): no exit, no wait.
      */
     private void presentChanged(Space sp, long va) {
+        // the mm's tlb_gen moves on; each vCPU that flushes here (flush_tlb_func()) catches its
+        // ASID slot up with it, the others flush the slot when they next load the space
+        long gen = ++sp.tlbGen;
         if (sp == cur) {
             invlpg(va);
+            active.asidGen[active.asid] = gen;
         }
         for (Vcpu o : vcpus) {
             if (o == active || o.cur != sp || o.core == null) {
@@ -497,11 +527,16 @@ public final class Mmu {
                 active.shootdownWaitCycles += wait;
                 exitCycles += wait;
             }
+            o.asidGen[o.asid] = gen;
             if (!o.mirror) {
-                o.nat.invalidatePage(va, 0);
+                o.nat.invalidatePage(va, o.asid);
             }
             if (cm.vpid() || running) {
-                o.core.tlbs.invalidatePage(va, o.tag);
+                if (paging == Paging.SHADOW) {
+                    o.core.tlbs.invalidatePageEveryPcid(va, o.tag);
+                } else {
+                    o.core.tlbs.invalidatePage(va, o.tag | o.asid);
+                }
             }
         }
     }
@@ -578,32 +613,102 @@ public final class Mmu {
 
     // ---- privileged guest operations ------------------------------------------------------
 
+    /** Linux's dynamic ASIDs per CPU (arch/x86/mm/tlb.c TLB_NR_DYN_ASIDS). */
+    static final int ASIDS = 6;
+
     /**
-     * The guest loads CR3 with {@code space}'s root (a context switch). Without PCIDs this flushes
-     * the VM's linear translations. Under shadow paging it exits and KVM resyncs every unsync
-     * shadow page of the new root, write-protecting them again.
+     * The guest switches the active vCPU to {@code space} (a context switch: Linux's
+     * switch_mm_irqs_off(), arch/x86/mm/tlb.c). With PCIDs, choose_new_asid() picks the vCPU's
+     * ASID slot that holds the space, and writes CR3 with NOFLUSH if the slot saw every flush of
+     * the space since (its tlb_gen is current); a space without a slot takes the next one round
+     * robin (next_asid) and flushes that PCID. Without PCIDs (zen2, or the guest's nopcid) every
+     * load flushes the vCPU's linear entries. EPT/NPT do not intercept CR3: the hardware flushes the
+     * PCID, or keeps it on NOFLUSH. Under shadow paging every load exits; KVM's kvm_set_cr3()
+     * (arch/x86/kvm/x86.c) takes the root from the vCPU's cache of the current and
+     * KVM_MMU_NUM_PREV_ROOTS (3) previous ones (fast_pgd_switch(), LRU), and resyncs its unsync
+     * pages and flushes the VPID (KVM_REQ_MMU_SYNC, KVM_REQ_TLB_FLUSH_CURRENT, which under shadow
+     * paging is INVVPID single-context: every PCID) when the write did not say NOFLUSH or the root
+     * was not cached (kvm_mmu_load() of a new root); a flush also frees the cached previous roots
+     * of the same PCID (kvm_invalidate_pcid()).
      */
     public void loadCr3(int space) {
         enter();
         Space sp = spaces.get(space);
+        Vcpu v = active;
+        int asid = 0;
+        boolean flush = true;
+        if (guestPcid) {
+            asid = -1;
+            for (int i = 0; i < ASIDS; i++) {
+                if (v.asidSpace[i] == sp) {
+                    asid = i;
+                    flush = v.asidGen[i] < sp.tlbGen;
+                    break;
+                }
+            }
+            if (asid < 0) {
+                asid = v.nextAsid++;
+                if (asid >= ASIDS) {
+                    asid = 0;
+                    v.nextAsid = 1;
+                }
+            }
+            if (flush) {
+                v.asidSpace[asid] = sp;
+                v.asidGen[asid] = sp.tlbGen;
+            }
+        }
         if (paging == Paging.SHADOW) {
             cr3Exits++;
-            int synced = sp.shadow.resyncAll();
+            boolean cached = useRoot(v, space << Tlbs.PCID_BITS | asid);
+            if (flush && guestPcid) {
+                for (int i = 1; i < v.roots.length; i++) {
+                    if (v.roots[i] >= 0 && (v.roots[i] & ((1 << Tlbs.PCID_BITS) - 1)) == asid) {
+                        v.roots[i] = -1;
+                    }
+                }
+            }
+            boolean reload = flush || !cached;
+            int synced = reload ? sp.shadow.resyncAll() : 0;
             resyncedPages += synced;
             exit((long) synced * cm.sync_page_cycles());
+            if (reload && cpu != null) {
+                cpu.tlbs.flushLinear(v.tag);
+            }
+        } else if (flush && cpu != null) {
+            cpu.tlbs.flushPcid(v.tag | asid);
         }
-        if (cpu != null) {
-            cpu.tlbs.flushLinear(tag);
+        if (flush && !mirror) {
+            nat.flushPcid(asid);
         }
-        if (!mirror) {
-            nat.flushLinear(0);
-        }
+        v.asid = asid;
+        tag = v.tag | asid;
+        natTag = asid;
         cur = sp;
     }
 
     /**
-     * The guest invalidates one page's translation (INVLPG). Under shadow paging it exits and KVM
-     * resyncs that one entry if its shadow page is unsync.
+     * Makes {@code root} the vCPU's current shadow root, the others moving down its LRU (the last
+     * falls out on a miss), as fast_pgd_switch() rotates mmu->root through mmu->prev_roots;
+     * whether it was cached.
+     */
+    private static boolean useRoot(Vcpu v, int root) {
+        int[] r = v.roots;
+        int i = 0;
+        while (i < r.length - 1 && r[i] != root) {
+            i++;
+        }
+        boolean hit = r[i] == root;
+        System.arraycopy(r, 0, r, 1, i);
+        r[0] = root;
+        return hit;
+    }
+
+    /**
+     * The guest invalidates one page's translation (INVLPG) in its current PCID. Under shadow
+     * paging it exits: KVM resyncs that one entry in every cached root whose shadow page is
+     * unsync (kvm_mmu_invlpg(), KVM_MMU_ROOTS_ALL) and flushes the address for every PCID of the
+     * VPID (INVVPID individual-address).
      */
     public void invlpg(long gva) {
         enter();
@@ -611,12 +716,23 @@ public final class Mmu {
             invlpgExits++;
             exit(0);
             cur.shadow.syncOne(gva);
+            int[] r = active.roots;
+            for (int i = 1; i < r.length; i++) {
+                Space prev = r[i] < 0 ? null : spaces.get(r[i] >> Tlbs.PCID_BITS);
+                if (prev != null && prev != cur) {
+                    prev.shadow.syncOne(gva);
+                }
+            }
         }
         if (cpu != null) {
-            cpu.tlbs.invalidatePage(gva, tag);
+            if (paging == Paging.SHADOW) {
+                cpu.tlbs.invalidatePageEveryPcid(gva, tag);
+            } else {
+                cpu.tlbs.invalidatePage(gva, tag);
+            }
         }
         if (!mirror) {
-            nat.invalidatePage(gva, 0);
+            nat.invalidatePage(gva, natTag);
         }
     }
 
@@ -1008,7 +1124,7 @@ public final class Mmu {
         if (sc >= 0) {
             if (mirror && lastGuestSize != sc) {
                 unmirror();
-                nat.fill(gva, lastGuestSize, 0);
+                nat.fill(gva, lastGuestSize, natTag);
             }
             t.fill(gva, sc, tag);
             return true;
@@ -1030,13 +1146,13 @@ public final class Mmu {
         Tlbs t = nat;
         if (!nativeProbed) {
             // the lookups miss (the page is not mapped), so they change nothing but the count
-            if (!t.l1Hit(gva, 0)) {
+            if (!t.l1Hit(gva, natTag)) {
                 nativeL1Misses++;
-                t.l2Hit(gva, 0);
+                t.l2Hit(gva, natTag);
             }
             nativeProbed = true;
         }
-        walk1d(cur.guest, t, 0, gva, write);
+        walk1d(cur.guest, t, natTag, gva, write);
         nativeWalkRefs += lastRefs;
     }
 
@@ -1068,7 +1184,7 @@ public final class Mmu {
         if (t.sizesInUse == 1) {
             // only 4 KiB translations cached: probe and fill in one pass, as in the batch path
             long p = gva >>> 12;
-            long k = Tlbs.key(p, 0, 0);
+            long k = Tlbs.key(p, 0, natTag);
             AssocCache l1 = t.l1[0];
             AssocCache l2 = t.l2[0];
             if (l1.probeOrInsert(p, k)) {
@@ -1078,7 +1194,7 @@ public final class Mmu {
             if (l2.probeOrInsert(p, k)) {
                 return;
             }
-            int sc = walk1d(cur.guest, t, 0, gva, write);
+            int sc = walk1d(cur.guest, t, natTag, gva, write);
             nativeWalkRefs += lastRefs;
             if (sc == 0) {
                 return;
@@ -1086,18 +1202,18 @@ public final class Mmu {
             l2.undoInsert(p);
             l1.undoInsert(p);
             if (sc > 0) {
-                t.fill(gva, sc, 0);
+                t.fill(gva, sc, natTag);
                 return;
             }
             guestFault(gva, write);
             priceNativeWalk(gva, write);
             return;
         }
-        if (t.l1Hit(gva, 0)) {
+        if (t.l1Hit(gva, natTag)) {
             return;
         }
         nativeL1Misses++;
-        if (t.l2Hit(gva, 0) >= 0) {
+        if (t.l2Hit(gva, natTag) >= 0) {
             return;
         }
         priceNativeWalk(gva, write);
@@ -1107,10 +1223,10 @@ public final class Mmu {
     private void priceNativeWalk(long gva, boolean write) {
         Tlbs t = nat;
         while (true) {
-            int sc = walk1d(cur.guest, t, 0, gva, write);
+            int sc = walk1d(cur.guest, t, natTag, gva, write);
             nativeWalkRefs += lastRefs;
             if (sc >= 0) {
-                t.fill(gva, sc, 0);
+                t.fill(gva, sc, natTag);
                 return;
             }
             guestFault(gva, write);

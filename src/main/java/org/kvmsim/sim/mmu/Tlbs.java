@@ -9,9 +9,12 @@ import org.kvmsim.model.CpuModel;
  * (GPA page -> HPA) and nested paging-structure caches.
  *
  * <p>Keys are {@code page << 18 | sizeCode << 16 | tag}. For linear and combined entries (L1,
- * STLB, guest PSCs) the tag is the VPID/ASID (0 when the CPU has none, and for native), so
- * different VMs' translations coexist when tagged and are flushed by every VM entry and exit when
- * not (SDM vol. 3C 28.3.3.1). Guest-physical entries (nested TLB and PSCs) are tagged by the
+ * STLB, guest PSCs) the tag is {@code vpid << PCID_BITS | pcid}: the VPID/ASID (0 when the CPU
+ * has none, and for native), so different VMs' translations coexist when tagged and are flushed
+ * by every VM entry and exit when not (SDM vol. 3C 28.3.3.1); and the guest's PCID slot (0 when
+ * it uses none), so its address spaces' translations coexist too (SDM vol. 3A 4.10.1). Whatever
+ * flushes a vCPU's linear entries ({@link #flushLinear}) takes all its PCIDs; a CR3 load takes
+ * one ({@link #flushPcid}). Guest-physical entries (nested TLB and PSCs) are tagged by the
  * VM's EPTP, whatever VPID says: VM transitions leave them alone. A paging-structure cache at level L is keyed by the address bits
  * above level L's shift and holds the id of the table the cached entry points to, so a hit lets
  * the walker start below level L.
@@ -22,6 +25,10 @@ import org.kvmsim.model.CpuModel;
 final class Tlbs {
 
     static final int TAG_BITS = 16;
+    /** The low bits of a linear tag that hold the guest's PCID slot (Linux uses 6 of the 8). */
+    static final int PCID_BITS = 3;
+    /** The bits of a linear tag that name the vCPU (its VPID), above the PCID slot. */
+    static final long VCPU_MASK = ((1L << TAG_BITS) - 1) & ~((1L << PCID_BITS) - 1);
 
     final CpuModel model;
     final AssocCache[] l1 = new AssocCache[3];
@@ -126,7 +133,10 @@ final class Tlbs {
         sizesInUse |= 1 << sizeCode;
     }
 
-    /** INVLPG: drops the translations of {@code va} for {@code tag} and that tag's PSC entries. */
+    /**
+     * INVLPG: drops the translations of {@code va} for {@code tag} (the current PCID) and that
+     * tag's PSC entries.
+     */
     void invalidatePage(long va, int tag) {
         epoch++;
         for (int s = 0; s < 3; s++) {
@@ -140,17 +150,50 @@ final class Tlbs {
         }
     }
 
-    /** A CR3 load without PCIDs: all of the tag's linear translations and guest PSC entries go. */
-    void flushLinear(int tag) {
+    /**
+     * INVLPG as KVM emulates it under shadow paging (INVVPID individual-address): the
+     * translations of {@code va} for every PCID of {@code tag}'s vCPU, and its PSC entries.
+     */
+    void invalidatePageEveryPcid(long va, int tag) {
         epoch++;
-        for (AssocCache c : l1) {
-            c.flushTag(tag, TAG_BITS);
-        }
-        for (AssocCache c : l2) {
-            c.flushTag(tag, TAG_BITS);
+        long vcpu = tag & VCPU_MASK;
+        for (int s = 0; s < 3; s++) {
+            long p = va >>> shiftOfSize(s);
+            for (int pcid = 0; pcid < 1 << PCID_BITS; pcid++) {
+                long k = key(p, s, (int) (vcpu | pcid));
+                l1[s].invalidate(p, k);
+                l2[s].invalidate(p, k);
+            }
         }
         for (int l = 2; l <= 5; l++) {
-            psc[l].flushTag(tag, TAG_BITS);
+            psc[l].flushMasked(vcpu, VCPU_MASK);
+        }
+    }
+
+    /**
+     * All linear translations and guest PSC entries of {@code tag}'s vCPU, every PCID: a CR3 load
+     * without PCIDs, a flush of the VPID (INVVPID single-context, a remote flush, a migration),
+     * or an exit without VPID (tag 0).
+     */
+    void flushLinear(int tag) {
+        flushWhere(tag & VCPU_MASK, VCPU_MASK);
+    }
+
+    /** A CR3 load without NOFLUSH while the guest uses PCIDs: that PCID's entries of the vCPU only. */
+    void flushPcid(int tag) {
+        flushWhere(tag, (1L << TAG_BITS) - 1);
+    }
+
+    private void flushWhere(long tag, long mask) {
+        epoch++;
+        for (AssocCache c : l1) {
+            c.flushMasked(tag, mask);
+        }
+        for (AssocCache c : l2) {
+            c.flushMasked(tag, mask);
+        }
+        for (int l = 2; l <= 5; l++) {
+            psc[l].flushMasked(tag, mask);
         }
         if (l1[0].live() == 0 && l1[1].live() == 0 && l1[2].live() == 0
                 && l2[0].live() == 0 && l2[1].live() == 0 && l2[2].live() == 0) {
@@ -159,21 +202,23 @@ final class Tlbs {
     }
 
     /**
-     * Makes this (a native model's caches, tag 0) a copy of {@code other}'s linear entries of
-     * {@code tag}: L1, STLB and PSCs, way order kept, so LRU continues exactly.
+     * Makes this (a native model's caches, VPID 0) a copy of {@code other}'s linear entries of
+     * {@code tag}'s vCPU, each keeping its PCID: L1, STLB and PSCs, way order kept, so LRU
+     * continues exactly.
      */
     void copyLinearFrom(Tlbs other, int tag) {
         epoch++;
+        long vcpu = tag & VCPU_MASK;
         for (int s = 0; s < 3; s++) {
             if (l1[s] != l1[(s + 2) % 3] || s == 0) {
-                l1[s].copyFrom(other.l1[s], tag, TAG_BITS);
+                l1[s].copyMasked(other.l1[s], vcpu, VCPU_MASK);
             }
             if (s != 1 || l2[1] != l2[0]) {
-                l2[s].copyFrom(other.l2[s], tag, TAG_BITS);
+                l2[s].copyMasked(other.l2[s], vcpu, VCPU_MASK);
             }
         }
         for (int l = 2; l <= 5; l++) {
-            psc[l].copyFrom(other.psc[l], tag, TAG_BITS);
+            psc[l].copyMasked(other.psc[l], vcpu, VCPU_MASK);
         }
         sizesInUse = other.sizesInUse;
     }

@@ -2,9 +2,10 @@ package org.kvmsim.sim.mmu;
 
 /**
  * One vCPU of a VM: what KVM and the hardware keep per vCPU. Its VPID (the tag of its linear
- * and combined TLB entries; KVM allocates one per vCPU), the core it runs on, its current address
- * space (each vCPU has its own CR3), the private caches its native price is simulated on once it
- * shares a core ({@link Mmu}), and its counters. While the vCPU is its {@link Mmu}'s active one,
+ * and combined TLB entries, above the guest's PCID; KVM allocates one per vCPU), the core it runs
+ * on, its current address space (each vCPU has its own CR3), the guest kernel's ASID slots and
+ * KVM's cached shadow roots ({@link Mmu#loadCr3}), the private caches its native price is
+ * simulated on once it shares a core ({@link Mmu}), and its counters. While the vCPU is its {@link Mmu}'s active one,
  * the Mmu holds the hot fields in registers of its own and this object is stale until
  * {@link Mmu#select} saves them.
  *
@@ -33,6 +34,23 @@ public final class Vcpu {
     long shootdownsReceived;
     long shootdownIpis;
     long shootdownWaitCycles;
+
+    // ---- the guest kernel's PCIDs on this vCPU (arch/x86/mm/tlb.c cpu_tlbstate) -----------------
+
+    /** The address space in each dynamic ASID slot (ctxs[].ctx_id), or null. */
+    final Mmu.Space[] asidSpace = new Mmu.Space[Mmu.ASIDS];
+    /** The space's tlb_gen that slot's entries are up to date with (ctxs[].tlb_gen). */
+    final long[] asidGen = new long[Mmu.ASIDS];
+    /** The slot loaded now (loaded_mm_asid): the PCID of its linear entries' tags. */
+    int asid;
+    /** The slot a space without one takes next (next_asid; the boot mm holds slot 0). */
+    int nextAsid = 1;
+    /**
+     * KVM's shadow-paging roots of this vCPU, most recent first: the current root and
+     * KVM_MMU_NUM_PREV_ROOTS previous ones (mmu->root, mmu->prev_roots), each as
+     * {@code space << PCID_BITS | pcid} (KVM keys a root by the whole CR3, PCID included); -1 free.
+     */
+    final int[] roots = {-1, -1, -1, -1};
 
     Vcpu(Mmu mmu, int index, int tag, Tlbs nat, boolean mirror) {
         this.mmu = mmu;

@@ -16,7 +16,8 @@ import org.kvmsim.model.Paging;
  * Optimisations of the translation path must not change what it counts. A fixed, seeded mix of
  * accesses (batched and single), CR3 loads, INVLPGs, unmaps and host-page invalidations, with
  * 4 KiB and 2 MiB guest pages, runs under every paging mode on both presets, with 4 KiB and
- * 2 MiB host backing, one VM or two sharing a CPU, with and without VPID; every VM's counters
+ * 2 MiB host backing, one VM or two sharing a CPU, with and without VPID (and on skylake with the
+ * guest's PCIDs, and without, as recorded first); every VM's counters
  * and secondary table bytes must equal the recorded ones (counters.txt beside this class,
  * recorded before the hot-path rewrite of the bench work).
  *
@@ -34,8 +35,19 @@ class CountersUnchangedTest {
                 for (int hostShift : new int[] {12, 21}) {
                     for (int vms : new int[] {1, 2}) {
                         for (boolean vpid : new boolean[] {true, false}) {
-                            run(out, pg, cpuName, hostShift, vms, vpid);
+                            run(out, pg, cpuName, hostShift, vms, vpid, false);
                         }
+                    }
+                }
+            }
+        }
+        // the guest's PCIDs (recorded after the lines above, which predate them): skylake only,
+        // zen2 has none
+        for (Paging pg : Paging.values()) {
+            for (int hostShift : new int[] {12, 21}) {
+                for (int vms : new int[] {1, 2}) {
+                    for (boolean vpid : new boolean[] {true, false}) {
+                        run(out, pg, "skylake", hostShift, vms, vpid, true);
                     }
                 }
             }
@@ -56,7 +68,8 @@ class CountersUnchangedTest {
         }
     }
 
-    private static void run(StringBuilder out, Paging pg, String cpuName, int hostShift, int vms, boolean vpid) {
+    private static void run(StringBuilder out, Paging pg, String cpuName, int hostShift, int vms, boolean vpid,
+                            boolean pcid) {
         CpuModel m = CpuModel.preset(cpuName);
         if (!vpid) m = m.with("vpid", 0);
         Cpu cpu = new Cpu(m);
@@ -66,6 +79,7 @@ class CountersUnchangedTest {
         for (int v = 0; v < vms; v++) {
             LinearHostBacking host = new LinearHostBacking(1L << 34, hostShift, (1L << 38) + ((long) v << 36));
             Mmu mmu = new Mmu(pg, cpu, v == 1 ? 5 : 4, 4, host, 0x7f80_0000_0000L);
+            mmu.setGuestPcid(pcid);
             long[] nt = {0x1000_0000L};
             long[] nd = {0x4000_0000L};
             for (int s = 0; s < 3; s++) spaces[v][s] = mmu.newAddressSpace(() -> { long x = nt[0]; nt[0] += 4096; return x; });
@@ -94,7 +108,7 @@ class CountersUnchangedTest {
             } else mmu.access(gva, r.nextInt(5) == 0);
         }
         for (int v = 0; v < vms; v++) {
-            out.append(pg).append(' ').append(cpuName).append(' ').append(hostShift).append(' ').append(vms).append(' ').append(vpid).append(" vm").append(v).append(' ')
+            out.append(pcid ? "pcid " : "").append(pg).append(' ').append(cpuName).append(' ').append(hostShift).append(' ').append(vms).append(' ').append(vpid).append(" vm").append(v).append(' ')
                .append(mm[v].counters()).append(' ').append(mm[v].secondaryTableBytes()).append('\n');
         }
     }

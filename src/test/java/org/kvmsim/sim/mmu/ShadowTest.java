@@ -14,9 +14,13 @@ class ShadowTest {
 
     private static final long PT_SPAN = 2L << 20;
 
-    /** Touches one page in each of {@code tables} leaf tables, then per round maps a new page in each and reloads CR3. */
+    /**
+     * Touches one page in each of {@code tables} leaf tables, then per round maps a new page in
+     * each and reloads CR3. The guest uses no PCIDs (nopcid), so every load flushes and resyncs.
+     */
     private static long exitsForRounds(Paging paging, int tables, int rounds) {
         Rig r = new Rig(paging);
+        r.mmu.setGuestPcid(false);
         for (int t = 0; t < tables; t++) {
             r.map(Rig.GVA + t * PT_SPAN, 4096);
             r.mmu.access(Rig.GVA + t * PT_SPAN, false);
@@ -46,6 +50,7 @@ class ShadowTest {
     @Test
     void unsyncPagesAreResyncedOnCr3Load() {
         Rig r = new Rig(Paging.SHADOW);
+        r.mmu.setGuestPcid(false);
         r.map(Rig.GVA, 4096);
         r.mmu.access(Rig.GVA, false);
         r.mmu.resetCounters();
