@@ -24,6 +24,11 @@ final class GuestRamBacking implements HostBacking {
     @Override
     public long hpa(long gpa) {
         long page = gpa >>> 12;
+        if (v.anon != null && v.anon.isZeroMapped(page)) {
+            // read, never written: the zero page, or the huge zero page's 4 KiB at this offset
+            long frame = v.anon.isHugeZero(page) ? h.hugeZeroFrame + (page & 511) : h.zeroFrame;
+            return (frame << 12) | (gpa & 0xfff);
+        }
         e.qemu.touch(v, page);
         if (!v.running()) throw new Engine.VmGone();
         long frame;
@@ -37,16 +42,31 @@ final class GuestRamBacking implements HostBacking {
     }
 
     /**
-     * Whatever made the page present before (prealloc, the guest's image or contents, an earlier
-     * fault, a KSM merge) left nothing to zero, unless the guest's page-fault handler faulted it
-     * in for this access ({@link #touchForGuestFault}); otherwise the host page the fault just took.
+     * A write fault (GUP with FOLL_WRITE). Whatever made the page present before (prealloc, the
+     * guest's image or contents, an earlier fault, a KSM merge) left nothing to zero, unless the
+     * guest's page-fault handler faulted it in for this access ({@link #touchForGuestFault});
+     * otherwise the host page the fault just took (also over the zero page).
      */
     @Override
     public long faultIn(long gpa) {
         long page = gpa >>> 12;
         boolean present = present(page);
-        hpa(gpa);
+        // a write fault: a page mapping the zero page gets one of its own
+        e.qemu.touch(v, page);
+        if (!v.running()) throw new Engine.VmGone();
         return !present || paid(hostPageBase(page)) ? hostPageBytes(page) : 0;
+    }
+
+    @Override
+    public int mapZero(long gpa) {
+        int shift = e.qemu.readFault(v, gpa >>> 12);
+        if (!v.running()) throw new Engine.VmGone();
+        return shift;
+    }
+
+    @Override
+    public boolean zeroMapped(long gpa) {
+        return v.anon != null && v.anon.isZeroMapped(gpa >>> 12);
     }
 
     /**
@@ -99,7 +119,7 @@ final class GuestRamBacking implements HostBacking {
     @Override
     public int backingPageShift(long gpa) {
         if (v.huge != null) return Long.numberOfTrailingZeros(v.huge.pool().pageBytes());
-        return v.anon != null && v.anon.isHuge(gpa >>> 12) ? 21 : 12;
+        return v.anon != null && (v.anon.isHuge(gpa >>> 12) || v.anon.isHugeZero(gpa >>> 12)) ? 21 : 12;
     }
 
     @Override

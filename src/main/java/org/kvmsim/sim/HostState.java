@@ -39,6 +39,14 @@ final class HostState {
      * boot, so outside MemTotal and the buddy allocators): the frame just past the host's RAM.
      */
     final int zeroFrame;
+    /**
+     * The first frame of the huge zero page (mm_get_huge_zero_folio(): an order-9 folio the
+     * kernel allocates at its first use and keeps while mapped). Here a reserved 2 MiB-aligned
+     * block past the host's RAM and {@link #zeroFrame}, outside MemTotal and the buddy
+     * allocators: its 2 MiB is never counted (Linux's is a real allocation of 2 MiB, counted
+     * nowhere that kvmsim shows).
+     */
+    final int hugeZeroFrame;
     /** Frame + 1 of each KSM page, by stable node id (0: none, or not placed yet). */
     int[] kpageFrame = new int[64];
 
@@ -51,6 +59,7 @@ final class HostState {
         this.cores = new Cores(CpuModel.preset(decl.cpu()).with(decl.cpuOverrides()), decl.cpus());
         this.sched = new CpuScheduler(cores, decl.cpus());
         this.zeroFrame = (int) mem.totalPages();
+        this.hugeZeroFrame = (zeroFrame + 1 + 511) & -512;
         if (decl.ksm() != null) {
             ksmd = new Ksmd();
             for (KsmPolicy.KnobWrite w : decl.ksm().writes()) ksmd.set(w.knob(), w.value());

@@ -167,9 +167,32 @@ final class Qemu {
             }
             return;
         }
+        boolean zero = v.anon != null && v.anon.isZeroMapped(page);
+        boolean hugeZero = zero && v.anon.isHugeZero(page);
         while (v.anon != null && v.anon.fault(page) < 0) {
             if (oomKill(hostOf(v)) == v) return;
         }
+        if (zero && v.mmu != null) {
+            // the host PTE (or the huge zero PMD) changed from the zero page to a page of its own:
+            // the MMU notifier zaps the read-only nested entry or sptes mapping the zero page
+            if (hugeZero) v.mmu.invalidateHostRange(page << 12 & -(2L << 20), 2L << 20);
+            else v.mmu.invalidateHostPage(page << 12);
+        }
+    }
+
+    /**
+     * A read fault behind guest RAM (GUP without FOLL_WRITE): on anonymous memory never written,
+     * the zero page or the huge zero page is mapped instead of a page of its own. Returns the
+     * log2 size of the zero mapping (12 or 21), or 0 with nothing done when the page is present
+     * or the read must allocate as a write does (hugetlbfs memory, a THP without use_zero_page).
+     */
+    int readFault(VmState v, long page) {
+        if (v.anon == null) return 0;
+        int z;
+        while ((z = v.anon.readFault(page)) < 0) {
+            if (oomKill(hostOf(v)) == v) return 0;
+        }
+        return z;
     }
 
     private HostState hostOf(VmState v) {

@@ -317,14 +317,14 @@ final class Workloads {
 
     /**
      * The end of the longest run of accesses from {@code from} that touch only pages the guest
-     * maps and, under nested paging, the nested table maps too: their walks and TLB fills stay
-     * inside the VM and its cores.
+     * maps and, under nested paging, the nested table maps too (writably, for a write: a write to
+     * the zero page allocates): their walks and TLB fills stay inside the VM and its cores.
      */
     private static int readyPrefix(Mmu mmu, Run r, GuestThread g, int from) {
         boolean nested = mmu.paging().nested();
         for (int i = from; i < g.len; i++) {
             long page = gpaPageOf(r, g.offs[i]);
-            if (page < 0 || nested && !mmu.nestedPresent(page << 12)) return i;
+            if (page < 0 || nested && (!mmu.nestedPresent(page << 12) || g.wr[i] && mmu.writeFaults(page << 12))) return i;
         }
         return g.len;
     }

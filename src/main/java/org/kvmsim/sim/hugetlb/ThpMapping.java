@@ -1,5 +1,6 @@
 package org.kvmsim.sim.hugetlb;
 
+import java.util.Arrays;
 import org.kvmsim.sim.mem.HostMemory;
 
 /**
@@ -7,14 +8,24 @@ import org.kvmsim.sim.mem.HostMemory;
  * transparent huge pages: the host side of "anonymous" and "THP" backing.
  *
  * <p>The mapping is cut into 2 MiB regions (PMD ranges; the mapping starts 2 MiB aligned, as QEMU
- * aligns guest RAM). A region is EMPTY (pmd_none), SMALL (a page table of 4 KiB pages) or HUGE (one
- * PMD-mapped THP). A fault in an EMPTY region that lies wholly inside the mapping, with THP enabled
+ * aligns guest RAM). A region is EMPTY (pmd_none), SMALL (a page table of 4 KiB pages), HUGE (one
+ * PMD-mapped THP) or HUGE_ZERO (the huge zero page, mapped read-only by a read fault). A fault in an EMPTY region that lies wholly inside the mapping, with THP enabled
  * for the mapping, allocates an order-9 block and maps the whole region (do_huge_pmd_anonymous_page()
  * in mm/huge_memory.c: thp_fault_alloc); if no order-9 block is free it falls back to a 4 KiB page
  * (thp_fault_fallback). Other faults allocate one order-0 frame (do_anonymous_page() in mm/memory.c).
  * {@link #split} is split_huge_page(): the THP becomes 512 order-0 pages in place (AnonHugePages
  * drops, nothing is freed); KSM needs it before merging a page inside a THP.
  * {@link Khugepaged} collapses SMALL regions through {@link #collapse}.
+ *
+ * <p>Reads of never-written memory ({@link #readFault}) map the shared zero page, read-only:
+ * do_anonymous_page() without FAULT_FLAG_WRITE maps my_zero_pfn() in a PTE (a SMALL region's
+ * entry holds {@link #ZERO_PTE}), and do_huge_pmd_anonymous_page() in an EMPTY THP-eligible region
+ * with use_zero_page maps the huge zero page (HUGE_ZERO). Neither is resident: no frame of the
+ * mapping's own, not in {@link #presentPages} (RSS), AnonPages or AnonHugePages; both take the
+ * region's page tables as a fault that allocates would. A later {@link #fault} (a write) allocates:
+ * a 4 KiB page for a zero PTE (wp_page_copy()), a THP for a HUGE_ZERO region
+ * (do_huge_zero_wp_pmd() in 6.x: oracle O3, fixtures/thp/zeropage-64.jsonl), or when no order-9
+ * block is free the huge zero PMD is split into zero PTEs and one 4 KiB page is allocated.
  *
  * <p>Data, per region: a state byte, a present count, the THP's head frame, and for SMALL regions
  * an int[512] of frames allocated on the first 4 KiB fault (frame + 1, 0 = not present; negative
@@ -30,8 +41,7 @@ import org.kvmsim.sim.mem.HostMemory;
  * not, adds 2052 kB to VmPTE: 512 PTE pages and one PMD page (fixtures/pagetables).
  *
  * <p>Accounting kept in the host: AnonPages (+1 per 4 KiB page, +512 per THP), AnonHugePages
- * (+512 per THP), PageTables (+1 per table page). Differs from Linux: no huge zero page on read faults (every touch is a write),
- * no defrag/direct compaction (a THP fault succeeds only if an order-9 block is already free),
+ * (+512 per THP), PageTables (+1 per table page). Differs from Linux: no defrag/direct compaction (a THP fault succeeds only if an order-9 block is already free),
  * no deferred split or shrinker of underused THPs, no swap.
  */
 public final class ThpMapping {
@@ -39,6 +49,12 @@ public final class ThpMapping {
     public static final byte EMPTY = 0;
     public static final byte SMALL = 1;
     public static final byte HUGE = 2;
+    public static final byte HUGE_ZERO = 3;
+    /** A SMALL region's entry for a page that maps the zero page (not a frame of its own). */
+    static final int ZERO_PTE = Integer.MIN_VALUE;
+    /** {@link #readFault}: the page is (now) mapped by the zero page, or by the huge zero page. */
+    public static final int MAPS_ZERO = 12;
+    public static final int MAPS_HUGE_ZERO = 21;
 
     private final HostMemory mem;
     private final ThpSettings settings;
@@ -168,11 +184,71 @@ public final class ThpMapping {
         if (s == HUGE) {
             return hugeBase[r] + (int) (page & (REGION_PAGES - 1));
         }
-        if (s == EMPTY) {
+        if (s == EMPTY || s == HUGE_ZERO) {
             return -1;
         }
         int v = small[r][(int) (page & (REGION_PAGES - 1))];
-        return v > 0 ? v - 1 : v < 0 ? -v - 1 : -1;
+        return v > 0 ? v - 1 : v < 0 && v != ZERO_PTE ? -v - 1 : -1;
+    }
+
+    /** Whether a page maps the zero page or the huge zero page (read, never written). */
+    public boolean isZeroMapped(long page) {
+        int r = (int) (page >>> 9);
+        return state[r] == HUGE_ZERO || state[r] == SMALL && small[r][(int) (page & (REGION_PAGES - 1))] == ZERO_PTE;
+    }
+
+    /** Whether a page's region maps the huge zero page. */
+    public boolean isHugeZero(long page) {
+        return state[(int) (page >>> 9)] == HUGE_ZERO;
+    }
+
+    /**
+     * A read fault (no FAULT_FLAG_WRITE) on a page: if it is not present, maps the huge zero page
+     * over its region (an EMPTY region that could take a THP, with use_zero_page) or the zero page
+     * in its PTE, as do_huge_pmd_anonymous_page() and do_anonymous_page() do, and returns
+     * {@link #MAPS_HUGE_ZERO} or {@link #MAPS_ZERO}; also when it already maps one. Returns 0, with
+     * nothing done, when the page is present or a read must allocate as a write does (a
+     * THP-eligible region without use_zero_page gets a THP: {@link #fault}); -1 when no frame was
+     * free for a page table.
+     */
+    public int readFault(long page) {
+        if (page < 0 || page >= pages) {
+            throw new IndexOutOfBoundsException("page " + page + " outside a mapping of " + pages);
+        }
+        int r = (int) (page >>> 9);
+        int i = (int) (page & (REGION_PAGES - 1));
+        byte s = state[r];
+        if (s == HUGE_ZERO) {
+            return MAPS_HUGE_ZERO;
+        }
+        if (s == HUGE) {
+            return 0;
+        }
+        if (s == EMPTY && thpEnabled() && wholeRegion(r)) {
+            if (!settings.useZeroPage) {
+                return 0;
+            }
+            // the huge zero PMD takes a deposited PTE page as a THP does (set_huge_zero_folio())
+            if (!tablesFor(r)) {
+                return -1;
+            }
+            state[r] = HUGE_ZERO;
+            return MAPS_HUGE_ZERO;
+        }
+        int[] frames = small[r];
+        if (frames != null && frames[i] != 0) {
+            return frames[i] == ZERO_PTE ? MAPS_ZERO : 0;
+        }
+        if (!tablesFor(r)) {
+            return -1;
+        }
+        if (frames == null) {
+            frames = new int[REGION_PAGES];
+            small[r] = frames;
+            state[r] = SMALL;
+        }
+        frames[i] = ZERO_PTE;
+        return MAPS_ZERO;
     }
 
     public boolean isHuge(long page) {
@@ -194,7 +270,10 @@ public final class ThpMapping {
         if (s == HUGE) {
             return hugeBase[r] + i;
         }
-        if (s == EMPTY && thpEnabled() && wholeRegion(r)) {
+        boolean hugeZero = s == HUGE_ZERO;
+        if (hugeZero || s == EMPTY && thpEnabled() && wholeRegion(r)) {
+            // a write to the huge zero PMD: do_huge_zero_wp_pmd() allocates a THP (6.x), keeping
+            // the deposited PTE page
             int f = mem.alloc(9, node);
             if (f >= 0 && !tablesFor(r)) {
                 // __do_huge_pmd_anonymous_page(): no page for the deposit, VM_FAULT_OOM
@@ -213,9 +292,13 @@ public final class ThpMapping {
                 return f + i;
             }
             thpFaultFallback++;
+            if (hugeZero) {
+                // VM_FAULT_FALLBACK: the huge zero PMD is split, then the write copies one zero PTE
+                splitZero(r);
+            }
         }
         int[] frames = small[r];
-        if (frames != null && frames[i] != 0) {
+        if (frames != null && frames[i] != 0 && frames[i] != ZERO_PTE) {
             return frames[i] > 0 ? frames[i] - 1 : -frames[i] - 1;
         }
         // do_anonymous_page(): the PTE page first (pte_alloc()), then the page
@@ -236,6 +319,14 @@ public final class ThpMapping {
         presentPages++;
         mem.add(HostMemory.Counter.ANON_PAGES, 1);
         return f;
+    }
+
+    /** __split_huge_zero_page_pmd(): a HUGE_ZERO region becomes 512 zero PTEs. */
+    private void splitZero(int r) {
+        int[] zeros = new int[REGION_PAGES];
+        Arrays.fill(zeros, ZERO_PTE);
+        small[r] = zeros;
+        state[r] = SMALL;
     }
 
     /** split_huge_page(): a THP becomes 512 4 KiB pages on the same frames. No-op otherwise. */
@@ -274,7 +365,7 @@ public final class ThpMapping {
         if (v > 0) {
             mem.free(v - 1, 0);
             mem.add(HostMemory.Counter.ANON_PAGES, -1);
-        } else if (v == 0) {
+        } else if (v == 0 || v == ZERO_PTE) {
             present[r]++;
             presentPages++;
         } else {
@@ -294,9 +385,14 @@ public final class ThpMapping {
         if (state[r] == EMPTY) {
             return -1;
         }
+        if (state[r] == HUGE_ZERO) {
+            // the huge zero PMD is split into zero PTEs (__split_huge_zero_page_pmd()), then one goes
+            splitZero(r);
+        }
         split(r);
         int v = small[r][i];
-        if (v == 0) {
+        if (v == 0 || v == ZERO_PTE) {
+            small[r][i] = 0;
             return -1;
         }
         small[r][i] = 0;

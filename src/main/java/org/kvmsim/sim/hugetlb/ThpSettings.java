@@ -21,6 +21,13 @@ public final class ThpSettings {
     /** khugepaged/max_ptes_shared: PTEs mapping shared pages a range may have and still be collapsed. */
     public int maxPtesShared = 256;
 
+    /**
+     * use_zero_page: a read fault in an empty THP-eligible 2 MiB range maps the huge zero page
+     * (do_huge_pmd_anonymous_page(), transparent_hugepage_use_zero_page()); default 1. Not a
+     * script attribute yet: only tests change it.
+     */
+    public boolean useZeroPage = true;
+
     /** Whether a mapping (madvised or not) may have THPs under the current mode. */
     public boolean enabledFor(boolean madvised) {
         return mode == ThpMode.ALWAYS || (mode == ThpMode.MADVISE && madvised);

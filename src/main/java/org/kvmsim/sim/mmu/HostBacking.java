@@ -19,6 +19,24 @@ public interface HostBacking {
     long faultIn(long gpa);
 
     /**
+     * A read fault (GUP without FOLL_WRITE, as KVM's hva_to_pfn_slow() makes for a read): where
+     * the page was never written, maps the shared zero page (do_anonymous_page()) or, in a range
+     * that could take a THP, the huge zero page (do_huge_pmd_anonymous_page() with
+     * use_zero_page), and returns that mapping's log2 size, 12 or 21; {@link #hpa} then gives the
+     * zero page's frame. Returns 0, with nothing done, when the page is present or the read has
+     * to fault it in as a write does ({@link #faultIn}: hugetlbfs memory has no zero page). The
+     * nested leaf or spte over a zero page is read-only: a write faults again.
+     */
+    default int mapZero(long gpa) {
+        return 0;
+    }
+
+    /** Whether {@code gpa} maps the zero page or the huge zero page ({@link #mapZero}). */
+    default boolean zeroMapped(long gpa) {
+        return false;
+    }
+
+    /**
      * log2 of the host page that backs {@code gpa}: 12 (anonymous 4 KiB), 21 (THP or 2 MiB
      * hugetlbfs) or 30 (1 GiB hugetlbfs). A nested leaf is never larger than this.
      */

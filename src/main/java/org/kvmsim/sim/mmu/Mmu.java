@@ -156,6 +156,14 @@ public final class Mmu {
     private long hostFaults;
     /** 4 KiB pages those host faults zeroed (clear_page each). */
     private long hostZeroedPages;
+    /**
+     * Whether a nested leaf or spte of this VM has ever mapped the zero page (read-only): from
+     * then on a write checks its page first ({@link #writeProtectFault}). Never cleared: it only
+     * spares VMs that never read never-written memory the check.
+     */
+    private boolean zeroSeen;
+    /** Set by {@link #installNested} when it mapped the zero page by a fault (a host fault without zeroing). */
+    private boolean zeroFaulted;
 
     /** One bit per 2 MiB of GPA mapped by a 2 MiB or 1 GiB nested leaf (for {@link #nestedPresent}). */
     private long[] nestedLarge = new long[8];
@@ -566,7 +574,7 @@ public final class Mmu {
         for (long a = gpa; a < gpa + bytes; ) {
             long l = npt.lookup(a);
             if (l == NOT_MAPPED) {
-                eptViolation(a);
+                eptViolation(a, true);
                 l = npt.lookup(a);
             }
             long size = 1L << shiftOfLevel(RadixTable.leafLevel(l));
@@ -973,6 +981,10 @@ public final class Mmu {
         if (c.current != active) {
             enter();
         }
+        if (write && zeroSeen) {
+            writeProtectFault(gva);
+            c = cpu;
+        }
         // cycles are derived from these event counts in counters(): the hot path only counts
         accesses++;
         Tlbs t = c.tlbs;
@@ -1013,7 +1025,7 @@ public final class Mmu {
                 long gva = gvas[j];
                 boolean write = writes != null && writes[j];
                 Tlbs t = cpu.tlbs;
-                if (cpu.current != active || t.sizesInUse != 1) {
+                if (cpu.current != active || t.sizesInUse != 1 || write && zeroSeen) {
                     access(gva, write);
                     continue;
                 }
@@ -1113,7 +1125,7 @@ public final class Mmu {
             }
             // (a huge leaf replacing a table flushes, but only a table emptied by zaps, which
             // ended any mirroring already: the native price cannot be cut off mid-access here)
-            eptViolation(violationGpa);
+            eptViolation(violationGpa, write);
             return false;
         }
         if (mirror) {
@@ -1574,10 +1586,64 @@ public final class Mmu {
         guestFaultExtraPages += (1L << (shiftOfLevel(RadixTable.leafLevel(mapped)) - 12)) - 1;
     }
 
-    private void eptViolation(long gpa) {
+    /**
+     * An EPT violation at {@code gpa}. A read of anonymous memory never written maps the zero page
+     * read-only (see {@link #installNested}); a write faults the page in.
+     */
+    private void eptViolation(long gpa, boolean write) {
         eptViolations++;
         exit(cm.ept_violation_cycles());
-        hostFault(installNested(gpa));
+        hostFault(installNested(gpa, write));
+        if (zeroFaulted) {
+            // do_anonymous_page() or do_huge_pmd_anonymous_page() mapping the zero page: a host
+            // fault with nothing to allocate or zero
+            hostFaults++;
+        }
+    }
+
+    /**
+     * A write to a page whose nested leaf or spte maps the zero page read-only: an EPT violation
+     * (or, under shadow paging, a page fault) whose handler faults the page in for writing (GUP
+     * with FOLL_WRITE: wp_page_copy(), or do_huge_zero_wp_pmd() allocating a THP for the huge zero
+     * page), which the MMU notifier follows by zapping the read-only entry and flushing; the
+     * handler then maps the new page writable, and the access goes on. Taken before the access
+     * looks the TLBs up, as a TLB entry filled by a read carries no write permission; the walk
+     * that would find the read-only leaf is not counted (the access walks again afterwards).
+     */
+    private void writeProtectFault(long gva) {
+        Space sp = cur;
+        if (sp == null || paging == Paging.NATIVE) {
+            return;
+        }
+        long gl = sp.guest.lookup(gva);
+        if (gl == NOT_MAPPED) {
+            return;
+        }
+        long gpa = RadixTable.resolve(gl, gva);
+        if (!host.zeroMapped(gpa)) {
+            return;
+        }
+        if (paging == Paging.SHADOW) {
+            if (sp.shadow.table.lookup(gva) == NOT_MAPPED) {
+                return; // the walk's shadow fault maps it for the write
+            }
+            shadowFaults++;
+            exit(cm.shadow_fault_cycles());
+            hostFault(host.faultIn(gpa & ~0xFFFL));
+            fillShadow(sp.shadow, gva, true);
+            return;
+        }
+        if (npt.lookup(gpa) == NOT_MAPPED) {
+            return; // the walk's EPT violation faults it in for the write
+        }
+        eptViolations++;
+        exit(cm.ept_violation_cycles());
+        hostFault(installNested(gpa, true));
+    }
+
+    /** Whether a write to {@code gpa} would take a write-protection fault (it maps the zero page). */
+    public boolean writeFaults(long gpa) {
+        return zeroSeen && host.zeroMapped(gpa);
     }
 
     /**
@@ -1595,19 +1661,41 @@ public final class Mmu {
     /**
      * KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow.
      * Returns the bytes the host zeroed faulting the page in (0 if it was present).
+     *
+     * <p>A read ({@code write} false) of anonymous memory never written faults it in without
+     * FOLL_WRITE (hva_to_pfn_slow()): the host maps the zero page, or the huge zero page in a
+     * THP range, and KVM maps it read-only, as large as the host mapping (its attempt to get the
+     * page writable, get_user_page_fast_only(FOLL_WRITE), fails for the zero page). Sets
+     * {@link #zeroFaulted} when that took a host fault (the zero mapping was new).
      */
-    private long installNested(long gpa) {
+    private long installNested(long gpa, boolean write) {
+        zeroFaulted = false;
+        if (!write) {
+            boolean was = host.zeroMapped(gpa);
+            int zeroShift = host.mapZero(gpa & ~0xFFFL);
+            if (zeroShift > 0) {
+                zeroSeen = true;
+                zeroFaulted = !was;
+                mapNested(gpa, Math.min(zeroShift, host.backingPageShift(gpa)), false);
+                return 0;
+            }
+        }
         // KVM faults the host page in first (__kvm_faultin_pfn(): a THP may come with it), then
         // maps as large as the host's page table now allows (kvm_mmu_max_mapping_level())
         long zeroed = host.faultIn(gpa & ~0xFFFL);
-        int shift = host.backingPageShift(gpa);
+        mapNested(gpa, host.backingPageShift(gpa), true);
+        return zeroed;
+    }
+
+    /** The largest nested leaf up to {@code shift} that alignment and the table allow for {@code gpa}. */
+    private void mapNested(long gpa, int shift, boolean writable) {
         while (true) {
             long mask = (1L << shift) - 1;
             long base = gpa & ~mask;
             long hpa = host.hpa(base);
             if ((hpa & mask) == 0) {
                 try {
-                    if (npt.map(base, hpa, shift, true, null)) {
+                    if (npt.map(base, hpa, shift, writable, null)) {
                         // a huge leaf replaced an emptied table (after a THP collapse): walk
                         // caches may still point at that table, and KVM flushes after freeing it
                         flushAfterZap();
@@ -1623,7 +1711,7 @@ public final class Mmu {
                         }
                         nested4k[word] |= 1L << gpn;
                     }
-                    return zeroed;
+                    return;
                 } catch (IllegalStateException overlapping) {
                     // smaller nested pages already map part of this range: fall back to smaller
                 }
@@ -1643,8 +1731,11 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
-        boolean mapped = fillShadow(cur.shadow, gva);
+        boolean mapped = fillShadow(cur.shadow, gva, write);
         hostFault(cur.shadow.faultedInBytes);
+        if (cur.shadow.zeroFaulted) {
+            hostFaults++;
+        }
         if (!mapped) {
             guestFault(gva, write);
         }
@@ -1654,8 +1745,9 @@ public final class Mmu {
      * KVM's shadow fill for {@code gva} (see {@link ShadowTable#fill}); a large spte that replaced
      * a table flushes this VM's TLBs. False if the guest maps nothing there.
      */
-    private boolean fillShadow(ShadowTable sh, long gva) {
-        boolean mapped = sh.fill(gva);
+    private boolean fillShadow(ShadowTable sh, long gva, boolean write) {
+        boolean mapped = sh.fill(gva, write);
+        zeroSeen |= sh.mappedZero;
         if (sh.droppedOnFill) {
             sh.droppedOnFill = false;
             flushRemote(false);
@@ -1731,7 +1823,7 @@ public final class Mmu {
         if (paging.nested()) {
             long nl = npt.lookup(gpa);
             if (nl == NOT_MAPPED) {
-                installNested(gpa);
+                installNested(gpa, false);
                 nl = npt.lookup(gpa);
             }
             hpa = RadixTable.resolve(nl, gpa);
@@ -1757,7 +1849,7 @@ public final class Mmu {
                 break;
             case SHADOW:
                 if (sp.guest.lookup(gva) != NOT_MAPPED && sp.shadow.table.lookup(gva) == NOT_MAPPED) {
-                    fillShadow(sp.shadow, gva);
+                    fillShadow(sp.shadow, gva, false);
                 }
                 walkRecords(sp.shadow.table, gva, WalkRef.Dimension.SHADOW, out, host::hpa);
                 break;
@@ -1839,7 +1931,7 @@ public final class Mmu {
 
     private void nestedRecords(long gpa, List<WalkRef> out) {
         if (npt.lookup(gpa) == NOT_MAPPED) {
-            installNested(gpa);
+            installNested(gpa, false);
         }
         walkRecords(npt, gpa, WalkRef.Dimension.NESTED, out, f -> f);
     }

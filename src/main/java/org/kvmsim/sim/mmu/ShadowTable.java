@@ -45,7 +45,8 @@ import java.util.Arrays;
  *
  * <p>Differences from KVM: the shadow is a tree (KVM shares shadow pages among parents and keeps
  * zapped ones on a hash for reuse; here a zap frees the subtree); one role per gfn; no A/D-bit
- * emulation (KVM maps clean pages read-only to catch the first write); no prefetch of
+ * emulation (KVM maps clean pages read-only to catch the first write; here only the zero page is
+ * mapped read-only, and the MMU takes the write fault on it); no prefetch of
  * neighbouring sptes; a KSM page is not mapped read-only (writes reach the host's copy-on-write
  * through the engine, not through a write fault on the spte).
  */
@@ -167,10 +168,13 @@ final class ShadowTable {
     /**
      * KVM's page-fault path: builds the shadow path for {@code gva} from the guest tables,
      * shadowing (write-protecting) each guest table on the way; false if the guest maps nothing
-     * there (the fault is the guest's own).
+     * there (the fault is the guest's own). A read ({@code write} false) of memory never written
+     * maps the zero page, read-only ({@link HostBacking#mapZero}).
      */
-    boolean fill(long gva) {
+    boolean fill(long gva, boolean write) {
         faultedInBytes = 0;
+        zeroFaulted = false;
+        mappedZero = false;
         RadixTable g = guest;
         RadixTable s = table;
         int gt = g.root;
@@ -184,8 +188,11 @@ final class ShadowTable {
                 }
                 long gfnAddr = RadixTable.leafFrameAddress(ge);
                 // KVM's fault path looks the host page up, faulting it in (__kvm_faultin_pfn())
-                faultedInBytes = host.faultIn(gfnAddr);
-                setSpte(st * ENTRIES + idx, RadixTable.leafEntry(gfnAddr, (ge & RadixTable.LW) != 0));
+                boolean zero = !write && mapZero(gfnAddr) > 0;
+                if (!zero) {
+                    faultedInBytes = host.faultIn(gfnAddr);
+                }
+                setSpte(st * ENTRIES + idx, RadixTable.leafEntry(gfnAddr, !zero && (ge & RadixTable.LW) != 0));
                 return true;
             }
             upFlood[st] = 0;
@@ -194,7 +201,7 @@ final class ShadowTable {
                 return false;
             }
             if ((ge & PS) != 0) {
-                fillUnderHugePage(gva, l, ge, st);
+                fillUnderHugePage(gva, l, ge, st, write);
                 return true;
             }
             int gchild = childOf(ge);
@@ -209,14 +216,17 @@ final class ShadowTable {
     }
 
     /** A guest huge page: mapped as large as the host page allows, with direct tables below. */
-    private void fillUnderHugePage(long gva, int level, long ge, int st) {
+    private void fillUnderHugePage(long gva, int level, long ge, int st, boolean write) {
         RadixTable s = table;
         int gShift = shiftOfLevel(level);
         long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
         // the host page is faulted in first, as KVM does (a THP may come with it), then sized
-        faultedInBytes = host.faultIn(gpa & ~0xFFFL);
-        int shift = Math.min(gShift, host.backingPageShift(gpa));
-        boolean w = (ge & RadixTable.W) != 0;
+        int zeroShift = write ? 0 : mapZero(gpa & ~0xFFFL);
+        if (zeroShift == 0) {
+            faultedInBytes = host.faultIn(gpa & ~0xFFFL);
+        }
+        int shift = Math.min(gShift, zeroShift > 0 ? Math.min(zeroShift, host.backingPageShift(gpa)) : host.backingPageShift(gpa));
+        boolean w = zeroShift == 0 && (ge & RadixTable.W) != 0;
         int leafLevel = RadixTable.levelOfShift(shift);
         for (int lv = level; lv > leafLevel; lv--) {
             int child = s.ensureChild(st, lv, index(gva, lv));
@@ -244,6 +254,24 @@ final class ShadowTable {
             rmap.addLarge(leafLevel, frame >>> 12, slot);
         }
     }
+
+    /**
+     * A read fault's host side: the zero page where the page was never written (see
+     * {@link HostBacking#mapZero}); its log2 size, or 0 when the page has to be faulted in.
+     */
+    private int mapZero(long gpa) {
+        boolean was = host.zeroMapped(gpa);
+        int shift = host.mapZero(gpa);
+        if (shift > 0) {
+            mappedZero = true;
+            zeroFaulted = !was;
+        }
+        return shift;
+    }
+
+    /** Whether the last {@link #fill} mapped the zero page (read-only), and whether that was a new host mapping. */
+    boolean mappedZero;
+    boolean zeroFaulted;
 
     /** Set when a fill replaced a table by a large spte; the MMU flushes the VM's TLBs. */
     boolean droppedOnFill;
