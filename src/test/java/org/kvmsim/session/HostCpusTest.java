@@ -98,7 +98,7 @@ class HostCpusTest {
                 host hv1 { memory = 2 GiB; ksm = fast; thp = never }
                 vm e on hv1 { memory = 64 MiB; vcpus = 4 }
                 pagetable app in e { map 0x7f00_0000_0000 size 4 MiB page 4 KiB }
-                workload warm on e.app { pattern = sequential; footprint = 4 MiB; accesses = 40_000; seed = 1 }
+                workload warm on e.app { pattern = sequential; footprint = 4 MiB; accesses = 40_000; writes = 100%; seed = 1 }
                 run 1 s
                 reset mmu
                 write e pages 0 .. 99 = same 1
