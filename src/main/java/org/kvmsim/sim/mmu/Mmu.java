@@ -272,15 +272,11 @@ public final class Mmu {
             // (its old core's entries are not read: the native thread starts cold as well)
             unmirrorEmpty(v);
             nat.flushLinear(0);
-            if (cm.name().startsWith("zen")) {
+            if (!cm.flush_all_contexts()) {
                 core.tlbs.flushLinear(tag);
                 core.tlbs.flushNested(eptp);
             } else {
-                // the vCPU on that core keeps its native price: it takes over before the flush
-                if (core.current != null) {
-                    core.current.mmu.unmirror(core.current);
-                }
-                core.tlbs.flushAll();
+                flushAllContexts(core);
             }
             core.flushesReceived++;
         }
@@ -937,7 +933,8 @@ public final class Mmu {
                 c.ipisReceived++;
             }
         }
-        if (nested) {
+        boolean global = cm.flush_all_contexts() && paging != Paging.NATIVE;
+        if (nested || global) {
             for (int i = 0; i < vcpus.length; i++) {
                 Cpu c = vcpus[i] == active ? cpu : vcpus[i].core;
                 if (c == null) {
@@ -947,11 +944,30 @@ public final class Mmu {
                 for (int j = 0; j < i && !seen; j++) {
                     seen = (vcpus[j] == active ? cpu : vcpus[j].core) == c;
                 }
-                if (!seen) {
+                if (seen) {
+                    continue;
+                }
+                if (global) {
+                    // Intel: the request ends in vmx_flush_tlb_all(), INVEPT (or INVVPID)
+                    // all-context: every VM's entries on the core go, not only this one's
+                    flushAllContexts(c);
+                } else {
                     c.tlbs.flushNested(eptp);
                 }
             }
         }
+    }
+
+    /**
+     * INVEPT/INVVPID all-context on {@code core}: every entry of every VM. The vCPU on the core,
+     * if it still mirrors its native price, takes over its own model first (a native run is not
+     * flushed by another VM's KVM).
+     */
+    private static void flushAllContexts(Cpu core) {
+        if (core.current != null) {
+            core.current.mmu.unmirror(core.current);
+        }
+        core.tlbs.flushAll();
     }
 
     /**

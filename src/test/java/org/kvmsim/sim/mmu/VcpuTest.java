@@ -23,7 +23,13 @@ class VcpuTest {
         private long nextData = 0x4000_0000L;
 
         Vm(CpuModel model, int vcpus, int cores) {
-            this.cores = new Cores(model, cores);
+            this(new Cores(model, cores), vcpus);
+        }
+
+        /** A VM of {@code vcpus} vCPUs on the given cores (shared with other VMs). */
+        Vm(Cores cores, int vcpus) {
+            this.cores = cores;
+            int n = cores.count();
             this.mmu = new Mmu("g", Paging.EPT, this.cores, vcpus, 4, 4, new LinearHostBacking(1L << 34, 12, 1L << 38), 0);
             this.space = mmu.newAddressSpace(() -> {
                 long a = nextTable;
@@ -35,7 +41,7 @@ class VcpuTest {
                 nextData += 4096;
             }
             for (int i = 0; i < vcpus; i++) {
-                mmu.select(i, this.cores.get(i % cores));
+                mmu.select(i, this.cores.get(i % n));
             }
         }
 
@@ -106,6 +112,25 @@ class VcpuTest {
             long before = vm.mmu.counters(v).stlbMisses();
             vm.touch(v, 1);
             assertEquals(before + 64, vm.mmu.counters(v).stlbMisses());
+        }
+    }
+
+    @Test
+    void onIntelAZapInOneVmEmptiesTheSharedCoreForEveryVmOnAmdOnlyForItself() {
+        for (String preset : new String[] {"skylake", "zen2"}) {
+            Cores cores = new Cores(CpuModel.preset(preset), 1);
+            Vm[] vms = new Vm[2];
+            for (int i = 0; i < 2; i++) {
+                vms[i] = new Vm(cores, 1);
+                vms[i].touch(0, 1);
+            }
+            // both VMs' pages are cached on the one core; a zap in VM 0 (KSM merged a page)
+            vms[0].mmu.invalidateHostPage(0x4000_0000L);
+            long before = vms[1].mmu.counters().stlbMisses();
+            vms[1].touch(0, 1);
+            long missed = vms[1].mmu.counters().stlbMisses() - before;
+            assertEquals(preset.equals("skylake") ? 64 : 0, missed,
+                    preset + ": vmx_flush_tlb_all() is INVEPT all-context, svm_flush_tlb_all() one ASID");
         }
     }
 
