@@ -1704,6 +1704,15 @@ public final class Mmu {
         }
     }
 
+    /** Sptes installed by prefetch, all address spaces. For tests. */
+    long prefetchedSptes() {
+        long n = 0;
+        for (Space sp : spaces) {
+            n += sp.shadow == null ? 0 : sp.shadow.prefetched;
+        }
+        return n;
+    }
+
     RadixTable guestTable(int space) {
         return spaces.get(space).guest;
     }

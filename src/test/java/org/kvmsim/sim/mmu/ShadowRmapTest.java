@@ -27,6 +27,10 @@ class ShadowRmapTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         int hostShift = rnd.nextBoolean() ? 12 : 21;
         Rig r = new Rig(Paging.SHADOW, CpuModel.skylake(), 4, 4, hostShift);
+        if (rnd.nextInt(3) == 0) {
+            // every host page present: faults prefetch their neighbours' sptes
+            r.host.prefault(Rig.DATA_GPA, 64L << 20);
+        }
         int[] spaces = {r.space, r.mmu.newAddressSpace(r::allocTable)};
         // guest addresses over a few leaf tables and PDs; guest frames from a small pool (aliases)
         long[] gvas = new long[GVAS];
