@@ -40,6 +40,8 @@ import java.util.Arrays;
  * <li>Spte prefetch: a fault that installs a 4 KiB spte also fills the empty slots of its aligned
  * block of {@value #PREFETCH} whose guest entry is present and whose host page is present
  * already (FNAME(pte_prefetch), __direct_pte_prefetch()); see {@link #prefetch}.</li>
+ * <li>Recycling: every page but the root is in the VM's {@link ShadowPageList}; the MMU zaps the
+ * oldest at its shadow page limit ({@link #zapIfChildless}, make_mmu_pages_available()).</li>
  * </ul>
  *
  * <p>An spte here records the gfn it translates (what KVM keeps beside it in the shadow page's
@@ -74,21 +76,25 @@ final class ShadowTable {
     private final HostBacking host;
     private final LongLongMap shadowed;
     private final ReverseMap rmap = new ReverseMap();
+    private final ShadowPageList pages;
 
     private long[] upGfn = filled(8);
     private int[] upGuest = new int[8];
+    private long[] upBorn = new long[8];
     private byte[] upFlood = new byte[8];
     private long[] lfGfn = filled(8);
     private int[] lfGuest = new int[8];
+    private long[] lfBorn = new long[8];
     private boolean[] lfUnsync = new boolean[8];
     private int[] unsync = new int[8];
     private int unsyncN;
 
-    ShadowTable(int spaceId, RadixTable guest, HostBacking host, LongLongMap shadowed) {
+    ShadowTable(int spaceId, RadixTable guest, HostBacking host, LongLongMap shadowed, ShadowPageList pages) {
         this.spaceId = spaceId;
         this.guest = guest;
         this.host = host;
         this.shadowed = shadowed;
+        this.pages = pages;
         this.table = new RadixTable(guest.levels, host::allocTablePage, host::freeTablePage);
         register(guest.levels, table.root, guest.rootAddress(), guest.root);
     }
@@ -112,6 +118,7 @@ final class ShadowTable {
             Arrays.fill(upGfn, old, n, UNREG);
             upGuest = Arrays.copyOf(upGuest, n);
             upFlood = Arrays.copyOf(upFlood, n);
+            upBorn = Arrays.copyOf(upBorn, n);
         }
     }
 
@@ -123,10 +130,20 @@ final class ShadowTable {
             Arrays.fill(lfGfn, old, n, UNREG);
             lfGuest = Arrays.copyOf(lfGuest, n);
             lfUnsync = Arrays.copyOf(lfUnsync, n);
+            lfBorn = Arrays.copyOf(lfBorn, n);
         }
     }
 
     private void register(int level, int shadowId, long gfnAddr, int guestId) {
+        // the root is never recycled: it is every vCPU's root in use here
+        long born = level == guest.levels ? 0 : pages.add(ShadowPageList.key(spaceId, level, shadowId));
+        if (level == 1) {
+            ensureLeaf(shadowId);
+            lfBorn[shadowId] = born;
+        } else {
+            ensureUpper(shadowId);
+            upBorn[shadowId] = born;
+        }
         if (level == 1) {
             ensureLeaf(shadowId);
             lfGfn[shadowId] = gfnAddr;
@@ -477,6 +494,29 @@ final class ShadowTable {
         return n;
     }
 
+    /** Whether shadow page {@code id} at {@code level} is the one born at {@code born}, still there. */
+    boolean alive(int level, int id, long born) {
+        return registered(level, id) && (level == 1 ? lfBorn[id] : upBorn[id]) == born;
+    }
+
+    /**
+     * Zaps shadow page {@code id} at {@code level} (make_mmu_pages_available() recycling it) unless
+     * shadow pages hang below it: in KVM a zapped upper page leaves its children allocated and
+     * unlinked until their own turn, which this tree cannot keep. True if it was zapped.
+     */
+    boolean zapIfChildless(int level, int id) {
+        if (level > 1) {
+            long[] up = table.up;
+            for (int slot = id * ENTRIES, end = slot + ENTRIES; slot < end; slot++) {
+                if (up[slot] != 0 && (up[slot] & PS) == 0) {
+                    return false;
+                }
+            }
+        }
+        table.zapSlot(level == 1 ? table.lfParent[id] : table.upParent[id], zaps);
+        return true;
+    }
+
     /**
      * The HPA an spte's entry leads to: sptes name the gfn, the host mapping gives its frame. For
      * tests: asking the engine's host backing may fault the page in.
@@ -530,6 +570,6 @@ final class ShadowTable {
 
     /** Java heap of the shadow table and its metadata. */
     long heapBytes() {
-        return table.heapBytes() + 13L * (upGfn.length + lfGfn.length) + 4L * unsync.length + rmap.heapBytes();
+        return table.heapBytes() + 21L * (upGfn.length + lfGfn.length) + 4L * unsync.length + rmap.heapBytes();
     }
 }
