@@ -42,7 +42,8 @@ import org.kvmsim.sim.view.WalkRef;
  * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, built on page faults
  * ({@link ShadowTable}: write-protected guest tables, unsync leaf pages resynced on CR3 load and
  * INVLPG, zap after {@value ShadowTable#WRITE_FLOOD_THRESHOLD} emulated writes as KVM's
- * detect_write_flooding() does). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
+ * detect_write_flooding() does, spte prefetch of the aligned block of 8, and the VM's shadow page
+ * limit, whose oldest pages are recycled). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
  * and every guest page fault exit; the hardware walk is 1-D over the shadow table.</li>
  * </ul>
  *

@@ -18,7 +18,7 @@ import java.util.Arrays;
  * <p>What it keeps per shadow page (arrays indexed by the shadow table's id): the guest table it
  * shadows ({@code gfn}, or {@link #DIRECT} for the tables KVM adds under a guest huge page backed
  * by smaller host pages, which shadow nothing), the guest table's id, the write-flooding count of
- * upper pages, and whether a leaf page is unsync. Every shadowed gfn is in the VM-wide
+ * upper pages, whether a leaf page is unsync, and its birth in the VM's list of shadow pages. Every shadowed gfn is in the VM-wide
  * {@code shadowed} map: those guest pages are write-protected.
  *
  * <p>Mechanisms, as KVM (arch/x86/kvm/mmu/mmu.c):
@@ -51,8 +51,9 @@ import java.util.Arrays;
  *
  * <p>Differences from KVM: the shadow is a tree (KVM shares shadow pages among parents and keeps
  * zapped ones on a hash for reuse; here a zap frees the subtree); one role per gfn; no A/D-bit
- * emulation (KVM maps clean pages read-only to catch the first write, prefetched ones too); a KSM page is not mapped read-only (writes reach the host's copy-on-write
- * through the engine, not through a write fault on the spte).
+ * emulation (KVM maps clean pages read-only to catch the first write, prefetched ones too); a KSM
+ * page is not mapped read-only (writes reach the host's copy-on-write through the engine, not
+ * through a write fault on the spte); recycling passes over pages with shadow pages below them.
  */
 final class ShadowTable {
 
