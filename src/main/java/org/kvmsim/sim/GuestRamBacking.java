@@ -44,7 +44,7 @@ final class GuestRamBacking implements HostBacking {
     @Override
     public long faultIn(long gpa) {
         long page = gpa >>> 12;
-        boolean present = present(page);
+        boolean present = mapped(page);
         hpa(gpa);
         return !present || paid(hostPageBase(page)) ? hostPageBytes(page) : 0;
     }
@@ -61,9 +61,9 @@ final class GuestRamBacking implements HostBacking {
             e.qemu.touch(v, page);
             return;
         }
-        boolean present = present(page);
+        boolean present = mapped(page);
         e.qemu.touch(v, page);
-        if (!present && v.running() && present(page)) {
+        if (!present && v.running() && mapped(page)) {
             long base = hostPageBase(page);
             int word = (int) (base >>> 6);
             if (word >= owed.length) owed = Arrays.copyOf(owed, Math.max(word + 1, owed.length * 2));
@@ -74,14 +74,29 @@ final class GuestRamBacking implements HostBacking {
     /** Host pages faulted in by the guest's fault handler and not yet paid for: a bit per first 4 KiB page. */
     private long[] owed = new long[0];
 
+    /**
+     * A page the guest's fault handler made present but no MMU fault has paid for yet is not
+     * present to KVM: there the guest's write that faults it in has not happened.
+     */
+    @Override
+    public boolean present(long gpa) {
+        long page = gpa >>> 12;
+        return v.running() && mapped(page) && !owed(hostPageBase(page));
+    }
+
+    private boolean owed(long base) {
+        int word = (int) (base >>> 6);
+        return word < owed.length && (owed[word] & (1L << base)) != 0;
+    }
+
     private boolean paid(long base) {
         int word = (int) (base >>> 6);
-        if (word >= owed.length || (owed[word] & (1L << base)) == 0) return false;
+        if (!owed(base)) return false;
         owed[word] &= ~(1L << base);
         return true;
     }
 
-    private boolean present(long page) {
+    private boolean mapped(long page) {
         if (v.huge != null) return v.huge.frameOf(page / (v.huge.pool().pageBytes() >>> 12)) >= 0;
         return v.anon.frameOf(page) >= 0;
     }

@@ -131,6 +131,8 @@ final class Qemu {
         v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> e.guest.fault(v, space, gva, write));
         v.mmu.setPvTlbFlush(v.decl.pvTlbFlush());
         v.mmu.setGuestPcid(v.decl.pcid());
+        // KVM's default n_max_mmu_pages for the VM's memslots (QEMU does not set KVM_SET_NR_MMU_PAGES)
+        v.mmu.setShadowPageLimit(Mmu.shadowPageLimit(v.decl.memory()));
         v.busyThreads = null;
         h.sched.place(v);
         e.event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new ByteSize(v.decl.memory()) + ", " + v.decl.backing());

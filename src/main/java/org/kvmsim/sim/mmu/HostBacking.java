@@ -19,6 +19,15 @@ public interface HostBacking {
     long faultIn(long gpa);
 
     /**
+     * Whether the host page behind {@code gpa} is present now, without faulting it in: what
+     * KVM's spte prefetch asks (kvm_prefetch_pages() pins only pages already mapped, through
+     * get_user_pages_fast_only()). A backing that cannot tell says no, and nothing is prefetched.
+     */
+    default boolean present(long gpa) {
+        return false;
+    }
+
+    /**
      * log2 of the host page that backs {@code gpa}: 12 (anonymous 4 KiB), 21 (THP or 2 MiB
      * hugetlbfs) or 30 (1 GiB hugetlbfs). A nested leaf is never larger than this.
      */

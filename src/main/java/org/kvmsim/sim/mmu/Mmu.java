@@ -42,7 +42,8 @@ import org.kvmsim.sim.view.WalkRef;
  * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, built on page faults
  * ({@link ShadowTable}: write-protected guest tables, unsync leaf pages resynced on CR3 load and
  * INVLPG, zap after {@value ShadowTable#WRITE_FLOOD_THRESHOLD} emulated writes as KVM's
- * detect_write_flooding() does). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
+ * detect_write_flooding() does, spte prefetch of the aligned block of 8, and the VM's shadow page
+ * limit, whose oldest pages are recycled). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
  * and every guest page fault exit; the hardware walk is 1-D over the shadow table.</li>
  * </ul>
  *
@@ -92,6 +93,10 @@ public final class Mmu {
     private final RadixTable npt;
     private final List<Space> spaces = new ArrayList<>();
     private final LongLongMap shadowed = new LongLongMap();
+    /** KVM's active_mmu_pages: the VM's shadow pages, oldest first, for recycling. */
+    private final ShadowPageList shadowPages = new ShadowPageList();
+    /** KVM's n_max_mmu_pages (no limit unless set: tests and benchmarks). */
+    private long maxShadowPages = Long.MAX_VALUE;
     private final RadixTable.WriteListener pteWrites;
     private final Vcpu[] vcpus;
     private GuestFaultHandler handler;
@@ -150,6 +155,7 @@ public final class Mmu {
     private long invlpgExits;
     private long unsyncs;
     private long resyncedPages;
+    /** Shadow pages zapped: by write flooding, or recycled at the shadow page limit. */
     private long shadowZaps;
     private long switchFlushes;
     /** EPT violations and shadow faults that faulted the host page in (host_fault each). */
@@ -418,7 +424,7 @@ public final class Mmu {
     public int newAddressSpace(TablePageAllocator tablePages) {
         RadixTable g = new RadixTable(guestLevels, tablePages, tablePages::free);
         int id = spaces.size();
-        Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed) : null);
+        Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed, shadowPages) : null);
         spaces.add(sp);
         // every vCPU starts in the first address space, in ASID slot 0 (as the boot mm), its
         // shadow root (if any) loaded
@@ -1659,6 +1665,7 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
+        makeShadowPagesAvailable();
         boolean mapped = fillShadow(cur.shadow, gva);
         hostFault(cur.shadow.faultedInBytes);
         if (!mapped) {
@@ -1677,6 +1684,72 @@ public final class Mmu {
             flushRemote(false);
         }
         return mapped;
+    }
+
+    /** KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO and KVM_MIN_ALLOC_MMU_PAGES (arch/x86/include/asm/kvm_host.h). */
+    static final long MEMSLOT_PAGES_TO_MMU_PAGES_RATIO = 50;
+    static final long MIN_ALLOC_MMU_PAGES = 64;
+    /** KVM_MIN_FREE_MMU_PAGES and KVM_REFILL_PAGES: when to recycle, and how far. */
+    static final long MIN_FREE_MMU_PAGES = 5;
+    static final long REFILL_PAGES = 25;
+
+    /**
+     * KVM's default limit on a VM's shadow pages for {@code ramBytes} of guest RAM in memslots
+     * (kvm_arch_commit_memory_region(): n_max_mmu_pages = memslot pages / 50, at least 64).
+     */
+    public static long shadowPageLimit(long ramBytes) {
+        return Math.max(MIN_ALLOC_MMU_PAGES, (ramBytes >>> 12) / MEMSLOT_PAGES_TO_MMU_PAGES_RATIO);
+    }
+
+    /** Limits the VM's shadow pages, all address spaces together (n_max_mmu_pages). */
+    public void setShadowPageLimit(long pages) {
+        this.maxShadowPages = pages;
+    }
+
+    /**
+     * KVM's make_mmu_pages_available() at a shadow fault: when fewer than 5 pages are left under
+     * the limit, kvm_mmu_zap_oldest_mmu_pages() zaps the oldest shadow pages (roots in use
+     * skipped) until 25 are free, then one remote TLB flush (kvm_mmu_commit_zap_page()). A page
+     * with shadow pages below it is passed over here (see {@link ShadowTable#zapIfChildless}).
+     * Each zap counts in shadowZaps.
+     */
+    private void makeShadowPagesAvailable() {
+        if (maxShadowPages == Long.MAX_VALUE) {
+            return;
+        }
+        long used = 0;
+        for (Space sp : spaces) {
+            used += sp.shadow.table.tableCount();
+        }
+        long avail = maxShadowPages - used;
+        if (avail >= MIN_FREE_MMU_PAGES) {
+            return;
+        }
+        if (shadowPages.size() > 2 * used + 64) {
+            shadowPages.retain((key, born) -> spaces.get(ShadowPageList.space(key)).shadow
+                    .alive(ShadowPageList.level(key), ShadowPageList.id(key), born));
+        }
+        long zapped = 0;
+        for (int left = shadowPages.size(); left > 0 && zapped < REFILL_PAGES - avail; left--) {
+            long key = shadowPages.oldestKey();
+            long born = shadowPages.oldestBirth();
+            shadowPages.removeOldest();
+            ShadowTable sh = spaces.get(ShadowPageList.space(key)).shadow;
+            int level = ShadowPageList.level(key);
+            int id = ShadowPageList.id(key);
+            if (!sh.alive(level, id, born)) {
+                continue;
+            }
+            if (sh.zapIfChildless(level, id)) {
+                zapped++;
+            } else {
+                shadowPages.requeue(key, born);
+            }
+        }
+        if (zapped > 0) {
+            shadowZaps += zapped;
+            flushRemote(false);
+        }
     }
 
     /** The guest wrote an entry of one of its table pages (called by the guest RadixTable). */
@@ -1718,6 +1791,15 @@ public final class Mmu {
                 sp.shadow.checkRmap();
             }
         }
+    }
+
+    /** Sptes installed by prefetch, all address spaces. For tests. */
+    long prefetchedSptes() {
+        long n = 0;
+        for (Space sp : spaces) {
+            n += sp.shadow == null ? 0 : sp.shadow.prefetched;
+        }
+        return n;
     }
 
     RadixTable guestTable(int space) {
@@ -1973,6 +2055,6 @@ public final class Mmu {
                 b += sp.shadow.heapBytes();
             }
         }
-        return b;
+        return b + shadowPages.heapBytes();
     }
 }
