@@ -28,6 +28,7 @@ import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Image;
 import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.model.Machine;
 import org.kvmsim.model.Paging;
 import org.kvmsim.model.Pattern;
 import org.kvmsim.model.ShowArgs;
@@ -721,11 +722,12 @@ public final class Checker {
         List<CpuSet> vcpupin = (List<CpuSet>) optional(attrs, "vcpupin", s, host, base != null ? base.vcpupin() : List.of());
         Boolean pvTlbFlush = (Boolean) optional(attrs, "pv_tlb_flush", s, host, base == null || base.pvTlbFlush());
         Boolean pcid = (Boolean) optional(attrs, "pcid", s, host, base == null || base.pcid());
+        String machine = (String) optional(attrs, "machine", s, host, base != null ? base.machine().word() : "pc");
         if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
                 || reserve == null || merge == null || node == null || guestThp == null
                 || (attrs.containsKey("image") && image == null)
                 || (attrs.containsKey("cpuset") && cpuset == null) || vcpupin == null || pvTlbFlush == null
-                || pcid == null) {
+                || pcid == null || machine == null) {
             return null;
         }
         if (!placementOk(scope.hosts.get(host), d.name().text(), vcpus, cpuset, vcpupin,
@@ -751,7 +753,7 @@ public final class Checker {
         }
         return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.of(paging),
                 backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"),
-                cpuset, vcpupin, pvTlbFlush, pcid);
+                cpuset, vcpupin, pvTlbFlush, pcid, Machine.of(machine));
     }
 
     /** A VM's node must be one of its host's. */

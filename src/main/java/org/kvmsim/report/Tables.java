@@ -327,13 +327,19 @@ public final class Tables {
         return String.format("0x%x", a);
     }
 
-    /** `show translate`: the four addresses of one access and the page sizes on each side. */
+    /**
+     * `show translate`: the four addresses of one access, the page sizes on each side, and the
+     * KVM memslot of the gpa (its number and guest-physical range, last byte included).
+     */
     public static Table translate(String subject, Translation t) {
+        String range = t.memslot() < 0 ? "" : hex(t.memslotGpa()) + "-" + hex(t.memslotGpa() + t.memslotBytes() - 1);
         return Table.create("translate", StringColumn.create("vm", List.of(subject)),
                 StringColumn.create("gva", List.of(hex(t.gva()))), StringColumn.create("gpa", List.of(hex(t.gpa()))),
                 StringColumn.create("hva", List.of(hex(t.hva()))), StringColumn.create("hpa", List.of(hex(t.hpa()))),
                 LongColumn.create("guest_page_size", new long[] {t.guestPageSize()}),
-                LongColumn.create("host_page_size", new long[] {t.hostPageSize()}));
+                LongColumn.create("host_page_size", new long[] {t.hostPageSize()}),
+                LongColumn.create("memslot", new long[] {t.memslot()}),
+                StringColumn.create("memslot_gpa", List.of(range)));
     }
 
     /** `show pagetable` / `show pagetables`: per VM and level, tables, entries and bytes of each kind. */

@@ -216,7 +216,9 @@ public final class Engine {
         // range, and the next access maps it again, as one 2 MiB nested leaf
         hs.khugepaged.setListener((mapping, region) -> {
             for (VmState vm : vms.values()) {
-                if (vm.anon == mapping && vm.mmu != null) vm.mmu.invalidateHostRange((long) region << 21, 2L << 20);
+                if (vm.anon == mapping && vm.mmu != null) {
+                    vm.mmu.invalidateHostRange(vm.slots.gpaPage((long) region << 9) << 12, 2L << 20);
+                }
             }
         });
         return hs;
@@ -467,7 +469,13 @@ public final class Engine {
         @Override
         public Optional<Translation> translate(String vm, int space, long gva) {
             try {
-                return running(vm).mmu.translate(space, gva);
+                VmState v = running(vm);
+                return v.mmu.translate(space, gva).map(t -> {
+                    // QEMU's address for the gpa, and the memslot KVM found it in
+                    Memslots.Slot s = v.slots.slotOf(t.gpa());
+                    return s == null ? t : new Translation(t.gva(), t.gpa(), v.ram.hva(t.gpa()), t.hpa(),
+                            t.guestPageSize(), t.hostPageSize(), s.id(), s.gpa(), s.size());
+                });
             } catch (VmGone gone) {
                 throw new Probe.VmKilled();
             }

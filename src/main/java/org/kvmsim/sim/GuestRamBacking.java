@@ -23,7 +23,7 @@ final class GuestRamBacking implements HostBacking {
 
     @Override
     public long hpa(long gpa) {
-        long page = gpa >>> 12;
+        long page = v.slots.ramPage(gpa >>> 12);
         e.qemu.touch(v, page);
         if (!v.running()) throw new Engine.VmGone();
         long frame;
@@ -43,7 +43,7 @@ final class GuestRamBacking implements HostBacking {
      */
     @Override
     public long faultIn(long gpa) {
-        long page = gpa >>> 12;
+        long page = v.slots.ramPage(gpa >>> 12);
         boolean present = mapped(page);
         hpa(gpa);
         return !present || paid(hostPageBase(page)) ? hostPageBytes(page) : 0;
@@ -80,7 +80,7 @@ final class GuestRamBacking implements HostBacking {
      */
     @Override
     public boolean present(long gpa) {
-        long page = gpa >>> 12;
+        long page = v.slots.ramPage(gpa >>> 12);
         return v.running() && mapped(page) && !owed(hostPageBase(page));
     }
 
@@ -114,7 +114,18 @@ final class GuestRamBacking implements HostBacking {
     @Override
     public int backingPageShift(long gpa) {
         if (v.huge != null) return Long.numberOfTrailingZeros(v.huge.pool().pageBytes());
-        return v.anon != null && v.anon.isHuge(gpa >>> 12) ? 21 : 12;
+        return v.anon != null && v.anon.isHuge(v.slots.ramPage(gpa >>> 12)) ? 21 : 12;
+    }
+
+    /** The host page's size, capped where it would cross the edge of a KVM memslot. */
+    @Override
+    public int maxLeafShift(long gpa) {
+        return v.slots.maxLeafShift(gpa, backingPageShift(gpa), Qemu.RAM_HVA);
+    }
+
+    /** Where QEMU sees guest-physical address {@code gpa}: its RAM block's mapping. */
+    long hva(long gpa) {
+        return Qemu.RAM_HVA + (v.slots.ramPage(gpa >>> 12) << 12) + (gpa & 0xfff);
     }
 
     @Override

@@ -27,7 +27,10 @@ import org.kvmsim.sim.view.VmRunState;
  * highest badness, as mm/oom_kill.c would. Stop or kill: every frame goes back.
  */
 final class Qemu {
-    /** Where QEMU maps guest RAM in its own address space (hva = RAM_HVA + gpa), 1 GiB aligned. */
+    /**
+     * Where QEMU maps guest RAM in its own address space, 1 GiB aligned: hva = RAM_HVA + the
+     * page's offset in the RAM block, which is its gpa below 4 GiB (see {@link Memslots}).
+     */
     static final long RAM_HVA = 0x7fc0_0000_0000L;
 
     private final Engine e;
@@ -46,7 +49,9 @@ final class Qemu {
         // A VM started again after `stop` boots afresh: a new guest, new tables, new address spaces.
         v.defaultSpace = -1;
         v.pagetables.clear();
-        v.nextFreeGuestPage = 0;
+        // Linux reserves the first MiB (the BIOS's, and QEMU's VGA window and ROMs sit there)
+        v.nextFreeGuestPage = Memslots.LOW_RAM_GPA >>> 12;
+        v.slots = new Memslots(v.decl.machine(), v.decl.memory());
         v.nextTablePage = -1;
         v.nextWorkloadGva = GuestKernel.WORKLOAD_GVA;
         v.current = null;

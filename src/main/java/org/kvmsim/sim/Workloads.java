@@ -324,7 +324,7 @@ final class Workloads {
         boolean nested = mmu.paging().nested();
         for (int i = from; i < g.len; i++) {
             long page = gpaPageOf(r, g.offs[i]);
-            if (page < 0 || nested && !mmu.nestedPresent(page << 12)) return i;
+            if (page < 0 || nested && !mmu.nestedPresent(r.vm.slots.gpaPage(page) << 12)) return i;
         }
         return g.len;
     }

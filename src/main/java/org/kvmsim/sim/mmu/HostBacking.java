@@ -33,6 +33,14 @@ public interface HostBacking {
      */
     int backingPageShift(long gpa);
 
+    /**
+     * log2 of the largest nested leaf (or spte) KVM may install at {@code gpa}: the host page,
+     * unless that page would cross the edge of a memslot (KVM's disallow_lpage).
+     */
+    default int maxLeafShift(long gpa) {
+        return backingPageShift(gpa);
+    }
+
     /** A fresh, zeroed 4 KiB host page for a nested or shadow table; returns its HPA. */
     long allocTablePage();
 

@@ -1615,14 +1615,15 @@ public final class Mmu {
     }
 
     /**
-     * KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow.
+     * KVM's EPT violation handler: the largest nested leaf the host backing, the memslot and
+     * alignment allow.
      * Returns the bytes the host zeroed faulting the page in (0 if it was present).
      */
     private long installNested(long gpa) {
         // KVM faults the host page in first (__kvm_faultin_pfn(): a THP may come with it), then
         // maps as large as the host's page table now allows (kvm_mmu_max_mapping_level())
         long zeroed = host.faultIn(gpa & ~0xFFFL);
-        int shift = host.backingPageShift(gpa);
+        int shift = host.maxLeafShift(gpa);
         while (true) {
             long mask = (1L << shift) - 1;
             long base = gpa & ~mask;

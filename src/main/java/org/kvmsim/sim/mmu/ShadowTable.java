@@ -237,7 +237,7 @@ final class ShadowTable {
         long gpa = (ge & ADDR_MASK) | (gva & ((1L << gShift) - 1));
         // the host page is faulted in first, as KVM does (a THP may come with it), then sized
         faultedInBytes = host.faultIn(gpa & ~0xFFFL);
-        int shift = Math.min(gShift, host.backingPageShift(gpa));
+        int shift = Math.min(gShift, host.maxLeafShift(gpa));
         boolean w = (ge & RadixTable.W) != 0;
         int leafLevel = RadixTable.levelOfShift(shift);
         for (int lv = level; lv > leafLevel; lv--) {
