@@ -751,6 +751,9 @@ public final class Mmu {
         if (c.current != active) {
             c.switchTo(active);
         }
+        if (active.flushRequest) {
+            serveFlushRequest(active, c);
+        }
         if (active.pvFlushPending) {
             active.pvFlushPending = false;
             unmirror();
@@ -823,7 +826,7 @@ public final class Mmu {
                 flushAfterZap();
             }
         } else if (paging == Paging.SHADOW && zapShadow(gpa >>> 12) > 0) {
-            flushRemote(false);
+            flushRemote();
         }
     }
 
@@ -851,7 +854,7 @@ public final class Mmu {
                     n += zapShadow(a >>> 12);
                 }
                 if (n > 0) {
-                    flushRemote(false);
+                    flushRemote();
                 }
             }
             return;
@@ -904,7 +907,7 @@ public final class Mmu {
 
     /** After nested entries went: INVEPT single-context, i.e. this VM's TLB and walk-cache entries. */
     private void flushAfterZap() {
-        flushRemote(true);
+        flushRemote();
     }
 
     /**
@@ -920,47 +923,45 @@ public final class Mmu {
      * the kicked vCPU an exit and the IPI's delivery (ipi_cycles); the requester's side (ksmd,
      * khugepaged, or the faulting vCPU's host work) is not charged to the guest.
      */
-    private void flushRemote(boolean nested) {
+    private void flushRemote() {
         for (Vcpu v : vcpus) {
             Cpu c = v == active ? cpu : v.core;
             if (c == null) {
                 continue;
             }
-            unmirror(v);
-            boolean onCore = c.current == v;
-            if (cm.vpid() || onCore) {
-                c.tlbs.flushLinear(v.tag);
-            }
             v.remoteFlushes++;
             c.flushesReceived++;
-            if (v.busy && onCore && !(v == active && executing)) {
+            if (c.current != v) {
+                // not in guest mode on its core: it serves the request at its next entry (its
+                // own entries cannot be used before then; whatever else the flush takes goes then)
+                v.flushRequest = true;
+                continue;
+            }
+            if (v.busy && !(v == active && executing)) {
                 chargeExit(v, cm.ipi_cycles());
                 v.flushIpis++;
                 c.ipisReceived++;
             }
+            serveFlushRequest(v, c);
         }
-        boolean global = cm.flush_all_contexts() && paging != Paging.NATIVE;
-        if (nested || global) {
-            for (int i = 0; i < vcpus.length; i++) {
-                Cpu c = vcpus[i] == active ? cpu : vcpus[i].core;
-                if (c == null) {
-                    continue;
-                }
-                boolean seen = false;
-                for (int j = 0; j < i && !seen; j++) {
-                    seen = (vcpus[j] == active ? cpu : vcpus[j].core) == c;
-                }
-                if (seen) {
-                    continue;
-                }
-                if (global) {
-                    // Intel: the request ends in vmx_flush_tlb_all(), INVEPT (or INVVPID)
-                    // all-context: every VM's entries on the core go, not only this one's
-                    flushAllContexts(c);
-                } else {
-                    c.tlbs.flushNested(eptp);
-                }
+    }
+
+    /**
+     * KVM_REQ_TLB_FLUSH served by {@code v} on {@code core} (kvm_vcpu_flush_tlb_all()): on Intel
+     * vmx_flush_tlb_all(), INVEPT all-context with EPT (INVVPID all-context without), which
+     * empties the core for every VM; on AMD svm_flush_tlb_all(), the vCPU's ASID, guest-physical
+     * entries included ({@code flush_all_contexts} in the preset).
+     */
+    private void serveFlushRequest(Vcpu v, Cpu core) {
+        v.flushRequest = false;
+        unmirror(v);
+        if (cm.flush_all_contexts() && paging != Paging.NATIVE) {
+            flushAllContexts(core);
+        } else {
+            if (cm.vpid() || core.current == v) {
+                core.tlbs.flushLinear(v.tag);
             }
+            core.tlbs.flushNested(eptp);
         }
     }
 
@@ -1682,7 +1683,7 @@ public final class Mmu {
         boolean mapped = sh.fill(gva);
         if (sh.droppedOnFill) {
             sh.droppedOnFill = false;
-            flushRemote(false);
+            flushRemote();
         }
         return mapped;
     }
@@ -1749,7 +1750,7 @@ public final class Mmu {
         }
         if (zapped > 0) {
             shadowZaps += zapped;
-            flushRemote(false);
+            flushRemote();
         }
     }
 
@@ -1781,7 +1782,7 @@ public final class Mmu {
         }
         if ((outcome & ShadowTable.DROPPED) != 0) {
             // dropped shadow entries may be cached: KVM flushes the TLBs after a zap
-            flushRemote(false);
+            flushRemote();
         }
     }
 

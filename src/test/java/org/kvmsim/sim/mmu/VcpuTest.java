@@ -124,14 +124,36 @@ class VcpuTest {
                 vms[i] = new Vm(cores, 1);
                 vms[i].touch(0, 1);
             }
-            // both VMs' pages are cached on the one core; a zap in VM 0 (KSM merged a page)
-            vms[0].mmu.invalidateHostPage(0x4000_0000L);
-            long before = vms[1].mmu.counters().stlbMisses();
-            vms[1].touch(0, 1);
-            long missed = vms[1].mmu.counters().stlbMisses() - before;
+            // both VMs' pages are cached on the one core, VM 1 runs there now; a zap in VM 1
+            // (KSM merged a page) is flushed at once, by the IPI to it
+            vms[1].mmu.invalidateHostPage(0x4000_0000L);
+            long before = vms[0].mmu.counters().stlbMisses();
+            vms[0].touch(0, 1);
+            long missed = vms[0].mmu.counters().stlbMisses() - before;
             assertEquals(preset.equals("skylake") ? 64 : 0, missed,
                     preset + ": vmx_flush_tlb_all() is INVEPT all-context, svm_flush_tlb_all() one ASID");
         }
+    }
+
+    @Test
+    void aVcpuNotInGuestModeServesAFlushRequestAtItsNextEntry() {
+        Cores cores = new Cores(CpuModel.skylake(), 1);
+        Vm a = new Vm(cores, 1);
+        Vm b = new Vm(cores, 1);
+        a.touch(0, 1);
+        b.touch(0, 1);
+        // b runs; a zap in a: a's request waits for its entry, b keeps its entries until then
+        a.mmu.invalidateHostPage(0x4000_0000L);
+        long before = b.mmu.counters().stlbMisses();
+        b.touch(0, 1);
+        assertEquals(before, b.mmu.counters().stlbMisses());
+        assertEquals(1, a.mmu.vcpuStats(0).remoteFlushes());
+        assertEquals(0, a.mmu.vcpuStats(0).flushIpis(), "not in guest mode: no IPI");
+        // a enters: INVEPT all-context empties the core, b's entries with it
+        a.touch(0, 1);
+        long b0 = b.mmu.counters().stlbMisses();
+        b.touch(0, 1);
+        assertEquals(b0 + 64, b.mmu.counters().stlbMisses());
     }
 
     @Test
