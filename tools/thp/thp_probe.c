@@ -1,7 +1,15 @@
 // Ground truth for the host-fault term of kvmsim's MMU cost (docs/model.md section 6): what the
 // kernel spends faulting anonymous memory in on first touch, 4 KiB pages against 2 MiB THPs.
 // usage: thp_probe faultcost MiB
-// Prints one JSON line per phase and a summary line. Reads only /proc and /sys, writes no knob.
+//        thp_probe collapse MiB STRIDE SECS
+// Prints JSON lines. Reads only /proc and /sys, writes no knob.
+// collapse (oracle O2, khugepaged's timeline): touch every STRIDE-th 4 KiB page of a 2 MiB-aligned
+// region of MiB under MADV_NOHUGEPAGE, then MADV_HUGEPAGE it (hugepage_madvise() ->
+// khugepaged_enter_vma() registers the mm), and poll every 0.5 s for SECS seconds: the region's
+// AnonHugePages and Rss (/proc/self/smaps_rollup), khugepaged's pages_collapsed and full_scans,
+// and /proc/vmstat's thp_collapse_alloc, thp_collapse_alloc_failed, thp_scan_exceed_none_pte,
+// with the THP `enabled` string (a recording whose string changes is not valid).
+// faultcost:
 // Phases, each over its own 2 MiB-aligned region of MiB:
 //   warmup   touched once with MADV_HUGEPAGE and once with MADV_NOHUGEPAGE, unmapped, untimed
 //            (this machine is a VM: its own first use of a frame may take the outer host's
@@ -39,8 +47,56 @@ static double touch(char *a, size_t bytes) {
     for (size_t o = 0; o < bytes; o += 4096) a[o] = 1;
     return now_ns() - t0;
 }
+static long smaps_kb(const char *name) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r"); char line[256]; long v = -1; size_t n = strlen(name);
+    while (fgets(line, sizeof line, f)) if (!strncmp(line, name, n) && line[n] == ':') v = atol(line + n + 1);
+    fclose(f); return v;
+}
+static long sysfs_long(const char *path) {
+    FILE *f = fopen(path, "r"); long v = -1;
+    if (f) { if (fscanf(f, "%ld", &v) != 1) v = -1; fclose(f); }
+    return v;
+}
+static void enabled(char *buf, size_t n) {
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f || !fgets(buf, n, f)) buf[0] = 0;
+    if (f) fclose(f);
+    buf[strcspn(buf, "\n")] = 0;
+}
+#define KH "/sys/kernel/mm/transparent_hugepage/khugepaged/"
+static int collapse(size_t mib, size_t stride, double secs) {
+    size_t bytes = mib << 20;
+    char *a = region(bytes, MADV_NOHUGEPAGE);
+    for (size_t o = 0; o < bytes; o += stride * 4096) a[o] = 1;
+    char en0[128], en[128];
+    enabled(en0, sizeof en0);
+    long pc0 = sysfs_long(KH "pages_collapsed"), fs0 = sysfs_long(KH "full_scans");
+    long ca0 = vmstat("thp_collapse_alloc"), cf0 = vmstat("thp_collapse_alloc_failed"), xn0 = vmstat("thp_scan_exceed_none_pte");
+    double t0 = now_ns();
+    if (madvise(a, bytes, MADV_HUGEPAGE)) { perror("madvise"); return 1; }
+    int valid = 1;
+    for (int i = 0; ; i++) {
+        double t = (now_ns() - t0) / 1e9;
+        enabled(en, sizeof en);
+        if (strcmp(en, en0)) valid = 0;
+        printf("{\"t_s\":%.2f,\"anon_huge_kb\":%ld,\"rss_kb\":%ld,\"pages_collapsed\":%ld,\"full_scans\":%ld,"
+               "\"thp_collapse_alloc\":%ld,\"thp_collapse_alloc_failed\":%ld,\"thp_scan_exceed_none_pte\":%ld,\"enabled\":\"%s\"}\n",
+               t, smaps_kb("AnonHugePages"), smaps_kb("Rss"), sysfs_long(KH "pages_collapsed") - pc0,
+               sysfs_long(KH "full_scans") - fs0, vmstat("thp_collapse_alloc") - ca0,
+               vmstat("thp_collapse_alloc_failed") - cf0, vmstat("thp_scan_exceed_none_pte") - xn0, en);
+        fflush(stdout);
+        if (t >= secs) break;
+        struct timespec d = {0, 0};
+        double next = t0 + (i + 1) * 0.5e9 - now_ns();
+        if (next > 0) { d.tv_sec = (time_t) (next / 1e9); d.tv_nsec = (long) (next - d.tv_sec * 1e9); nanosleep(&d, NULL); }
+    }
+    printf("{\"summary\":true,\"mib\":%zu,\"stride\":%zu,\"ranges\":%zu,\"valid\":%s}\n", mib, stride, bytes >> 21, valid ? "true" : "false");
+    munmap(a, bytes);
+    return valid ? 0 : 3;
+}
 int main(int argc, char **argv) {
-    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB\n"); return 2; }
+    if (argc == 5 && !strcmp(argv[1], "collapse")) return collapse(atol(argv[2]), atol(argv[3]), atof(argv[4]));
+    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB | collapse MiB STRIDE SECS\n"); return 2; }
     size_t mib = atol(argv[2]), bytes = mib << 20, pages = bytes >> 12, ranges = bytes >> 21;
     char *w = region(bytes, MADV_HUGEPAGE); touch(w, bytes); munmap(w, bytes);
     w = region(bytes, MADV_NOHUGEPAGE); touch(w, bytes); munmap(w, bytes);
