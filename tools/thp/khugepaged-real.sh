@@ -10,6 +10,8 @@
 # it is never, and puts every knob back, also when interrupted. Between variants it waits
 # scan_sleep_millisecs + 2 s so that khugepaged has dropped the exited probe's mm_slot and the
 # next registration finds the list empty (the immediate wake of __khugepaged_enter()).
+# POLL_S=0.1 in the environment polls more often (default 0.5); THP_PROBE_NO_SMAPS=1 reads only
+# the counters (see thp_probe.c).
 # Output: JSON lines on stdout: {"variant":...}, {"knobs":...}, then thp_probe's lines.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "khugepaged-real.sh: run as root" >&2; exit 1; }
@@ -27,7 +29,8 @@ names="pages_to_scan scan_sleep_millisecs alloc_sleep_millisecs max_ptes_none ma
 knobs() {
     printf '{"knobs":"%s","enabled":"%s","defrag":"%s"' "$1" "$(cat $t/enabled)" "$(cat $t/defrag)"
     for n in $names pages_collapsed full_scans; do printf ',"khugepaged/%s":%s' "$n" "$(cat $k/$n)"; done
-    printf '}\n'
+    # khugepaged runs at nice 19: on a loaded machine its passes stretch (see the fixture README)
+    printf ',"loadavg":"%s"}\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 sel() { sed 's/.*\[\(.*\)\].*/\1/' "$1"; }
 old_enabled=$(sel $t/enabled)
@@ -53,7 +56,7 @@ for v in "$@"; do
     printf '{"variant":"%s"}\n' "$v"
     knobs before
     [ "$v" = defaults ] || echo "${v#*=}" > $k/${v%%=*}
-    "$dir/thp_probe" collapse "$mib" 512 "$secs" || rc=$?
+    "$dir/thp_probe" collapse "$mib" 512 "$secs" "${POLL_S:-0.5}" || rc=$?
     restore
     knobs after
 done

@@ -1,14 +1,17 @@
 // Ground truth for the host-fault term of kvmsim's MMU cost (docs/model.md section 6): what the
 // kernel spends faulting anonymous memory in on first touch, 4 KiB pages against 2 MiB THPs.
 // usage: thp_probe faultcost MiB
-//        thp_probe collapse MiB STRIDE SECS
+//        thp_probe collapse MiB STRIDE SECS [POLL_SECS]
 // Prints JSON lines. Reads only /proc and /sys, writes no knob.
 // collapse (oracle O2, khugepaged's timeline): touch every STRIDE-th 4 KiB page of a 2 MiB-aligned
 // region of MiB under MADV_NOHUGEPAGE, then MADV_HUGEPAGE it (hugepage_madvise() ->
-// khugepaged_enter_vma() registers the mm), and poll every 0.5 s for SECS seconds: the region's
+// khugepaged_enter_vma() registers the mm), and poll every POLL_SECS (0.5) for SECS seconds: the region's
 // AnonHugePages and Rss (/proc/self/smaps_rollup), khugepaged's pages_collapsed and full_scans,
 // and /proc/vmstat's thp_collapse_alloc, thp_collapse_alloc_failed, thp_scan_exceed_none_pte,
-// with the THP `enabled` string (a recording whose string changes is not valid).
+// with the THP `enabled` string (a recording whose string changes is not valid). t_s is taken
+// with the sysfs counters, before smaps_rollup, whose read waits for mmap_lock while a collapse
+// holds it. THP_PROBE_NO_SMAPS=1 in the environment skips smaps_rollup (anon_huge_kb and rss_kb
+// print -1), so that the probe never contends for the mmap_lock khugepaged takes.
 // faultcost:
 // Phases, each over its own 2 MiB-aligned region of MiB:
 //   warmup   touched once with MADV_HUGEPAGE and once with MADV_NOHUGEPAGE, unmapped, untimed
@@ -64,7 +67,7 @@ static void enabled(char *buf, size_t n) {
     buf[strcspn(buf, "\n")] = 0;
 }
 #define KH "/sys/kernel/mm/transparent_hugepage/khugepaged/"
-static int collapse(size_t mib, size_t stride, double secs) {
+static int collapse(size_t mib, size_t stride, double secs, double poll) {
     size_t bytes = mib << 20;
     char *a = region(bytes, MADV_NOHUGEPAGE);
     for (size_t o = 0; o < bytes; o += stride * 4096) a[o] = 1;
@@ -74,20 +77,21 @@ static int collapse(size_t mib, size_t stride, double secs) {
     long ca0 = vmstat("thp_collapse_alloc"), cf0 = vmstat("thp_collapse_alloc_failed"), xn0 = vmstat("thp_scan_exceed_none_pte");
     double t0 = now_ns();
     if (madvise(a, bytes, MADV_HUGEPAGE)) { perror("madvise"); return 1; }
-    int valid = 1;
+    int valid = 1, smaps = !getenv("THP_PROBE_NO_SMAPS");
     for (int i = 0; ; i++) {
+        long pc = sysfs_long(KH "pages_collapsed") - pc0, fs = sysfs_long(KH "full_scans") - fs0;
+        long ca = vmstat("thp_collapse_alloc") - ca0, cf = vmstat("thp_collapse_alloc_failed") - cf0;
+        long xn = vmstat("thp_scan_exceed_none_pte") - xn0;
         double t = (now_ns() - t0) / 1e9;
         enabled(en, sizeof en);
         if (strcmp(en, en0)) valid = 0;
         printf("{\"t_s\":%.2f,\"anon_huge_kb\":%ld,\"rss_kb\":%ld,\"pages_collapsed\":%ld,\"full_scans\":%ld,"
                "\"thp_collapse_alloc\":%ld,\"thp_collapse_alloc_failed\":%ld,\"thp_scan_exceed_none_pte\":%ld,\"enabled\":\"%s\"}\n",
-               t, smaps_kb("AnonHugePages"), smaps_kb("Rss"), sysfs_long(KH "pages_collapsed") - pc0,
-               sysfs_long(KH "full_scans") - fs0, vmstat("thp_collapse_alloc") - ca0,
-               vmstat("thp_collapse_alloc_failed") - cf0, vmstat("thp_scan_exceed_none_pte") - xn0, en);
+               t, smaps ? smaps_kb("AnonHugePages") : -1, smaps ? smaps_kb("Rss") : -1, pc, fs, ca, cf, xn, en);
         fflush(stdout);
         if (t >= secs) break;
         struct timespec d = {0, 0};
-        double next = t0 + (i + 1) * 0.5e9 - now_ns();
+        double next = t0 + (i + 1) * poll * 1e9 - now_ns();
         if (next > 0) { d.tv_sec = (time_t) (next / 1e9); d.tv_nsec = (long) (next - d.tv_sec * 1e9); nanosleep(&d, NULL); }
     }
     printf("{\"summary\":true,\"mib\":%zu,\"stride\":%zu,\"ranges\":%zu,\"valid\":%s}\n", mib, stride, bytes >> 21, valid ? "true" : "false");
@@ -95,8 +99,9 @@ static int collapse(size_t mib, size_t stride, double secs) {
     return valid ? 0 : 3;
 }
 int main(int argc, char **argv) {
-    if (argc == 5 && !strcmp(argv[1], "collapse")) return collapse(atol(argv[2]), atol(argv[3]), atof(argv[4]));
-    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB | collapse MiB STRIDE SECS\n"); return 2; }
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "collapse"))
+        return collapse(atol(argv[2]), atol(argv[3]), atof(argv[4]), argc == 6 ? atof(argv[5]) : 0.5);
+    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB | collapse MiB STRIDE SECS [POLL_SECS]\n"); return 2; }
     size_t mib = atol(argv[2]), bytes = mib << 20, pages = bytes >> 12, ranges = bytes >> 21;
     char *w = region(bytes, MADV_HUGEPAGE); touch(w, bytes); munmap(w, bytes);
     w = region(bytes, MADV_NOHUGEPAGE); touch(w, bytes); munmap(w, bytes);

@@ -126,7 +126,9 @@ class KhugepagedRealTest {
     /**
      * At a 1 s sleep the recording collapsed its first 8 ranges at once and all 32 within 6 s,
      * but after the first wake its wakes alternated 1 and 7 collapses (8 per 2 s, not 8 per s),
-     * which kvmsim does not reproduce: it collapses 8 a wake and is done at 3 s. Held: the first
+     * which kvmsim does not reproduce: it collapses 8 a wake and is done at 3 s (likely CPU time:
+     * khugepaged runs at nice 19 on a loaded 2-vCPU machine, so its passes stretch to about a
+     * second, and a collapse costs no simulated time; see the fixture README). Held: the first
      * wake, and all 32 before the recording's first full scan ended (t = 7 s).
      */
     @Test
