@@ -2,6 +2,7 @@
 // kernel spends faulting anonymous memory in on first touch, 4 KiB pages against 2 MiB THPs.
 // usage: thp_probe faultcost MiB
 //        thp_probe collapse MiB STRIDE SECS [POLL_SECS]
+//        thp_probe ksmthp MiB SHARED SECS
 // Prints JSON lines. Reads only /proc and /sys, writes no knob.
 // collapse (oracle O2, khugepaged's timeline): touch every STRIDE-th 4 KiB page of a 2 MiB-aligned
 // region of MiB under MADV_NOHUGEPAGE, then MADV_HUGEPAGE it (hugepage_madvise() ->
@@ -12,6 +13,12 @@
 // with the sysfs counters, before smaps_rollup, whose read waits for mmap_lock while a collapse
 // holds it. THP_PROBE_NO_SMAPS=1 in the environment skips smaps_rollup (anon_huge_kb and rss_kb
 // print -1), so that the probe never contends for the mmap_lock khugepaged takes.
+// ksmthp (oracle O4, KSM against khugepaged): two MADV_HUGEPAGE halves A and B of MiB each, written
+// in full (a THP per 2 MiB), where the first SHARED pages of every 2 MiB range hold the same
+// content in A and B and the others are unique; then MADV_MERGEABLE over both. Polls every 0.5 s
+// for SECS seconds: AnonHugePages, /sys/kernel/mm/ksm pages_shared, pages_sharing, full_scans,
+// khugepaged's pages_collapsed and /proc/vmstat's thp_split_page, thp_collapse_alloc,
+// thp_scan_exceed_share_pte. Needs ksmd running (the script sets run = 1).
 // faultcost:
 // Phases, each over its own 2 MiB-aligned region of MiB:
 //   warmup   touched once with MADV_HUGEPAGE and once with MADV_NOHUGEPAGE, unmapped, untimed
@@ -98,10 +105,49 @@ static int collapse(size_t mib, size_t stride, double secs, double poll) {
     munmap(a, bytes);
     return valid ? 0 : 3;
 }
+#define KSM "/sys/kernel/mm/ksm/"
+static int ksmthp(size_t mib, size_t shared, double secs) {
+    size_t bytes = mib << 20;
+    char *a = region(2 * bytes, MADV_HUGEPAGE);
+    for (size_t half = 0; half < 2; half++) {
+        for (size_t o = 0; o < bytes; o += 4096) {
+            size_t range = o >> 21, page = (o >> 12) & 511;
+            long *p = (long *) (a + half * bytes + o);
+            p[0] = (long) range + 1;
+            p[1] = (long) page + 1;
+            p[2] = page < shared ? 0 : (long) half + 1;
+        }
+    }
+    long sp0 = vmstat("thp_split_page"), ca0 = vmstat("thp_collapse_alloc"), xs0 = vmstat("thp_scan_exceed_share_pte");
+    long pc0 = sysfs_long(KH "pages_collapsed"), fs0 = sysfs_long(KSM "full_scans");
+    double t0 = now_ns();
+    if (madvise(a, 2 * bytes, MADV_MERGEABLE)) { perror("madvise"); return 1; }
+    char en0[128], en[128];
+    enabled(en0, sizeof en0);
+    int valid = 1;
+    for (int i = 0; ; i++) {
+        double t = (now_ns() - t0) / 1e9;
+        enabled(en, sizeof en);
+        if (strcmp(en, en0)) valid = 0;
+        printf("{\"t_s\":%.2f,\"anon_huge_kb\":%ld,\"pages_shared\":%ld,\"pages_sharing\":%ld,\"ksm_full_scans\":%ld,"
+               "\"thp_split_page\":%ld,\"pages_collapsed\":%ld,\"thp_collapse_alloc\":%ld,\"thp_scan_exceed_share_pte\":%ld,\"enabled\":\"%s\"}\n",
+               t, smaps_kb("AnonHugePages"), sysfs_long(KSM "pages_shared"), sysfs_long(KSM "pages_sharing"),
+               sysfs_long(KSM "full_scans") - fs0, vmstat("thp_split_page") - sp0, sysfs_long(KH "pages_collapsed") - pc0,
+               vmstat("thp_collapse_alloc") - ca0, vmstat("thp_scan_exceed_share_pte") - xs0, en);
+        fflush(stdout);
+        if (t >= secs) break;
+        double next = t0 + (i + 1) * 0.5e9 - now_ns();
+        struct timespec d = {0, 0};
+        if (next > 0) { d.tv_sec = (time_t) (next / 1e9); d.tv_nsec = (long) (next - d.tv_sec * 1e9); nanosleep(&d, NULL); }
+    }
+    printf("{\"summary\":true,\"mib\":%zu,\"shared\":%zu,\"valid\":%s}\n", mib, shared, valid ? "true" : "false");
+    return valid ? 0 : 3;
+}
 int main(int argc, char **argv) {
+    if (argc == 5 && !strcmp(argv[1], "ksmthp")) return ksmthp(atol(argv[2]), atol(argv[3]), atof(argv[4]));
     if ((argc == 5 || argc == 6) && !strcmp(argv[1], "collapse"))
         return collapse(atol(argv[2]), atol(argv[3]), atof(argv[4]), argc == 6 ? atof(argv[5]) : 0.5);
-    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB | collapse MiB STRIDE SECS [POLL_SECS]\n"); return 2; }
+    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost MiB | collapse MiB STRIDE SECS [POLL_SECS] | ksmthp MiB SHARED SECS\n"); return 2; }
     size_t mib = atol(argv[2]), bytes = mib << 20, pages = bytes >> 12, ranges = bytes >> 21;
     char *w = region(bytes, MADV_HUGEPAGE); touch(w, bytes); munmap(w, bytes);
     w = region(bytes, MADV_NOHUGEPAGE); touch(w, bytes); munmap(w, bytes);
