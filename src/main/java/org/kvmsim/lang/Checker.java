@@ -26,6 +26,7 @@ import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Image;
+import org.kvmsim.model.KhugepagedSysfs;
 import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
 import org.kvmsim.model.Machine;
@@ -1105,8 +1106,8 @@ public final class Checker {
         return new Statement.Write(vm.name(), range[0], range[1], c, w.span());
     }
 
-    private static final List<String> SET_FORMS = List.of("HOST.ksm.KNOB", "HOST.thp", "HOST.POOL.count",
-            "HOST.POOL.overcommit");
+    private static final List<String> SET_FORMS = List.of("HOST.ksm.KNOB", "HOST.thp", "HOST.khugepaged.KNOB",
+            "HOST.POOL.count", "HOST.POOL.overcommit");
 
     private Statement set(SetStmt st) {
         List<Name> p = st.path().parts();
@@ -1152,6 +1153,16 @@ public final class Checker {
         }
         if (p.size() == 2 && p.get(1).text().equals("thp")) {
             return values.choice(v, "thp", List.of("always", "madvise", "never"));
+        }
+        if (p.size() == 3 && p.get(1).text().equals("khugepaged")) {
+            String knob = p.get(2).text();
+            if (!KhugepagedSysfs.KNOBS.contains(knob)) {
+                diags.error(p.get(2).span(), "unknown khugepaged knob '" + knob + "'", Suggest.hint(knob, KhugepagedSysfs.KNOBS));
+                return null;
+            }
+            // the values /sys/kernel/mm/transparent_hugepage/khugepaged/KNOB accepts (EINVAL otherwise)
+            long[] range = KhugepagedSysfs.range(knob);
+            return values.count(v, knob, range[0], range[1]);
         }
         if (p.size() == 3 && h.pool(p.get(1).text()) != null) {
             String field = p.get(2).text();
@@ -1237,6 +1248,12 @@ public final class Checker {
             }
         } else if (p.size() >= 2 && scope.hosts.containsKey(owner)) {
             kind = "host";
+            if (p.get(1).text().equals("khugepaged")) {
+                // a host's declaration holds no khugepaged knobs for the sweep to vary
+                diags.error(sw.variable().span(), "sweep cannot vary a khugepaged knob",
+                        "write `set HOST.khugepaged.KNOB = VALUE` before the statements it should change, once per value");
+                return null;
+            }
             for (Value v : sw.values().items()) {
                 Object o = setValue(scope.hosts.get(owner), p, v, sw.variable().span());
                 if (o == null) {

@@ -104,7 +104,7 @@ public final class Engine {
     final Qemu qemu = new Qemu(this);
     final GuestKernel guest = new GuestKernel(this);
     final Workloads workloads = new Workloads(this);
-    private final Daemons daemons = new Daemons(this);
+    final Daemons daemons = new Daemons(this);
     private final SimView view = new EngineView(this);
     private final Probe probe = new EngineProbe();
 
@@ -211,7 +211,10 @@ public final class Engine {
     private HostState newHost(Host h) {
         HostState hs = new HostState(h);
         hs.cpuCountersSince = now;
-        if (hs.ksmd != null) hs.ksmd.setListener(new KsmFrames(this, hs));
+        if (hs.ksmd != null) {
+            hs.ksmFrames = new KsmFrames(this, hs);
+            hs.ksmd.setListener(hs.ksmFrames);
+        }
         // a collapse changes the frames behind 2 MiB of guest RAM: KVM's MMU notifier zaps the
         // range, and the next access maps it again, as one 2 MiB nested leaf
         hs.khugepaged.setListener((mapping, region) -> {
@@ -355,9 +358,27 @@ public final class Engine {
         }
     }
 
-    /** Writes /sys/kernel/mm/transparent_hugepage/enabled. */
+    /** Writes /sys/kernel/mm/transparent_hugepage/enabled (which starts, stops or wakes khugepaged). */
     public void setThp(String host, ThpMode mode) {
-        hosts.get(host).thp.mode = mode;
+        HostState h = hosts.get(host);
+        ThpMode old = h.thp.mode;
+        h.thp.mode = mode;
+        daemons.thpEnabledWritten(h, old);
+    }
+
+    /**
+     * Writes /sys/kernel/mm/transparent_hugepage/khugepaged/{@code knob}, failing as its sysfs
+     * store function does (mm/khugepaged.c); a sleep knob also wakes khugepaged.
+     */
+    public void setKhugepagedKnob(String host, String knob, long value) {
+        HostState h = hosts.get(host);
+        try {
+            h.thp.setKhugepaged(knob, value);
+        } catch (IllegalArgumentException x) {
+            throw new SimError("writing " + value + " to /sys/kernel/mm/transparent_hugepage/khugepaged/" + knob
+                    + " fails: " + x.getMessage());
+        }
+        if (knob.endsWith("_sleep_millisecs")) daemons.khugepagedSleepWritten(h);
     }
 
     /** Writes nr_hugepages of a pool's page size (the pool's node's file when it has one). */

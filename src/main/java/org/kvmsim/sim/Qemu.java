@@ -73,8 +73,12 @@ final class Qemu {
             // backing = thp: guest RAM madvised MADV_HUGEPAGE (as QEMU does), so THP is used under
             // thp = madvise or always; backing = anonymous: 4 KiB pages unless thp = always.
             boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
-            v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
-            h.khugepaged.register(v.anon);
+            ThpMapping anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
+            v.anon = anon;
+            // khugepaged_enter_vma(): at QEMU's madvise (or the mmap under thp = always) if THP is
+            // enabled for guest RAM now, else at its first fault in an empty 2 MiB range once it is
+            anon.onKhugepagedEnter(() -> e.daemons.khugepagedEnter(h, anon));
+            if (anon.thpEnabled()) e.daemons.khugepagedEnter(h, anon);
         }
         int eventsBefore = e.eventCount();
         try {
@@ -129,6 +133,7 @@ final class Qemu {
             });
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
             h.ksmVms.add(v);
+            v.anon.setForeignPages(h.ksmFrames.foreignPages(v));
         }
         v.ram = new GuestRamBacking(e, v, h);
         v.mmu = new Mmu(v.decl.name(), v.decl.paging(), h.cores, v.decl.vcpus(), v.decl.levels(), v.decl.levels(),
