@@ -1,10 +1,28 @@
-// Ground truth for kvmsim's host faults (docs/model.md sections 4 and 6), two modes:
-//   faultcost MiB  what the kernel spends faulting anonymous memory in on first touch, 4 KiB
-//                  pages against 2 MiB THPs (oracle O1, the host-fault term)
-//   zeropage MiB   reads of never-written memory map the (huge) zero page, and what a later
-//                  write allocates (oracle O3)
-// usage: thp_probe faultcost|zeropage MiB
-// Prints one JSON line per phase and a summary line. Reads only /proc and /sys, writes no knob.
+// Ground truth for kvmsim's host faults, THP and khugepaged (docs/model.md sections 4 and 6):
+// usage: thp_probe faultcost MiB
+//        thp_probe zeropage MiB
+//        thp_probe collapse MiB STRIDE SECS [POLL_SECS]
+//        thp_probe ksmthp MiB SHARED SECS
+// Prints JSON lines. Reads only /proc and /sys, writes no knob.
+// faultcost (oracle O1, the host-fault term of the MMU cost): what the kernel spends faulting
+// anonymous memory in on first touch, 4 KiB pages against 2 MiB THPs.
+// zeropage (oracle O3): reads of never-written memory map the (huge) zero page, and what a later
+// write allocates. One JSON line per phase and a summary line.
+// collapse (oracle O2, khugepaged's timeline): touch every STRIDE-th 4 KiB page of a 2 MiB-aligned
+// region of MiB under MADV_NOHUGEPAGE, then MADV_HUGEPAGE it (hugepage_madvise() ->
+// khugepaged_enter_vma() registers the mm), and poll every POLL_SECS (0.5) for SECS seconds: the region's
+// AnonHugePages and Rss (/proc/self/smaps_rollup), khugepaged's pages_collapsed and full_scans,
+// and /proc/vmstat's thp_collapse_alloc, thp_collapse_alloc_failed, thp_scan_exceed_none_pte,
+// with the THP `enabled` string (a recording whose string changes is not valid). t_s is taken
+// with the sysfs counters, before smaps_rollup, whose read waits for mmap_lock while a collapse
+// holds it. THP_PROBE_NO_SMAPS=1 in the environment skips smaps_rollup (anon_huge_kb and rss_kb
+// print -1), so that the probe never contends for the mmap_lock khugepaged takes.
+// ksmthp (oracle O4, KSM against khugepaged): two MADV_HUGEPAGE halves A and B of MiB each, written
+// in full (a THP per 2 MiB), where the first SHARED pages of every 2 MiB range hold the same
+// content in A and B and the others are unique; then MADV_MERGEABLE over both. Polls every 0.5 s
+// for SECS seconds: AnonHugePages, /sys/kernel/mm/ksm pages_shared, pages_sharing, full_scans,
+// khugepaged's pages_collapsed and /proc/vmstat's thp_split_page, thp_collapse_alloc,
+// thp_scan_exceed_share_pte. Needs ksmd running (the script sets run = 1).
 // faultcost phases, each over its own 2 MiB-aligned region of MiB:
 //   warmup   touched once with MADV_HUGEPAGE and once with MADV_NOHUGEPAGE, unmapped, untimed
 //            (this machine is a VM: its own first use of a frame may take the outer host's
@@ -104,9 +122,101 @@ static int zeropage(size_t mib) {
            mib, hr, hw, r1 - r0, r2 - r0, sum, valid ? "true" : "false");
     return valid ? 0 : 3;
 }
+static long smaps_kb(const char *name) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r"); char line[256]; long v = -1; size_t n = strlen(name);
+    while (fgets(line, sizeof line, f)) if (!strncmp(line, name, n) && line[n] == ':') v = atol(line + n + 1);
+    fclose(f); return v;
+}
+static long sysfs_long(const char *path) {
+    FILE *f = fopen(path, "r"); long v = -1;
+    if (f) { if (fscanf(f, "%ld", &v) != 1) v = -1; fclose(f); }
+    return v;
+}
+static void enabled(char *buf, size_t n) {
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f || !fgets(buf, n, f)) buf[0] = 0;
+    if (f) fclose(f);
+    buf[strcspn(buf, "\n")] = 0;
+}
+#define KH "/sys/kernel/mm/transparent_hugepage/khugepaged/"
+static int collapse(size_t mib, size_t stride, double secs, double poll) {
+    size_t bytes = mib << 20;
+    char *a = region(bytes, MADV_NOHUGEPAGE);
+    for (size_t o = 0; o < bytes; o += stride * 4096) a[o] = 1;
+    char en0[128], en[128];
+    enabled(en0, sizeof en0);
+    long pc0 = sysfs_long(KH "pages_collapsed"), fs0 = sysfs_long(KH "full_scans");
+    long ca0 = vmstat("thp_collapse_alloc"), cf0 = vmstat("thp_collapse_alloc_failed"), xn0 = vmstat("thp_scan_exceed_none_pte");
+    double t0 = now_ns();
+    if (madvise(a, bytes, MADV_HUGEPAGE)) { perror("madvise"); return 1; }
+    int valid = 1, smaps = !getenv("THP_PROBE_NO_SMAPS");
+    for (int i = 0; ; i++) {
+        long pc = sysfs_long(KH "pages_collapsed") - pc0, fs = sysfs_long(KH "full_scans") - fs0;
+        long ca = vmstat("thp_collapse_alloc") - ca0, cf = vmstat("thp_collapse_alloc_failed") - cf0;
+        long xn = vmstat("thp_scan_exceed_none_pte") - xn0;
+        double t = (now_ns() - t0) / 1e9;
+        enabled(en, sizeof en);
+        if (strcmp(en, en0)) valid = 0;
+        printf("{\"t_s\":%.2f,\"anon_huge_kb\":%ld,\"rss_kb\":%ld,\"pages_collapsed\":%ld,\"full_scans\":%ld,"
+               "\"thp_collapse_alloc\":%ld,\"thp_collapse_alloc_failed\":%ld,\"thp_scan_exceed_none_pte\":%ld,\"enabled\":\"%s\"}\n",
+               t, smaps ? smaps_kb("AnonHugePages") : -1, smaps ? smaps_kb("Rss") : -1, pc, fs, ca, cf, xn, en);
+        fflush(stdout);
+        if (t >= secs) break;
+        struct timespec d = {0, 0};
+        double next = t0 + (i + 1) * poll * 1e9 - now_ns();
+        if (next > 0) { d.tv_sec = (time_t) (next / 1e9); d.tv_nsec = (long) (next - d.tv_sec * 1e9); nanosleep(&d, NULL); }
+    }
+    printf("{\"summary\":true,\"mib\":%zu,\"stride\":%zu,\"ranges\":%zu,\"valid\":%s}\n", mib, stride, bytes >> 21, valid ? "true" : "false");
+    munmap(a, bytes);
+    return valid ? 0 : 3;
+}
+#define KSM "/sys/kernel/mm/ksm/"
+static int ksmthp(size_t mib, size_t shared, double secs) {
+    size_t bytes = mib << 20;
+    char *a = region(2 * bytes, MADV_HUGEPAGE);
+    for (size_t half = 0; half < 2; half++) {
+        for (size_t o = 0; o < bytes; o += 4096) {
+            size_t range = o >> 21, page = (o >> 12) & 511;
+            long *p = (long *) (a + half * bytes + o);
+            p[0] = (long) range + 1;
+            p[1] = (long) page + 1;
+            p[2] = page < shared ? 0 : (long) half + 1;
+        }
+    }
+    long sp0 = vmstat("thp_split_page"), ca0 = vmstat("thp_collapse_alloc"), xs0 = vmstat("thp_scan_exceed_share_pte");
+    long pc0 = sysfs_long(KH "pages_collapsed"), fs0 = sysfs_long(KSM "full_scans");
+    double t0 = now_ns();
+    if (madvise(a, 2 * bytes, MADV_MERGEABLE)) { perror("madvise"); return 1; }
+    char en0[128], en[128];
+    enabled(en0, sizeof en0);
+    int valid = 1;
+    for (int i = 0; ; i++) {
+        double t = (now_ns() - t0) / 1e9;
+        enabled(en, sizeof en);
+        if (strcmp(en, en0)) valid = 0;
+        printf("{\"t_s\":%.2f,\"anon_huge_kb\":%ld,\"pages_shared\":%ld,\"pages_sharing\":%ld,\"ksm_full_scans\":%ld,"
+               "\"thp_split_page\":%ld,\"pages_collapsed\":%ld,\"thp_collapse_alloc\":%ld,\"thp_scan_exceed_share_pte\":%ld,\"enabled\":\"%s\"}\n",
+               t, smaps_kb("AnonHugePages"), sysfs_long(KSM "pages_shared"), sysfs_long(KSM "pages_sharing"),
+               sysfs_long(KSM "full_scans") - fs0, vmstat("thp_split_page") - sp0, sysfs_long(KH "pages_collapsed") - pc0,
+               vmstat("thp_collapse_alloc") - ca0, vmstat("thp_scan_exceed_share_pte") - xs0, en);
+        fflush(stdout);
+        if (t >= secs) break;
+        double next = t0 + (i + 1) * 0.5e9 - now_ns();
+        struct timespec d = {0, 0};
+        if (next > 0) { d.tv_sec = (time_t) (next / 1e9); d.tv_nsec = (long) (next - d.tv_sec * 1e9); nanosleep(&d, NULL); }
+    }
+    printf("{\"summary\":true,\"mib\":%zu,\"shared\":%zu,\"valid\":%s}\n", mib, shared, valid ? "true" : "false");
+    return valid ? 0 : 3;
+}
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "zeropage")) return zeropage(atol(argv[2]));
-    if (argc != 3 || strcmp(argv[1], "faultcost")) { fprintf(stderr, "usage: thp_probe faultcost|zeropage MiB\n"); return 2; }
+    if (argc == 5 && !strcmp(argv[1], "ksmthp")) return ksmthp(atol(argv[2]), atol(argv[3]), atof(argv[4]));
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "collapse"))
+        return collapse(atol(argv[2]), atol(argv[3]), atof(argv[4]), argc == 6 ? atof(argv[5]) : 0.5);
+    if (argc != 3 || strcmp(argv[1], "faultcost")) {
+        fprintf(stderr, "usage: thp_probe faultcost MiB | zeropage MiB | collapse MiB STRIDE SECS [POLL_SECS] | ksmthp MiB SHARED SECS\n");
+        return 2;
+    }
     size_t mib = atol(argv[2]), bytes = mib << 20, pages = bytes >> 12, ranges = bytes >> 21;
     char *w = region(bytes, MADV_HUGEPAGE); touch(w, bytes); munmap(w, bytes);
     w = region(bytes, MADV_NOHUGEPAGE); touch(w, bytes); munmap(w, bytes);

@@ -11,6 +11,7 @@ import org.antlr.v4.runtime.Token;
 import org.kvmsim.lang.Schema;
 import org.kvmsim.lang.antlr.KvmsimLexer;
 import org.kvmsim.model.Declarations;
+import org.kvmsim.model.KhugepagedSysfs;
 import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
 
@@ -85,6 +86,7 @@ final class Completion {
             if (d.hosts.containsKey(owner)) {
                 if (counters) return List.of("ksm");
                 List<String> out = new ArrayList<>(Schema.HOST.keySet());
+                out.add("khugepaged");
                 d.hosts.get(owner).pools().forEach(p -> out.add(p.name()));
                 return out;
             }
@@ -95,6 +97,7 @@ final class Completion {
         if (w.size() == 4 && w.get(2).equals("ksm")) {
             return counters ? Schema.KSM_COUNTERS : new ArrayList<>(Schema.KSM_POLICY.keySet());
         }
+        if (w.size() == 4 && w.get(2).equals("khugepaged") && !counters) return KhugepagedSysfs.KNOBS;
         if (w.size() == 4 && !counters) return List.of("count", "overcommit");
         return List.of();
     }

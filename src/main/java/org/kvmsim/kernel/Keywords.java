@@ -45,7 +45,7 @@ final class Keywords {
                 + "In a notebook a long run shows its progress and stops at an interrupt.");
         STATEMENTS.put("until", STATEMENTS.get("run"));
         STATEMENTS.put("write", "write VM pages A..B = CONTENT\nChanges guest memory contents at run time.");
-        STATEMENTS.put("set", "set HOST.ksm.KNOB = V | HOST.thp = MODE | HOST.POOL.count = N\n"
+        STATEMENTS.put("set", "set HOST.ksm.KNOB = V | HOST.thp = MODE | HOST.khugepaged.KNOB = V | HOST.POOL.count = N\n"
                 + "Changes a runtime knob, as writing to its sysfs file does.");
         STATEMENTS.put("start", "start [vm] NAME\nStarts a declared VM (`run` starts the ones not started yet).");
         STATEMENTS.put("stop", "stop [vm] NAME\nStops a VM and frees its memory.");

@@ -26,8 +26,10 @@ import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Image;
+import org.kvmsim.model.KhugepagedSysfs;
 import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.model.Machine;
 import org.kvmsim.model.Paging;
 import org.kvmsim.model.Pattern;
 import org.kvmsim.model.ShowArgs;
@@ -721,11 +723,12 @@ public final class Checker {
         List<CpuSet> vcpupin = (List<CpuSet>) optional(attrs, "vcpupin", s, host, base != null ? base.vcpupin() : List.of());
         Boolean pvTlbFlush = (Boolean) optional(attrs, "pv_tlb_flush", s, host, base == null || base.pvTlbFlush());
         Boolean pcid = (Boolean) optional(attrs, "pcid", s, host, base == null || base.pcid());
+        String machine = (String) optional(attrs, "machine", s, host, base != null ? base.machine().word() : "pc");
         if (memory == null || vcpus == null || paging == null || backing == null || levels == null || prealloc == null
                 || reserve == null || merge == null || node == null || guestThp == null
                 || (attrs.containsKey("image") && image == null)
                 || (attrs.containsKey("cpuset") && cpuset == null) || vcpupin == null || pvTlbFlush == null
-                || pcid == null) {
+                || pcid == null || machine == null) {
             return null;
         }
         if (!placementOk(scope.hosts.get(host), d.name().text(), vcpus, cpuset, vcpupin,
@@ -751,7 +754,7 @@ public final class Checker {
         }
         return new Vm(d.name().text(), host, memory, vcpus.intValue(), Paging.of(paging),
                 backing, image, levels.intValue(), prealloc, reserve, merge, node.intValue(), guestThp.equals("always"),
-                cpuset, vcpupin, pvTlbFlush, pcid);
+                cpuset, vcpupin, pvTlbFlush, pcid, Machine.of(machine));
     }
 
     /** A VM's node must be one of its host's. */
@@ -1103,8 +1106,8 @@ public final class Checker {
         return new Statement.Write(vm.name(), range[0], range[1], c, w.span());
     }
 
-    private static final List<String> SET_FORMS = List.of("HOST.ksm.KNOB", "HOST.thp", "HOST.POOL.count",
-            "HOST.POOL.overcommit");
+    private static final List<String> SET_FORMS = List.of("HOST.ksm.KNOB", "HOST.thp", "HOST.khugepaged.KNOB",
+            "HOST.POOL.count", "HOST.POOL.overcommit");
 
     private Statement set(SetStmt st) {
         List<Name> p = st.path().parts();
@@ -1150,6 +1153,16 @@ public final class Checker {
         }
         if (p.size() == 2 && p.get(1).text().equals("thp")) {
             return values.choice(v, "thp", List.of("always", "madvise", "never"));
+        }
+        if (p.size() == 3 && p.get(1).text().equals("khugepaged")) {
+            String knob = p.get(2).text();
+            if (!KhugepagedSysfs.KNOBS.contains(knob)) {
+                diags.error(p.get(2).span(), "unknown khugepaged knob '" + knob + "'", Suggest.hint(knob, KhugepagedSysfs.KNOBS));
+                return null;
+            }
+            // the values /sys/kernel/mm/transparent_hugepage/khugepaged/KNOB accepts (EINVAL otherwise)
+            long[] range = KhugepagedSysfs.range(knob);
+            return values.count(v, knob, range[0], range[1]);
         }
         if (p.size() == 3 && h.pool(p.get(1).text()) != null) {
             String field = p.get(2).text();
@@ -1235,6 +1248,12 @@ public final class Checker {
             }
         } else if (p.size() >= 2 && scope.hosts.containsKey(owner)) {
             kind = "host";
+            if (p.get(1).text().equals("khugepaged")) {
+                // a host's declaration holds no khugepaged knobs for the sweep to vary
+                diags.error(sw.variable().span(), "sweep cannot vary a khugepaged knob",
+                        "write `set HOST.khugepaged.KNOB = VALUE` before the statements it should change, once per value");
+                return null;
+            }
             for (Value v : sw.values().items()) {
                 Object o = setValue(scope.hosts.get(owner), p, v, sw.variable().span());
                 if (o == null) {

@@ -229,7 +229,11 @@ public final class Schema {
                     + " sent an IPI and waited for", "qemu -cpu ...,kvm-pv-tlb-flush=on"),
             a("pcid", Type.ON_OFF, "on", "the guest kernel uses PCIDs where the host CPU has them (skylake; zen2 has"
                     + " none): it keeps up to 6 address spaces' TLB entries per vCPU and switches between them with"
-                    + " CR3 NOFLUSH; off: every context switch flushes", "the guest kernel's nopcid (off)"));
+                    + " CR3 NOFLUSH; off: every context switch flushes", "the guest kernel's nopcid (off)"),
+            choice("machine", "pc", "QEMU's machine type, which places guest RAM: pc (i440FX, QEMU's default) keeps"
+                    + " up to 3.5 GiB below 4 GiB, else 3 GiB below and the rest from 4 GiB up; q35 up to 2.75 GiB, else"
+                    + " 2 GiB; both leave a hole at 0xa0000-0xfffff (VGA, ROMs) and register RAM with KVM as memslots",
+                    "qemu -machine pc|q35, libvirt <os><type machine=>", "pc", "q35"));
 
     public static final Map<String, Attr> WORKLOAD = block(
             a("pattern", Type.PATTERN, "uniform", "the order in which pages are accessed", null),

@@ -59,7 +59,7 @@ public record CpuModel(
         int tlb_hit_cycles, int stlb_hit_cycles, int walk_ref_cycles,
         int vm_exit_cycles, int ept_violation_cycles, int shadow_fault_cycles,
         int pte_write_emulation_cycles, int sync_page_cycles, int guest_fault_cycles, int clear_page_cycles,
-        int host_fault_cycles, int ipi_cycles, int mhz) {
+        int host_fault_cycles, int ipi_cycles, int mhz, boolean flush_all_contexts) {
 
     /**
      * Intel Skylake (client and SP core).
@@ -95,6 +95,10 @@ public record CpuModel(
      * Also assumptions: 2-way PDE caches (psc_ways), a 4-way nested TLB (ntlb_ways), a 2-entry
      * PML5E cache and a 2-entry nested PML5E cache (psc_pml5_entries, npsc_pml5_entries; Skylake
      * has no 5-level paging, so they only matter for LA57 guests), VPID on (KVM enables it wherever the CPU has it, as every Skylake does).
+     * flush_all_contexts on: KVM's TLB flush request (KVM_REQ_TLB_FLUSH, which remote flushes and
+     * migrations make) ends in vmx_flush_tlb_all() (arch/x86/kvm/vmx/vmx.c): INVEPT all-context
+     * with EPT ("INVEPT must be issued when EPT is enabled, irrespective of VPID"), INVVPID
+     * all-context without, so it empties the core's TLBs and walk caches for every VM.
      * PCID on: Intel cores have had it since Westmere (2010; CPUID.01H:ECX.PCID[bit 17], SDM vol.
      * 3A §4.10.1), and KVM passes it to the guest (QEMU's -cpu host).
      */
@@ -108,7 +112,7 @@ public record CpuModel(
                 true, true,
                 1, 9, 12,
                 1200, 2000, 2500, 1500, 4000, 2000, 1000,
-                3300, 1500, 3000);
+                3300, 1500, 3000, true);
     }
 
     /**
@@ -125,6 +129,8 @@ public record CpuModel(
      * the nested lookup of the table's GPA: an approximation that lowers NPT walk references.
      * Nested PSC sizes (npsc_*: 2/2/4/32), the 4-way nested TLB (ntlb_ways), the PML5E cache and
      * tlb_hit 1 cycle are assumptions as for skylake. ASIDs tag translations (the VPID knob).
+     * flush_all_contexts off: svm_flush_tlb_all() (arch/x86/kvm/svm/svm.c) flushes the vCPU's
+     * own ASID only (TLB_CONTROL_FLUSH_ASID, or a new ASID), guest-physical entries included.
      * No PCID: AMD added it with Zen 3 (Family 19h; the AMD64 Architecture Programmer's Manual
      * first described CR4.PCIDE for AMD in its April 2020 revision, reported by Phoronix, "AMD
      * Programmer Manual Update Points To PCID Support", 2020-04-29), so a Zen 2 guest's every
@@ -145,7 +151,7 @@ public record CpuModel(
                 true, false,
                 1, 7, 12,
                 1200, 2000, 2500, 1500, 4000, 2000, 1000,
-                3300, 1500, 3000);
+                3300, 1500, 3000, false);
     }
 
     public static List<String> presets() {

@@ -20,7 +20,7 @@ public sealed interface Statement {
 
     record Write(String vm, long from, long to, Content content, Span span) implements Statement {}
 
-    /** `set HOST.ksm.KNOB = V`, `set HOST.thp = MODE`, `set HOST.POOL.count|overcommit = N`. */
+    /** `set HOST.ksm.KNOB = V`, `set HOST.thp = MODE`, `set HOST.khugepaged.KNOB = V`, `set HOST.POOL.count|overcommit = N`. */
     record Set(String host, List<String> path, Object value, Span span) implements Statement {
         public Set {
             path = List.copyOf(path);

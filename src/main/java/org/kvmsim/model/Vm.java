@@ -13,14 +13,24 @@ import java.util.List;
  * {@code pvTlbFlush}: the guest flushes other vCPUs' TLBs through KVM's paravirtual interface
  * (KVM_FEATURE_PV_TLB_FLUSH) instead of by IPIs. {@code pcid}: the guest kernel uses PCIDs where
  * the host CPU has them (false: it boots with {@code nopcid}, and every CR3 load flushes).
+ * {@code machine}: QEMU's machine type, which lays guest RAM out in guest-physical memory.
  */
 public record Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
                  int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp,
-                 CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush, boolean pcid)
+                 CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush, boolean pcid, Machine machine)
         implements Declaration {
 
     public Vm {
         vcpupin = vcpupin == null ? List.of() : List.copyOf(vcpupin);
+        if (machine == null) machine = Machine.PC;
+    }
+
+    /** A VM on QEMU's default machine type (pc). */
+    public Vm(String name, String host, long memory, int vcpus, Paging paging, Backing backing, String image,
+              int levels, boolean prealloc, boolean reserve, boolean memMerge, int node, boolean guestThp,
+              CpuSet cpuset, List<CpuSet> vcpupin, boolean pvTlbFlush, boolean pcid) {
+        this(name, host, memory, vcpus, paging, backing, image, levels, prealloc, reserve, memMerge, node, guestThp,
+                cpuset, vcpupin, pvTlbFlush, pcid, Machine.PC);
     }
 
     /** A VM whose guest uses PCIDs where the CPU has them. */
@@ -56,6 +66,7 @@ public record Vm(String name, String host, long memory, int vcpus, Paging paging
         Backing bk = backing;
         String img = image;
         boolean pre = prealloc, res = reserve, merge = memMerge, thp = guestThp, pv = pvTlbFlush, pc = pcid;
+        Machine mt = machine;
         CpuSet set = cpuset;
         List<CpuSet> pin = vcpupin;
         switch (attribute) {
@@ -74,8 +85,9 @@ public record Vm(String name, String host, long memory, int vcpus, Paging paging
             case "vcpupin" -> pin = (List<CpuSet>) value;
             case "pv_tlb_flush" -> pv = (Boolean) value;
             case "pcid" -> pc = (Boolean) value;
+            case "machine" -> mt = value instanceof Machine m ? m : Machine.of((String) value);
             default -> throw new IllegalArgumentException("no vm attribute '" + attribute + "'");
         }
-        return new Vm(name, host, mem, cpus, pg, bk, img, lv, pre, res, merge, nd, thp, set, pin, pv, pc);
+        return new Vm(name, host, mem, cpus, pg, bk, img, lv, pre, res, merge, nd, thp, set, pin, pv, pc, mt);
     }
 }

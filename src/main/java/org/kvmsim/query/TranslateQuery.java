@@ -28,8 +28,10 @@ final class TranslateQuery extends VmQuery<TranslateQuery.Args> {
     public Doc doc() {
         return new Doc("show translate VM[.PAGETABLE] GVA",
                 "the guest-virtual, guest-physical, host-virtual and host-physical address of one access,"
-                        + " and the page size on each side.",
-                "translate", "vm, gva, gpa, hva, hpa, guest_page_size, host_page_size");
+                        + " the page size on each side, and the KVM memslot QEMU registered for the gpa.",
+                "translate", "vm, gva, gpa, hva, hpa, guest_page_size, host_page_size, memslot (its number, as QEMU"
+                        + " registers them: 0 is RAM below 0xa0000, 1 from 1 MiB to the PCI hole, 2 above 4 GiB),"
+                        + " memslot_gpa (its guest-physical range)");
     }
 
     @Override

@@ -8,6 +8,7 @@ import org.kvmsim.sim.view.CoreState;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.KsmCounters;
 import org.kvmsim.sim.view.KsmKnobs;
+import org.kvmsim.sim.view.KhugepagedState;
 import org.kvmsim.sim.view.MeminfoField;
 import org.kvmsim.sim.view.MmuCounters;
 import org.kvmsim.sim.view.TableStats;
@@ -141,6 +142,34 @@ public final class Tables {
         public Table table() {
             return Table.create("ksm_by_vm", vm, host, present, merged, zero, rmap, profit, saved);
         }
+    }
+
+    /**
+     * `show khugepaged`: per host, THP enabled, the khugepaged knobs and counters under their
+     * sysfs names (/sys/kernel/mm/transparent_hugepage/khugepaged).
+     */
+    public static Table khugepaged(List<String> hosts, List<KhugepagedState> states) {
+        StringColumn host = StringColumn.create("host"), enabled = StringColumn.create("enabled");
+        LongColumn pts = LongColumn.create("pages_to_scan"), scan = LongColumn.create("scan_sleep_millisecs"),
+                alloc = LongColumn.create("alloc_sleep_millisecs"), none = LongColumn.create("max_ptes_none"),
+                swap = LongColumn.create("max_ptes_swap"), shared = LongColumn.create("max_ptes_shared"),
+                defrag = LongColumn.create("defrag"), collapsed = LongColumn.create("pages_collapsed"),
+                full = LongColumn.create("full_scans");
+        for (int r = 0; r < hosts.size(); r++) {
+            KhugepagedState k = states.get(r);
+            host.append(hosts.get(r));
+            enabled.append(k.enabled());
+            pts.append(k.pagesToScan());
+            scan.append(k.scanSleepMillisecs());
+            alloc.append(k.allocSleepMillisecs());
+            none.append(k.maxPtesNone());
+            swap.append(k.maxPtesSwap());
+            shared.append(k.maxPtesShared());
+            defrag.append(k.defrag() ? 1 : 0);
+            collapsed.append(k.pagesCollapsed());
+            full.append(k.fullScans());
+        }
+        return Table.create("khugepaged", host, enabled, pts, scan, alloc, none, swap, shared, defrag, collapsed, full);
     }
 
     /** `show meminfo`: /proc/meminfo's fields, names and units as Linux prints them (kB). */
@@ -327,13 +356,19 @@ public final class Tables {
         return String.format("0x%x", a);
     }
 
-    /** `show translate`: the four addresses of one access and the page sizes on each side. */
+    /**
+     * `show translate`: the four addresses of one access, the page sizes on each side, and the
+     * KVM memslot of the gpa (its number and guest-physical range, last byte included).
+     */
     public static Table translate(String subject, Translation t) {
+        String range = t.memslot() < 0 ? "" : hex(t.memslotGpa()) + "-" + hex(t.memslotGpa() + t.memslotBytes() - 1);
         return Table.create("translate", StringColumn.create("vm", List.of(subject)),
                 StringColumn.create("gva", List.of(hex(t.gva()))), StringColumn.create("gpa", List.of(hex(t.gpa()))),
                 StringColumn.create("hva", List.of(hex(t.hva()))), StringColumn.create("hpa", List.of(hex(t.hpa()))),
                 LongColumn.create("guest_page_size", new long[] {t.guestPageSize()}),
-                LongColumn.create("host_page_size", new long[] {t.hostPageSize()}));
+                LongColumn.create("host_page_size", new long[] {t.hostPageSize()}),
+                LongColumn.create("memslot", new long[] {t.memslot()}),
+                StringColumn.create("memslot_gpa", List.of(range)));
     }
 
     /** `show pagetable` / `show pagetables`: per VM and level, tables, entries and bytes of each kind. */

@@ -330,6 +330,8 @@ public final class Session {
             engine.setKsmKnob(st.host(), knob, v);
         } else if (p.get(0).equals("thp")) {
             engine.setThp(st.host(), ThpMode.of((String) st.value()));
+        } else if (p.get(0).equals("khugepaged")) {
+            engine.setKhugepagedKnob(st.host(), p.get(1), (Long) st.value());
         } else {
             var declaredPool = h.decl().pool(p.get(0));
             long n = (Long) st.value();

@@ -1,16 +1,16 @@
 package org.kvmsim.sim;
 
-import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Set;
+import org.kvmsim.model.ThpMode;
+import org.kvmsim.sim.hugetlb.Khugepaged;
+import org.kvmsim.sim.hugetlb.ThpMapping;
 
 /**
  * The hosts' kernel threads as timers: ksmd (pages_to_scan pages a wake-up, then
- * sleep_millisecs) and khugepaged (scan_sleep_millisecs between wake-ups). Each host state gets
- * its own, started at the first run that sees it; a host declared anew gets new ones and the old
- * ones fall silent.
+ * sleep_millisecs) and khugepaged (a pass, then scan_sleep_millisecs; idle while it has no mm).
+ * Each host state gets its own; a host declared anew gets new ones and the old ones fall silent.
  */
 final class Daemons {
     private final Engine e;
@@ -22,7 +22,8 @@ final class Daemons {
      * an IdentityHashMap's iteration order would vary between JVM runs).
      */
     private final Map<HostState, KsmdTimer> ksmdTimers = new LinkedHashMap<>();
-    private final Set<HostState> khugepagedStarted = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** khugepaged's thread per host state (identity: see ksmdTimers), made at its first use. */
+    private final Map<HostState, KhugepagedThread> khugepaged = new IdentityHashMap<>();
 
     Daemons(Engine e) {
         this.e = e;
@@ -36,9 +37,6 @@ final class Daemons {
                 KsmdTimer t = new KsmdTimer(h);
                 t.idle = true;
                 ksmdTimers.put(h, t);
-            }
-            if (khugepagedStarted.add(h)) {
-                e.schedule(e.now + h.khugepaged.sleepMillis() * 1_000_000L, new KhugepagedTimer(h));
             }
         }
         kickKsmd();
@@ -105,22 +103,104 @@ final class Daemons {
         }
     }
 
-    /** khugepaged's wake-up: collapse what it can, sleep scan_sleep_millisecs. */
-    private static final class KhugepagedTimer extends Timer {
-        final HostState host;
+    // --- khugepaged
 
-        KhugepagedTimer(HostState host) {
+    private KhugepagedThread khugepaged(HostState h) {
+        return khugepaged.computeIfAbsent(h, x -> new KhugepagedThread(x));
+    }
+
+    /**
+     * __khugepaged_enter(): the mapping joins khugepaged's list; into an empty list, the thread
+     * is woken at once (wake_up_interruptible(&khugepaged_wait)), which ends its wait for work.
+     */
+    void khugepagedEnter(HostState h, ThpMapping m) {
+        if (h.khugepaged.register(m)) {
+            KhugepagedThread t = khugepaged(h);
+            if (t.state == KhugepagedThread.IDLE) t.scanAt(e, e.now);
+        }
+    }
+
+    /**
+     * enabled_store() -> start_stop_khugepaged(): leaving never starts the thread, which scans at
+     * once; never stops it; any other write wakes it, which ends only a sleep after an allocation
+     * failure (the timed sleep waits for its expiry, khugepaged_should_wakeup()).
+     */
+    void thpEnabledWritten(HostState h, ThpMode old) {
+        KhugepagedThread t = khugepaged(h);
+        if (h.thp.mode == ThpMode.NEVER) {
+            t.stop(h);
+        } else if (t.state == KhugepagedThread.STOPPED || old == ThpMode.NEVER) {
+            t.scanAt(e, e.now);
+        } else if (t.state == KhugepagedThread.ALLOC_SLEEP && h.khugepaged.hasWork()) {
+            t.scanAt(e, e.now);
+        }
+    }
+
+    /**
+     * scan_sleep_millisecs_store(), alloc_sleep_millisecs_store(): khugepaged_sleep_expire = 0
+     * and a wake-up, so a sleeping thread scans at once.
+     */
+    void khugepagedSleepWritten(HostState h) {
+        KhugepagedThread t = khugepaged(h);
+        if (t.state == KhugepagedThread.SLEEP || t.state == KhugepagedThread.ALLOC_SLEEP) t.scanAt(e, e.now);
+    }
+
+    /**
+     * The khugepaged thread (khugepaged()): khugepaged_do_scan(), then khugepaged_wait_work():
+     * with work, a timed sleep of scan_sleep_millisecs (0 in Linux means no sleep; here 1 ms, so
+     * simulated time moves); without, a wait until __khugepaged_enter() wakes it. The thread runs
+     * from boot unless THP is never, and its first pass finds the list empty, so it starts idle.
+     * The sleep inside a pass after an allocation failure is its own state. Each wake-up is a new
+     * {@link Timer}; one no longer current (cut short by a knob write) does nothing when it fires.
+     */
+    private static final class KhugepagedThread {
+        static final int STOPPED = 0, IDLE = 1, SLEEP = 2, ALLOC_SLEEP = 3, SCAN = 4;
+        final HostState host;
+        int state;
+        Timer current;
+
+        KhugepagedThread(HostState host) {
             this.host = host;
+            state = host.thp.mode == ThpMode.NEVER ? STOPPED : IDLE;
         }
 
-        @Override
-        void fire(Engine e) {
+        void scanAt(Engine e, long at) {
+            state = SCAN;
+            Timer t = new Timer() {
+                @Override
+                void fire(Engine e) {
+                    if (current == this) wake(e, this);
+                }
+            };
+            current = t;
+            e.schedule(at, t);
+        }
+
+        void stop(HostState h) {
+            state = STOPPED;
+            current = null;
+            h.khugepaged.abandonPass();
+        }
+
+        private void wake(Engine e, Timer t) {
             if (e.hosts.get(host.decl.name()) != host) return; // the host was declared again
-            int collapsed = host.khugepaged.wake();
+            Khugepaged k = host.khugepaged;
+            Khugepaged.PassEnd end = k.scan();
+            int collapsed = k.takeCollapsed();
             if (collapsed > 0) {
                 e.event("thp_collapse", host.decl.name(), collapsed + " huge pages collapsed (" + collapsed * 512L + " pages of 4 KiB)");
             }
-            e.schedule(at + host.khugepaged.sleepMillis() * 1_000_000L, this);
+            if (end == Khugepaged.PassEnd.ALLOC_SLEEP) {
+                // khugepaged_alloc_sleep() inside the pass
+                scanAt(e, t.at + host.thp.allocSleepMillis * 1_000_000L);
+                state = ALLOC_SLEEP;
+            } else if (k.hasWork()) {
+                scanAt(e, t.at + Math.max(1, host.thp.scanSleepMillis) * 1_000_000L);
+                state = SLEEP;
+            } else {
+                state = IDLE;
+                current = null;
+            }
         }
     }
 }

@@ -104,7 +104,7 @@ public final class Engine {
     final Qemu qemu = new Qemu(this);
     final GuestKernel guest = new GuestKernel(this);
     final Workloads workloads = new Workloads(this);
-    private final Daemons daemons = new Daemons(this);
+    final Daemons daemons = new Daemons(this);
     private final SimView view = new EngineView(this);
     private final Probe probe = new EngineProbe();
 
@@ -211,12 +211,17 @@ public final class Engine {
     private HostState newHost(Host h) {
         HostState hs = new HostState(h);
         hs.cpuCountersSince = now;
-        if (hs.ksmd != null) hs.ksmd.setListener(new KsmFrames(this, hs));
+        if (hs.ksmd != null) {
+            hs.ksmFrames = new KsmFrames(this, hs);
+            hs.ksmd.setListener(hs.ksmFrames);
+        }
         // a collapse changes the frames behind 2 MiB of guest RAM: KVM's MMU notifier zaps the
         // range, and the next access maps it again, as one 2 MiB nested leaf
         hs.khugepaged.setListener((mapping, region) -> {
             for (VmState vm : vms.values()) {
-                if (vm.anon == mapping && vm.mmu != null) vm.mmu.invalidateHostRange((long) region << 21, 2L << 20);
+                if (vm.anon == mapping && vm.mmu != null) {
+                    vm.mmu.invalidateHostRange(vm.slots.gpaPage((long) region << 9) << 12, 2L << 20);
+                }
             }
         });
         return hs;
@@ -353,9 +358,27 @@ public final class Engine {
         }
     }
 
-    /** Writes /sys/kernel/mm/transparent_hugepage/enabled. */
+    /** Writes /sys/kernel/mm/transparent_hugepage/enabled (which starts, stops or wakes khugepaged). */
     public void setThp(String host, ThpMode mode) {
-        hosts.get(host).thp.mode = mode;
+        HostState h = hosts.get(host);
+        ThpMode old = h.thp.mode;
+        h.thp.mode = mode;
+        daemons.thpEnabledWritten(h, old);
+    }
+
+    /**
+     * Writes /sys/kernel/mm/transparent_hugepage/khugepaged/{@code knob}, failing as its sysfs
+     * store function does (mm/khugepaged.c); a sleep knob also wakes khugepaged.
+     */
+    public void setKhugepagedKnob(String host, String knob, long value) {
+        HostState h = hosts.get(host);
+        try {
+            h.thp.setKhugepaged(knob, value);
+        } catch (IllegalArgumentException x) {
+            throw new SimError("writing " + value + " to /sys/kernel/mm/transparent_hugepage/khugepaged/" + knob
+                    + " fails: " + x.getMessage());
+        }
+        if (knob.endsWith("_sleep_millisecs")) daemons.khugepagedSleepWritten(h);
     }
 
     /** Writes nr_hugepages of a pool's page size (the pool's node's file when it has one). */
@@ -467,7 +490,13 @@ public final class Engine {
         @Override
         public Optional<Translation> translate(String vm, int space, long gva) {
             try {
-                return running(vm).mmu.translate(space, gva);
+                VmState v = running(vm);
+                return v.mmu.translate(space, gva).map(t -> {
+                    // QEMU's address for the gpa, and the memslot KVM found it in
+                    Memslots.Slot s = v.slots.slotOf(t.gpa());
+                    return s == null ? t : new Translation(t.gva(), t.gpa(), v.ram.hva(t.gpa()), t.hpa(),
+                            t.guestPageSize(), t.hostPageSize(), s.id(), s.gpa(), s.size());
+                });
             } catch (VmGone gone) {
                 throw new Probe.VmKilled();
             }

@@ -10,6 +10,7 @@ import org.kvmsim.sim.mmu.Cpu;
 import org.kvmsim.sim.view.CoreState;
 import org.kvmsim.sim.view.Event;
 import org.kvmsim.sim.view.HostView;
+import org.kvmsim.sim.view.KhugepagedState;
 import org.kvmsim.sim.view.KsmCounters;
 import org.kvmsim.sim.view.KsmKnobs;
 import org.kvmsim.sim.view.KsmSlotState;
@@ -86,6 +87,14 @@ final class EngineView implements SimView {
         @Override
         public List<KsmCounters> ksmHistory() {
             return h.ksmd == null ? List.of() : h.ksmd.history();
+        }
+
+        @Override
+        public KhugepagedState khugepaged() {
+            var t = h.thp;
+            return new KhugepagedState(t.mode.name().toLowerCase(java.util.Locale.ROOT), t.pagesToScan, t.scanSleepMillis,
+                    t.allocSleepMillis, t.maxPtesNone, t.maxPtesSwap, t.maxPtesShared, t.defrag,
+                    h.khugepaged.pagesCollapsed(), h.khugepaged.fullScans());
         }
 
         @Override

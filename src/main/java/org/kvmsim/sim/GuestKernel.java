@@ -137,13 +137,20 @@ final class GuestKernel {
         v.anon.unmap(page);
         e.qemu.touch(v, page);
         if (!v.running()) return false;
-        if (v.mmu != null) v.mmu.invalidateHostPage(page << 12);
+        if (v.mmu != null) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
         return true;
     }
 
-    /** A fresh guest-physical page (the guest kernel's page allocator), aligned to {@code align} pages. */
+    /**
+     * A fresh guest page (the guest kernel's page allocator), aligned to {@code align} pages: its
+     * page in guest RAM, never in the first MiB (Linux reserves it) and never across the split
+     * below 4 GiB (the pages on either side are not adjacent in guest-physical memory). The
+     * split is a whole number of GiB from 4 GiB, so alignment holds in guest-physical terms too.
+     */
     long allocGuestPages(VmState v, long pages, long align) {
         long first = (v.nextFreeGuestPage + align - 1) / align * align;
+        long split = v.slots.splitPage();
+        if (first < split && first + pages > split) first = (split + align - 1) / align * align;
         long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
         if (first + pages > limit) {
             throw new Engine.SimError("vm '" + v.decl.name() + "' is out of guest memory (" + new ByteSize(v.decl.memory())
@@ -168,7 +175,7 @@ final class GuestKernel {
             v.nextTablePage--;
             if (workload && v.running()) v.ram.touchForGuestFault(p);
             setContent(v, p, e.nextUnique());
-            return p << 12;
+            return v.slots.gpaPage(p) << 12;
         };
     }
 
@@ -184,7 +191,7 @@ final class GuestKernel {
         for (PageTableSpec.Mapping m : pt.mappings()) {
             long first = allocGuestPages(v, m.size() >>> 12, m.pageSize() >>> 12);
             for (long off = 0; off < m.size(); off += m.pageSize()) {
-                v.mmu.map(space, m.gva() + off, (first << 12) + off, m.pageSize(), true);
+                v.mmu.map(space, m.gva() + off, (v.slots.gpaPage(first) << 12) + off, m.pageSize(), true);
             }
             maps.add(new long[] {m.gva(), m.size(), m.pageSize(), first << 12});
             bytes += m.size();
@@ -218,7 +225,7 @@ final class GuestKernel {
         Workloads.Run r = v.current;
         if (v.decl.guestThp() && r != null && r.pageToGpa != null && hugeFault(v, space, r, gva)) return;
         long gpaPage = allocGuestPages(v, 1, 1);
-        v.mmu.map(space, gva & ~0xfffL, gpaPage << 12, 4096, true);
+        v.mmu.map(space, gva & ~0xfffL, v.slots.gpaPage(gpaPage) << 12, 4096, true);
         // the guest zeroes its new page: the host fault behind it belongs to this access
         if (v.running()) v.ram.touchForGuestFault(gpaPage);
         // The workload's data: every page distinct (as if initialised by the program).
@@ -246,7 +253,7 @@ final class GuestKernel {
         // (at most levels - 2 of them: the root exists, the leaf is the PD entry)
         if (gpaPage + 512 + v.decl.levels() - 2 > limit) return false;
         v.nextFreeGuestPage = gpaPage + 512;
-        v.mmu.map(space, region, gpaPage << 12, 2L << 20, true);
+        v.mmu.map(space, region, v.slots.gpaPage(gpaPage) << 12, 2L << 20, true);
         for (int i = 0; i < 512 && v.running(); i++) {
             v.ram.touchForGuestFault(gpaPage + i);
             if (!v.running()) break;
@@ -254,7 +261,7 @@ final class GuestKernel {
             r.pageToGpa[(int) first + i] = gpaPage + i;
         }
         // the guest zeroed the whole huge page: its writes reached every page (EPT violations)
-        if (v.running()) v.mmu.guestWroteRange(gpaPage << 12, 2L << 20);
+        if (v.running()) v.mmu.guestWroteRange(v.slots.gpaPage(gpaPage) << 12, 2L << 20);
         return true;
     }
 }

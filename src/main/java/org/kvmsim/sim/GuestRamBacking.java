@@ -23,7 +23,7 @@ final class GuestRamBacking implements HostBacking {
 
     @Override
     public long hpa(long gpa) {
-        long page = gpa >>> 12;
+        long page = v.slots.ramPage(gpa >>> 12);
         if (v.anon != null && v.anon.isZeroMapped(page)) {
             // read, never written: the zero page, or the huge zero page's 4 KiB at this offset
             long frame = v.anon.isHugeZero(page) ? h.hugeZeroFrame + (page & 511) : h.zeroFrame;
@@ -49,9 +49,10 @@ final class GuestRamBacking implements HostBacking {
      */
     @Override
     public long faultIn(long gpa) {
-        long page = gpa >>> 12;
-        boolean present = present(page);
-        // a write fault: a page mapping the zero page gets one of its own
+        long page = v.slots.ramPage(gpa >>> 12);
+        boolean present = mapped(page);
+        // a write fault: a page mapping the zero page gets one of its own (hpa() would only
+        // look the zero page up)
         e.qemu.touch(v, page);
         if (!v.running()) throw new Engine.VmGone();
         return !present || paid(hostPageBase(page)) ? hostPageBytes(page) : 0;
@@ -59,14 +60,14 @@ final class GuestRamBacking implements HostBacking {
 
     @Override
     public int mapZero(long gpa) {
-        int shift = e.qemu.readFault(v, gpa >>> 12);
+        int shift = e.qemu.readFault(v, v.slots.ramPage(gpa >>> 12));
         if (!v.running()) throw new Engine.VmGone();
         return shift;
     }
 
     @Override
     public boolean zeroMapped(long gpa) {
-        return v.anon != null && v.anon.isZeroMapped(gpa >>> 12);
+        return v.anon != null && v.anon.isZeroMapped(v.slots.ramPage(gpa >>> 12));
     }
 
     /**
@@ -81,9 +82,9 @@ final class GuestRamBacking implements HostBacking {
             e.qemu.touch(v, page);
             return;
         }
-        boolean present = present(page);
+        boolean present = mapped(page);
         e.qemu.touch(v, page);
-        if (!present && v.running() && present(page)) {
+        if (!present && v.running() && mapped(page)) {
             long base = hostPageBase(page);
             int word = (int) (base >>> 6);
             if (word >= owed.length) owed = Arrays.copyOf(owed, Math.max(word + 1, owed.length * 2));
@@ -94,14 +95,30 @@ final class GuestRamBacking implements HostBacking {
     /** Host pages faulted in by the guest's fault handler and not yet paid for: a bit per first 4 KiB page. */
     private long[] owed = new long[0];
 
+    /**
+     * A page the guest's fault handler made present but no MMU fault has paid for yet is not
+     * present to KVM: there the guest's write that faults it in has not happened. Nor is a page
+     * that maps the zero page (its frame is not the mapping's: {@link #mapped} is false).
+     */
+    @Override
+    public boolean present(long gpa) {
+        long page = v.slots.ramPage(gpa >>> 12);
+        return v.running() && mapped(page) && !owed(hostPageBase(page));
+    }
+
+    private boolean owed(long base) {
+        int word = (int) (base >>> 6);
+        return word < owed.length && (owed[word] & (1L << base)) != 0;
+    }
+
     private boolean paid(long base) {
         int word = (int) (base >>> 6);
-        if (word >= owed.length || (owed[word] & (1L << base)) == 0) return false;
+        if (!owed(base)) return false;
         owed[word] &= ~(1L << base);
         return true;
     }
 
-    private boolean present(long page) {
+    private boolean mapped(long page) {
         if (v.huge != null) return v.huge.frameOf(page / (v.huge.pool().pageBytes() >>> 12)) >= 0;
         return v.anon.frameOf(page) >= 0;
     }
@@ -119,7 +136,19 @@ final class GuestRamBacking implements HostBacking {
     @Override
     public int backingPageShift(long gpa) {
         if (v.huge != null) return Long.numberOfTrailingZeros(v.huge.pool().pageBytes());
-        return v.anon != null && (v.anon.isHuge(gpa >>> 12) || v.anon.isHugeZero(gpa >>> 12)) ? 21 : 12;
+        long page = v.slots.ramPage(gpa >>> 12);
+        return v.anon != null && (v.anon.isHuge(page) || v.anon.isHugeZero(page)) ? 21 : 12;
+    }
+
+    /** The host page's size, capped where it would cross the edge of a KVM memslot. */
+    @Override
+    public int maxLeafShift(long gpa) {
+        return v.slots.maxLeafShift(gpa, backingPageShift(gpa), Qemu.RAM_HVA);
+    }
+
+    /** Where QEMU sees guest-physical address {@code gpa}: its RAM block's mapping. */
+    long hva(long gpa) {
+        return Qemu.RAM_HVA + (v.slots.ramPage(gpa >>> 12) << 12) + (gpa & 0xfff);
     }
 
     @Override

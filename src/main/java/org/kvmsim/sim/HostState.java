@@ -32,6 +32,8 @@ final class HostState {
     long cpuCountersSince;
     /** ksmd, or null when the host has no KSM policy (run = 0, nothing mergeable is scanned). */
     final Ksmd ksmd;
+    /** ksmd's listener: host frames following its merges (null without ksmd). */
+    KsmFrames ksmFrames;
     /** The VM of each of ksmd's mm_slots, by slot id. */
     final List<VmState> ksmVms = new ArrayList<>();
     /**

@@ -1,5 +1,7 @@
 package org.kvmsim.sim;
 
+import org.kvmsim.sim.hugetlb.ThpMapping;
+import org.kvmsim.sim.ksm.Ksmd;
 import org.kvmsim.sim.ksm.KsmListener;
 import org.kvmsim.sim.mem.HostMemory;
 
@@ -45,7 +47,7 @@ final class KsmFrames implements KsmListener {
         } else {
             v.anon.replace(page, h.kpageFrame[kpage] - 1);
         }
-        if (v.mmu != null) v.mmu.invalidateHostPage((long) page << 12);
+        if (v.mmu != null) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
     }
 
     @Override
@@ -63,5 +65,33 @@ final class KsmFrames implements KsmListener {
         if (!v.running()) return; // the OOM killer took it during this unmerge
         if (v.anon.frameOf(page) == h.zeroFrame) v.ksmZeroMapped--;
         e.guest.newPrivateFrame(v, page);
+    }
+
+    /**
+     * What khugepaged sees of a VM's pages that map a KSM page or the zero page: the zero page
+     * counts as none, a KSM page mapped elsewhere too as shared. A collapse copies such a page
+     * into the THP and drops the mapping as a copy-on-write break does (Ksmd.onWrite: the KSM
+     * page loses a mapping and is freed with its last; ksmd finds the page un-merged at its next
+     * visit and may split the THP to merge it again).
+     */
+    ThpMapping.ForeignPages foreignPages(VmState v) {
+        ThpMapping anon = v.anon;
+        int slot = v.ksmSlot;
+        return new ThpMapping.ForeignPages() {
+            @Override
+            public boolean isZero(long page) {
+                return anon.frameOf(page) == h.zeroFrame;
+            }
+
+            @Override
+            public boolean isShared(long page) {
+                return h.ksmd.mapsSharedKsmPage(slot, (int) page);
+            }
+
+            @Override
+            public void dropped(long page) {
+                if (h.ksmd.onWrite(slot, (int) page) == Ksmd.Cow.ZERO_PAGE) v.ksmZeroMapped--;
+            }
+        };
     }
 }

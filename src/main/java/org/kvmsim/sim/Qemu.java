@@ -27,7 +27,10 @@ import org.kvmsim.sim.view.VmRunState;
  * highest badness, as mm/oom_kill.c would. Stop or kill: every frame goes back.
  */
 final class Qemu {
-    /** Where QEMU maps guest RAM in its own address space (hva = RAM_HVA + gpa), 1 GiB aligned. */
+    /**
+     * Where QEMU maps guest RAM in its own address space, 1 GiB aligned: hva = RAM_HVA + the
+     * page's offset in the RAM block, which is its gpa below 4 GiB (see {@link Memslots}).
+     */
     static final long RAM_HVA = 0x7fc0_0000_0000L;
 
     private final Engine e;
@@ -46,7 +49,9 @@ final class Qemu {
         // A VM started again after `stop` boots afresh: a new guest, new tables, new address spaces.
         v.defaultSpace = -1;
         v.pagetables.clear();
-        v.nextFreeGuestPage = 0;
+        // Linux reserves the first MiB (the BIOS's, and QEMU's VGA window and ROMs sit there)
+        v.nextFreeGuestPage = Memslots.LOW_RAM_GPA >>> 12;
+        v.slots = new Memslots(v.decl.machine(), v.decl.memory());
         v.nextTablePage = -1;
         v.nextWorkloadGva = GuestKernel.WORKLOAD_GVA;
         v.current = null;
@@ -68,8 +73,12 @@ final class Qemu {
             // backing = thp: guest RAM madvised MADV_HUGEPAGE (as QEMU does), so THP is used under
             // thp = madvise or always; backing = anonymous: 4 KiB pages unless thp = always.
             boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
-            v.anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
-            h.khugepaged.register(v.anon);
+            ThpMapping anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
+            v.anon = anon;
+            // khugepaged_enter_vma(): at QEMU's madvise (or the mmap under thp = always) if THP is
+            // enabled for guest RAM now, else at its first fault in an empty 2 MiB range once it is
+            anon.onKhugepagedEnter(() -> e.daemons.khugepagedEnter(h, anon));
+            if (anon.thpEnabled()) e.daemons.khugepagedEnter(h, anon);
         }
         int eventsBefore = e.eventCount();
         try {
@@ -124,6 +133,7 @@ final class Qemu {
             });
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
             h.ksmVms.add(v);
+            v.anon.setForeignPages(h.ksmFrames.foreignPages(v));
         }
         v.ram = new GuestRamBacking(e, v, h);
         v.mmu = new Mmu(v.decl.name(), v.decl.paging(), h.cores, v.decl.vcpus(), v.decl.levels(), v.decl.levels(),
@@ -131,6 +141,8 @@ final class Qemu {
         v.mmu.setGuestFaultHandler((mmu, space, gva, write) -> e.guest.fault(v, space, gva, write));
         v.mmu.setPvTlbFlush(v.decl.pvTlbFlush());
         v.mmu.setGuestPcid(v.decl.pcid());
+        // KVM's default n_max_mmu_pages for the VM's memslots (QEMU does not set KVM_SET_NR_MMU_PAGES)
+        v.mmu.setShadowPageLimit(Mmu.shadowPageLimit(v.decl.memory()));
         v.busyThreads = null;
         h.sched.place(v);
         e.event("vm_start", v.decl.name(), "on " + h.decl.name() + ", " + new ByteSize(v.decl.memory()) + ", " + v.decl.backing());
@@ -175,8 +187,10 @@ final class Qemu {
         if (zero && v.mmu != null) {
             // the host PTE (or the huge zero PMD) changed from the zero page to a page of its own:
             // the MMU notifier zaps the read-only nested entry or sptes mapping the zero page
-            if (hugeZero) v.mmu.invalidateHostRange(page << 12 & -(2L << 20), 2L << 20);
-            else v.mmu.invalidateHostPage(page << 12);
+            // (RAM pages, so through the memslots to guest-physical addresses; a 2 MiB range of
+            // RAM stays one 2 MiB range of GPA, as lowmem is 2 MiB aligned)
+            if (hugeZero) v.mmu.invalidateHostRange(v.slots.gpaPage(page & -512L) << 12, 2L << 20);
+            else v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
         }
     }
 

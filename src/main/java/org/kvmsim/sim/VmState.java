@@ -38,6 +38,8 @@ final class VmState {
     long startSeq;
     /** Address translation of this VM (guest tables, EPT/NPT or shadow tables, TLB costs). */
     Mmu mmu;
+    /** Where guest RAM sits in guest-physical memory and KVM's memslots over it (set at start). */
+    Memslots slots;
     /** The host side of guest RAM as the MMU sees it (set with mmu). */
     GuestRamBacking ram;
     /** The guest's default address space (workloads on the VM), -1 until first used. */

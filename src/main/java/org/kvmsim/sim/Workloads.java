@@ -324,7 +324,9 @@ final class Workloads {
         boolean nested = mmu.paging().nested();
         for (int i = from; i < g.len; i++) {
             long page = gpaPageOf(r, g.offs[i]);
-            if (page < 0 || nested && (!mmu.nestedPresent(page << 12) || g.wr[i] && mmu.writeFaults(page << 12))) return i;
+            if (page < 0) return i;
+            long gpa = r.vm.slots.gpaPage(page) << 12;
+            if (nested && (!mmu.nestedPresent(gpa) || g.wr[i] && mmu.writeFaults(gpa))) return i;
         }
         return g.len;
     }

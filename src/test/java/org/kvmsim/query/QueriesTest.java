@@ -19,8 +19,8 @@ class QueriesTest {
 
     @Test
     void targetsAreTheFirstWordsInHelpOrder() {
-        assertEquals(List.of("vms", "translate", "walk", "mmu", "cpus", "ksm", "meminfo", "hugepages", "pagetable",
-                "pagetables", "events"), Queries.all().targets());
+        assertEquals(List.of("vms", "translate", "walk", "mmu", "cpus", "ksm", "meminfo", "khugepaged", "hugepages",
+                "pagetable", "pagetables", "events"), Queries.all().targets());
     }
 
     @Test

@@ -101,7 +101,7 @@ class HostCpusTest {
                 workload warm on e.app { pattern = sequential; footprint = 4 MiB; accesses = 40_000; writes = 100%; seed = 1 }
                 run 1 s
                 reset mmu
-                write e pages 0 .. 99 = same 1
+                write e pages 256 .. 355 = same 1
                 workload busy on e.app { pattern = uniform; footprint = 4 MiB; accesses = 4_000_000; seed = 2 }
                 run 2 s
                 show mmu by vcpu

@@ -15,6 +15,7 @@ import org.kvmsim.model.Backing;
 import org.kvmsim.model.CpuSet;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
+import org.kvmsim.model.Machine;
 import org.kvmsim.model.Paging;
 import org.kvmsim.model.Vm;
 
@@ -109,6 +110,7 @@ public final class DomainImport {
         CpuSet cpuset = cpuset(domain);
         List<CpuSet> vcpupin = vcpupin(domain, vcpus, cpuset, host);
         Paging paging = paging(domain);
+        Machine machine = machine(domain);
         Element mb = domain.child("memoryBacking");
         boolean memMerge = true, prealloc = false;
         Backing backing = Backing.ANONYMOUS;
@@ -169,9 +171,26 @@ public final class DomainImport {
         }
         notModelled(domain);
         Vm vm = new Vm(vmName, host.name(), memory, vcpus, paging, backing, null, 4, prealloc, true, memMerge, node, false,
-                cpuset, vcpupin, true);
+                cpuset, vcpupin, true, true, machine);
         warnings.sort(Comparator.comparingInt(Warning::line).thenComparingInt(Warning::column));
         return new Result(vm, List.copyOf(warnings));
+    }
+
+    /**
+     * {@code <os><type machine=>}: pc-q35-* (and q35) lay guest RAM out as q35, pc-i440fx-*, pc-X.Y
+     * and pc as i440FX; no machine is QEMU's default for x86-64, pc. Anything else (isapc,
+     * microvm, xenfv) is not modelled: imported as pc with a warning.
+     */
+    private Machine machine(Element domain) {
+        Element os = domain.child("os");
+        Element type = os == null ? null : os.child("type");
+        String m = type == null ? null : type.attr("machine");
+        if (m == null || m.isEmpty()) return Machine.PC;
+        if (m.equals("q35") || m.startsWith("pc-q35-")) return Machine.Q35;
+        if (m.equals("pc") || m.startsWith("pc-i440fx-") || m.matches("pc-[0-9].*")) return Machine.PC;
+        warn(type, "machine type '" + XmlTree.clip(m) + "' is not modelled: guest RAM is laid out as QEMU's pc (i440FX)"
+                + " lays it out");
+        return Machine.PC;
     }
 
     private void warn(Element at, String message) {

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.kvmsim.model.Backing;
 import org.kvmsim.model.ByteSize;
+import org.kvmsim.model.Machine;
 import org.kvmsim.model.Paging;
 import org.kvmsim.model.Vm;
 
@@ -47,6 +48,7 @@ public final class VmText {
         }
         if (!vm.pvTlbFlush()) a.add("pv_tlb_flush = off");
         if (!vm.pcid()) a.add("pcid = off");
+        if (vm.machine() != Machine.PC) a.add("machine = " + vm.machine().word());
         StringBuilder b = new StringBuilder("vm ").append(vm.name()).append(" on ").append(vm.host()).append(" {\n");
         for (String s : a) b.append("  ").append(s).append('\n');
         return b.append("}\n").toString();

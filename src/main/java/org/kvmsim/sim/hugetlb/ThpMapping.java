@@ -76,6 +76,56 @@ public final class ThpMapping {
     private long thpFaultFallback;
     private long thpSplit;
     private boolean released;
+    /** On khugepaged's list (MMF_VM_HUGEPAGE); set by {@link Khugepaged}. */
+    boolean registered;
+    private Runnable enterKhugepaged = () -> { };
+    private ForeignPages foreignPages = ForeignPages.SHARED;
+
+    /**
+     * What khugepaged must know of a page that maps a frame owned elsewhere (a KSM page or the
+     * zero page), and what a collapse does to it. The engine gives one per mapping that KSM scans.
+     */
+    public interface ForeignPages {
+        /** Whether the page maps the zero page (is_zero_pfn(): counts as none). */
+        boolean isZero(long page);
+
+        /** Whether it maps a page mapped elsewhere too (folio_maybe_mapped_shared()). */
+        boolean isShared(long page);
+
+        /** A collapse copied the page into the new THP and dropped its mapping of the frame. */
+        void dropped(long page);
+
+        /** Every foreign page shared; a drop tells no one (a mapping no KSM scans has none). */
+        ForeignPages SHARED = new ForeignPages() {
+            public boolean isZero(long page) {
+                return false;
+            }
+
+            public boolean isShared(long page) {
+                return true;
+            }
+
+            public void dropped(long page) {
+            }
+        };
+    }
+
+    public void setForeignPages(ForeignPages pages) {
+        this.foreignPages = pages;
+    }
+
+    /**
+     * What a fault in an empty PMD range with THP enabled does first when the mapping is not on
+     * khugepaged's list: khugepaged_enter_vma() in do_huge_pmd_anonymous_page().
+     */
+    public void onKhugepagedEnter(Runnable enter) {
+        this.enterKhugepaged = enter;
+    }
+
+    /** Whether the mapping is on khugepaged's list. */
+    public boolean registered() {
+        return registered;
+    }
 
     /**
      * @param pages    size in 4 KiB pages
@@ -225,6 +275,11 @@ public final class ThpMapping {
             return 0;
         }
         if (s == EMPTY && thpEnabled() && wholeRegion(r)) {
+            // do_huge_pmd_anonymous_page() registers the mapping with khugepaged before it
+            // looks at the fault's kind (khugepaged_enter_vma())
+            if (!registered) {
+                enterKhugepaged.run();
+            }
             if (!settings.useZeroPage) {
                 return 0;
             }
@@ -273,7 +328,11 @@ public final class ThpMapping {
         boolean hugeZero = s == HUGE_ZERO;
         if (hugeZero || s == EMPTY && thpEnabled() && wholeRegion(r)) {
             // a write to the huge zero PMD: do_huge_zero_wp_pmd() allocates a THP (6.x), keeping
-            // the deposited PTE page
+            // the deposited PTE page; a fault in an empty range first registers the mapping
+            // with khugepaged (do_huge_pmd_anonymous_page(); the huge zero page's read fault did)
+            if (!hugeZero && !registered) {
+                enterKhugepaged.run();
+            }
             int f = mem.alloc(9, node);
             if (f >= 0 && !tablesFor(r)) {
                 // __do_huge_pmd_anonymous_page(): no page for the deposit, VM_FAULT_OOM
@@ -447,6 +506,11 @@ public final class ThpMapping {
         hugeRegions = 0;
     }
 
+    /** PMD ranges wholly inside the mapping (what khugepaged scans: hstart .. hend). */
+    int wholeRegions() {
+        return (int) (pages / REGION_PAGES);
+    }
+
     boolean wholeRegion(int r) {
         return (long) (r + 1) * REGION_PAGES <= pages;
     }
@@ -455,18 +519,42 @@ public final class ThpMapping {
     enum Collapse { SUCCEEDED, NOT_SMALL, EXCEED_NONE, EXCEED_SHARED, ALLOC_FAILED }
 
     /**
-     * collapse_huge_page(): replaces a SMALL region's pages by one THP, if at most max_ptes_none
-     * of its PTEs are empty, none maps a foreign (KSM) page (a simplification: Linux tolerates up
-     * to max_ptes_shared shared pages), and an order-9 block is free.
+     * hpage_collapse_scan_pmd() and collapse_huge_page(): replaces a SMALL region's pages by one
+     * THP, if at most max_ptes_none of its PTEs are empty or map the zero page, at most
+     * max_ptes_shared map a shared page, and an order-9 block is free. The pages are copied
+     * (__collapse_huge_page_copy()): own frames are freed, and a page that mapped a KSM page or the
+     * zero page drops that mapping through {@link ForeignPages#dropped}, which un-merges it (the
+     * KSM page loses a mapping, as in a copy-on-write break; ksm_might_unmap_zero_page()).
+     *
+     * <p>A PTE a read fault pointed at the zero page ({@link #ZERO_PTE}) is not present and not
+     * foreign: it counts as none (is_zero_pfn() in hpage_collapse_scan_pmd() counts toward
+     * max_ptes_none, as for a KSM-merged zero page), and the copy leaves zeroes in the THP with
+     * nothing to free or un-merge. A HUGE_ZERO region is PMD-mapped, so NOT_SMALL
+     * (find_pmd_or_thp_or_none(): SCAN_PMD_MAPPED); a write gives it a THP of its own.
      */
     Collapse collapse(int r) {
         if (state[r] != SMALL || !wholeRegion(r)) {
             return Collapse.NOT_SMALL;
         }
-        if (REGION_PAGES - present[r] > settings.maxPtesNone) {
+        int none = REGION_PAGES - present[r];
+        int shared = 0;
+        int[] frames = small[r];
+        if (foreign[r] > 0) {
+            long first = (long) r * REGION_PAGES;
+            for (int i = 0; i < REGION_PAGES; i++) {
+                if (frames[i] < 0 && frames[i] != ZERO_PTE) {
+                    if (foreignPages.isZero(first + i)) {
+                        none++;
+                    } else if (foreignPages.isShared(first + i)) {
+                        shared++;
+                    }
+                }
+            }
+        }
+        if (none > settings.maxPtesNone) {
             return Collapse.EXCEED_NONE;
         }
-        if (foreign[r] > 0) {
+        if (shared > settings.maxPtesShared) {
             return Collapse.EXCEED_SHARED;
         }
         int f = mem.alloc(9, node);
@@ -474,15 +562,19 @@ public final class ThpMapping {
             return Collapse.ALLOC_FAILED;
         }
         int own = 0;
-        for (int v : small[r]) {
-            if (v > 0) {
-                mem.free(v - 1, 0);
-                own++;
-            }
-        }
         small[r] = null;
         state[r] = HUGE;
         hugeBase[r] = f;
+        for (int i = 0; i < REGION_PAGES; i++) {
+            int v = frames[i];
+            if (v > 0) {
+                mem.free(v - 1, 0);
+                own++;
+            } else if (v < 0 && v != ZERO_PTE) {
+                foreignPages.dropped((long) r * REGION_PAGES + i);
+            }
+        }
+        foreign[r] = 0;
         presentPages += REGION_PAGES - present[r];
         present[r] = REGION_PAGES;
         hugeRegions++;

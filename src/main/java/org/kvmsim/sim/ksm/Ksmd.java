@@ -277,6 +277,15 @@ public final class Ksmd {
         return (slot(slotId).state[page] & (MAPS_KSM | ZERO_MAPPED)) != 0;
     }
 
+    /**
+     * Whether the page maps a KSM page that is mapped elsewhere too: folio_maybe_mapped_shared()
+     * of a small folio (mapcount above 1), what khugepaged counts against max_ptes_shared.
+     */
+    public boolean mapsSharedKsmPage(int slotId, int page) {
+        Slot s = slot(slotId);
+        return (s.state[page] & MAPS_KSM) != 0 && nMap[s.ref[page]] > 1;
+    }
+
     /** ksmd_should_run(): run = 1 and at least one mm_slot. */
     public boolean shouldRun() {
         return (run & 1) != 0 && head.next != head;

@@ -19,6 +19,17 @@ public interface HostBacking {
     long faultIn(long gpa);
 
     /**
+     * Whether the host page behind {@code gpa} is present now, without faulting it in: what
+     * KVM's spte prefetch asks (kvm_prefetch_pages() pins only pages already mapped, through
+     * get_user_pages_fast_only() with FOLL_WRITE, so a page that maps the zero page is not
+     * present here: see {@link #mapZero}). A backing that cannot tell says no, and nothing is
+     * prefetched.
+     */
+    default boolean present(long gpa) {
+        return false;
+    }
+
+    /**
      * A read fault (GUP without FOLL_WRITE, as KVM's hva_to_pfn_slow() makes for a read): where
      * the page was never written, maps the shared zero page (do_anonymous_page()) or, in a range
      * that could take a THP, the huge zero page (do_huge_pmd_anonymous_page() with
@@ -41,6 +52,14 @@ public interface HostBacking {
      * hugetlbfs) or 30 (1 GiB hugetlbfs). A nested leaf is never larger than this.
      */
     int backingPageShift(long gpa);
+
+    /**
+     * log2 of the largest nested leaf (or spte) KVM may install at {@code gpa}: the host page,
+     * unless that page would cross the edge of a memslot (KVM's disallow_lpage).
+     */
+    default int maxLeafShift(long gpa) {
+        return backingPageShift(gpa);
+    }
 
     /** A fresh, zeroed 4 KiB host page for a nested or shadow table; returns its HPA. */
     long allocTablePage();

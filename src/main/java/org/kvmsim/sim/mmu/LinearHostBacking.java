@@ -40,6 +40,11 @@ public final class LinearHostBacking implements HostBacking {
         return 1L << pageShift;
     }
 
+    @Override
+    public boolean present(long gpa) {
+        return present.get(gpa >>> pageShift) != LongLongMap.ABSENT;
+    }
+
     /** Makes the backing pages of [gpa, gpa + bytes) present, as QEMU's -mem-prealloc does. */
     public void prefault(long gpa, long bytes) {
         for (long a = gpa & -(1L << pageShift); a < gpa + bytes; a += 1L << pageShift) {

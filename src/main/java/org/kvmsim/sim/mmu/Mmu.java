@@ -42,7 +42,8 @@ import org.kvmsim.sim.view.WalkRef;
  * <li>shadow: KVM keeps GVA -> HPA tables mirroring the guest's, built on page faults
  * ({@link ShadowTable}: write-protected guest tables, unsync leaf pages resynced on CR3 load and
  * INVLPG, zap after {@value ShadowTable#WRITE_FLOOD_THRESHOLD} emulated writes as KVM's
- * detect_write_flooding() does). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
+ * detect_write_flooding() does, spte prefetch of the aligned block of 8, and the VM's shadow page
+ * limit, whose oldest pages are recycled). Guest page-table writes to shadowed pages, CR3 loads, INVLPG
  * and every guest page fault exit; the hardware walk is 1-D over the shadow table.</li>
  * </ul>
  *
@@ -92,6 +93,10 @@ public final class Mmu {
     private final RadixTable npt;
     private final List<Space> spaces = new ArrayList<>();
     private final LongLongMap shadowed = new LongLongMap();
+    /** KVM's active_mmu_pages: the VM's shadow pages, oldest first, for recycling. */
+    private final ShadowPageList shadowPages = new ShadowPageList();
+    /** KVM's n_max_mmu_pages (no limit unless set: tests and benchmarks). */
+    private long maxShadowPages = Long.MAX_VALUE;
     private final RadixTable.WriteListener pteWrites;
     private final Vcpu[] vcpus;
     private GuestFaultHandler handler;
@@ -150,6 +155,7 @@ public final class Mmu {
     private long invlpgExits;
     private long unsyncs;
     private long resyncedPages;
+    /** Shadow pages zapped: by write flooding, or recycled at the shadow page limit. */
     private long shadowZaps;
     private long switchFlushes;
     /** EPT violations and shadow faults that faulted the host page in (host_fault each). */
@@ -280,15 +286,11 @@ public final class Mmu {
             // (its old core's entries are not read: the native thread starts cold as well)
             unmirrorEmpty(v);
             nat.flushLinear(0);
-            if (cm.name().startsWith("zen")) {
+            if (!cm.flush_all_contexts()) {
                 core.tlbs.flushLinear(tag);
                 core.tlbs.flushNested(eptp);
             } else {
-                // the vCPU on that core keeps its native price: it takes over before the flush
-                if (core.current != null) {
-                    core.current.mmu.unmirror(core.current);
-                }
-                core.tlbs.flushAll();
+                flushAllContexts(core);
             }
             core.flushesReceived++;
         }
@@ -430,7 +432,7 @@ public final class Mmu {
     public int newAddressSpace(TablePageAllocator tablePages) {
         RadixTable g = new RadixTable(guestLevels, tablePages, tablePages::free);
         int id = spaces.size();
-        Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed) : null);
+        Space sp = new Space(id, g, paging == Paging.SHADOW ? new ShadowTable(id, g, host, shadowed, shadowPages) : null);
         spaces.add(sp);
         // every vCPU starts in the first address space, in ASID slot 0 (as the boot mm), its
         // shadow root (if any) loaded
@@ -757,6 +759,9 @@ public final class Mmu {
         if (c.current != active) {
             c.switchTo(active);
         }
+        if (active.flushRequest) {
+            serveFlushRequest(active, c);
+        }
         if (active.pvFlushPending) {
             active.pvFlushPending = false;
             unmirror();
@@ -829,7 +834,7 @@ public final class Mmu {
                 flushAfterZap();
             }
         } else if (paging == Paging.SHADOW && zapShadow(gpa >>> 12) > 0) {
-            flushRemote(false);
+            flushRemote();
         }
     }
 
@@ -857,7 +862,7 @@ public final class Mmu {
                     n += zapShadow(a >>> 12);
                 }
                 if (n > 0) {
-                    flushRemote(false);
+                    flushRemote();
                 }
             }
             return;
@@ -910,7 +915,7 @@ public final class Mmu {
 
     /** After nested entries went: INVEPT single-context, i.e. this VM's TLB and walk-cache entries. */
     private void flushAfterZap() {
-        flushRemote(true);
+        flushRemote();
     }
 
     /**
@@ -926,40 +931,58 @@ public final class Mmu {
      * the kicked vCPU an exit and the IPI's delivery (ipi_cycles); the requester's side (ksmd,
      * khugepaged, or the faulting vCPU's host work) is not charged to the guest.
      */
-    private void flushRemote(boolean nested) {
+    private void flushRemote() {
         for (Vcpu v : vcpus) {
             Cpu c = v == active ? cpu : v.core;
             if (c == null) {
                 continue;
             }
-            unmirror(v);
-            boolean onCore = c.current == v;
-            if (cm.vpid() || onCore) {
-                c.tlbs.flushLinear(v.tag);
-            }
             v.remoteFlushes++;
             c.flushesReceived++;
-            if (v.busy && onCore && !(v == active && executing)) {
+            if (c.current != v) {
+                // not in guest mode on its core: it serves the request at its next entry (its
+                // own entries cannot be used before then; whatever else the flush takes goes then)
+                v.flushRequest = true;
+                continue;
+            }
+            if (v.busy && !(v == active && executing)) {
                 chargeExit(v, cm.ipi_cycles());
                 v.flushIpis++;
                 c.ipisReceived++;
             }
+            serveFlushRequest(v, c);
         }
-        if (nested) {
-            for (int i = 0; i < vcpus.length; i++) {
-                Cpu c = vcpus[i] == active ? cpu : vcpus[i].core;
-                if (c == null) {
-                    continue;
-                }
-                boolean seen = false;
-                for (int j = 0; j < i && !seen; j++) {
-                    seen = (vcpus[j] == active ? cpu : vcpus[j].core) == c;
-                }
-                if (!seen) {
-                    c.tlbs.flushNested(eptp);
-                }
+    }
+
+    /**
+     * KVM_REQ_TLB_FLUSH served by {@code v} on {@code core} (kvm_vcpu_flush_tlb_all()): on Intel
+     * vmx_flush_tlb_all(), INVEPT all-context with EPT (INVVPID all-context without), which
+     * empties the core for every VM; on AMD svm_flush_tlb_all(), the vCPU's ASID, guest-physical
+     * entries included ({@code flush_all_contexts} in the preset).
+     */
+    private void serveFlushRequest(Vcpu v, Cpu core) {
+        v.flushRequest = false;
+        unmirror(v);
+        if (cm.flush_all_contexts() && paging != Paging.NATIVE) {
+            flushAllContexts(core);
+        } else {
+            if (cm.vpid() || core.current == v) {
+                core.tlbs.flushLinear(v.tag);
             }
+            core.tlbs.flushNested(eptp);
         }
+    }
+
+    /**
+     * INVEPT/INVVPID all-context on {@code core}: every entry of every VM. The vCPU on the core,
+     * if it still mirrors its native price, takes over its own model first (a native run is not
+     * flushed by another VM's KVM).
+     */
+    private static void flushAllContexts(Cpu core) {
+        if (core.current != null) {
+            core.current.mmu.unmirror(core.current);
+        }
+        core.tlbs.flushAll();
     }
 
     /**
@@ -1630,6 +1653,8 @@ public final class Mmu {
             shadowFaults++;
             exit(cm.shadow_fault_cycles());
             hostFault(host.faultIn(gpa & ~0xFFFL));
+            // a shadow fault like any other: recycling at the shadow page limit first
+            makeShadowPagesAvailable();
             fillShadow(sp.shadow, gva, true);
             return;
         }
@@ -1659,7 +1684,8 @@ public final class Mmu {
     }
 
     /**
-     * KVM's EPT violation handler: the largest nested leaf the host backing and alignment allow.
+     * KVM's EPT violation handler: the largest nested leaf the host backing, the memslot and
+     * alignment allow.
      * Returns the bytes the host zeroed faulting the page in (0 if it was present).
      *
      * <p>A read ({@code write} false) of anonymous memory never written faults it in without
@@ -1676,18 +1702,21 @@ public final class Mmu {
             if (zeroShift > 0) {
                 zeroSeen = true;
                 zeroFaulted = !was;
-                mapNested(gpa, Math.min(zeroShift, host.backingPageShift(gpa)), false);
+                mapNested(gpa, Math.min(zeroShift, host.maxLeafShift(gpa)), false);
                 return 0;
             }
         }
         // KVM faults the host page in first (__kvm_faultin_pfn(): a THP may come with it), then
         // maps as large as the host's page table now allows (kvm_mmu_max_mapping_level())
         long zeroed = host.faultIn(gpa & ~0xFFFL);
-        mapNested(gpa, host.backingPageShift(gpa), true);
+        mapNested(gpa, host.maxLeafShift(gpa), true);
         return zeroed;
     }
 
-    /** The largest nested leaf up to {@code shift} that alignment and the table allow for {@code gpa}. */
+    /**
+     * The largest nested leaf up to {@code shift} that alignment and the table allow for
+     * {@code gpa} (the caller caps {@code shift} by the host page and the memslot).
+     */
     private void mapNested(long gpa, int shift, boolean writable) {
         while (true) {
             long mask = (1L << shift) - 1;
@@ -1731,6 +1760,7 @@ public final class Mmu {
     private void shadowFault(long gva, boolean write) {
         shadowFaults++;
         exit(cm.shadow_fault_cycles());
+        makeShadowPagesAvailable();
         boolean mapped = fillShadow(cur.shadow, gva, write);
         hostFault(cur.shadow.faultedInBytes);
         if (cur.shadow.zeroFaulted) {
@@ -1750,9 +1780,75 @@ public final class Mmu {
         zeroSeen |= sh.mappedZero;
         if (sh.droppedOnFill) {
             sh.droppedOnFill = false;
-            flushRemote(false);
+            flushRemote();
         }
         return mapped;
+    }
+
+    /** KVM_MEMSLOT_PAGES_TO_MMU_PAGES_RATIO and KVM_MIN_ALLOC_MMU_PAGES (arch/x86/include/asm/kvm_host.h). */
+    static final long MEMSLOT_PAGES_TO_MMU_PAGES_RATIO = 50;
+    static final long MIN_ALLOC_MMU_PAGES = 64;
+    /** KVM_MIN_FREE_MMU_PAGES and KVM_REFILL_PAGES: when to recycle, and how far. */
+    static final long MIN_FREE_MMU_PAGES = 5;
+    static final long REFILL_PAGES = 25;
+
+    /**
+     * KVM's default limit on a VM's shadow pages for {@code ramBytes} of guest RAM in memslots
+     * (kvm_arch_commit_memory_region(): n_max_mmu_pages = memslot pages / 50, at least 64).
+     */
+    public static long shadowPageLimit(long ramBytes) {
+        return Math.max(MIN_ALLOC_MMU_PAGES, (ramBytes >>> 12) / MEMSLOT_PAGES_TO_MMU_PAGES_RATIO);
+    }
+
+    /** Limits the VM's shadow pages, all address spaces together (n_max_mmu_pages). */
+    public void setShadowPageLimit(long pages) {
+        this.maxShadowPages = pages;
+    }
+
+    /**
+     * KVM's make_mmu_pages_available() at a shadow fault: when fewer than 5 pages are left under
+     * the limit, kvm_mmu_zap_oldest_mmu_pages() zaps the oldest shadow pages (roots in use
+     * skipped) until 25 are free, then one remote TLB flush (kvm_mmu_commit_zap_page()). A page
+     * with shadow pages below it is passed over here (see {@link ShadowTable#zapIfChildless}).
+     * Each zap counts in shadowZaps.
+     */
+    private void makeShadowPagesAvailable() {
+        if (maxShadowPages == Long.MAX_VALUE) {
+            return;
+        }
+        long used = 0;
+        for (Space sp : spaces) {
+            used += sp.shadow.table.tableCount();
+        }
+        long avail = maxShadowPages - used;
+        if (avail >= MIN_FREE_MMU_PAGES) {
+            return;
+        }
+        if (shadowPages.size() > 2 * used + 64) {
+            shadowPages.retain((key, born) -> spaces.get(ShadowPageList.space(key)).shadow
+                    .alive(ShadowPageList.level(key), ShadowPageList.id(key), born));
+        }
+        long zapped = 0;
+        for (int left = shadowPages.size(); left > 0 && zapped < REFILL_PAGES - avail; left--) {
+            long key = shadowPages.oldestKey();
+            long born = shadowPages.oldestBirth();
+            shadowPages.removeOldest();
+            ShadowTable sh = spaces.get(ShadowPageList.space(key)).shadow;
+            int level = ShadowPageList.level(key);
+            int id = ShadowPageList.id(key);
+            if (!sh.alive(level, id, born)) {
+                continue;
+            }
+            if (sh.zapIfChildless(level, id)) {
+                zapped++;
+            } else {
+                shadowPages.requeue(key, born);
+            }
+        }
+        if (zapped > 0) {
+            shadowZaps += zapped;
+            flushRemote();
+        }
     }
 
     /** The guest wrote an entry of one of its table pages (called by the guest RadixTable). */
@@ -1783,7 +1879,7 @@ public final class Mmu {
         }
         if ((outcome & ShadowTable.DROPPED) != 0) {
             // dropped shadow entries may be cached: KVM flushes the TLBs after a zap
-            flushRemote(false);
+            flushRemote();
         }
     }
 
@@ -1794,6 +1890,15 @@ public final class Mmu {
                 sp.shadow.checkRmap();
             }
         }
+    }
+
+    /** Sptes installed by prefetch, all address spaces. For tests. */
+    long prefetchedSptes() {
+        long n = 0;
+        for (Space sp : spaces) {
+            n += sp.shadow == null ? 0 : sp.shadow.prefetched;
+        }
+        return n;
     }
 
     RadixTable guestTable(int space) {
@@ -2049,6 +2154,6 @@ public final class Mmu {
                 b += sp.shadow.heapBytes();
             }
         }
-        return b;
+        return b + shadowPages.heapBytes();
     }
 }

@@ -3,6 +3,7 @@ package org.kvmsim.sim.mmu;
 import static org.kvmsim.sim.mmu.RadixTable.ADDR_MASK;
 import static org.kvmsim.sim.mmu.RadixTable.ENTRIES;
 import static org.kvmsim.sim.mmu.RadixTable.PS;
+import static org.kvmsim.sim.mmu.RadixTable.SHIFT_2M;
 import static org.kvmsim.sim.mmu.RadixTable.childOf;
 import static org.kvmsim.sim.mmu.RadixTable.index;
 import static org.kvmsim.sim.mmu.RadixTable.shiftOfLevel;
@@ -17,7 +18,7 @@ import java.util.Arrays;
  * <p>What it keeps per shadow page (arrays indexed by the shadow table's id): the guest table it
  * shadows ({@code gfn}, or {@link #DIRECT} for the tables KVM adds under a guest huge page backed
  * by smaller host pages, which shadow nothing), the guest table's id, the write-flooding count of
- * upper pages, and whether a leaf page is unsync. Every shadowed gfn is in the VM-wide
+ * upper pages, whether a leaf page is unsync, and its birth in the VM's list of shadow pages. Every shadowed gfn is in the VM-wide
  * {@code shadowed} map: those guest pages are write-protected.
  *
  * <p>Mechanisms, as KVM (arch/x86/kvm/mmu/mmu.c):
@@ -36,6 +37,11 @@ import java.util.Arrays;
  * <li>Host frame changes (KSM merge, copy-on-write break, THP collapse): the MMU notifier drops
  * every spte that translates the gfn, found through the rmap ({@link ReverseMap},
  * kvm_unmap_gfn_range()); the next access faults the new frame in.</li>
+ * <li>Spte prefetch: a fault that installs a 4 KiB spte also fills the empty slots of its aligned
+ * block of {@value #PREFETCH} whose guest entry is present and whose host page is present
+ * already (FNAME(pte_prefetch), __direct_pte_prefetch()); see {@link #prefetch}.</li>
+ * <li>Recycling: every page but the root is in the VM's {@link ShadowPageList}; the MMU zaps the
+ * oldest at its shadow page limit ({@link #zapIfChildless}, make_mmu_pages_available()).</li>
  * </ul>
  *
  * <p>An spte here records the gfn it translates (what KVM keeps beside it in the shadow page's
@@ -45,10 +51,10 @@ import java.util.Arrays;
  *
  * <p>Differences from KVM: the shadow is a tree (KVM shares shadow pages among parents and keeps
  * zapped ones on a hash for reuse; here a zap frees the subtree); one role per gfn; no A/D-bit
- * emulation (KVM maps clean pages read-only to catch the first write; here only the zero page is
- * mapped read-only, and the MMU takes the write fault on it); no prefetch of
- * neighbouring sptes; a KSM page is not mapped read-only (writes reach the host's copy-on-write
- * through the engine, not through a write fault on the spte).
+ * emulation (KVM maps clean pages read-only to catch the first write, prefetched ones too; here
+ * only the zero page is mapped read-only, and the MMU takes the write fault on it); a KSM
+ * page is not mapped read-only (writes reach the host's copy-on-write through the engine, not
+ * through a write fault on the spte); recycling passes over pages with shadow pages below them.
  */
 final class ShadowTable {
 
@@ -72,21 +78,25 @@ final class ShadowTable {
     private final HostBacking host;
     private final LongLongMap shadowed;
     private final ReverseMap rmap = new ReverseMap();
+    private final ShadowPageList pages;
 
     private long[] upGfn = filled(8);
     private int[] upGuest = new int[8];
+    private long[] upBorn = new long[8];
     private byte[] upFlood = new byte[8];
     private long[] lfGfn = filled(8);
     private int[] lfGuest = new int[8];
+    private long[] lfBorn = new long[8];
     private boolean[] lfUnsync = new boolean[8];
     private int[] unsync = new int[8];
     private int unsyncN;
 
-    ShadowTable(int spaceId, RadixTable guest, HostBacking host, LongLongMap shadowed) {
+    ShadowTable(int spaceId, RadixTable guest, HostBacking host, LongLongMap shadowed, ShadowPageList pages) {
         this.spaceId = spaceId;
         this.guest = guest;
         this.host = host;
         this.shadowed = shadowed;
+        this.pages = pages;
         this.table = new RadixTable(guest.levels, host::allocTablePage, host::freeTablePage);
         register(guest.levels, table.root, guest.rootAddress(), guest.root);
     }
@@ -110,6 +120,7 @@ final class ShadowTable {
             Arrays.fill(upGfn, old, n, UNREG);
             upGuest = Arrays.copyOf(upGuest, n);
             upFlood = Arrays.copyOf(upFlood, n);
+            upBorn = Arrays.copyOf(upBorn, n);
         }
     }
 
@@ -121,10 +132,20 @@ final class ShadowTable {
             Arrays.fill(lfGfn, old, n, UNREG);
             lfGuest = Arrays.copyOf(lfGuest, n);
             lfUnsync = Arrays.copyOf(lfUnsync, n);
+            lfBorn = Arrays.copyOf(lfBorn, n);
         }
     }
 
     private void register(int level, int shadowId, long gfnAddr, int guestId) {
+        // the root is never recycled: it is every vCPU's root in use here
+        long born = level == guest.levels ? 0 : pages.add(ShadowPageList.key(spaceId, level, shadowId));
+        if (level == 1) {
+            ensureLeaf(shadowId);
+            lfBorn[shadowId] = born;
+        } else {
+            ensureUpper(shadowId);
+            upBorn[shadowId] = born;
+        }
         if (level == 1) {
             ensureLeaf(shadowId);
             lfGfn[shadowId] = gfnAddr;
@@ -193,6 +214,9 @@ final class ShadowTable {
                     faultedInBytes = host.faultIn(gfnAddr);
                 }
                 setSpte(st * ENTRIES + idx, RadixTable.leafEntry(gfnAddr, !zero && (ge & RadixTable.LW) != 0));
+                // also after a read that mapped the zero page (FNAME(fetch) prefetches after any
+                // 4 KiB spte); the neighbours get sptes only over pages of their own
+                prefetch(st, gt, idx);
                 return true;
             }
             upFlood[st] = 0;
@@ -225,8 +249,12 @@ final class ShadowTable {
         if (zeroShift == 0) {
             faultedInBytes = host.faultIn(gpa & ~0xFFFL);
         }
-        int shift = Math.min(gShift, zeroShift > 0 ? Math.min(zeroShift, host.backingPageShift(gpa)) : host.backingPageShift(gpa));
-        boolean w = zeroShift == 0 && (ge & RadixTable.W) != 0;
+        int maxShift = host.maxLeafShift(gpa);
+        int shift = Math.min(gShift, zeroShift > 0 ? Math.min(zeroShift, maxShift) : maxShift);
+        // the direct page's access is the guest huge page's (its prefetched sptes have it); only
+        // the spte over the zero page is read-only
+        boolean gw = (ge & RadixTable.W) != 0;
+        boolean w = zeroShift == 0 && gw;
         int leafLevel = RadixTable.levelOfShift(shift);
         for (int lv = level; lv > leafLevel; lv--) {
             int child = s.ensureChild(st, lv, index(gva, lv));
@@ -241,6 +269,7 @@ final class ShadowTable {
         long frame = gpa & ~((1L << shift) - 1);
         if (leafLevel == 1) {
             setSpte(st * ENTRIES + index(gva, 1), RadixTable.leafEntry(frame, w));
+            prefetchDirect(st, index(gva, 1), gpa & ~((1L << SHIFT_2M) - 1), gw);
         } else {
             int slot = st * ENTRIES + index(gva, leafLevel);
             if (s.up[slot] != 0) {
@@ -272,6 +301,72 @@ final class ShadowTable {
     /** Whether the last {@link #fill} mapped the zero page (read-only), and whether that was a new host mapping. */
     boolean mappedZero;
     boolean zeroFaulted;
+
+    /**
+     * KVM's FNAME(pte_prefetch) (arch/x86/kvm/mmu/paging_tmpl.h) after a fault installed the
+     * 4 KiB spte at {@code idx} of leaf shadow page {@code st}: the other entries of its aligned
+     * block of {@value #PREFETCH} get sptes too, in order, from the guest entries of the same guest
+     * table {@code gt} (read with the faulting one, FNAME(gpte_changed)). A slot with an spte is
+     * skipped; the first guest entry that is not present (FNAME(prefetch_invalid_gpte); a present
+     * one counts as accessed: x86 Linux sets _PAGE_ACCESSED in new user PTEs) or whose host page
+     * is not present (kvm_prefetch_pages() never faults one in) ends the prefetch.
+     */
+    private void prefetch(int st, int gt, int idx) {
+        int base = idx & -PREFETCH;
+        for (int i = base; i < base + PREFETCH; i++) {
+            int slot = st * ENTRIES + i;
+            if (i == idx || table.lf[slot] != 0) {
+                continue;
+            }
+            int ge = guest.lf[gt * ENTRIES + i];
+            if (ge == 0) {
+                return;
+            }
+            long gfnAddr = RadixTable.leafFrameAddress(ge);
+            if (!host.present(gfnAddr)) {
+                return;
+            }
+            setSpte(slot, RadixTable.leafEntry(gfnAddr, (ge & RadixTable.LW) != 0));
+            prefetched++;
+        }
+    }
+
+    /**
+     * The same for a direct leaf page under a guest huge page (mmu.c __direct_pte_prefetch()):
+     * each run of empty slots in the block around {@code idx} is prefetched from its start for as
+     * long as the host pages are present (kvm_prefetch_pages() of the run); a run whose first page
+     * is not present ends it. Entry i of the page maps {@code gpa2m} + i * 4 KiB.
+     */
+    private void prefetchDirect(int st, int idx, long gpa2m, boolean w) {
+        int base = idx & -PREFETCH;
+        int start = -1;
+        for (int i = base; i <= base + PREFETCH; i++) {
+            boolean end = i == base + PREFETCH || i == idx || table.lf[st * ENTRIES + i] != 0;
+            if (!end) {
+                if (start < 0) {
+                    start = i;
+                }
+                continue;
+            }
+            if (start < 0) {
+                continue;
+            }
+            int n = 0;
+            for (int j = start; j < i && host.present(gpa2m + ((long) j << 12)); j++, n++) {
+                setSpte(st * ENTRIES + j, RadixTable.leafEntry(gpa2m + ((long) j << 12), w));
+                prefetched++;
+            }
+            if (n == 0) {
+                return;
+            }
+            start = -1;
+        }
+    }
+
+    /** KVM's PTE_PREFETCH_NUM: the aligned block of sptes a 4 KiB fault fills. */
+    static final int PREFETCH = 8;
+    /** Sptes installed by prefetch, not by their own fault (for tests; KVM has no such stat). */
+    long prefetched;
 
     /** Set when a fill replaced a table by a large spte; the MMU flushes the VM's TLBs. */
     boolean droppedOnFill;
@@ -434,6 +529,29 @@ final class ShadowTable {
         return n;
     }
 
+    /** Whether shadow page {@code id} at {@code level} is the one born at {@code born}, still there. */
+    boolean alive(int level, int id, long born) {
+        return registered(level, id) && (level == 1 ? lfBorn[id] : upBorn[id]) == born;
+    }
+
+    /**
+     * Zaps shadow page {@code id} at {@code level} (make_mmu_pages_available() recycling it) unless
+     * shadow pages hang below it: in KVM a zapped upper page leaves its children allocated and
+     * unlinked until their own turn, which this tree cannot keep. True if it was zapped.
+     */
+    boolean zapIfChildless(int level, int id) {
+        if (level > 1) {
+            long[] up = table.up;
+            for (int slot = id * ENTRIES, end = slot + ENTRIES; slot < end; slot++) {
+                if (up[slot] != 0 && (up[slot] & PS) == 0) {
+                    return false;
+                }
+            }
+        }
+        table.zapSlot(level == 1 ? table.lfParent[id] : table.upParent[id], zaps);
+        return true;
+    }
+
     /**
      * The HPA an spte's entry leads to: sptes name the gfn, the host mapping gives its frame. For
      * tests: asking the engine's host backing may fault the page in.
@@ -487,6 +605,6 @@ final class ShadowTable {
 
     /** Java heap of the shadow table and its metadata. */
     long heapBytes() {
-        return table.heapBytes() + 13L * (upGfn.length + lfGfn.length) + 4L * unsync.length + rmap.heapBytes();
+        return table.heapBytes() + 21L * (upGfn.length + lfGfn.length) + 4L * unsync.length + rmap.heapBytes();
     }
 }

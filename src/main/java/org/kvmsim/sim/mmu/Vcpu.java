@@ -26,6 +26,8 @@ public final class Vcpu {
     /** Whether a workload thread has work on this vCPU (set by the engine's scheduler). */
     public boolean busy;
     boolean pvFlushPending;
+    /** A remote flush request (KVM_REQ_TLB_FLUSH) it has not served yet: it was not in guest mode. */
+    boolean flushRequest;
     long migrations;
     long remoteFlushes;
     long flushIpis;

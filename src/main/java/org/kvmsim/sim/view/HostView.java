@@ -21,6 +21,9 @@ public interface HostView {
     /** The counters at the end of every full scan so far. */
     List<KsmCounters> ksmHistory();
 
+    /** THP enabled, khugepaged's knobs and its counters now. */
+    KhugepagedState khugepaged();
+
     /** /proc/meminfo, field by field, as fs/proc/meminfo.c prints it. */
     List<MeminfoField> meminfo();
 

@@ -16,6 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
+import org.kvmsim.model.Machine;
 import org.kvmsim.model.ThpMode;
 
 /** libvirt's units, hostile and broken files, and the mapping's choices. */
@@ -60,6 +61,21 @@ class DomainImportTest {
     void memoryIsAlignedTo1MiBAndToTheHugepageSize() throws Exception {
         assertEquals(2L << 20, read("<memory unit='KiB'>1025</memory>").vm().memory());
         assertEquals(4L << 20, read("<memory unit='MiB'>3</memory><memoryBacking><hugepages/></memoryBacking>").vm().memory());
+    }
+
+    /** The machine type lays guest RAM out: q35 and pc (i440FX) by libvirt's names for them; others warn. */
+    @ParameterizedTest
+    @CsvSource({"pc, PC", "pc-i440fx-9.2, PC", "pc-i440fx-rhel7.6.0, PC", "pc-1.7, PC", "q35, Q35", "pc-q35-8.2, Q35",
+            "pc-q35-rhel9.4.0, Q35"})
+    void theMachineTypeIsPcOrQ35(String machine, Machine expected) throws Exception {
+        var r = read("<memory>1048576</memory><os><type arch='x86_64' machine='" + machine + "'>hvm</type></os>");
+        assertEquals(expected, r.vm().machine());
+        assertEquals(List.of(), r.warnings());
+        assertEquals(Machine.PC, read("<memory>1048576</memory>").vm().machine());
+        var micro = read("<memory>1048576</memory><os><type arch='x86_64' machine='microvm'>hvm</type></os>");
+        assertEquals(Machine.PC, micro.vm().machine());
+        assertTrue(micro.warnings().get(0).message().startsWith("machine type 'microvm' is not modelled"));
+        assertTrue(VmText.of(r.vm()).contains("machine = q35") == (expected == Machine.Q35));
     }
 
     @Test

@@ -13,7 +13,8 @@ import org.kvmsim.model.CpuModel;
  * The shadow MMU's reverse map against the tables it indexes: random mixes of guest mappings
  * (4 KiB and 2 MiB, aliases, two address spaces), unmaps, accesses, CR3 loads, INVLPGs, writes
  * that unsync leaf tables or flood upper ones, and host frame changes, on 4 KiB and 2 MiB host
- * pages. After every step the rmap lists exactly the present sptes under their gfns, and right
+ * pages, some with every host page present (spte prefetch), some with a shadow page limit
+ * (recycling). After every step the rmap lists exactly the present sptes under their gfns, and right
  * after a host change no spte translates the changed page any more.
  */
 class ShadowRmapTest {
@@ -27,6 +28,14 @@ class ShadowRmapTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         int hostShift = rnd.nextBoolean() ? 12 : 21;
         Rig r = new Rig(Paging.SHADOW, CpuModel.skylake(), 4, 4, hostShift);
+        if (rnd.nextInt(3) == 0) {
+            // every host page present: faults prefetch their neighbours' sptes
+            r.host.prefault(Rig.DATA_GPA, 64L << 20);
+        }
+        if (rnd.nextInt(3) == 0) {
+            // fewer shadow pages than the layout needs: the oldest are recycled
+            r.mmu.setShadowPageLimit(12);
+        }
         int[] spaces = {r.space, r.mmu.newAddressSpace(r::allocTable)};
         // guest addresses over a few leaf tables and PDs; guest frames from a small pool (aliases)
         long[] gvas = new long[GVAS];

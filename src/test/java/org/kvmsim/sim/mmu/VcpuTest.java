@@ -23,7 +23,13 @@ class VcpuTest {
         private long nextData = 0x4000_0000L;
 
         Vm(CpuModel model, int vcpus, int cores) {
-            this.cores = new Cores(model, cores);
+            this(new Cores(model, cores), vcpus);
+        }
+
+        /** A VM of {@code vcpus} vCPUs on the given cores (shared with other VMs). */
+        Vm(Cores cores, int vcpus) {
+            this.cores = cores;
+            int n = cores.count();
             this.mmu = new Mmu("g", Paging.EPT, this.cores, vcpus, 4, 4, new LinearHostBacking(1L << 34, 12, 1L << 38), 0);
             this.space = mmu.newAddressSpace(() -> {
                 long a = nextTable;
@@ -35,7 +41,7 @@ class VcpuTest {
                 nextData += 4096;
             }
             for (int i = 0; i < vcpus; i++) {
-                mmu.select(i, this.cores.get(i % cores));
+                mmu.select(i, this.cores.get(i % n));
             }
         }
 
@@ -107,6 +113,47 @@ class VcpuTest {
             vm.touch(v, 1);
             assertEquals(before + 64, vm.mmu.counters(v).stlbMisses());
         }
+    }
+
+    @Test
+    void onIntelAZapInOneVmEmptiesTheSharedCoreForEveryVmOnAmdOnlyForItself() {
+        for (String preset : new String[] {"skylake", "zen2"}) {
+            Cores cores = new Cores(CpuModel.preset(preset), 1);
+            Vm[] vms = new Vm[2];
+            for (int i = 0; i < 2; i++) {
+                vms[i] = new Vm(cores, 1);
+                vms[i].touch(0, 1);
+            }
+            // both VMs' pages are cached on the one core, VM 1 runs there now; a zap in VM 1
+            // (KSM merged a page) is flushed at once, by the IPI to it
+            vms[1].mmu.invalidateHostPage(0x4000_0000L);
+            long before = vms[0].mmu.counters().stlbMisses();
+            vms[0].touch(0, 1);
+            long missed = vms[0].mmu.counters().stlbMisses() - before;
+            assertEquals(preset.equals("skylake") ? 64 : 0, missed,
+                    preset + ": vmx_flush_tlb_all() is INVEPT all-context, svm_flush_tlb_all() one ASID");
+        }
+    }
+
+    @Test
+    void aVcpuNotInGuestModeServesAFlushRequestAtItsNextEntry() {
+        Cores cores = new Cores(CpuModel.skylake(), 1);
+        Vm a = new Vm(cores, 1);
+        Vm b = new Vm(cores, 1);
+        a.touch(0, 1);
+        b.touch(0, 1);
+        // b runs; a zap in a: a's request waits for its entry, b keeps its entries until then
+        a.mmu.invalidateHostPage(0x4000_0000L);
+        long before = b.mmu.counters().stlbMisses();
+        b.touch(0, 1);
+        assertEquals(before, b.mmu.counters().stlbMisses());
+        assertEquals(1, a.mmu.vcpuStats(0).remoteFlushes());
+        assertEquals(0, a.mmu.vcpuStats(0).flushIpis(), "not in guest mode: no IPI");
+        // a enters: INVEPT all-context empties the core, b's entries with it
+        a.touch(0, 1);
+        long b0 = b.mmu.counters().stlbMisses();
+        b.touch(0, 1);
+        assertEquals(b0 + 64, b.mmu.counters().stlbMisses());
     }
 
     @Test

@@ -1,0 +1,9 @@
+package org.kvmsim.sim.view;
+
+/**
+ * /sys/kernel/mm/transparent_hugepage/enabled and the files of its khugepaged/ directory now:
+ * the knobs and the two counters (pages_collapsed: THPs made; full_scans: passes over every mm).
+ */
+public record KhugepagedState(String enabled, long pagesToScan, long scanSleepMillisecs, long allocSleepMillisecs,
+                              int maxPtesNone, int maxPtesSwap, int maxPtesShared, boolean defrag,
+                              long pagesCollapsed, long fullScans) {}
