@@ -39,7 +39,11 @@ class KhugepagedRealTest {
     record Step(double t, long count) {}
 
     private static Map<String, List<Step>> recorded() throws Exception {
-        Path fixture = Path.of(KhugepagedRealTest.class.getResource("/fixtures/thp/khugepaged-64.jsonl").toURI());
+        return recorded("khugepaged-64.jsonl");
+    }
+
+    private static Map<String, List<Step>> recorded(String file) throws Exception {
+        Path fixture = Path.of(KhugepagedRealTest.class.getResource("/fixtures/thp/" + file).toURI());
         Map<String, List<Step>> out = new LinkedHashMap<>();
         String variant = null;
         for (String l : Files.readAllLines(fixture)) {
@@ -121,6 +125,17 @@ class KhugepagedRealTest {
     void nothingCollapsesAtMaxPtesNoneZero() throws Exception {
         assertEquals(List.of(), recorded().get("max_ptes_none=0"));
         assertEquals(List.of(), simulated("max_ptes_none=0"));
+    }
+
+    /**
+     * Recorded again on the idle machine (load average 0.3; khugepaged-64-1s-idle.jsonl): at a
+     * 1 s sleep khugepaged collapses 8 ranges a wake, one wake a second, as kvmsim does.
+     */
+    @Test
+    void eightRangesPerWakeAtAOneSecondSleepOnAnIdleMachine() throws Exception {
+        List<Step> real = recorded("khugepaged-64-1s-idle.jsonl").get("scan_sleep_millisecs=1000");
+        assertEquals(List.of(8L, 16L, 24L, 32L), real.stream().map(Step::count).toList());
+        sameSteps("scan_sleep_millisecs=1000 (idle)", real, simulated("scan_sleep_millisecs=1000"), 9);
     }
 
     /**
