@@ -148,6 +148,10 @@ final class GuestKernel {
      * split is a whole number of GiB from 4 GiB, so alignment holds in guest-physical terms too.
      */
     long allocGuestPages(VmState v, long pages, long align) {
+        if (align >= GIGANTIC_PAGES) {
+            long top = gigantic(v, pages, align);
+            if (top >= 0) return top;
+        }
         long first = (v.nextFreeGuestPage + align - 1) / align * align;
         long split = v.slots.splitPage();
         if (first < split && first + pages > split) first = (split + align - 1) / align * align;
@@ -157,6 +161,26 @@ final class GuestKernel {
                     + "): its image, contents, page tables and workloads need more");
         }
         v.nextFreeGuestPage = first + pages;
+        return first;
+    }
+
+    /** 4 KiB pages in a 1 GiB guest page. */
+    private static final long GIGANTIC_PAGES = 1L << 18;
+
+    /**
+     * A 1 GiB guest page as Linux reserves gigantic pages at boot: memblock allocates top-down,
+     * so it takes the highest free 1 GiB-aligned GiB of guest RAM, never the first (which holds
+     * the reserved first MiB and, in KVM, the unaligned edge of the low-RAM memslot), and never
+     * across the split below 4 GiB. Page tables, which also come from the top of guest RAM here,
+     * continue below it. -1 if no such GiB is free (the page then goes bottom-up).
+     */
+    private long gigantic(VmState v, long pages, long align) {
+        long top = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        long first = (top - pages) / align * align;
+        long split = v.slots.splitPage();
+        if (first < split && first + pages > split) first = (split - pages) / align * align;
+        if (top - pages < 0 || first < GIGANTIC_PAGES || first < v.nextFreeGuestPage) return -1;
+        v.nextTablePage = first - 1;
         return first;
     }
 
@@ -185,16 +209,20 @@ final class GuestKernel {
     }
 
     void buildPagetable(VmState v, PageTableSpec pt) {
-        int space = v.mmu.newAddressSpace(tableAllocator(v, false));
+        // the memory first, as a guest reserves huge and gigantic pages before a process maps
+        // them; then the address space and its tables
         List<long[]> maps = new ArrayList<>();
         long bytes = 0;
         for (PageTableSpec.Mapping m : pt.mappings()) {
             long first = allocGuestPages(v, m.size() >>> 12, m.pageSize() >>> 12);
-            for (long off = 0; off < m.size(); off += m.pageSize()) {
-                v.mmu.map(space, m.gva() + off, (v.slots.gpaPage(first) << 12) + off, m.pageSize(), true);
-            }
             maps.add(new long[] {m.gva(), m.size(), m.pageSize(), first << 12});
             bytes += m.size();
+        }
+        int space = v.mmu.newAddressSpace(tableAllocator(v, false));
+        for (long[] m : maps) {
+            for (long off = 0; off < m[1]; off += m[2]) {
+                v.mmu.map(space, m[0] + off, (v.slots.gpaPage(m[3] >>> 12) << 12) + off, m[2], true);
+            }
         }
         v.pagetables.put(pt.name(), new VmState.PtSpace(space, maps, bytes));
     }

@@ -49,6 +49,29 @@ class CliTest {
         assertEquals(0, r.rc);
     }
 
+    /**
+     * The shared examples are specification: each runs as written. pool-too-small shows QEMU's
+     * failure when a hugetlb pool is too small, so that one fails, with QEMU's text.
+     */
+    @Test
+    void sharedExamplesAllRun() throws Exception {
+        Path examples = SharedDir.examples();
+        List<Path> scripts;
+        try (var s = Files.list(examples)) {
+            scripts = s.filter(p -> p.toString().endsWith(".kvm")).sorted().toList();
+        }
+        for (Path p : scripts) {
+            Run r = cli("run", "--out", Files.createTempDirectory("example").toString(), p.toString());
+            if (p.getFileName().toString().equals("pool-too-small.kvm")) {
+                assertEquals(1, r.rc, p.toString());
+                assertTrue(r.err.contains("unable to map backing store for guest RAM: Cannot allocate memory"), r.err);
+            } else {
+                assertEquals("", r.err, p.toString());
+                assertEquals(0, r.rc, p.toString());
+            }
+        }
+    }
+
     @Test
     void jsonErrorContract() throws Exception {
         Path p = script("ksm policy fast {\n  pages_to_scna = 100\n}\n");
