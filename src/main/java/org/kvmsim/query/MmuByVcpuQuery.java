@@ -1,6 +1,5 @@
 package org.kvmsim.query;
 
-import java.util.ArrayList;
 import java.util.List;
 import org.kvmsim.lang.ShowContext;
 import org.kvmsim.lang.Syntax;
@@ -56,16 +55,8 @@ final class MmuByVcpuQuery implements Query<MmuByVcpuQuery.Args> {
 
     @Override
     public Args check(List<Syntax.Atom> args, ShowContext c) {
-        List<String> vms = new ArrayList<>();
-        for (Syntax.Atom a : args) {
-            if (!(a instanceof Syntax.Word w)) {
-                c.error(a.span(), "show mmu by vcpu takes VM names, not '" + a.text() + "'");
-                return null;
-            }
-            if (c.vm(w) == null) return null;
-            vms.add(w.text());
-        }
-        return new Args(vms);
+        List<String> vms = MmuQuery.vmNames(args, c, "show mmu by vcpu");
+        return vms == null ? null : new Args(vms);
     }
 
     @Override

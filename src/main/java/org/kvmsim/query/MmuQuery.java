@@ -54,16 +54,22 @@ final class MmuQuery implements Query<MmuQuery.Args> {
 
     @Override
     public Args check(List<Syntax.Atom> args, ShowContext c) {
+        List<String> vms = vmNames(args, c, "show mmu");
+        return vms == null ? null : new Args(vms);
+    }
+
+    /** The VM names {@code args} give, all declared; null after reporting one that is not. */
+    static List<String> vmNames(List<Syntax.Atom> args, ShowContext c, String form) {
         List<String> vms = new ArrayList<>();
         for (Syntax.Atom a : args) {
             if (!(a instanceof Syntax.Word w)) {
-                c.error(a.span(), "show mmu takes VM names, not '" + a.text() + "'");
+                c.error(a.span(), form + " takes VM names, not '" + a.text() + "'");
                 return null;
             }
             if (c.vm(w) == null) return null;
             vms.add(w.text());
         }
-        return new Args(vms);
+        return vms;
     }
 
     @Override

@@ -2,15 +2,12 @@ package org.kvmsim.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.kvmsim.session.Output;
-import org.kvmsim.lang.SourceFile;
+import org.kvmsim.ScriptRun;
 import org.kvmsim.model.CpuModel;
-import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
 
 /**
@@ -25,18 +22,7 @@ class HostFaultEngineTest {
 
     /** Runs a script; returns `show mmu`'s host_fault_cycles and ept_violations, by VM. */
     private static Table mmu(String text) {
-        List<Table> tables = new ArrayList<>();
-        Output out = new Output() {
-            public void print(String t) {}
-
-            public void table(Table t) {
-                tables.add(t);
-            }
-
-            public void chart(String n, byte[] png, String svg) {}
-        };
-        Session.Result r = new Session(1).execute(new SourceFile("host-fault.kvm", text), out);
-        if (!r.ok()) fail("script failed: " + r.diagnostics());
+        List<Table> tables = ScriptRun.tables("host-fault", text);
         return tables.stream().filter(t -> t.name().equals("mmu")).reduce((a, b) -> b).orElseThrow();
     }
 

@@ -2,7 +2,6 @@ package org.kvmsim.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -13,9 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.kvmsim.lang.SourceFile;
-import org.kvmsim.session.Output;
-import org.kvmsim.session.Session;
+import org.kvmsim.ScriptRun;
 import tech.tablesaw.api.Table;
 
 /**
@@ -74,18 +71,7 @@ class KhugepagedRealTest {
         for (int r = 0; r < 32; r++) s.append("write v pages ").append(r * 512).append(" .. ").append(r * 512).append(" = unique\n");
         if (knob != null) s.append("set hv.khugepaged.").append(knob.replace("=", " = ")).append('\n');
         s.append("set hv.thp = madvise\nwrite v pages 16384 .. 16384 = unique\nrun 45 s\nshow events\n");
-        List<Table> tables = new ArrayList<>();
-        Output out = new Output() {
-            public void print(String t) {}
-
-            public void table(Table t) {
-                tables.add(t);
-            }
-
-            public void chart(String n, byte[] png, String svg) {}
-        };
-        Session.Result r = new Session(1).execute(new SourceFile("o2.kvm", s.toString()), out);
-        if (!r.ok()) fail("script failed: " + r.diagnostics());
+        List<Table> tables = ScriptRun.tables("o2", s.toString());
         Table ev = tables.get(tables.size() - 1);
         List<Step> steps = new ArrayList<>();
         long total = 0;

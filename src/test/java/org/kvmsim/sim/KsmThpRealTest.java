@@ -2,7 +2,6 @@ package org.kvmsim.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -13,9 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.kvmsim.lang.SourceFile;
-import org.kvmsim.session.Output;
-import org.kvmsim.session.Session;
+import org.kvmsim.ScriptRun;
 import tech.tablesaw.api.Table;
 
 /**
@@ -73,18 +70,7 @@ class KsmThpRealTest {
         for (int i = 0; i < 5; i++) {
             s.append(i == 0 ? "run 500 ms\n" : "run 10 s\n").append("show khugepaged on hv\nshow meminfo on hv\nshow ksm on hv\n");
         }
-        List<Table> tables = new ArrayList<>();
-        Output out = new Output() {
-            public void print(String t) {}
-
-            public void table(Table t) {
-                tables.add(t);
-            }
-
-            public void chart(String n, byte[] png, String svg) {}
-        };
-        Session.Result r = new Session(1).execute(new SourceFile("o4.kvm", s.toString()), out);
-        if (!r.ok()) fail("script failed: " + r.diagnostics());
+        List<Table> tables = ScriptRun.tables("o4", s.toString());
         List<Sample> samples = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             Table kh = tables.get(3 * i), mem = tables.get(3 * i + 1), ksm = tables.get(3 * i + 2);

@@ -12,8 +12,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.kvmsim.lang.SourceFile;
-import org.kvmsim.session.Output;
+import org.kvmsim.ScriptRun;
 import org.kvmsim.session.Session;
 import tech.tablesaw.api.Table;
 
@@ -42,21 +41,7 @@ class KsmScriptFixtureTest {
 
     /** Runs a script through a session; returns the tables it showed, by name (last wins). */
     static List<Table> run(String name, String text) {
-        List<Table> tables = new ArrayList<>();
-        Output out = new Output() {
-            public void print(String t) {}
-
-            public void table(Table t) {
-                tables.add(t);
-            }
-
-            public void chart(String n, byte[] png, String svg) {}
-        };
-        Session.Result r = new Session(1).execute(new SourceFile(name + ".kvm", text), out);
-        if (!r.ok()) {
-            fail(name + ".kvm failed: " + r.diagnostics());
-        }
-        return tables;
+        return ScriptRun.tables(name, text);
     }
 
     static List<String> compare(String name) throws Exception {
