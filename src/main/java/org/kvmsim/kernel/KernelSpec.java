@@ -26,7 +26,9 @@ public final class KernelSpec {
      * JVM flags for the kernel. G1 with a 100 ms pause goal, not the serial collector the CLI
      * uses: a notebook session holds guests of hundreds of GiB (GiBs of heap) for hours, and a
      * serial full collection of such a heap stopped the kernel for 1.6-2 s, so an interrupt landed
-     * late (measured through jupyter_client: 1.6 s with serial, under 0.1 s with G1).
+     * late (measured through jupyter_client: 1.6 s with serial, under 0.1 s with G1). The full
+     * tiered JIT, not C1 alone as `kvmsim check` starts with: a notebook's cells run for seconds
+     * to hours, where C2's code is about 1.3x faster (README, "JIT").
      */
     static final List<String> JVM_FLAGS = List.of("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=100", "-Xshare:auto");
 
