@@ -25,7 +25,9 @@ import tech.tablesaw.api.Table;
  * `kvmsim run FILE`: runs a script and prints its tables in query order. With --format json the
  * whole output is one JSON document, {"tables": [...]}, or {"errors": [...]} (exit 1) on an error.
  * Ctrl-C stops the run and says where (`lab.kvm:12:1: interrupted: at 3.456 s of simulated
- * time`, or in JSON as the one error), exit status 130; see {@link SignalStop}.
+ * time`, or in JSON as the one error), exit status 130; see {@link SignalStop}. A run longer
+ * than a second shows its progress on standard error ({@link Progress}), but with --quiet or
+ * --format json.
  */
 @Command(name = "run", description = "Run a script and print the tables its queries produce.")
 final class RunCommand implements Callable<Integer> {
@@ -43,6 +45,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "1", description = "seed of every random choice (default: ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = {"-q", "--quiet"}, description = "no progress on standard error")
+    boolean quiet;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -62,10 +67,12 @@ final class RunCommand implements Callable<Integer> {
         session.outDir(out);
         List<Table> tables = new ArrayList<>();
         boolean machine = format == Format.json;
+        Progress progress = new Progress(stderr, Progress.detect(quiet, machine));
         Output sink = new Output() {
             @Override
             public void print(String text) {
                 // In JSON mode stdout holds one document; printed lines go to stderr.
+                progress.clear();
                 (machine ? stderr : stdout).println(text);
             }
 
@@ -73,6 +80,7 @@ final class RunCommand implements Callable<Integer> {
             public void table(Table t) {
                 tables.add(t);
                 if (!machine) {
+                    progress.clear();
                     stdout.print(render(t, tables.size() > 1));
                     stdout.flush();
                 }
@@ -91,6 +99,11 @@ final class RunCommand implements Callable<Integer> {
             }
 
             @Override
+            public void progress(long doneNanos, long totalNanos) {
+                progress.update(doneNanos, totalNanos);
+            }
+
+            @Override
             public void exported(String table, Path path) {
                 Path shown = out != null && path.startsWith(out) ? out.relativize(path) : path;
                 (machine ? stderr : stdout).println("exported " + table + " to " + shown);
@@ -100,6 +113,7 @@ final class RunCommand implements Callable<Integer> {
         // Ctrl-C stops the run where it is; the process exits once the run has said where.
         try (SignalStop signals = new SignalStop(session, stderr)) {
             r = session.execute(src, sink);
+            progress.clear();
             List<Diagnostic> diagnostics = r.interrupted() ? interrupted(r.diagnostics()) : r.diagnostics();
             if (machine) {
                 JsonObject doc = new JsonObject();
