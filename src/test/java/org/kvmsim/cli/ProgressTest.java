@@ -78,6 +78,7 @@ class ProgressTest {
     @Test
     void quietAndPipedRuns() {
         // off: nothing at all; lines: no \r, and nothing in a run shorter than a second
+        String before = System.getProperty("kvmsim.progress");
         System.setProperty("kvmsim.progress", "lines");
         try {
             StringWriter o = new StringWriter(), e = new StringWriter();
@@ -91,7 +92,8 @@ class ProgressTest {
         } catch (Exception x) {
             throw new AssertionError(x);
         } finally {
-            System.clearProperty("kvmsim.progress");
+            if (before == null) System.clearProperty("kvmsim.progress");
+            else System.setProperty("kvmsim.progress", before);
         }
     }
 
