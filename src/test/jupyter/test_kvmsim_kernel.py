@@ -546,7 +546,7 @@ class CliInterruptTests(unittest.TestCase):
         path = os.path.join(tmp, "interrupt-%s.kvm" % name)
         with open(path, "w") as f:
             f.write(setup + 'print "ready"\n' + long_cell + "\nshow vms\n")
-        # The launcher execs java (-XX:TieredStopAtLevel=1, -Xmx4g): the signal reaches the JVM.
+        # The launcher execs java (JIT chosen by the work, -Xmx4g): the signal reaches the JVM.
         p = subprocess.Popen([os.path.join(ROOT, "kvmsim"), "run", path], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, cwd=tmp)
         try:

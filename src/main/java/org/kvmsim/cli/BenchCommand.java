@@ -3,6 +3,7 @@ package org.kvmsim.cli;
 import java.util.concurrent.Callable;
 import org.kvmsim.bench.BenchResult;
 import org.kvmsim.session.CoresBench;
+import org.kvmsim.session.SweepBench;
 import org.kvmsim.sim.EngineBench;
 import org.kvmsim.sim.ksm.KsmBench;
 import org.kvmsim.sim.mem.MemBench;
@@ -16,10 +17,10 @@ import picocli.CommandLine.Spec;
  * `kvmsim bench NAME [--json] [--scale]`: an engine part's throughput beside a baseline measured
  * in the same process. Benchmarks print figures; they never pass or fail on time.
  */
-@Command(name = "bench", description = "Measure an engine part: touch (guest memory through the engine), buddy, mmu, ksm or cores (parallel simulation of cores).")
+@Command(name = "bench", description = "Measure an engine part: touch (guest memory through the engine), buddy, mmu, ksm, cores (parallel simulation of cores) or sweep (sweep values on every core).")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "NAME", description = "touch, buddy, mmu, ksm or cores")
+    @Parameters(paramLabel = "NAME", description = "touch, buddy, mmu, ksm, cores or sweep")
     String name;
 
     @Option(names = "--json", description = "print one JSON object")
@@ -39,10 +40,11 @@ final class BenchCommand implements Callable<Integer> {
             case "ksm" -> KsmBench.run(scale);
             case "mmu" -> MmuBench.run();
             case "cores" -> CoresBench.run();
+            case "sweep" -> SweepBench.run();
             default -> null;
         };
         if (r == null) {
-            spec.commandLine().getErr().println("kvmsim: unknown benchmark '" + name + "'; benchmarks: touch, buddy, mmu, ksm, cores");
+            spec.commandLine().getErr().println("kvmsim: unknown benchmark '" + name + "'; benchmarks: touch, buddy, mmu, ksm, cores, sweep");
             return 2;
         }
         spec.commandLine().getOut().println(json ? r.toJson() : r.toText());

@@ -13,6 +13,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -69,6 +73,12 @@ public final class Session {
     private final long seed;
     private Path outDir;
     private volatile boolean interruptRequested;
+    /** The scratch sessions of a sweep now running: an interrupt stops them all. */
+    private final List<Session> children = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** In a parallel sweep's worker: what the workers share (the heap guard); null otherwise. */
+    private SweepShared sweepShared;
+    /** The heap this worker's guard reserved (counted against the other workers). */
+    private long reservedHeap;
 
     public Session(long seed) {
         this.seed = seed;
@@ -105,6 +115,7 @@ public final class Session {
      */
     public void interrupt() {
         interruptRequested = true;
+        for (Session c : children) c.interrupt();
     }
 
     /** Withdraws an interrupt no statement has seen (the kernel calls it before and after a cell). */
@@ -274,6 +285,20 @@ public final class Session {
         long need = engine.heapNeededToStart(declared, onlyVm);
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (sweepShared != null) {
+            // a parallel sweep's worker: what the others reserved is taken; one that does not fit
+            // beside them runs again alone after them (HeapBusy), so none fails where a
+            // sequential sweep would not
+            synchronized (sweepShared) {
+                long others = sweepShared.reserved - reservedHeap;
+                if (need <= (free - others) * 9 / 10) {
+                    sweepShared.reserved += need;
+                    reservedHeap += need;
+                    return;
+                }
+                if (sweepShared.running > 1) throw new HeapBusy();
+            }
+        }
         if (need > free * 9 / 10) {
             throw new ScriptError(at, String.format(Locale.ROOT,
                     "this run needs about %.1f GiB of heap for the guest pages it will touch; the JVM has %.1f GiB free",
@@ -365,45 +390,73 @@ public final class Session {
      * Runs the body once per value from the same starting state, and concatenates each query's
      * tables with a first column for the swept variable. The starting state is rebuilt by
      * replaying the session's statements so far on a fresh engine with the variable substituted
-     * in its declaration: the engine is deterministic, so a replay is the state itself.
+     * in its declaration: the engine is deterministic, so a replay is the state itself. Each value
+     * runs in a scratch session of its own, so values run in parallel ({@link #sweepThreads});
+     * what a value prints is held and sent out in value order, so the output is the same for any
+     * number of workers.
      */
     private void sweep(Statement.Sweep sw, Output out) {
-        Declarations savedDecl = declared;
-        Engine savedEngine = engine;
-        Map<String, Table> savedTables = new LinkedHashMap<>(tables);
         List<Statement> history = List.copyOf(executed);
+        int n = sw.values().size();
+        int threads = Math.min(n, sweepThreads());
+        SweepShared shared = new SweepShared();
+        List<ValueRun> runs = new ArrayList<>();
+        for (int i = 0; i < n; i++) runs.add(new ValueRun(i, scratchSession(shared, threads > 1), out, i == 0 || threads <= 1));
         Map<String, Table> merged = new LinkedHashMap<>();
+        ExecutorService pool = threads > 1 ? Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "kvmsim-sweep");
+            t.setDaemon(true);
+            return t;
+        }) : null;
         try {
-            for (int i = 0; i < sw.values().size(); i++) {
-                Object value = sw.values().get(i);
-                String label = sw.variable() + " = " + sw.labels().get(i);
-                declared = new Declarations();
-                engine = new Engine(seed, true);
-                try {
-                    replay(history, d -> patch(d, sw, value), (h, why) -> out.print(String.format(Locale.ROOT,
-                            "note: with %s, the replayed query at %s:%d %s; this value starts from the state that left",
-                            label, h.span().file(), h.span().line(), why)));
-                    List<Table> got = new ArrayList<>();
-                    for (Statement s : sw.body()) execute(s, out, got);
-                    for (Table t : got) {
-                        Table tagged = t.copy();
-                        String col = sw.attribute().replace('.', '_');
-                        if (tagged.columnNames().contains(col)) col = "sweep_" + col;
-                        tagged.insertColumn(0, StringColumn.create(col, Collections.nCopies(t.rowCount(), sw.labels().get(i))));
-                        Table acc = merged.get(t.name());
-                        if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
-                        else acc.append(tagged);
+            List<Future<?>> futures = new ArrayList<>();
+            if (pool != null) {
+                synchronized (shared) {
+                    shared.running = n;
+                }
+                for (ValueRun r : runs) futures.add(pool.submit(() -> r.run(sw, history)));
+            }
+            for (ValueRun r : runs) {
+                if (pool != null) {
+                    awaitValue(futures.get(r.index), runs);
+                    if (r.failure instanceof HeapBusy) {
+                        // it would not fit beside the other workers: alone, after them, as in a sequential sweep
+                        for (Future<?> f : futures) awaitValue(f, runs);
+                        r.session = scratchSession(shared, false);
+                        r.recorded.clear();
+                        r.failure = null;
+                        r.run(sw, history);
                     }
-                } catch (ScriptError e) {
-                    Diagnostic d = e.diagnostic();
-                    throw new ScriptError(d.span(), "with " + label + ": " + d.message(), d.hint());
+                } else {
+                    r.run(sw, history);
+                }
+                r.replay();
+                if (r.failure != null) {
+                    for (ValueRun other : runs) other.session.interrupt();
+                    if (r.failure instanceof ScriptError e) {
+                        Diagnostic d = e.diagnostic();
+                        throw new ScriptError(d.span(), "with " + r.label(sw) + ": " + d.message(), d.hint());
+                    }
+                    if (r.failure instanceof RuntimeException e) throw e;
+                    throw (Error) r.failure;
+                }
+                for (Table t : r.got) {
+                    Table tagged = t.copy();
+                    String col = sw.attribute().replace('.', '_');
+                    if (tagged.columnNames().contains(col)) col = "sweep_" + col;
+                    tagged.insertColumn(0, StringColumn.create(col, Collections.nCopies(t.rowCount(), sw.labels().get(r.index))));
+                    Table acc = merged.get(t.name());
+                    if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
+                    else acc.append(tagged);
                 }
             }
         } finally {
-            declared = savedDecl;
-            engine = savedEngine;
-            tables.clear();
-            tables.putAll(savedTables);
+            interruptRequested = false;
+            if (pool != null) {
+                for (ValueRun other : runs) other.session.interrupt();
+                pool.shutdownNow();
+            }
+            children.clear();
         }
         boolean first = true;
         for (Table t : merged.values()) {
@@ -412,6 +465,140 @@ public final class Session {
             tables.put(t.name(), t);
             out.table(named);
             first = false;
+        }
+    }
+
+    /** Waits for a value's worker; an interrupt of the waiting thread stops every worker. */
+    private static void awaitValue(Future<?> f, List<ValueRun> runs) {
+        while (true) {
+            try {
+                f.get();
+                return;
+            } catch (InterruptedException e) {
+                for (ValueRun r : runs) r.session.interrupt();
+            } catch (ExecutionException e) {
+                return; // a value's failures are kept in its ValueRun
+            }
+        }
+    }
+
+    /**
+     * The workers of a sweep: -Dkvmsim.sweep.threads or KVMSIM_SWEEP_THREADS, else kvmsim.threads
+     * or KVMSIM_THREADS (as the cores of one engine), else one per processor.
+     */
+    static int sweepThreads() {
+        String s = System.getProperty("kvmsim.sweep.threads", System.getenv("KVMSIM_SWEEP_THREADS"));
+        if (s == null || s.isBlank()) s = System.getProperty("kvmsim.threads", System.getenv("KVMSIM_THREADS"));
+        if (s != null && !s.isBlank()) {
+            try {
+                return Math.max(1, Integer.parseInt(s.trim()));
+            } catch (NumberFormatException bad) {
+                return 1;
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
+    /** A sweep's scratch session: this one's history and tables, a fresh engine, nothing declared. */
+    private Session scratchSession(SweepShared shared, boolean parallel) {
+        Session c = new Session(seed);
+        c.engine = new Engine(seed, true);
+        c.outDir = outDir;
+        c.executed.addAll(executed);
+        c.failedQueries.addAll(failedQueries);
+        c.vmSpans.putAll(vmSpans);
+        c.tables.putAll(tables);
+        c.sweepShared = parallel ? shared : null;
+        children.add(c);
+        if (interruptRequested) c.interrupt();
+        return c;
+    }
+
+    /** What the workers of one parallel sweep share: how many run, and the heap they reserved. */
+    private static final class SweepShared {
+        int running;
+        long reserved;
+    }
+
+    /** A value's VMs do not fit beside the other workers' now; it runs again alone. */
+    private static final class HeapBusy extends RuntimeException {
+        HeapBusy() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** One value of a sweep on its scratch session, its output held until its turn. */
+    private final class ValueRun {
+        final int index;
+        Session session;
+        final Output live;
+        final boolean forwardProgress;
+        final List<java.util.function.Consumer<Output>> recorded = Collections.synchronizedList(new ArrayList<>());
+        final List<Table> got = new ArrayList<>();
+        volatile Throwable failure;
+
+        ValueRun(int index, Session session, Output live, boolean forwardProgress) {
+            this.index = index;
+            this.session = session;
+            this.live = live;
+            this.forwardProgress = forwardProgress;
+        }
+
+        String label(Statement.Sweep sw) {
+            return sw.variable() + " = " + sw.labels().get(index);
+        }
+
+        void run(Statement.Sweep sw, List<Statement> history) {
+            Output rec = new Output() {
+                public void print(String text) {
+                    recorded.add(o -> o.print(text));
+                }
+
+                public void table(Table t) {
+                    recorded.add(o -> o.table(t));
+                }
+
+                public void chart(String name, byte[] png, String svg) {
+                    recorded.add(o -> o.chart(name, png, svg));
+                }
+
+                public void exported(String table, Path file) {
+                    recorded.add(o -> o.exported(table, file));
+                }
+
+                public void progress(long done, long total) {
+                    // one worker's progress only: the first value's (the others' would interleave)
+                    if (forwardProgress) live.progress(done, total);
+                }
+            };
+            Object value = sw.values().get(index);
+            String label = label(sw);
+            got.clear();
+            try {
+                session.replay(history, d -> patch(d, sw, value), (h, why) -> rec.print(String.format(Locale.ROOT,
+                        "note: with %s, the replayed query at %s:%d %s; this value starts from the state that left",
+                        label, h.span().file(), h.span().line(), why)));
+                for (Statement s : sw.body()) session.execute(s, rec, got);
+            } catch (RuntimeException | Error e) {
+                failure = e;
+            } finally {
+                // its engine is garbage now: the heap it reserved is free for the others
+                session.engine = null;
+                SweepShared sh = session.sweepShared;
+                if (sh != null) {
+                    synchronized (sh) {
+                        sh.running--;
+                        sh.reserved -= session.reservedHeap;
+                    }
+                }
+            }
+        }
+
+        /** Sends the held output on, in the order it was made. */
+        void replay() {
+            synchronized (recorded) {
+                for (var r : recorded) r.accept(live);
+            }
         }
     }
 
