@@ -547,8 +547,10 @@ class CliInterruptTests(unittest.TestCase):
         with open(path, "w") as f:
             f.write(setup + 'print "ready"\n' + long_cell + "\nshow vms\n")
         # The launcher execs java (JIT chosen by the work, -Xmx4g): the signal reaches the JVM.
+        # progress lines would share stderr with the message checked below (ProgressTest holds them)
         p = subprocess.Popen([os.path.join(ROOT, "kvmsim"), "run", path], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=tmp)
+                             stderr=subprocess.PIPE, text=True, cwd=tmp,
+                             env=dict(os.environ, KVMSIM_PROGRESS="off"))
         try:
             lines = queue.Queue()
             reader = threading.Thread(target=lambda: [lines.put(line) for line in p.stdout] + [lines.put(None)],
