@@ -799,6 +799,13 @@ public final class Checker {
         }
         Map<String, Attr> attrs = attributes(d.body(), "workload");
         Map<String, Schema.Attr> s = Schema.WORKLOAD;
+        if (attrs.containsKey("trace")) return traceWorkload(d, targets, attrs, ok);
+        for (String only : List.of("format", "limit", "repeat")) {
+            if (attrs.containsKey(only)) {
+                diags.error(attrs.get(only).span(), "'" + only + "' belongs to a trace workload", "add trace = \"FILE\"");
+                ok = false;
+            }
+        }
         Pattern pattern = (Pattern) optional(attrs, "pattern", s, null, new Pattern(Pattern.Kind.UNIFORM, 0, 0));
         boolean allPagetables = !targets.isEmpty() && targets.stream().allMatch(t -> t.pagetable() != null);
         Long footprint = attrs.containsKey("footprint") || !allPagetables
@@ -825,6 +832,51 @@ public final class Checker {
             }
         }
         return new Workload(d.name().text(), targets, pattern, footprint, accesses, writes, seed, threads.intValue());
+    }
+
+    /**
+     * A workload replaying a trace: the file resolved against the script's folder (as `import
+     * libvirt` resolves its file) and present now; the attributes of a synthetic workload refused,
+     * since the trace gives its addresses, writes and (single) thread.
+     */
+    private Workload traceWorkload(WorkloadDecl d, List<Workload.Target> targets, Map<String, Attr> attrs, boolean ok) {
+        Map<String, Schema.Attr> s = Schema.WORKLOAD;
+        for (String synthetic : List.of("pattern", "footprint", "writes", "seed", "threads")) {
+            if (attrs.containsKey(synthetic)) {
+                diags.error(attrs.get(synthetic).span(), "a trace workload takes no '" + synthetic + "'",
+                        synthetic.equals("threads") ? "a trace is one thread's accesses, replayed on vCPU 0"
+                                : "its addresses and writes come from the trace");
+                ok = false;
+            }
+        }
+        for (Workload.Target t : targets) {
+            if (t.pagetable() != null) {
+                diags.error(d.span(), "a trace replays in the VM's default address space, not on pagetable '" + t + "'");
+                ok = false;
+            }
+        }
+        String written = (String) optional(attrs, "trace", s, null, null);
+        String format = (String) optional(attrs, "format", s, null, "lackey");
+        Long limit = (Long) optional(attrs, "limit", s, null, 0L);
+        Long repeat = (Long) optional(attrs, "repeat", s, null, 1L);
+        Long accesses = (Long) optional(attrs, "accesses", s, null, 0L);
+        if (!ok || written == null || format == null || limit == null || repeat == null || accesses == null) return null;
+        Span at = attrs.get("trace").value().span();
+        Path file;
+        try {
+            file = scriptFolder(at).resolve(written);
+        } catch (InvalidPathException e) {
+            diags.error(at, "not a file name: '" + written.replace("\0", "\\0") + "'");
+            return null;
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            diags.error(at, "no trace file '" + written + "' (looked for " + file.toAbsolutePath() + ")",
+                    "a relative name is relative to the script's folder");
+            return null;
+        }
+        Workload.Trace trace = new Workload.Trace(file.toAbsolutePath().toString(), written,
+                Workload.Trace.Format.valueOf(format.toUpperCase(java.util.Locale.ROOT)), limit, repeat);
+        return new Workload(d.name().text(), targets, new Pattern(Pattern.Kind.UNIFORM, 0, 0), 0, accesses, 0, 0, 1, trace);
     }
 
     private List<String> pagetablesOf(String vm) {

@@ -243,7 +243,15 @@ public final class Schema {
             count("seed", 0, Long.MAX_VALUE, "0", "seed of the workload's random choices", null),
             count("threads", 1, 4096, "one per vCPU", "threads of the workload's process; each makes an equal share of"
                     + " the accesses with its own stream over the shared footprint, on one vCPU (thread i on vCPU i mod"
-                    + " vcpus)", null));
+                    + " vcpus)", null),
+            a("trace", Type.STRING, null, "a recorded program's memory accesses to replay instead of a pattern (relative"
+                    + " to the script; gzip, xz or zstd compressed or plain): its addresses are the guest's virtual addresses"
+                    + " in the VM's default address space, one thread on vCPU 0; each run takes `accesses` of it, or all"
+                    + " that is left", null),
+            choice("format", "lackey", "the trace's format: lackey (valgrind --tool=lackey --trace-mem=yes) or champsim"
+                    + " (ChampSim's 64-byte input_instr records)", null, "lackey", "champsim"),
+            count("limit", 1, Long.MAX_VALUE, "the whole trace", "accesses taken from the start of the trace in each pass", null),
+            count("repeat", 1, Long.MAX_VALUE, "1", "passes over the trace (each from its start)", null));
 
     public static final Map<String, Attr> PLOT = block(
             a("x", Type.STRING, null, "the column on the x axis", null),

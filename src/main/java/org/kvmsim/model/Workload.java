@@ -5,9 +5,20 @@ import java.util.List;
 /**
  * A workload on one or more VMs (or on a VM's pagetable): what it touches and how. {@code threads}
  * is its process's threads, each on one vCPU, or 0 when not given: one per vCPU of each target VM.
+ * {@code trace} is null for a synthetic workload (pattern, footprint, writes); else the recorded
+ * program whose accesses it replays, and {@code accesses} (0: not given) is how many each run takes.
  */
 public record Workload(String name, List<Target> targets, Pattern pattern, long footprint, long accesses,
-                       double writesPct, long seed, int threads) implements Declaration {
+                       double writesPct, long seed, int threads, Trace trace) implements Declaration {
+
+    /**
+     * A recorded trace: {@code file} resolved against the script's folder, {@code written} as the
+     * script wrote it (for messages), its format, at most {@code limit} accesses of it per pass (0:
+     * all) and {@code repeat} passes.
+     */
+    public record Trace(String file, String written, Format format, long limit, long repeat) {
+        public enum Format { LACKEY, CHAMPSIM }
+    }
 
     /** {@code pagetable} is null for the VM's default address space. */
     public record Target(String vm, String pagetable) {
@@ -21,6 +32,12 @@ public record Workload(String name, List<Target> targets, Pattern pattern, long 
         targets = List.copyOf(targets);
     }
 
+    /** A synthetic workload. */
+    public Workload(String name, List<Target> targets, Pattern pattern, long footprint, long accesses,
+                    double writesPct, long seed, int threads) {
+        this(name, targets, pattern, footprint, accesses, writesPct, seed, threads, null);
+    }
+
     /** A workload with one thread per vCPU. */
     public Workload(String name, List<Target> targets, Pattern pattern, long footprint, long accesses,
                     double writesPct, long seed) {
@@ -30,13 +47,13 @@ public record Workload(String name, List<Target> targets, Pattern pattern, long 
     /** A copy with one attribute (the language's name for it) set to a checked value, as a sweep varies it. */
     public Workload with(String attribute, Object value) {
         return switch (attribute) {
-            case "pattern" -> new Workload(name, targets, (Pattern) value, footprint, accesses, writesPct, seed, threads);
-            case "footprint" -> new Workload(name, targets, pattern, (Long) value, accesses, writesPct, seed, threads);
-            case "accesses" -> new Workload(name, targets, pattern, footprint, (Long) value, writesPct, seed, threads);
-            case "writes" -> new Workload(name, targets, pattern, footprint, accesses, (Double) value, seed, threads);
-            case "seed" -> new Workload(name, targets, pattern, footprint, accesses, writesPct, (Long) value, threads);
+            case "pattern" -> new Workload(name, targets, (Pattern) value, footprint, accesses, writesPct, seed, threads, trace);
+            case "footprint" -> new Workload(name, targets, pattern, (Long) value, accesses, writesPct, seed, threads, trace);
+            case "accesses" -> new Workload(name, targets, pattern, footprint, (Long) value, writesPct, seed, threads, trace);
+            case "writes" -> new Workload(name, targets, pattern, footprint, accesses, (Double) value, seed, threads, trace);
+            case "seed" -> new Workload(name, targets, pattern, footprint, accesses, writesPct, (Long) value, threads, trace);
             case "threads" -> new Workload(name, targets, pattern, footprint, accesses, writesPct, seed,
-                    ((Long) value).intValue());
+                    ((Long) value).intValue(), trace);
             default -> throw new IllegalArgumentException("no workload attribute '" + attribute + "'");
         };
     }

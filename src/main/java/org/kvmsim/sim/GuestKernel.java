@@ -262,6 +262,7 @@ final class GuestKernel {
             long idx = ((gva & ~0xfffL) - r.base) >>> 12;
             if (idx >= 0 && idx < r.pageToGpa.length) r.pageToGpa[(int) idx] = gpaPage;
         }
+        if (r != null && r.traceGpa != null) r.traceGpa.put(gva >>> 12, gpaPage);
     }
 
     /**

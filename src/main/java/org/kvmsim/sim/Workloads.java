@@ -8,8 +8,15 @@ import java.util.List;
 import java.util.Map;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Workload;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import org.kvmsim.sim.mmu.LongLongMap;
 import org.kvmsim.sim.mmu.Mmu;
 import org.kvmsim.sim.workload.AccessStream;
+import org.kvmsim.sim.workload.Accesses;
+import org.kvmsim.sim.workload.TraceException;
+import org.kvmsim.sim.workload.TraceStream;
 
 /**
  * Workloads onto VMs: each workload declared since the last run spreads its accesses evenly over
@@ -23,6 +30,12 @@ import org.kvmsim.sim.workload.AccessStream;
  * <p>The windows due at one instant on one host are simulated together ({@link Dispatch}): the
  * host's scheduler ({@link CpuScheduler}) balances the vCPUs with work over its cores and
  * time-slices those that share one.
+ *
+ * <p>A trace workload replays a recorded program: one thread on vCPU 0 whose accesses are the
+ * trace's GVAs in the VM's default address space, so its pages are wherever the program had them,
+ * not a footprint; the guest page behind each is kept in a map by GVA page. It is scheduled at every
+ * run until its trace is used up, each run taking {@code accesses} of it (all that is left when not
+ * given); the trace is counted (and checked) in one streamed pass before its first run.
  */
 final class Workloads {
     static final int BATCH = 4096;
@@ -33,6 +46,12 @@ final class Workloads {
     private final Map<Workload, Boolean> done = new IdentityHashMap<>();
     /** Per workload on a VM ("name@vm"): its address range. */
     private final Map<String, Range> ranges = new HashMap<>();
+    /** Per trace workload on a VM ("name@vm"): the guest-physical page behind each GVA page it touched. */
+    private final Map<String, LongLongMap> traceMaps = new HashMap<>();
+    /** Per trace workload declaration and VM: where its replay is, across runs. */
+    private final Map<Workload, Map<String, TraceStream>> traceStreams = new IdentityHashMap<>();
+    /** Trace lengths counted, by file, size and modification time: a trace is counted once. */
+    private final Map<String, TraceStream.Count> traceCounts = new HashMap<>();
 
     Workloads(Engine e) {
         this.e = e;
@@ -61,6 +80,8 @@ final class Workloads {
         final GuestThread[] threads;
         /** The MMU of the VM as it ran when the workload was scheduled: a restarted VM is another guest. */
         final Mmu mmu;
+        /** Trace target: guest-physical page by GVA page, filled by the guest's faults; else null. */
+        LongLongMap traceGpa;
 
         Run(VmState vm, int space, long base, long[] pageToGpa, List<long[]> maps, int threads) {
             this.vm = vm;
@@ -88,7 +109,7 @@ final class Workloads {
     static final class GuestThread {
         final Run run;
         final int vcpu;
-        final AccessStream stream;
+        final Accesses stream;
         final long perSlice;
         long remaining;
         /** Accesses of the current window not made yet. */
@@ -108,7 +129,7 @@ final class Workloads {
         int mmuDone;
         int writesDone;
 
-        GuestThread(Run run, int vcpu, AccessStream stream, long accesses, long slices) {
+        GuestThread(Run run, int vcpu, Accesses stream, long accesses, long slices) {
             this.run = run;
             this.vcpu = vcpu;
             this.stream = stream;
@@ -120,6 +141,7 @@ final class Workloads {
     /** A VM (re)started: its workloads' ranges belong to the guest that is gone. */
     void forget(VmState v) {
         ranges.keySet().removeIf(k -> k.endsWith("@" + v.decl.name()));
+        traceMaps.keySet().removeIf(k -> k.endsWith("@" + v.decl.name()));
     }
 
     /**
@@ -129,6 +151,10 @@ final class Workloads {
     void schedule(Declarations d, long duration) {
         long slices = Math.max(1, Math.min(1000, duration / 1_000_000L));
         for (Workload w : d.workloads.values()) {
+            if (w.trace() != null) {
+                scheduleTrace(w, duration, slices);
+                continue;
+            }
             if (w.accesses() == 0 || done.containsKey(w)) continue;
             done.put(w, true);
             int t = 0;
@@ -169,6 +195,58 @@ final class Workloads {
                 e.schedule(e.now + Math.max(1, step / 2), new SliceTimer(run, step));
             }
         }
+    }
+
+    /** A trace workload's share of this run on each of its VMs: {@code accesses}, or all that is left. */
+    private void scheduleTrace(Workload w, long duration, long slices) {
+        Map<String, TraceStream> streams = traceStreams.computeIfAbsent(w, k -> new HashMap<>());
+        for (Workload.Target target : w.targets()) {
+            VmState v = e.vms.get(target.vm());
+            if (v == null || !v.running()) continue;
+            TraceStream stream = streams.get(v.decl.name());
+            if (stream == null) {
+                Path file = Path.of(w.trace().file());
+                TraceStream.Count c = count(file, w.trace());
+                long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
+                if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
+                    throw new Engine.SimError(w.trace().written() + ":" + c.maxAddressAt() + ": address 0x"
+                            + Long.toHexString(c.maxAddress()) + " is beyond the guest's " + v.decl.levels()
+                            + "-level page tables (below 0x" + Long.toHexString(top) + ")");
+                }
+                stream = new TraceStream(file, w.trace(), c);
+                streams.put(v.decl.name(), stream);
+            }
+            long left = stream.left();
+            long accesses = w.accesses() > 0 ? Math.min(w.accesses(), left) : left;
+            if (accesses == 0) continue;
+            Run run = new Run(v, e.guest.defaultSpace(v), 0, null, null, 1);
+            run.traceGpa = traceMaps.computeIfAbsent(w.name() + "@" + v.decl.name(), k -> new LongLongMap());
+            run.threads[0] = new GuestThread(run, 0, stream, accesses, slices);
+            v.busy(0, +1);
+            long step = duration / slices;
+            e.schedule(e.now + Math.max(1, step / 2), new SliceTimer(run, step));
+        }
+    }
+
+    private TraceStream.Count count(Path file, Workload.Trace t) {
+        String key;
+        try {
+            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
+            key = file + "|" + t.format() + "|" + a.size() + "|" + a.lastModifiedTime().toMillis();
+        } catch (java.io.IOException x) {
+            throw new Engine.SimError(t.written() + ": cannot read it: " + x.getMessage());
+        }
+        TraceStream.Count c = traceCounts.get(key);
+        if (c == null) {
+            try {
+                c = TraceStream.count(file, t.written(), t.format());
+            } catch (TraceException x) {
+                throw new Engine.SimError(x.getMessage());
+            }
+            if (c.accesses() == 0) throw new Engine.SimError(t.written() + ": no loads, stores or modifies in it");
+            traceCounts.put(key, c);
+        }
+        return c;
     }
 
     /** One window of a workload's accesses on one VM. */
@@ -332,6 +410,7 @@ final class Workloads {
     }
 
     private static long gvaOf(Run r, long off) {
+        if (r.traceGpa != null) return off;
         if (r.maps == null) return r.base + off;
         for (long[] m : r.maps) {
             if (off < m[1]) return m[0] + off;
@@ -341,6 +420,10 @@ final class Workloads {
     }
 
     private static long gpaPageOf(Run r, long off) {
+        if (r.traceGpa != null) {
+            long page = r.traceGpa.get(off >>> 12);
+            return page == LongLongMap.ABSENT ? -1 : page;
+        }
         if (r.maps == null) return r.pageToGpa[(int) (off >>> 12)];
         for (long[] m : r.maps) {
             if (off < m[1]) return (m[3] + off) >>> 12;

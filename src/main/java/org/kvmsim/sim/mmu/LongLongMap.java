@@ -6,9 +6,9 @@ import java.util.Arrays;
  * Open-addressing map from non-negative long keys to long values (linear probing, backward-shift
  * deletion), so reverse maps over millions of frames cost two longs a slot, not a boxed entry.
  */
-final class LongLongMap {
+public final class LongLongMap {
 
-    static final long ABSENT = Long.MIN_VALUE;
+    public static final long ABSENT = Long.MIN_VALUE;
     private static final long FREE = -1L;
 
     private long[] keys;
@@ -16,7 +16,7 @@ final class LongLongMap {
     private int size;
     private int mask;
 
-    LongLongMap() {
+    public LongLongMap() {
         keys = new long[16];
         vals = new long[16];
         Arrays.fill(keys, FREE);
@@ -28,7 +28,7 @@ final class LongLongMap {
         return (int) (h ^ (h >>> 32));
     }
 
-    long get(long key) {
+    public long get(long key) {
         int i = hash(key) & mask;
         while (true) {
             long k = keys[i];
@@ -42,7 +42,7 @@ final class LongLongMap {
         }
     }
 
-    void put(long key, long value) {
+    public void put(long key, long value) {
         if (key < 0) {
             throw new IllegalArgumentException("negative key");
         }

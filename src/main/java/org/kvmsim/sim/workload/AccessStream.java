@@ -17,7 +17,7 @@ import org.kvmsim.sim.mmu.Zipf;
  * <li>hotcold(f, p): with probability p a page of the first f of the footprint, else of the rest.</li>
  * </ul>
  */
-public final class AccessStream {
+public final class AccessStream implements Accesses {
 
     private static final int LINE = 64;
 
@@ -44,6 +44,7 @@ public final class AccessStream {
      * Fills {@code offsets[0..n)} with the next byte offsets and {@code writes[0..n)} with their
      * write flags.
      */
+    @Override
     public void next(long[] offsets, boolean[] writes, int n) {
         for (int k = 0; k < n; k++) {
             offsets[k] = nextOffset();

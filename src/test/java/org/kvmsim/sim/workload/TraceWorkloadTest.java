@@ -1,0 +1,163 @@
+package org.kvmsim.sim.workload;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.kvmsim.lang.SourceFile;
+import org.kvmsim.session.Output;
+import org.kvmsim.session.Session;
+import org.tukaani.xz.LZMA2Options;
+import org.tukaani.xz.XZOutputStream;
+import tech.tablesaw.api.Table;
+
+/** A trace workload against the synthetic stream whose addresses it holds, and its errors. */
+class TraceWorkloadTest {
+
+    /** Where the first workload of a freshly started VM has its range (GuestKernel.WORKLOAD_GVA). */
+    private static final long BASE = 0x7f00_0000_0000L;
+    private static final long FOOTPRINT = 4L << 20;
+    private static final int N = 30_000;
+
+    @TempDir
+    Path dir;
+
+    private static final String VMS = """
+            host h { memory = 8 GiB; cpus = 4 }
+            vm ept on h { memory = 1 GiB; vcpus = 1 }
+            vm shadow like ept { paging = shadow }
+            start ept
+            start shadow
+            """;
+
+    /** sequential yields line after line from the range's base, wrapping at the footprint: so does this trace. */
+    private byte[] sequentialLackey(String kind) {
+        StringBuilder b = new StringBuilder("==4242== Lackey, an example Valgrind tool\n");
+        for (int i = 0; i < N; i++) {
+            if (i % 4 == 0) b.append("I  0040").append(Integer.toHexString(0x1000 + i)).append(",3\n");
+            String k = kind.equals("mixed") ? (i % 2 == 0 ? "S" : "M") : kind;
+            b.append(' ').append(k).append(' ').append(Long.toHexString(BASE + (i * 64L) % FOOTPRINT)).append(",8\n");
+        }
+        return b.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private Path write(String name, byte[] data, String compression) throws IOException {
+        Path p = dir.resolve(name);
+        try (OutputStream raw = Files.newOutputStream(p);
+             OutputStream o = switch (compression) {
+                 case "gz" -> new GZIPOutputStream(raw);
+                 case "xz" -> new XZOutputStream(raw, new LZMA2Options(1));
+                 case "zst" -> new com.github.luben.zstd.ZstdOutputStream(raw);
+                 default -> raw;
+             }) {
+            o.write(data);
+        }
+        return p;
+    }
+
+    /** Runs a script written beside the traces; the tables it showed, or its diagnostics. */
+    private Session.Result run(String text, List<Table> tables) throws IOException {
+        Path script = dir.resolve("t.kvm");
+        Files.writeString(script, text);
+        Output out = new Output() {
+            public void print(String t) {}
+
+            public void table(Table t) {
+                tables.add(t);
+            }
+
+            public void chart(String n, byte[] png, String svg) {}
+        };
+        return new Session(1).execute(new SourceFile(script.toString(), text), out);
+    }
+
+    private String shown(String text) throws IOException {
+        List<Table> tables = new ArrayList<>();
+        Session.Result r = run(text, tables);
+        assertTrue(r.ok(), () -> r.diagnostics().toString());
+        StringBuilder b = new StringBuilder();
+        for (Table t : tables) b.append(t.print(1000)).append('\n');
+        return b.toString();
+    }
+
+    private String errors(String text) throws IOException {
+        Session.Result r = run(text, new ArrayList<>());
+        assertFalse(r.ok());
+        return r.diagnostics().toString();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"plain", "gz", "xz", "zst"})
+    void aTraceOfSequentialReadsCountsAsTheSequentialPattern(String compression) throws IOException {
+        write("seq.trace", sequentialLackey("L"), compression);
+        String synthetic = shown(VMS + "workload w on ept, shadow { pattern = sequential; footprint = 4 MiB; accesses = "
+                + N + " }\nrun 1 s\nshow mmu\n");
+        String traced = shown(VMS + "workload w on ept, shadow { trace = \"seq.trace\" }\nrun 1 s\nshow mmu\n");
+        assertEquals(synthetic, traced);
+        assertTrue(traced.contains(" " + N + " "), traced);
+    }
+
+    @Test
+    void storesAndModifiesAreWrites() throws IOException {
+        write("w.lackey", sequentialLackey("mixed"), "plain");
+        String synthetic = shown(VMS + "workload w on ept, shadow { pattern = sequential; footprint = 4 MiB; accesses = "
+                + N + "; writes = 100% }\nrun 1 s\nshow mmu\n");
+        String traced = shown(VMS + "workload w on ept, shadow { trace = \"w.lackey\" }\nrun 1 s\nshow mmu\n");
+        assertEquals(synthetic, traced);
+    }
+
+    @Test
+    void aTraceIsConsumedAcrossRunsAndRepeats() throws IOException {
+        write("seq.lackey", sequentialLackey("L"), "xz");
+        String script = VMS + "workload w on ept { trace = \"seq.lackey\"; accesses = 25000; limit = 20000; repeat = 2 }\n"
+                + "run 1 s\nshow mmu\nrun 1 s\nshow mmu\nrun 1 s\nshow mmu\n";
+        List<Table> tables = new ArrayList<>();
+        assertTrue(run(script, tables).ok());
+        List<String> accesses = new ArrayList<>();
+        for (Table t : tables) accesses.add(t.column("accesses").getString(0));
+        assertEquals(List.of("25000", "40000", "40000"), accesses);
+        // deterministic
+        assertEquals(shown(script), shown(script));
+    }
+
+    @Test
+    void aMalformedLineIsNamedByFileAndLine() throws IOException {
+        write("bad.lackey.gz", " L 7f0000000000,8\nI  401000,3\n X 12,4\n".getBytes(StandardCharsets.US_ASCII), "gz");
+        String e = errors(VMS + "workload w on ept { trace = \"bad.lackey.gz\" }\nrun 1 s\n");
+        assertTrue(e.contains("bad.lackey.gz:3: not a lackey line: ' X 12,4'"), e);
+        assertTrue(e.contains("t.kvm:7:1"), e);
+        write("bad2.lackey", " L 7f00zz,8\n".getBytes(StandardCharsets.US_ASCII), "plain");
+        assertTrue(errors(VMS + "workload w on ept { trace = \"bad2.lackey\" }\nrun 1 s\n").contains("bad2.lackey:1: not a lackey line"));
+    }
+
+    @Test
+    void theScriptIsCheckedBeforeItRuns() throws IOException {
+        write("ok.lackey", sequentialLackey("L"), "plain");
+        String missing = errors(VMS + "workload w on ept { trace = \"missing.lackey\" }\n");
+        assertTrue(missing.contains("no trace file 'missing.lackey'"), missing);
+        String threads = errors(VMS + "workload w on ept { trace = \"ok.lackey\"; threads = 2 }\n");
+        assertTrue(threads.contains("a trace workload takes no 'threads'"), threads);
+        String pattern = errors(VMS + "workload w on ept { trace = \"ok.lackey\"; pattern = uniform }\n");
+        assertTrue(pattern.contains("a trace workload takes no 'pattern'"), pattern);
+        String limit = errors(VMS + "workload w on ept { footprint = 4 MiB; accesses = 10; limit = 3 }\n");
+        assertTrue(limit.contains("'limit' belongs to a trace workload"), limit);
+        write("empty.lackey", "I  401000,3\n".getBytes(StandardCharsets.US_ASCII), "plain");
+        String empty = errors(VMS + "workload w on ept { trace = \"empty.lackey\" }\nrun 1 s\n");
+        assertTrue(empty.contains("empty.lackey: no loads, stores or modifies in it"), empty);
+        write("high.lackey", " L 1000000000000,8\n".getBytes(StandardCharsets.US_ASCII), "plain");
+        String high = errors(VMS + "workload w on ept { trace = \"high.lackey\" }\nrun 1 s\n");
+        assertTrue(high.contains("high.lackey:1: address 0x1000000000000 is beyond the guest's 4-level page tables"), high);
+    }
+}
