@@ -205,6 +205,7 @@ public final class Checker {
             case STRING -> string(v, what);
             case CPUSET -> cpuSet(v, what);
             case CPUSET_LIST -> cpuSets(v, what);
+            case FILES -> files(v, what);
         };
     }
 
@@ -287,6 +288,28 @@ public final class Checker {
             ok = false;
         }
         return ok;
+    }
+
+    /** A file name, or a list of them: each with the span it was written at. */
+    private List<Map.Entry<String, Span>> files(Value v, String what) {
+        if (v.atoms().size() == 1 && v.atoms().get(0) instanceof ListAtom list) {
+            if (list.items().isEmpty()) {
+                diags.error(v.span(), what + " takes at least one file", "for example: " + what + " = [\"t0.xz\", \"t1.xz\"]");
+                return null;
+            }
+            List<Map.Entry<String, Span>> out = new ArrayList<>();
+            boolean ok = true;
+            for (Value item : list.items()) {
+                if (item.atoms().size() == 1 && item.atoms().get(0) instanceof Str s) out.add(Map.entry(s.value(), item.span()));
+                else {
+                    diags.error(item.span(), what + " lists file names in strings, not '" + item.text() + "'");
+                    ok = false;
+                }
+            }
+            return ok ? out : null;
+        }
+        String one = string(v, what);
+        return one == null ? null : List.of(Map.entry(one, v.span()));
     }
 
     private String string(Value v, String what) {
@@ -835,16 +858,18 @@ public final class Checker {
     }
 
     /**
-     * A workload replaying a trace: the file resolved against the script's folder (as `import
+     * A workload replaying a trace: each file resolved against the script's folder (as `import
      * libvirt` resolves its file) and present now; the attributes of a synthetic workload refused,
-     * since the trace gives its addresses, writes and (single) thread.
+     * since the trace gives its addresses, writes and threads (one per file).
      */
+    @SuppressWarnings("unchecked")
     private Workload traceWorkload(WorkloadDecl d, List<Workload.Target> targets, Map<String, Attr> attrs, boolean ok) {
         Map<String, Schema.Attr> s = Schema.WORKLOAD;
         for (String synthetic : List.of("pattern", "footprint", "writes", "seed", "threads")) {
             if (attrs.containsKey(synthetic)) {
                 diags.error(attrs.get(synthetic).span(), "a trace workload takes no '" + synthetic + "'",
-                        synthetic.equals("threads") ? "a trace is one thread's accesses, replayed on vCPU 0"
+                        synthetic.equals("threads") ? "a trace file is one thread's accesses: thread i replays file i of"
+                                + " trace = [...] on vCPU i mod vcpus"
                                 : "its addresses and writes come from the trace");
                 ok = false;
             }
@@ -855,28 +880,40 @@ public final class Checker {
                 ok = false;
             }
         }
-        String written = (String) optional(attrs, "trace", s, null, null);
+        List<Map.Entry<String, Span>> files = (List<Map.Entry<String, Span>>) optional(attrs, "trace", s, null, null);
         String format = (String) optional(attrs, "format", s, null, "lackey");
         Long limit = (Long) optional(attrs, "limit", s, null, 0L);
         Long repeat = (Long) optional(attrs, "repeat", s, null, 1L);
         Long accesses = (Long) optional(attrs, "accesses", s, null, 0L);
-        if (!ok || written == null || format == null || limit == null || repeat == null || accesses == null) return null;
-        Span at = attrs.get("trace").value().span();
-        Path file;
-        try {
-            file = scriptFolder(at).resolve(written);
-        } catch (InvalidPathException e) {
-            diags.error(at, "not a file name: '" + written.replace("\0", "\\0") + "'");
+        if (!ok || files == null || format == null || limit == null || repeat == null || accesses == null) return null;
+        if (files.size() > 4096) {
+            diags.error(attrs.get("trace").value().span(), "a trace of " + files.size() + " threads; at most 4096");
             return null;
         }
-        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-            diags.error(at, "no trace file '" + written + "' (looked for " + file.toAbsolutePath() + ")",
-                    "a relative name is relative to the script's folder");
-            return null;
+        List<Workload.Trace> traces = new ArrayList<>();
+        for (Map.Entry<String, Span> f : files) {
+            String written = f.getKey();
+            Span at = f.getValue();
+            Path file;
+            try {
+                file = scriptFolder(at).resolve(written);
+            } catch (InvalidPathException e) {
+                diags.error(at, "not a file name: '" + written.replace("\0", "\\0") + "'");
+                ok = false;
+                continue;
+            }
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                diags.error(at, "no trace file '" + written + "' (looked for " + file.toAbsolutePath() + ")",
+                        "a relative name is relative to the script's folder");
+                ok = false;
+                continue;
+            }
+            traces.add(new Workload.Trace(file.toAbsolutePath().toString(), written,
+                    Workload.Trace.Format.valueOf(format.toUpperCase(java.util.Locale.ROOT)), limit, repeat));
         }
-        Workload.Trace trace = new Workload.Trace(file.toAbsolutePath().toString(), written,
-                Workload.Trace.Format.valueOf(format.toUpperCase(java.util.Locale.ROOT)), limit, repeat);
-        return new Workload(d.name().text(), targets, new Pattern(Pattern.Kind.UNIFORM, 0, 0), 0, accesses, 0, 0, 1, trace);
+        if (!ok) return null;
+        return new Workload(d.name().text(), targets, new Pattern(Pattern.Kind.UNIFORM, 0, 0), 0, accesses, 0, 0,
+                traces.size(), traces);
     }
 
     private List<String> pagetablesOf(String vm) {

@@ -15,7 +15,7 @@ public final class Schema {
 
     private Schema() {}
 
-    public enum Type { SIZE, DURATION, PERCENT, COUNT, ON_OFF, CHOICE, REF, BACKING, PATTERN, PAGE_SIZE, NUMBER, STRING, CPUSET, CPUSET_LIST }
+    public enum Type { SIZE, DURATION, PERCENT, COUNT, ON_OFF, CHOICE, REF, BACKING, PATTERN, PAGE_SIZE, NUMBER, STRING, CPUSET, CPUSET_LIST, FILES }
 
     /**
      * One attribute. {@code min}/{@code max} bound counts; {@code choices} lists CHOICE words;
@@ -49,6 +49,7 @@ public final class Schema {
                 case STRING -> "a string";
                 case CPUSET -> "host CPUs in libvirt's cpuset syntax, a string: \"0-3,^2,6\"";
                 case CPUSET_LIST -> "a list of cpusets, one per vCPU from vCPU 0: [\"2\", \"3-4\"]";
+                case FILES -> "a file name in a string, or a list of them: [\"t0.xz\", \"t1.xz\"]";
             };
         }
     }
@@ -244,10 +245,11 @@ public final class Schema {
             count("threads", 1, 4096, "one per vCPU", "threads of the workload's process; each makes an equal share of"
                     + " the accesses with its own stream over the shared footprint, on one vCPU (thread i on vCPU i mod"
                     + " vcpus)", null),
-            a("trace", Type.STRING, null, "a recorded program's memory accesses to replay instead of a pattern (relative"
+            a("trace", Type.FILES, null, "a recorded program's memory accesses to replay instead of a pattern (relative"
                     + " to the script; gzip, xz or zstd compressed or plain): its addresses are the guest's virtual addresses"
-                    + " in the VM's default address space, one thread on vCPU 0; each run takes `accesses` of it, or all"
-                    + " that is left", null),
+                    + " in the VM's default address space, one thread on vCPU 0; a list of files is a multi-threaded"
+                    + " program, thread i replaying file i on vCPU i mod vcpus; each run takes `accesses` of it (split over"
+                    + " the threads in proportion to what each has left), or all that is left", null),
             choice("format", "lackey", "the trace's format: lackey (valgrind --tool=lackey --trace-mem=yes) or champsim"
                     + " (ChampSim's 64-byte input_instr records)", null, "lackey", "champsim"),
             count("limit", 1, Long.MAX_VALUE, "the whole trace", "accesses taken from the start of the trace in each pass", null),

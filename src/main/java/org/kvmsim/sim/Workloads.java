@@ -31,11 +31,14 @@ import org.kvmsim.sim.workload.TraceStream;
  * host's scheduler ({@link CpuScheduler}) balances the vCPUs with work over its cores and
  * time-slices those that share one.
  *
- * <p>A trace workload replays a recorded program: one thread on vCPU 0 whose accesses are the
- * trace's GVAs in the VM's default address space, so its pages are wherever the program had them,
- * not a footprint; the guest page behind each is kept in a map by GVA page. It is scheduled at every
- * run until its trace is used up, each run taking {@code accesses} of it (all that is left when not
- * given); the trace is counted (and checked) in one streamed pass before its first run.
+ * <p>A trace workload replays a recorded program: one thread per trace file (thread i on vCPU i
+ * mod vcpus; a single file is one thread on vCPU 0) whose accesses are the file's GVAs in the VM's
+ * default address space, so its pages are wherever the program had them, not a footprint; the
+ * guest page behind each is kept in one map by GVA page shared by the threads, so a page one
+ * thread faulted in is mapped for all. It is scheduled at every run until its files are used up,
+ * each run taking {@code accesses} of them (all that is left when not given), split over the
+ * threads in proportion to what each has left; each file is counted (and checked) in one streamed
+ * pass before its first run, and has its own limit and repeat passes.
  */
 final class Workloads {
     static final int BATCH = 4096;
@@ -49,7 +52,7 @@ final class Workloads {
     /** Per trace workload on a VM ("name@vm"): the guest-physical page behind each GVA page it touched. */
     private final Map<String, LongLongMap> traceMaps = new HashMap<>();
     /** Per trace workload declaration and VM: where its replay is, across runs. */
-    private final Map<Workload, Map<String, TraceStream>> traceStreams = new IdentityHashMap<>();
+    private final Map<Workload, Map<String, TraceStream[]>> traceStreams = new IdentityHashMap<>();
     /** Trace lengths counted, by file, size and modification time: a trace is counted once. */
     private final Map<String, TraceStream.Count> traceCounts = new HashMap<>();
 
@@ -197,35 +200,83 @@ final class Workloads {
         }
     }
 
-    /** A trace workload's share of this run on each of its VMs: {@code accesses}, or all that is left. */
+    /**
+     * A trace workload's share of this run on each of its VMs: {@code accesses}, or all that is
+     * left. A multi-threaded trace (one file per thread) splits the share over its threads in
+     * proportion to what each has left, largest remainders first (ties to the lower thread), so
+     * its threads end together; thread i replays file i on vCPU i mod vcpus.
+     */
     private void scheduleTrace(Workload w, long duration, long slices) {
-        Map<String, TraceStream> streams = traceStreams.computeIfAbsent(w, k -> new HashMap<>());
+        Map<String, TraceStream[]> streams = traceStreams.computeIfAbsent(w, k -> new HashMap<>());
+        List<Workload.Trace> traces = w.traces();
         for (Workload.Target target : w.targets()) {
             VmState v = e.vms.get(target.vm());
             if (v == null || !v.running()) continue;
-            TraceStream stream = streams.get(v.decl.name());
+            TraceStream[] stream = streams.get(v.decl.name());
             if (stream == null) {
-                Path file = Path.of(w.trace().file());
-                TraceStream.Count c = count(file, w.trace());
-                long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
-                if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
-                    throw new Engine.SimError(w.trace().written() + ":" + c.maxAddressAt() + ": address 0x"
-                            + Long.toHexString(c.maxAddress()) + " is beyond the guest's " + v.decl.levels()
-                            + "-level page tables (below 0x" + Long.toHexString(top) + ")");
+                stream = new TraceStream[traces.size()];
+                for (int i = 0; i < stream.length; i++) {
+                    Workload.Trace t = traces.get(i);
+                    Path file = Path.of(t.file());
+                    TraceStream.Count c = count(file, t);
+                    long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
+                    if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
+                        throw new Engine.SimError(t.written() + ":" + c.maxAddressAt() + ": address 0x"
+                                + Long.toHexString(c.maxAddress()) + " is beyond the guest's " + v.decl.levels()
+                                + "-level page tables (below 0x" + Long.toHexString(top) + ")");
+                    }
+                    stream[i] = new TraceStream(file, t, c);
                 }
-                stream = new TraceStream(file, w.trace(), c);
                 streams.put(v.decl.name(), stream);
             }
-            long left = stream.left();
-            long accesses = w.accesses() > 0 ? Math.min(w.accesses(), left) : left;
-            if (accesses == 0) continue;
-            Run run = new Run(v, e.guest.defaultSpace(v), 0, null, null, 1);
+            long[] share = shares(stream, w.accesses());
+            long total = 0;
+            for (long a : share) total += a;
+            if (total == 0) continue;
+            Run run = new Run(v, e.guest.defaultSpace(v), 0, null, null, stream.length);
             run.traceGpa = traceMaps.computeIfAbsent(w.name() + "@" + v.decl.name(), k -> new LongLongMap());
-            run.threads[0] = new GuestThread(run, 0, stream, accesses, slices);
-            v.busy(0, +1);
+            for (int i = 0; i < stream.length; i++) {
+                int vcpu = i % v.mmu.vcpuCount();
+                run.threads[i] = new GuestThread(run, vcpu, stream[i], share[i], slices);
+                if (share[i] > 0) v.busy(vcpu, +1);
+            }
             long step = duration / slices;
             e.schedule(e.now + Math.max(1, step / 2), new SliceTimer(run, step));
         }
+    }
+
+    /**
+     * Each thread's accesses of a run that takes {@code accesses} (0: all that is left): in
+     * proportion to what each thread has left, by largest remainder (ties to the lower thread).
+     */
+    static long[] shares(TraceStream[] streams, long accesses) {
+        int n = streams.length;
+        long[] left = new long[n];
+        java.math.BigInteger sum = java.math.BigInteger.ZERO;
+        for (int i = 0; i < n; i++) {
+            left[i] = streams[i].left();
+            sum = sum.add(java.math.BigInteger.valueOf(left[i]));
+        }
+        if (accesses == 0 || sum.compareTo(java.math.BigInteger.valueOf(accesses)) <= 0) return left;
+        long[] share = new long[n];
+        java.math.BigInteger[] rem = new java.math.BigInteger[n];
+        long given = 0;
+        for (int i = 0; i < n; i++) {
+            java.math.BigInteger[] qr = java.math.BigInteger.valueOf(accesses).multiply(java.math.BigInteger.valueOf(left[i]))
+                    .divideAndRemainder(sum);
+            share[i] = qr[0].longValueExact();
+            rem[i] = qr[1];
+            given += share[i];
+        }
+        for (long k = accesses - given; k > 0; k--) {
+            int best = -1;
+            for (int i = 0; i < n; i++) {
+                if (rem[i].signum() > 0 && (best < 0 || rem[i].compareTo(rem[best]) > 0)) best = i;
+            }
+            share[best]++;
+            rem[best] = java.math.BigInteger.ZERO;
+        }
+        return share;
     }
 
     private TraceStream.Count count(Path file, Workload.Trace t) {

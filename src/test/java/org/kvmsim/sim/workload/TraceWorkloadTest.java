@@ -160,4 +160,122 @@ class TraceWorkloadTest {
         String high = errors(VMS + "workload w on ept { trace = \"high.lackey\" }\nrun 1 s\n");
         assertTrue(high.contains("high.lackey:1: address 0x1000000000000 is beyond the guest's 4-level page tables"), high);
     }
+
+    /** {@code n} loads from {@code base} on, line after line, wrapping at 1 MiB. */
+    private static byte[] loads(long base, int n) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < n; i++) b.append(" L ").append(Long.toHexString(base + (i * 64L) % (1 << 20))).append(",8\n");
+        return b.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static final String TWO_VCPUS = """
+            host h { memory = 8 GiB; cpus = 4 }
+            vm m on h { memory = 1 GiB; vcpus = 2 }
+            vm s like m { paging = shadow }
+            start m
+            start s
+            """;
+
+    /** The accesses column of `show mmu by vcpu`, row by row as "vm/vcpu=accesses". */
+    private String byVcpu(String script) throws IOException {
+        List<Table> tables = new ArrayList<>();
+        Session.Result r = run(script, tables);
+        assertTrue(r.ok(), () -> r.diagnostics().toString());
+        Table t = tables.get(tables.size() - 1);
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < t.rowCount(); i++) {
+            b.append(t.column("vm").getString(i)).append('/').append(t.column("vcpu").getString(i)).append('=')
+                    .append(t.column("accesses").getString(i)).append(' ');
+        }
+        return b.toString().trim();
+    }
+
+    @Test
+    void eachFileOfAMultiThreadedTraceRunsOnItsOwnVcpu() throws IOException {
+        write("t0.lackey.xz", loads(BASE, 7000), "xz");
+        write("t1.lackey.gz", loads(BASE + (1 << 19), 3000), "gz");
+        String both = byVcpu(TWO_VCPUS + "workload w on m, s { trace = [\"t0.lackey.xz\", \"t1.lackey.gz\"] }\n"
+                + "run 1 s\nshow mmu by vcpu\n");
+        assertEquals("m/0=7000 m/1=3000 s/0=7000 s/1=3000", both);
+        // the sum is the sum of both replayed alone
+        String t0 = byVcpu(TWO_VCPUS + "workload w on m, s { trace = \"t0.lackey.xz\" }\nrun 1 s\nshow mmu by vcpu\n");
+        String t1 = byVcpu(TWO_VCPUS + "workload w on m, s { trace = \"t1.lackey.gz\" }\nrun 1 s\nshow mmu by vcpu\n");
+        assertEquals("m/0=7000 m/1=0 s/0=7000 s/1=0", t0);
+        assertEquals("m/0=3000 m/1=0 s/0=3000 s/1=0", t1);
+        // one file in a list is the single-file form
+        assertEquals(shown(TWO_VCPUS + "workload w on m, s { trace = \"t0.lackey.xz\" }\nrun 1 s\nshow mmu\nshow meminfo\n"),
+                shown(TWO_VCPUS + "workload w on m, s { trace = [\"t0.lackey.xz\"] }\nrun 1 s\nshow mmu\nshow meminfo\n"));
+    }
+
+    @Test
+    void threadsShareThePageMapAndSplitAccessesByWhatEachHasLeft() throws IOException {
+        // both threads read the same 1 MiB: the second toucher of a page finds it mapped
+        write("a.lackey", loads(BASE, 6000), "plain");
+        write("b.lackey", loads(BASE, 2000), "plain");
+        String script = TWO_VCPUS + "workload w on m { trace = [\"a.lackey\", \"b.lackey\"]; accesses = 4000 }\n"
+                + "run 1 s\nshow mmu by vcpu\nrun 1 s\nshow mmu by vcpu\nrun 1 s\nshow mmu by vcpu\nshow meminfo\n";
+        List<Table> tables = new ArrayList<>();
+        assertTrue(run(script, tables).ok());
+        List<String> runs = new ArrayList<>();
+        for (Table t : tables) {
+            if (t.columnNames().contains("vcpu")) runs.add(t.column("accesses").getString(0) + "+" + t.column("accesses").getString(1));
+        }
+        // 3000 + 1000 a run, in proportion to 6000 and 2000: both files end with the second run
+        assertEquals(List.of("3000+1000", "6000+2000", "6000+2000"), runs);
+        String shared = shown(TWO_VCPUS + "workload w on m { trace = [\"a.lackey\", \"b.lackey\"] }\nrun 1 s\nshow meminfo\n");
+        String alone = shown(TWO_VCPUS + "workload w on m { trace = \"a.lackey\" }\nrun 1 s\nshow meminfo\n");
+        assertEquals(alone, shared, "b's pages are a's: no page more is faulted in");
+    }
+
+    @Test
+    void aMultiThreadedReplayIsTheSameForAnyNumberOfSimulationThreads() throws IOException {
+        write("t0.lackey", loads(BASE, 20_000), "plain");
+        write("t1.lackey", loads(BASE + (3L << 20), 15_000), "zst");
+        write("t2.lackey", loads(BASE + (1 << 19), 9_000), "gz");
+        String script = """
+                host h { memory = 8 GiB; cpus = 8 }
+                vm a on h { memory = 1 GiB; vcpus = 2 }
+                vm b on h { memory = 1 GiB; vcpus = 2; paging = shadow }
+                vm c on h { memory = 1 GiB; vcpus = 2 }
+                start a
+                start b
+                start c
+                workload w on a, b, c { trace = ["t0.lackey", "t1.lackey", "t2.lackey"]; accesses = 30000 }
+                workload z on c { pattern = zipf(0.8); footprint = 16 MiB; accesses = 50_000; writes = 10% }
+                run 1 s
+                run 1 s
+                show mmu by vcpu
+                show cpus
+                show meminfo
+                """;
+        String before = System.getProperty("kvmsim.threads");
+        try {
+            System.setProperty("kvmsim.threads", "1");
+            String one = shown(script);
+            System.setProperty("kvmsim.threads", "2");
+            String two = shown(script);
+            assertEquals(one, two);
+            assertEquals(one, shown(script));
+            // thread 2 is on vCPU 0 beside thread 0: 20000 + 9000 there, 15000 on vCPU 1
+            // thread 2 is on vCPU 0 beside thread 0: 20000 + 9000 there, 15000 on vCPU 1
+            assertTrue(byVcpu(script.replace("show cpus\n", "").replace("show meminfo\n", ""))
+                    .startsWith("a/0=29000 a/1=15000 b/0=29000 b/1=15000 "), one);
+        } finally {
+            if (before == null) System.clearProperty("kvmsim.threads");
+            else System.setProperty("kvmsim.threads", before);
+        }
+    }
+
+    @Test
+    void aMissingFileOfTheListIsNamedWhereItIsWritten() throws IOException {
+        write("t0.lackey", loads(BASE, 10), "plain");
+        String e = errors(VMS + "workload w on ept {\n  trace = [\"t0.lackey\", \"t1.lackey\"]\n}\n");
+        assertTrue(e.contains("t.kvm:7:25"), e);
+        assertTrue(e.contains("no trace file 't1.lackey'"), e);
+        String notString = errors(VMS + "workload w on ept { trace = [\"t0.lackey\", 3] }\n");
+        assertTrue(notString.contains("trace lists file names in strings, not '3'"), notString);
+        write("bad.lackey", " L 7f0000000000,8\n Q 1,1\n".getBytes(StandardCharsets.US_ASCII), "plain");
+        String bad = errors(VMS + "workload w on ept { trace = [\"t0.lackey\", \"bad.lackey\"] }\nrun 1 s\n");
+        assertTrue(bad.contains("bad.lackey:2: not a lackey line"), bad);
+    }
 }
