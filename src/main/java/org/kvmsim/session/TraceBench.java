@@ -52,11 +52,12 @@ public final class TraceBench {
             };
             Session.Result r = s.execute(new SourceFile("trace-bench.kvm", script), quiet);
             if (!r.ok()) throw new IllegalStateException("bench run failed: " + r.diagnostics());
-            // the replay counts the trace once more before it runs: that pass is part of a replay
+            // the first replay counts the trace once more before it runs (kept for the process)
             replay = Math.max(replay, accesses / ((System.nanoTime() - t0) / 1e9));
         }
         String detail = String.format(Locale.ROOT, "%s: %,d loads/stores/modifies, %,d instruction fetches, %,d bytes;"
-                + " replay (count pass + run on an EPT guest) against decoding alone, best of 3 each",
+                + " replay on an EPT guest (decoded ahead on its own thread; the file's count is made once per process)"
+                + " against decoding alone, best of 3 each",
                 trace.getFileName(), accesses, instructions, trace.toFile().length());
         return new BenchResult("trace", replay, "accesses/s", decode, detail);
     }

@@ -1,16 +1,17 @@
 package org.kvmsim.sim;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Workload;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
 import org.kvmsim.sim.mmu.LongLongMap;
 import org.kvmsim.sim.mmu.Mmu;
 import org.kvmsim.sim.workload.AccessStream;
@@ -53,8 +54,12 @@ final class Workloads {
     private final Map<String, LongLongMap> traceMaps = new HashMap<>();
     /** Per trace workload declaration and VM: where its replay is, across runs. */
     private final Map<Workload, Map<String, TraceStream[]>> traceStreams = new IdentityHashMap<>();
-    /** Trace lengths counted, by file, size and modification time: a trace is counted once. */
-    private final Map<String, TraceStream.Count> traceCounts = new HashMap<>();
+    /**
+     * Trace lengths counted, by file, format, size and modification time: a trace is counted once
+     * per process, whatever engine asks (a sweep replays the session on a fresh engine for every
+     * value, a notebook's `reset` starts another). A count depends only on the file's bytes.
+     */
+    private static final Map<String, TraceStream.Count> TRACE_COUNTS = new ConcurrentHashMap<>();
 
     Workloads(Engine e) {
         this.e = e;
@@ -287,7 +292,7 @@ final class Workloads {
         } catch (java.io.IOException x) {
             throw new Engine.SimError(t.written() + ": cannot read it: " + x.getMessage());
         }
-        TraceStream.Count c = traceCounts.get(key);
+        TraceStream.Count c = TRACE_COUNTS.get(key);
         if (c == null) {
             try {
                 c = TraceStream.count(file, t.written(), t.format());
@@ -295,7 +300,7 @@ final class Workloads {
                 throw new Engine.SimError(x.getMessage());
             }
             if (c.accesses() == 0) throw new Engine.SimError(t.written() + ": no loads, stores or modifies in it");
-            traceCounts.put(key, c);
+            TRACE_COUNTS.putIfAbsent(key, c);
         }
         return c;
     }

@@ -18,7 +18,7 @@ public final class TraceStream implements Accesses {
     private final Path file;
     private final Workload.Trace trace;
     private final long perPass;
-    private TraceReader reader;
+    private ReadAhead reader;
     private long passes;
     private long inPass;
     private long taken;
@@ -63,7 +63,7 @@ public final class TraceStream implements Accesses {
                     passes++;
                 }
                 if (passes == trace.repeat()) throw new TraceException(trace.written() + ": asked for more accesses than it holds");
-                reader = TraceReader.open(file, trace.written(), trace.format());
+                reader = new ReadAhead(file, trace.written(), trace.format());
                 inPass = 0;
             }
             int want = (int) Math.min(n - k, perPass - inPass);

@@ -1,0 +1,108 @@
+package org.kvmsim.sim.workload;
+
+import java.io.Closeable;
+import java.nio.file.Path;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.kvmsim.model.Workload;
+
+/**
+ * A {@link TraceReader} decoded ahead on a thread of its own, so that decompressing and parsing a
+ * trace overlaps the simulation of the accesses already decoded instead of adding to it. The
+ * accesses and their order are exactly the reader's: the decoding thread hands over chunks in
+ * order through a small bounded queue, each with the instruction-fetch count at its end, and an
+ * error (a line malformed since the count before the run) as the chunk after the last good one.
+ */
+final class ReadAhead implements Closeable {
+    private static final int CHUNK = 1 << 14;
+    private static final int DEPTH = 8;
+
+    /** Decoded accesses and the reader's instruction count after them; or the error in their place. */
+    private record Chunk(long[] addrs, boolean[] writes, int n, long instructions, RuntimeException error) {}
+
+    private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(DEPTH);
+    private volatile boolean closed;
+    private Chunk cur;
+    private int pos;
+    private long instructions;
+    private boolean ended;
+
+    ReadAhead(Path file, String name, Workload.Trace.Format format) {
+        TraceReader reader = TraceReader.open(file, name, format);
+        Thread decoder = new Thread(() -> decode(reader), "kvmsim-trace");
+        decoder.setDaemon(true);
+        decoder.start();
+    }
+
+    private void decode(TraceReader reader) {
+        try (reader) {
+            while (!closed) {
+                long[] a = new long[CHUNK];
+                boolean[] w = new boolean[CHUNK];
+                int n = reader.next(a, w, CHUNK);
+                put(new Chunk(a, w, n, reader.instructions(), null));
+                if (n == 0) return;
+            }
+        } catch (RuntimeException e) {
+            put(new Chunk(null, null, 0, 0, e));
+        }
+    }
+
+    private void put(Chunk c) {
+        try {
+            while (!closed && !queue.offer(c, 50, TimeUnit.MILLISECONDS)) {
+                // the consumer is behind (or gone: closed ends the wait)
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** As {@link TraceReader#next}: up to {@code n} accesses into the arrays; fewer only at the end. */
+    int next(long[] addrs, boolean[] writes, int n) {
+        int k = 0;
+        while (k < n && !ended) {
+            if (cur == null || pos == cur.n()) {
+                cur = take();
+                pos = 0;
+                if (cur.error() != null) throw cur.error();
+                instructions = cur.instructions();
+                if (cur.n() == 0) {
+                    ended = true;
+                    break;
+                }
+            }
+            int m = Math.min(n - k, cur.n() - pos);
+            System.arraycopy(cur.addrs(), pos, addrs, k, m);
+            System.arraycopy(cur.writes(), pos, writes, k, m);
+            pos += m;
+            k += m;
+        }
+        return k;
+    }
+
+    private Chunk take() {
+        try {
+            return queue.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TraceException("interrupted while reading a trace");
+        }
+    }
+
+    /**
+     * Instruction fetches up to the end of the chunk being taken (the reader counts a chunk's
+     * fetches as it decodes them): at the end of a pass, all of the pass's.
+     */
+    long instructions() {
+        return instructions;
+    }
+
+    /** Stops the decoding thread (at its next chunk) and drops what it decoded ahead. */
+    @Override
+    public void close() {
+        closed = true;
+        queue.clear();
+    }
+}
