@@ -1,10 +1,12 @@
 package org.kvmsim.sim.workload;
 
 import java.io.Closeable;
+import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.kvmsim.model.Workload;
 
 /**
@@ -22,7 +24,7 @@ final class ReadAhead implements Closeable {
     private record Chunk(long[] addrs, boolean[] writes, int n, long instructions, RuntimeException error) {}
 
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(DEPTH);
-    private volatile boolean closed;
+    private final AtomicBoolean closed = new AtomicBoolean();
     private Chunk cur;
     private int pos;
     private long instructions;
@@ -30,32 +32,42 @@ final class ReadAhead implements Closeable {
 
     ReadAhead(Path file, String name, Workload.Trace.Format format) {
         TraceReader reader = TraceReader.open(file, name, format);
-        Thread decoder = new Thread(() -> decode(reader), "kvmsim-trace");
-        decoder.setDaemon(true);
-        decoder.start();
+        // the decoder holds its owner weakly: a stream dropped unclosed (its VM stopped, its
+        // session reset) lets its decoder end too
+        Decoder d = new Decoder(reader, queue, closed, new WeakReference<>(this));
+        Thread t = new Thread(d::run, "kvmsim-trace");
+        t.setDaemon(true);
+        t.start();
     }
 
-    private void decode(TraceReader reader) {
-        try (reader) {
-            while (!closed) {
-                long[] a = new long[CHUNK];
-                boolean[] w = new boolean[CHUNK];
-                int n = reader.next(a, w, CHUNK);
-                put(new Chunk(a, w, n, reader.instructions(), null));
-                if (n == 0) return;
+    private record Decoder(TraceReader reader, BlockingQueue<Chunk> queue, AtomicBoolean closed,
+                           WeakReference<ReadAhead> owner) {
+        void run() {
+            try (reader) {
+                while (live()) {
+                    long[] a = new long[CHUNK];
+                    boolean[] w = new boolean[CHUNK];
+                    int n = reader.next(a, w, CHUNK);
+                    put(new Chunk(a, w, n, reader.instructions(), null));
+                    if (n == 0) return;
+                }
+            } catch (RuntimeException e) {
+                put(new Chunk(null, null, 0, 0, e));
             }
-        } catch (RuntimeException e) {
-            put(new Chunk(null, null, 0, 0, e));
         }
-    }
 
-    private void put(Chunk c) {
-        try {
-            while (!closed && !queue.offer(c, 50, TimeUnit.MILLISECONDS)) {
-                // the consumer is behind (or gone: closed ends the wait)
+        private boolean live() {
+            return !closed.get() && owner.get() != null;
+        }
+
+        private void put(Chunk c) {
+            try {
+                while (live() && !queue.offer(c, 50, TimeUnit.MILLISECONDS)) {
+                    // the consumer is behind (or gone: then live() ends the wait)
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 
@@ -102,7 +114,7 @@ final class ReadAhead implements Closeable {
     /** Stops the decoding thread (at its next chunk) and drops what it decoded ahead. */
     @Override
     public void close() {
-        closed = true;
+        closed.set(true);
         queue.clear();
     }
 }
