@@ -489,14 +489,7 @@ public final class Session {
     static int sweepThreads() {
         String s = System.getProperty("kvmsim.sweep.threads", System.getenv("KVMSIM_SWEEP_THREADS"));
         if (s == null || s.isBlank()) s = System.getProperty("kvmsim.threads", System.getenv("KVMSIM_THREADS"));
-        if (s != null && !s.isBlank()) {
-            try {
-                return Math.max(1, Integer.parseInt(s.trim()));
-            } catch (NumberFormatException bad) {
-                return 1;
-            }
-        }
-        return Runtime.getRuntime().availableProcessors();
+        return Engine.threadsSetting(s);
     }
 
     /** A sweep's scratch session: this one's history and tables, a fresh engine, nothing declared. */

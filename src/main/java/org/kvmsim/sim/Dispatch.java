@@ -385,15 +385,7 @@ final class Dispatch {
         private static ExecutorService pool;
 
         static int threads() {
-            String s = System.getProperty("kvmsim.threads", System.getenv("KVMSIM_THREADS"));
-            if (s != null && !s.isBlank()) {
-                try {
-                    return Math.max(1, Integer.parseInt(s.trim()));
-                } catch (NumberFormatException bad) {
-                    return 1;
-                }
-            }
-            return Runtime.getRuntime().availableProcessors();
+            return Engine.threadsSetting(System.getProperty("kvmsim.threads", System.getenv("KVMSIM_THREADS")));
         }
 
         static synchronized ExecutorService pool() {

@@ -134,6 +134,21 @@ public final class Engine {
         return now;
     }
 
+    /**
+     * A thread count as the user set it (a system property or environment variable): at least 1,
+     * 1 when it is not a number, one per processor when it is not set.
+     */
+    public static int threadsSetting(String s) {
+        if (s != null && !s.isBlank()) {
+            try {
+                return Math.max(1, Integer.parseInt(s.trim()));
+            } catch (NumberFormatException bad) {
+                return 1;
+            }
+        }
+        return Runtime.getRuntime().availableProcessors();
+    }
+
     /** The simulation, read-only, as queries see it. */
     public SimView view() {
         return view;
