@@ -2,9 +2,6 @@ package org.kvmsim.session;
 
 import java.util.Locale;
 import org.kvmsim.bench.BenchResult;
-import org.kvmsim.lang.SourceFile;
-import org.kvmsim.report.Render;
-import tech.tablesaw.api.Table;
 
 /**
  * `kvmsim bench sweep`: a sweep of 4 values (paging and backing of one guest, 10 M accesses
@@ -28,52 +25,17 @@ public final class SweepBench {
     private SweepBench() {}
 
     public static BenchResult run() {
-        int parallel = Math.max(2, Runtime.getRuntime().availableProcessors());
-        String before = System.getProperty("kvmsim.sweep.threads");
-        double seq = Double.MAX_VALUE;
-        double par = Double.MAX_VALUE;
-        String seqTable = null;
-        String parTable = null;
-        try {
-            for (int round = 0; round < 3; round++) {
-                for (int threads : new int[] {1, parallel}) {
-                    System.setProperty("kvmsim.sweep.threads", Integer.toString(threads));
-                    StringBuilder table = new StringBuilder();
-                    double secs = once(table);
-                    if (threads == 1) {
-                        seq = Math.min(seq, secs);
-                        seqTable = table.toString();
-                    } else {
-                        par = Math.min(par, secs);
-                        parTable = table.toString();
-                    }
-                }
-            }
-        } finally {
-            if (before == null) System.clearProperty("kvmsim.sweep.threads");
-            else System.setProperty("kvmsim.sweep.threads", before);
-        }
-        if (!seqTable.equals(parTable)) throw new IllegalStateException("a parallel sweep changed the output:\n" + seqTable + "\n" + parTable);
+        PairedRuns.Result r = PairedRuns.run("kvmsim.sweep.threads", "a parallel sweep", out -> {
+            Session s = new Session(1);
+            long t0 = System.nanoTime();
+            PairedRuns.execute(s, "sweep.kvm", SCRIPT, out);
+            return (System.nanoTime() - t0) / 1e9;
+        });
+        double seq = r.oneSeconds();
+        double par = r.manySeconds();
         String detail = String.format(Locale.ROOT, "a 4-value sweep (paging of one guest, 10 M accesses each): %d workers %.2f s"
                 + " against 1 worker %.2f s (best of 3 each), output identical; speed-up %.2fx on %d processors",
-                parallel, par, seq, seq / par, Runtime.getRuntime().availableProcessors());
+                r.many(), par, seq, seq / par, Runtime.getRuntime().availableProcessors());
         return new BenchResult("sweep", VALUES * 60 / par, "values/min", VALUES * 60 / seq, detail);
-    }
-
-    /** One sweep: its wall time in seconds; its tables appended to {@code table}. */
-    private static double once(StringBuilder table) {
-        Session s = new Session(1);
-        Output quiet = new Output() {
-            public void print(String text) {}
-
-            public void table(Table t) {
-                table.append(Render.text(t));
-            }
-
-            public void chart(String name, byte[] png, String svg) {}
-        };
-        long t0 = System.nanoTime();
-        if (!s.execute(new SourceFile("sweep.kvm", SCRIPT), quiet).ok()) throw new IllegalStateException("bench sweep failed");
-        return (System.nanoTime() - t0) / 1e9;
     }
 }
