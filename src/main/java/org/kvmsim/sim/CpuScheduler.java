@@ -1,6 +1,7 @@
 package org.kvmsim.sim;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.kvmsim.model.CpuSet;
 import org.kvmsim.sim.mmu.Cores;
@@ -44,7 +45,7 @@ final class CpuScheduler {
     private final List<List<Vcpu>> homed = new ArrayList<>();
     /** Per core: the vCPU the scheduler runs now, and what is left of its slice (ns). */
     private final List<Vcpu> running = new ArrayList<>();
-    private final List<long[]> sliceLeft = new ArrayList<>();
+    private long[] sliceLeft = new long[0];
 
     CpuScheduler(Cores cores, int declared) {
         this.cores = cores;
@@ -63,8 +64,8 @@ final class CpuScheduler {
         while (homed.size() < cores.count()) {
             homed.add(new ArrayList<>());
             running.add(null);
-            sliceLeft.add(new long[1]);
         }
+        if (sliceLeft.length < cores.count()) sliceLeft = Arrays.copyOf(sliceLeft, cores.count());
         cores.preemptedWaitNs = baseSliceNs() / 2;
     }
 
@@ -164,8 +165,12 @@ final class CpuScheduler {
         running.set(core, v);
     }
 
-    /** What is left of the running vCPU's slice on {@code core}, in ns (a one-element array to update). */
-    long[] sliceLeft(int core) {
-        return sliceLeft.get(core);
+    /** What is left of the running vCPU's slice on {@code core}, in ns. */
+    long sliceLeft(int core) {
+        return sliceLeft[core];
+    }
+
+    void setSliceLeft(int core, long ns) {
+        sliceLeft[core] = ns;
     }
 }

@@ -143,7 +143,7 @@ final class Dispatch {
                 Task t = w.tasks.get(i);
                 if (t.vm.mmu.vcpu(t.vcpu) == running) {
                     w.turn = i;
-                    if (w.tasks.size() > 1) w.quota = accessesIn(t, h.sched.sliceLeft(w.core)[0]);
+                    if (w.tasks.size() > 1) w.quota = accessesIn(t, h.sched.sliceLeft(w.core));
                 }
             }
         }
@@ -337,18 +337,18 @@ final class Dispatch {
         core.busyNs += made * t.step / Math.max(1, t.sliceAccesses);
         if (w.tasks.size() == 1) {
             // alone on the core: never preempted, a full slice should another join it
-            h.sched.sliceLeft(w.core)[0] = h.sched.baseSliceNs();
+            h.sched.setSliceLeft(w.core, h.sched.baseSliceNs());
             return;
         }
         w.quota -= made;
         if (w.quota <= 0) {
-            h.sched.sliceLeft(w.core)[0] = h.sched.baseSliceNs();
+            h.sched.setSliceLeft(w.core, h.sched.baseSliceNs());
             w.quota = -1;
             w.turn = (w.turn + 1) % w.tasks.size();
             Task next = w.tasks.get(w.turn);
             h.sched.setRunning(w.core, next.mmu.vcpu(next.vcpu));
         } else {
-            h.sched.sliceLeft(w.core)[0] = w.quota * t.step / Math.max(1, t.sliceAccesses);
+            h.sched.setSliceLeft(w.core, w.quota * t.step / Math.max(1, t.sliceAccesses));
             if (!stopped && !interrupted(t)) {
                 w.quota = -1;
                 w.turn = (w.turn + 1) % w.tasks.size();
