@@ -127,8 +127,8 @@ final class Completion {
                 case "host" -> d.hosts.keySet();
                 default -> List.<String>of();
             });
-            case BACKING -> w.size() == 2 ? List.of("anonymous", "thp", "hugepages") : List.of();
-            case PATTERN -> w.size() == 2 ? List.of("uniform", "sequential", "strided", "zipf", "hotcold") : List.of();
+            case BACKING -> w.size() == 2 ? Schema.BACKINGS : List.of();
+            case PATTERN -> w.size() == 2 ? Schema.PATTERNS : List.of();
             default -> List.of();
         };
     }

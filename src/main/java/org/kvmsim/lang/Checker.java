@@ -361,7 +361,7 @@ public final class Checker {
     private Backing backing(Value v, String host) {
         List<Atom> atoms = v.atoms();
         Atom first = atoms.get(0);
-        List<String> kinds = List.of("anonymous", "thp", "hugepages");
+        List<String> kinds = Schema.BACKINGS;
         if (!(first instanceof Word w) || !kinds.contains(w.text())) {
             diags.error(first.span(), "unknown backing '" + first.text() + "'; expected anonymous | thp | hugepages POOL",
                     Suggest.hint(first.text(), kinds));
@@ -391,7 +391,7 @@ public final class Checker {
     }
 
     private Pattern pattern(Value v) {
-        List<String> kinds = List.of("uniform", "sequential", "strided", "zipf", "hotcold");
+        List<String> kinds = Schema.PATTERNS;
         if (v.atoms().size() != 1) {
             diags.error(v.span(), "pattern takes one value, not '" + v.text() + "'");
             return null;
@@ -510,7 +510,7 @@ public final class Checker {
 
     private Host host(HostDecl d) {
         List<Nested> nested = new ArrayList<>();
-        Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, nested, List.of("hugepages", "cpu_overrides"));
+        Map<String, Attr> attrs = attributes(d.body(), "host", Schema.HOST, nested, Schema.HOST_BLOCKS);
         List<Nested> poolBlocks = new ArrayList<>();
         Map<String, Long> overrides = new TreeMap<>();
         Map<String, Attr> overrideAttrs = new TreeMap<>();
@@ -1020,7 +1020,7 @@ public final class Checker {
     /** `same N | zero | unique | image NAME | changing every D`. */
     private Content content(Value v) {
         List<Atom> a = v.atoms();
-        List<String> kinds = List.of("same", "zero", "unique", "image", "changing");
+        List<String> kinds = Schema.CONTENTS;
         if (!(a.get(0) instanceof Word w) || !kinds.contains(w.text())) {
             diags.error(a.get(0).span(), "unknown content '" + a.get(0).text()
                     + "'; expected same N | zero | unique | image NAME | changing every DURATION",

@@ -284,6 +284,18 @@ public final class Schema {
             "pagetable", "contents", "import libvirt", "run", "write", "set", "start", "stop", "reset", "sweep", "show", "plot",
             "export", "print");
 
+    /** Blocks inside a host: `hugepages NAME { ... }` (a hugetlb pool) and `cpu_overrides { ... }`. */
+    public static final List<String> HOST_BLOCKS = List.of("hugepages", "cpu_overrides");
+
+    /** The words a `backing` starts with (`hugepages` takes a pool's name). */
+    public static final List<String> BACKINGS = List.of("anonymous", "thp", "hugepages");
+
+    /** The access patterns of a workload; strided, zipf and hotcold take arguments in parentheses. */
+    public static final List<String> PATTERNS = List.of("uniform", "sequential", "strided", "zipf", "hotcold");
+
+    /** What `pages A .. B = ...` may hold; `changing` goes on with `every DURATION`. */
+    public static final List<String> CONTENTS = List.of("same", "zero", "unique", "image", "changing");
+
     public static final List<String> SIZE_UNITS = List.of("B", "KiB", "MiB", "GiB", "TiB");
     public static final List<String> DURATION_UNITS = List.of("ns", "us", "ms", "s", "min", "h");
 }
