@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.kvmsim.kernel.KernelLauncher;
 import org.kvmsim.kernel.KernelSpec;
+import org.kvmsim.kernel.PygmentsPlugin;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -48,6 +49,10 @@ final class KernelCommand implements Runnable {
         @Option(names = "--name", paramLabel = "NAME", defaultValue = "kvmsim", description = "kernelspec name (default: ${DEFAULT-VALUE})")
         String name;
 
+        @Option(names = "--python", paramLabel = "PYTHON", description = "the Python whose Pygments gets kvmsim's lexer with"
+                + " --user (default: the one running `jupyter` on PATH)")
+        String python;
+
         @Override
         public Integer call() throws IOException {
             Path kernels;
@@ -65,12 +70,43 @@ final class KernelCommand implements Runnable {
             }
             try {
                 Path dir = KernelSpec.install(kernels, name);
-                spec.commandLine().getOut().println("installed kernelspec " + name + " in " + dir);
+                var out = spec.commandLine().getOut();
+                out.println("installed kernelspec " + name + " in " + dir);
+                installLexer(dir);
                 return 0;
             } catch (IllegalArgumentException e) {
                 spec.commandLine().getErr().println("kvmsim: " + e.getMessage());
                 return 2;
             }
+        }
+
+        /**
+         * Where nbconvert's Python finds the Pygments lexer: site-packages for --user (the Python
+         * running Jupyter) and --sys-prefix (the environment's); for --prefix only the kernelspec's
+         * copy, which that Python reads once PYTHONPATH names it. Failing to find a Python is not an
+         * error: the kernel works without it, only nbconvert's HTML is not highlighted.
+         */
+        private void installLexer(Path specDir) throws IOException {
+            var out = spec.commandLine().getOut();
+            Path copy = KernelSpec.pygmentsDir(specDir);
+            PygmentsPlugin.Where site;
+            if (where.prefix != null) {
+                out.println("Pygments lexer 'kvmsim' in " + copy + ": for nbconvert to highlight kvmsim code, run it with"
+                        + " PYTHONPATH=" + copy);
+                return;
+            } else if (where.sysPrefix) {
+                site = PygmentsPlugin.prefixSite(KernelSpec.sysPrefix());
+            } else {
+                String py = python != null ? python : PygmentsPlugin.jupyterPython();
+                site = py == null ? new PygmentsPlugin.Where(null, "no jupyter or python3 on PATH") : PygmentsPlugin.userSite(py);
+            }
+            if (site.dir() == null) {
+                spec.commandLine().getErr().println("kvmsim: warning: Pygments lexer not installed for nbconvert (" + site.why()
+                        + "); it is in " + copy + ", for PYTHONPATH");
+                return;
+            }
+            PygmentsPlugin.writeTo(site.dir());
+            out.println("installed Pygments lexer 'kvmsim' in " + site.dir());
         }
     }
 

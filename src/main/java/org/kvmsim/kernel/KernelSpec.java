@@ -18,7 +18,9 @@ import java.util.Map;
 /**
  * Writes the kernelspec Jupyter finds kernels by: DIR/kernel.json (the command line, with the
  * absolute paths of this java and this jar, and {connection_file} where Jupyter puts the
- * connection file) and the logos. Needs no Python: the directories are Jupyter's documented ones.
+ * connection file), the logos, kernel.js (the classic Notebook's CodeMirror mode for kvmsim) and a
+ * copy of the Pygments lexer plugin ({@link PygmentsPlugin}). Needs no Python: the directories are
+ * Jupyter's documented ones.
  */
 public final class KernelSpec {
 
@@ -54,9 +56,15 @@ public final class KernelSpec {
 
     /** The kernels directory of the active Python environment (virtualenv or conda), or null. */
     public static Path sysPrefixDir() {
+        Path prefix = sysPrefix();
+        return prefix == null ? null : underPrefix(prefix);
+    }
+
+    /** The prefix of the active Python environment (VIRTUAL_ENV, else CONDA_PREFIX), or null. */
+    public static Path sysPrefix() {
         for (String var : List.of("VIRTUAL_ENV", "CONDA_PREFIX")) {
             String p = System.getenv(var);
-            if (p != null && !p.isEmpty()) return underPrefix(Path.of(p));
+            if (p != null && !p.isEmpty()) return Path.of(p);
         }
         return null;
     }
@@ -77,12 +85,19 @@ public final class KernelSpec {
         spec.put("metadata", Map.of("debugger", false));
         Files.writeString(dir.resolve("kernel.json"),
                 new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create().toJson(spec) + "\n", StandardCharsets.UTF_8);
-        for (String logo : List.of("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")) {
-            try (InputStream in = KernelSpec.class.getResourceAsStream(logo)) {
-                if (in != null) Files.copy(in, dir.resolve(logo), StandardCopyOption.REPLACE_EXISTING);
+        // kernel.js: the classic Notebook's CodeMirror mode for kvmsim (the Notebook loads it from here)
+        for (String file : List.of("logo-32x32.png", "logo-64x64.png", "logo-svg.svg", "kernel.js")) {
+            try (InputStream in = KernelSpec.class.getResourceAsStream(file)) {
+                if (in != null) Files.copy(in, dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
             }
         }
+        PygmentsPlugin.writeTo(pygmentsDir(dir));
         return dir;
+    }
+
+    /** The kernelspec's own copy of the Pygments plugin: what PYTHONPATH names after --prefix. */
+    public static Path pygmentsDir(Path specDir) {
+        return specDir.resolve(PygmentsPlugin.SPEC_SUBDIR);
     }
 
     /**

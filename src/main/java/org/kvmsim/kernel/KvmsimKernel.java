@@ -69,8 +69,11 @@ public final class KvmsimKernel extends BaseKernel {
     }
 
     private static LanguageInfo languageInfo() {
+        // pygments_lexer: nbconvert highlights with the lexer of this name (kvmsim_pygments.py, a
+        // Pygments plugin `kvmsim kernel install` puts where Python finds it); codemirror_mode: the
+        // classic Notebook sets code cells to this CodeMirror mode (defined by the kernelspec's kernel.js).
         return new LanguageInfo.Builder("kvmsim").version(VERSION).mimetype("text/x-kvmsim").fileExtension(".kvm")
-                .pygments("text").build();
+                .pygments("kvmsim").codemirror("kvmsim").build();
     }
 
     private static List<HelpLink> helpLinks() {
