@@ -32,8 +32,8 @@ define(["codemirror/lib/codemirror", "base/js/namespace"], function (CodeMirror,
     var declaring = set(["policy", "host", "image", "vm", "workload", "pagetable", "hugepages"]);
 
     // Styles are CodeMirror's usual ones, so any theme colours them: keyword, def (a declared
-    // name), property (an attribute), atom (a value word), number, variable-3 (a unit), builtin
-    // (a show target), string, comment, operator, bracket.
+    // name), property (an attribute), atom (a value word), number (a unit too, with a class of its
+    // own: cm-unit), builtin (a show target), string, comment, operator, bracket.
     CodeMirror.defineMode("kvmsim", function () {
         return {
             startState: function () {
@@ -59,7 +59,7 @@ define(["codemirror/lib/codemirror", "base/js/namespace"], function (CodeMirror,
                 if (stream.match(/^0[xX][0-9a-fA-F_]+/)) return "number";
                 if (stream.match(/^[0-9][0-9_]*(?:\.[0-9]+)?/)) { state.afterNumber = true; return "number"; }
                 if (stream.match("..")) return "operator";
-                if (ch === "%") { stream.next(); return afterNumber ? "variable-3" : "operator"; }
+                if (ch === "%") { stream.next(); return afterNumber ? "number unit" : "operator"; }
                 if (ch === ".") { stream.next(); state.afterDot = true; return "operator"; }
                 if (ch === "=") { stream.next(); state.afterEq = true; return "operator"; }
                 if (ch === ",") { stream.next(); return "operator"; }
@@ -68,7 +68,7 @@ define(["codemirror/lib/codemirror", "base/js/namespace"], function (CodeMirror,
                 var m = stream.match(/^[A-Za-z_][A-Za-z0-9_]*/);
                 if (!m) { stream.next(); return "error"; }
                 var w = m[0];
-                if (afterNumber && units[w]) return "variable-3";
+                if (afterNumber && units[w]) return "number unit";    // 32 GiB: one quantity
                 if (afterDot) return "property";                      // hv1.ksm.pages_to_scan
                 if (afterEq && constants[w]) return "atom";           // thp = never, smart_scan = on
                 if (state.show) return w === "on" ? "keyword" : showWords[w] ? "builtin" : "variable";
