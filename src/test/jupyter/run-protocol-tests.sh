@@ -18,8 +18,13 @@ export JUPYTER_PATH="$tmp/prefix/share/jupyter"
 # Keep the user's own Jupyter config and runtime files out of the way.
 export JUPYTER_CONFIG_DIR="$tmp/config" JUPYTER_RUNTIME_DIR="$tmp/runtime" JUPYTER_DATA_DIR="$tmp/data"
 export KVMSIM_TEST_TMP="$tmp" KVMSIM_KERNEL_NAME=kvmsim
+# nbconvert (and pytest itself) find the kvmsim Pygments lexer in the kernelspec's copy, as
+# `kvmsim kernel install --prefix` says to do.
+export PYTHONPATH="$tmp/prefix/share/jupyter/kernels/kvmsim/pygments${PYTHONPATH:+:$PYTHONPATH}"
 # grep reads the whole list (not -q): stopping at the match breaks jupyter's pipe when more kernels
 # follow (Debian's python3 kernel does once jupyter-notebook is installed), and pipefail fails.
 /usr/bin/jupyter kernelspec list 2>/dev/null | grep '^ *kvmsim ' >/dev/null || { echo "run-protocol-tests: kernelspec not visible" >&2; exit 1; }
 cd "$here"
-exec "$py" -m pytest -p no:cacheprovider -q -rfEs "$@" test_kvmsim_kernel.py
+# test_front_ends.py: highlighting, and the classic Notebook and published pages in headless Chromium
+# (browser/: playwright-core, `npm ci` there first); screenshots in target/browser/.
+exec "$py" -m pytest -p no:cacheprovider -q -rfEs "$@" test_kvmsim_kernel.py test_front_ends.py
