@@ -116,10 +116,11 @@ public final class PygmentsPlugin {
                 if (first != null && first.startsWith("#!")) {
                     List<String> words = List.of(first.substring(2).trim().split("\\s+"));
                     if (!words.isEmpty() && !words.get(0).isEmpty()) {
+                        // a pyenv shim or other wrapper is no Python: then python3 on PATH
                         if (words.get(0).endsWith("/env") && words.size() > 1) {
                             Path p = onPath(words.get(words.size() - 1));
-                            if (p != null) return p.toString();
-                        } else if (Files.isExecutable(Path.of(words.get(0)))) {
+                            if (p != null && isPython(p)) return p.toString();
+                        } else if (Files.isExecutable(Path.of(words.get(0))) && isPython(Path.of(words.get(0)))) {
                             return words.get(0);
                         }
                     }
@@ -130,6 +131,10 @@ public final class PygmentsPlugin {
         }
         Path p = onPath("python3");
         return p == null ? null : p.toString();
+    }
+
+    private static boolean isPython(Path p) {
+        return p.getFileName().toString().startsWith("python");
     }
 
     static Path onPath(String command) {
