@@ -60,6 +60,7 @@ THP = "/sys/kernel/mm/transparent_hugepage"
 LOCK = "/run/lock/kvmsim-kernel-knobs.lock"
 PAGE = 4096
 BOOT_MARK = "kvmsim-realguest: booted"
+BASE_CMDLINE = "console=ttyS0 quiet"
 
 # Counters read after every full scan (read-only files of /sys/kernel/mm/ksm; those the running
 # kernel lacks are left out: general_profit is 6.1+, ksm_zero_pages 6.10+ (zero_pages_sharing in 6.6-6.9)).
@@ -456,7 +457,7 @@ def maps_of(pid):
 
 def block_smaps(smaps, blk):
     """Sum of the smaps fields (kB) of the mappings that cover a block's host range."""
-    lo, hi = blk["hva"], blk["hva"] + blk["max_bytes"]
+    lo, hi = blk["hva"], blk["hva"] + blk["map_bytes"]
     tot = {}
     for m in smaps:
         if m["end"] <= lo or m["start"] >= hi:
@@ -491,7 +492,7 @@ class Guest:
         self.console = os.path.join(workdir, "g%d.console" % idx)
         self.argv = ["qemu-system-x86_64", "-name", "kvmsim-realguest-g%d" % idx, "-accel", "tcg",
                      "-m", str(mem), "-kernel", kernel, "-initrd", initrd,
-                     "-append", ("console=ttyS0 quiet " + append).strip(), "-nographic",
+                     "-append", (BASE_CMDLINE + " " + append).strip(), "-nographic",
                      "-serial", "file:" + self.console, "-monitor", "none",
                      "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path] + extra
         self.proc = None
@@ -518,9 +519,10 @@ class Guest:
                                                                   self.console))
         try:
             with open(self.console, "rb") as f:
-                return BOOT_MARK.encode() in f.read()
+                text = f.read()
         except FileNotFoundError:
             return False
+        return BOOT_MARK.encode() in text
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -595,6 +597,8 @@ def locate_blocks(g):
         b["hva"] = same[0]["start"]
         del left[b["hva"]]
     for b in g.blocks:
+        b["map_bytes"] = -(-b["max_bytes"] // PAGE) * PAGE
+    for b in g.blocks:
         m = [x for x in smaps if x["start"] == b["hva"]][0]
         b["vmflags"] = m["flags"]
         b["mergeable"] = "mg" in m["flags"]
@@ -603,8 +607,11 @@ def locate_blocks(g):
 
 
 def dump_block(pid, blk, dirpath, kpf):
-    """Writes BLOCK.pagemap (read first) and BLOCK.bin (present pages only) for one RAM block."""
-    n = blk["size_bytes"] // PAGE
+    """Writes BLOCK.pagemap (read first) and BLOCK.bin (present pages only) for one RAM block's
+    whole mapping: ksmd scans the VMA, not the block's used_length, and QEMU writes resizeable
+    blocks beyond it (here /rom@etc/acpi/tables is 128 KiB used of 2 MiB, and all 512 pages of
+    the mapping were present and merged)."""
+    n = blk["map_bytes"] // PAGE
     with open("/proc/%d/pagemap" % pid, "rb") as f:
         raw = os.pread(f.fileno(), 8 * n, (blk["hva"] // PAGE) * 8)
     entries = struct.unpack("<%dQ" % n, raw)
@@ -624,8 +631,7 @@ def dump_block(pid, blk, dirpath, kpf):
             v |= 0x10
             counts["thp"] += 1
         if flags >> KPF_KSM & 1:
-            v |= 0x20
-            counts["ksm"] += 1
+            counts["ksm"] += 1  # counted, not in the file (the agreed format has no KSM flag)
         pm[i] = v
     name = safe_name(blk["name"])
     with open(os.path.join(dirpath, name + ".pagemap"), "wb") as f:
@@ -648,9 +654,11 @@ def dump_block(pid, blk, dirpath, kpf):
 
 
 def safe_name(block_name):
-    """A block name as a file name: the leading '/' of /rom@etc/... goes, and '/' and ':' of device
-    paths (0000:00:02.0/vga.vram) become '_', so the files check out on any file system."""
-    return block_name.strip("/").replace("/", "_").replace(":", "_")
+    """A block name as a file name: '/' becomes '_' and leading '_' go (/rom@etc/acpi/tables ->
+    rom@etc_acpi_tables, 0000:00:02.0/vga.vram -> 0000:00:02.0_vga.vram), as the import side
+    (DumpImport.blockFile()) reads them."""
+    s = block_name.replace("/", "_")
+    return s.lstrip("_")
 
 
 # ------------------------------------------------------------------------------------- recording
@@ -928,7 +936,7 @@ def main():
                       cpus=os.cpu_count(), mem_total_kb=proc_kv("/proc/meminfo").get("MemTotal")),
             guest_kernel=dict((k, kernel[k]) for k in ("package", "version", "release",
                                                        "deb_sha256", "vmlinuz_sha256")),
-            guest_kernel_cmdline=("console=ttyS0 quiet " + cfg["append"]).strip(),
+            guest_kernel_cmdline=(BASE_CMDLINE + " " + cfg["append"]).strip(),
             initramfs=dict(sha256=initrd["sha256"], busybox_sha256=initrd["busybox_sha256"],
                            busybox_package=subprocess.run(
                                ["dpkg-query", "-W", "-f=${Package} ${Version}", "busybox-static"],
@@ -949,8 +957,9 @@ def main():
                      defrag=selected(rd(os.path.join(THP, "defrag"))),
                      use_zero_page=int(rd(os.path.join(THP, "use_zero_page")))),
             scans=cfg["scans"],
-            ramblocks=[dict(name=b["name"], size_bytes=b["size_bytes"],
-                            max_bytes=b["max_bytes"], page_size=b["page_size"],
+            ramblocks=[dict(name=b["name"], size_bytes=b["map_bytes"],
+                            used_bytes=b["size_bytes"], max_bytes=b["max_bytes"],
+                            page_size=b["page_size"],
                             mergeable=b["mergeable"],
                             hugepage_advised=b["hugepage_advised"], vmflags=b["vmflags"],
                             file=safe_name(b["name"]), gpa_ranges=b["gpa_ranges"],
@@ -962,8 +971,11 @@ def main():
             dumps=dumps,
             pagemap_values={"0": "not present", "1": "present anonymous page",
                             "2": "maps the shared zero page or the huge zero page",
-                            "0x10": "flag: the page is part of a THP",
-                            "0x20": "flag: the page is a KSM page (merged)"})
+                            "0x10": "flag: the page is part of a THP"},
+            notes=["ramblocks[].size_bytes is the block's whole host mapping (max_length in "
+                   "pages), which ksmd scans; used_bytes is QEMU's used_length",
+                   "dumps[].pages counts per block: not_present, anon, zero (zero page mapped), "
+                   "thp, ksm (a KSM page: merged), swapped"])
         with open(os.path.join(out, "case.json"), "w") as f:
             json.dump(case, f, indent=1)
             f.write("\n")
