@@ -320,7 +320,7 @@ def cpio_newc(entries):
     return bytes(out)
 
 
-def build_initramfs(cache, run_snippet):
+def build_initramfs(cache, run_snippet, add_files=()):
     busybox = "/bin/busybox"
     if not os.path.exists(busybox) or not is_static(busybox):
         die("/bin/busybox is not busybox-static's (it must run without a dynamic loader)")
@@ -332,6 +332,14 @@ def build_initramfs(cache, run_snippet):
                ("init", 0o100755, INIT.encode(), 0, 0)]
     if run_snippet:
         entries.append(("run.sh", 0o100644, (run_snippet + "\n").encode(), 0, 0))
+    if add_files:
+        # a program for the snippet to run (a static binary: the initramfs has no libc)
+        entries.append(("opt", 0o40755, b"", 0, 0))
+        for path in sorted(add_files, key=os.path.basename):
+            with open(path, "rb") as f:
+                body = f.read()
+            mode = 0o100755 if os.access(path, os.X_OK) else 0o100644
+            entries.append(("opt/" + os.path.basename(path), mode, body, 0, 0))
     data = cpio_newc(entries)
     digest = hashlib.sha256(data).hexdigest()
     path = os.path.join(cache, "initramfs-%s.cpio" % digest[:16])
@@ -339,7 +347,9 @@ def build_initramfs(cache, run_snippet):
         with open(path + ".tmp", "wb") as f:
             f.write(data)
         os.replace(path + ".tmp", path)
-    return dict(path=path, sha256=digest, busybox_sha256=hashlib.sha256(bb).hexdigest())
+    return dict(path=path, sha256=digest, busybox_sha256=hashlib.sha256(bb).hexdigest(),
+                added={os.path.basename(p): hashlib.sha256(open(p, "rb").read()).hexdigest()
+                       for p in add_files})
 
 
 def is_static(path):
@@ -678,6 +688,8 @@ def main():
     ap.add_argument("--mem", type=int, help="guest memory, MiB")
     ap.add_argument("--append", help="extra guest kernel parameters, e.g. init_on_free=1")
     ap.add_argument("--run", help="shell snippet the guest's init sources before it idles")
+    ap.add_argument("--add", action="append", default=[], metavar="FILE",
+                    help="put FILE into the guest's /opt (e.g. a static program for --run)")
     ap.add_argument("--qemu-opts", help="extra QEMU options (e.g. '-vga none -net none')")
     ap.add_argument("--pages-to-scan", type=int)
     ap.add_argument("--sleep-millisecs", type=int)
@@ -727,7 +739,10 @@ def main():
     os.makedirs(a.cache, exist_ok=True)
     package = cfg["kernel_package"] or newest_cloud_kernel()
     kernel = build_kernel(a.cache, package)
-    initrd = build_initramfs(a.cache, cfg["run"])
+    for p in a.add:
+        if not os.path.isfile(p):
+            die("--add %s: no such file" % p, 2)
+    initrd = build_initramfs(a.cache, cfg["run"], a.add)
     log("guest kernel %s %s, initramfs %s" % (package, kernel["version"], initrd["sha256"][:16]))
 
     out = os.path.join(a.out, a.case)
@@ -947,7 +962,7 @@ def main():
                            busybox_package=subprocess.run(
                                ["dpkg-query", "-W", "-f=${Package} ${Version}", "busybox-static"],
                                capture_output=True, text=True).stdout,
-                           init=INIT, run=cfg["run"]),
+                           init=INIT, run=cfg["run"], added=initrd["added"]),
             memory_mib=cfg["mem"], guests=cfg["guests"],
             ksm=dict(pages_to_scan=int(rd(os.path.join(KSM, "pages_to_scan"))),
                      sleep_millisecs=int(rd(os.path.join(KSM, "sleep_millisecs"))),
