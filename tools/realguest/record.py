@@ -7,13 +7,14 @@ host's KSM (and THP) knobs, starts ksmd once every guest has booted, and records
 counters after every full scan, the QEMU processes' smaps and /proc/vmstat's thp_* counters beside
 them, and each guest's RAM blocks (bytes and, read first, the presence of every 4 KiB page) at
 chosen moments. Output goes to OUT/CASE/ in the layout agreed with the import side (see
-tools/realguest/README.md and src/test/resources/fixtures/realguest/README.md).
+src/test/resources/fixtures/realguest/README.md; the cases committed there are presets here).
 
 Why QEMU's RAM blocks and not only guest RAM: QEMU marks every RAM block it allocates
-MADV_MERGEABLE (softmmu/physmem.c, ram_block_add() -> memory_try_enable_merging(), QEMU 7.2), so
-ksmd scans ROMs, video RAM and firmware tables as well as the guest's RAM. Every block is listed
-(`info ramblock`), located in the host's address space (its HVA column, checked against
-/proc/PID/maps and the mapping's `mg` VmFlag) and dumped.
+MADV_MERGEABLE over its whole max_length (softmmu/physmem.c, ram_block_add() ->
+memory_try_enable_merging(), QEMU 7.2), so ksmd scans ROMs, video RAM and firmware tables as well
+as the guest's RAM, and a resizeable block past its used_length. Every block is listed (`info
+ramblock`), its guest-physical ranges taken from `info mtree -f`, its host mapping found among the
+`mg` mappings of /proc/PID/smaps (locate_blocks()), and the whole mapping is dumped.
 
 Why pagemap before bytes: ksmd skips PTEs that are not present or that map the shared zero page
 (mm/ksm.c, scan_get_next_rmap_item(): folio_walk_start() fails or returns the zero page, and the
