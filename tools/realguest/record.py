@@ -68,11 +68,11 @@ BOOT_MARK = "kvmsim-realguest: booted"
 BASE_CMDLINE = "console=ttyS0 quiet no_timer_check"
 
 # Counters read after every full scan (read-only files of /sys/kernel/mm/ksm; those the running
-# kernel lacks are left out: general_profit is 6.1+, ksm_zero_pages 6.10+ (zero_pages_sharing in 6.6-6.9)).
+# kernel lacks, general_profit and ksm_zero_pages being recent, are left out).
 KSM_COUNTERS = ["full_scans", "pages_scanned", "pages_shared", "pages_sharing", "pages_unshared",
                 "pages_volatile", "pages_skipped", "ksm_zero_pages", "stable_node_chains",
                 "stable_node_dups", "general_profit"]
-# Knobs logged before and after (the writable files; advisor_* and smart_scan are 6.7+).
+# Knobs logged before and after (the writable files; smart_scan is 6.7+, advisor_* 6.8+).
 KSM_KNOBS = ["run", "pages_to_scan", "sleep_millisecs", "use_zero_pages", "max_page_sharing",
              "merge_across_nodes", "smart_scan", "stable_node_chains_prune_millisecs",
              "advisor_mode", "advisor_max_cpu", "advisor_min_pages_to_scan",
@@ -86,18 +86,17 @@ SMAPS_FIELDS = ["Size", "Rss", "Pss", "Anonymous", "AnonHugePages", "KSM", "Swap
                 "Shared_Clean", "Shared_Dirty", "Private_Clean", "Referenced"]
 
 # /proc/kpageflags bits (include/uapi/linux/kernel-page-flags.h).
-KPF_ANON, KPF_COMPOUND_HEAD, KPF_COMPOUND_TAIL, KPF_HUGE, KPF_KSM, KPF_THP, KPF_ZERO_PAGE = \
-    12, 15, 16, 17, 21, 22, 24
+KPF_KSM, KPF_THP, KPF_ZERO_PAGE = 21, 22, 24
 # pagemap entries (Documentation/admin-guide/mm/pagemap.rst): bit 63 present, 62 swapped, 0-54 PFN.
 PM_PRESENT, PM_SWAP, PM_PFN_MASK = 1 << 63, 1 << 62, (1 << 55) - 1
 
+# The guest kernel the fixtures were recorded with (the newest bookworm cloud kernel apt offered
+# here on 2026-12-06); a case without --kernel-package and not in CASES takes the newest offered.
+FIXTURE_KERNEL = "linux-image-6.1.0-57-cloud-amd64"
 # The cases committed under src/test/resources/fixtures/realguest/ (record.sh CASE reproduces one;
 # every option can still be overridden on the command line). THP is "never" where a case is about
 # KSM alone: with THP on, QEMU's MADV_HUGEPAGE makes the first touch of any 2 MiB of guest RAM
 # allocate (and zero) all 512 pages, which ksmd then sees as present zero pages.
-# The guest kernel the fixtures were recorded with (the newest bookworm cloud kernel apt offered
-# here on 2026-12-06); a case without --kernel-package and not in CASES takes the newest offered.
-FIXTURE_KERNEL = "linux-image-6.1.0-57-cloud-amd64"
 CASES = {
     "idle2": dict(guests=2, mem=256, pages_to_scan=1000, sleep_millisecs=20, use_zero_pages=0,
                   thp="never", scans=30, dump_at="boot,10,last"),
@@ -807,7 +806,6 @@ def main():
             time.sleep(0.05)
 
         blocks_info = []
-        mtree = None
         for g in guests:
             text = g.qmp.hmp("info ramblock")
             g.blocks = parse_ramblocks(text)
@@ -822,7 +820,6 @@ def main():
                 log("guest %d: mergeable mappings that are no RAM block: %s"
                     % (g.idx, g.unclaimed_mergeable))
             if g.idx == 0:
-                mtree = mt
                 with open(os.path.join(out, "ramblock.txt"), "w") as f:
                     f.write(text)
                 with open(os.path.join(out, "mtree.txt"), "w") as f:
