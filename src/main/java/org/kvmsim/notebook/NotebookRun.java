@@ -10,6 +10,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.dflib.jjava.jupyter.kernel.display.DisplayData;
 import org.kvmsim.kernel.CellOutput;
@@ -63,6 +64,11 @@ public final class NotebookRun {
      * names resolved in {@code folder}, as a kernel started there would.
      */
     public static Result execute(JsonObject notebook, Path folder, boolean allowErrors, Listener listener) {
+        return execute(notebook, folder, allowErrors, listener, System::nanoTime);
+    }
+
+    /** The same with the wall clock the progress display goes by (tests make a run look long). */
+    static Result execute(JsonObject notebook, Path folder, boolean allowErrors, Listener listener, LongSupplier clock) {
         JsonObject nb = notebook.deepCopy();
         Session session = new Session(KERNEL_SEED);
         // as KernelLauncher: exports under the kernel's working directory, which nbconvert makes the notebook's folder
@@ -84,7 +90,7 @@ public final class NotebookRun {
             JsonArray outputs = new JsonArray();
             cell.add("outputs", outputs);
             Outputs sink = new Outputs(cells, i, displays, listener);
-            Cells.Outcome outcome = Cells.run(session, Cells.source(count, source), new CellOutput(sink, System::nanoTime));
+            Cells.Outcome outcome = Cells.run(session, Cells.source(count, source), new CellOutput(sink, clock));
             cell.addProperty("execution_count", count);
             if (!outcome.ok() && !allowErrors && !tags(cell).contains("raises-exception")) {
                 return new Result(nb, new Failure(i, firstLine(source), outcome.ename(), outcome.evalue(), outcome.traceback()));
