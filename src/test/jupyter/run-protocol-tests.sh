@@ -18,6 +18,7 @@ export JUPYTER_PATH="$tmp/prefix/share/jupyter"
 # Keep the user's own Jupyter config and runtime files out of the way.
 export JUPYTER_CONFIG_DIR="$tmp/config" JUPYTER_RUNTIME_DIR="$tmp/runtime" JUPYTER_DATA_DIR="$tmp/data"
 export KVMSIM_TEST_TMP="$tmp" KVMSIM_KERNEL_NAME=kvmsim
-/usr/bin/jupyter kernelspec list 2>/dev/null | grep -q '^ *kvmsim ' || { echo "run-protocol-tests: kernelspec not visible" >&2; exit 1; }
+# grep reads it all: grep -q would close the pipe early, and jupyter's SIGPIPE fails the pipeline (pipefail)
+/usr/bin/jupyter kernelspec list 2>/dev/null | grep '^ *kvmsim ' >/dev/null || { echo "run-protocol-tests: kernelspec not visible" >&2; exit 1; }
 cd "$here"
 exec "$py" -m pytest -p no:cacheprovider -q -rfEs "$@" test_kvmsim_kernel.py
