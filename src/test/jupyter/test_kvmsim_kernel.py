@@ -243,13 +243,13 @@ class LongRunTests(unittest.TestCase):
         self.assertIsNotNone(m, c["evalue"])
         self.assertIn(m.group(0), "\n".join(c["traceback"]))
         self.assertTrue(0 < float(m.group(1)) < 3600, m.group(1))
-        # The progress display is finalised with where it stopped; the error follows it.
+        # The progress display goes (clear_output, wait for the next output); the error, which
+        # says where the run stopped, is that output.
         rest = self.iopub_until_idle(msg_id)
-        updates = [x for x in rest if x["msg_type"] == "update_display_data"]
-        self.assertTrue(updates, [x["msg_type"] for x in rest])
-        self.assertEqual(updates[-1]["content"]["transient"]["display_id"], display_id)
-        self.assertIn("stopped: interrupted: at " + m.group(1), text(updates[-1]))
-        self.assertEqual(rest[-1]["msg_type"], "error")
+        kinds = [x["msg_type"] for x in rest]
+        self.assertEqual(kinds[-2:], ["clear_output", "error"], kinds)
+        self.assertTrue(rest[-2]["content"]["wait"])
+        self.assertIn("interrupted: at " + m.group(1), rest[-1]["content"]["evalue"])
         # The cell queued behind the interrupted one is aborted, as ipykernel does, not run.
         aborted = self.shell_reply(queued, timeout=10)
         self.assertEqual(aborted["content"]["status"], "aborted")
