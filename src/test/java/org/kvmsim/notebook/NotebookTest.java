@@ -212,4 +212,37 @@ class NotebookTest {
         assertEquals(page, NotebookPage.html(nb, "t"), "deterministic");
         assertNull(NotebookCheck.difference("x".getBytes(StandardCharsets.UTF_8), "x".getBytes(StandardCharsets.UTF_8)));
     }
+
+    private static String[] cli(int expectRc, String... args) {
+        java.io.StringWriter o = new java.io.StringWriter(), e = new java.io.StringWriter();
+        int rc = org.kvmsim.cli.Main.run(args, new java.io.PrintWriter(o), new java.io.PrintWriter(e));
+        assertEquals(expectRc, rc, o + "\n" + e);
+        return new String[] {o.toString(), e.toString()};
+    }
+
+    @Test
+    void theCommandSaysWhatIsWrongWithoutAStackTrace(@TempDir Path dir) throws Exception {
+        String[] missing = cli(2, "notebook", "run", "-q", dir.resolve("none.ipynb").toString());
+        assertTrue(missing[1].contains("cannot read") && missing[1].contains("none.ipynb"), missing[1]);
+        Path bad = Files.writeString(dir.resolve("bad.ipynb"), "{\"cells\": [\n  1,\n}");
+        String[] notJson = cli(2, "notebook", "run", "-q", bad.toString());
+        assertTrue(notJson[1].startsWith(bad + ": not JSON: ") && notJson[1].contains("line"), notJson[1]);
+        assertFalse(notJson[1].contains("at com.") || notJson[1].contains("Exception"), notJson[1]);
+        Path failing = Files.writeString(dir.resolve("f.ipynb"), notebook(code("print \"x\"") + "," + code("host a { memory = 1 GiB; memroy = 1 GiB }"), 5));
+        String[] failed = cli(1, "notebook", "run", "-q", failing.toString());
+        assertTrue(failed[1].contains("f.ipynb: cell 1 (`host a { memory = 1 GiB; memroy = 1 GiB }`) failed: Error: "), failed[1]);
+        assertTrue(failed[1].contains("In[2]:1:26: error: unknown attribute 'memroy'"), failed[1]);
+        assertEquals(notebook(code("print \"x\"") + "," + code("host a { memory = 1 GiB; memroy = 1 GiB }"), 5),
+                Files.readString(failing), "nothing written after an error");
+        Path ok = Files.writeString(dir.resolve("ok.ipynb"), notebook(code("print \"x\""), 5));
+        cli(0, "notebook", "run", "-q", "--out", dir.resolve("out").toString(), ok.toString());
+        byte[] written = Files.readAllBytes(dir.resolve("out/ok.ipynb"));
+        String[] checked = cli(0, "notebook", "run", "-q", "--check", dir.resolve("out/ok.ipynb").toString());
+        assertTrue(checked[0].contains("the same bytes again"), checked[0]);
+        String[] notYet = cli(1, "notebook", "run", "-q", "--check", ok.toString());
+        assertTrue(notYet[1].contains("cell 0 (`print \"x\"`): output 0 is new:"), notYet[1]);
+        cli(0, "notebook", "run", "-q", "--to", "md", "--out", dir.toString(), dir.resolve("out/ok.ipynb").toString());
+        assertTrue(Files.readString(dir.resolve("ok.md")).contains("```kvmsim\nprint \"x\"\n```"));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(written, Files.readAllBytes(dir.resolve("out/ok.ipynb")), "--to md leaves the notebook");
+    }
 }
