@@ -134,7 +134,11 @@ final class NotebookCommand implements Runnable {
                     case notebook -> {
                         if (!check) {
                             Path target = out == null ? file : out.resolve(file.getFileName());
-                            Files.write(target, executed);
+                            // beside it, then renamed over it: a run stopped while writing leaves the old file whole
+                            Path partial = target.resolveSibling(target.getFileName() + ".partial");
+                            Files.write(partial, executed);
+                            Files.move(partial, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
                             stdout.println("wrote " + target);
                         }
                     }
