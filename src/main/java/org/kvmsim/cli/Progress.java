@@ -87,6 +87,14 @@ final class Progress {
         }
     }
 
+    /** A line of its own (a notebook's next cell), under the bar if one shows; nothing when off. */
+    synchronized void note(String line) {
+        if (mode == Mode.OFF) return;
+        clear();
+        err.println("kvmsim: " + line);
+        err.flush();
+    }
+
     /** Takes the bar off the line before other output (a table, the end of the run). */
     synchronized void clear() {
         if (!barShown) return;

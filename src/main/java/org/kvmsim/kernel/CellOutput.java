@@ -1,7 +1,9 @@
 package org.kvmsim.kernel;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.function.LongSupplier;
@@ -13,18 +15,38 @@ import tech.tablesaw.api.Table;
 
 /**
  * A cell's results as Jupyter shows them: each query its own display_data, in order (tables as
- * HTML with a plain-text fallback, charts as PNG and SVG), `print` on stdout, and for a long run
- * one progress display that is updated in place at most four times a second.
+ * HTML with a plain-text fallback, charts as PNG and SVG), `print` on stdout, an error last, and
+ * for a long run one progress display that is updated in place at most four times a second.
+ *
+ * <p>The progress display must not outlive the run: whether it appears at all depends on wall
+ * time, and a saved notebook must not. So when the run is over (the cell's next output, its error
+ * or its end) the display is taken away the way the protocol allows: clear_output, then the
+ * cell's earlier outputs published again. With wait=true (the messaging spec: "wait to clear the
+ * output until new output is available") nothing flickers in a front end, and nbclient
+ * (client.py: clear_output sets clear_before_next_output; output() empties the cell's outputs and
+ * its display_id mapping before appending the next one) saves exactly the cell's real outputs.
+ * With nothing to publish again it is clear_output(wait=false), at once. The kernel and
+ * `kvmsim notebook run` both run cells through this class ({@link Cells}), so both save the same.
  */
-final class CellOutput implements Output {
+public final class CellOutput implements Output {
 
-    /** Where the messages go: iopub in the kernel, a list in tests. */
-    interface Sink {
+    /** Where the messages go: iopub in the kernel, a notebook's outputs in `notebook run`, a list in tests. */
+    public interface Sink {
         void stdout(String text);
 
         void display(DisplayData data);
 
+        /** update_display_data: the data of an earlier display with the same display_id. */
         void update(DisplayData data);
+
+        /** clear_output: with {@code wait}, when the next output comes; else at once. */
+        void clear(boolean wait);
+
+        /** The error output (ename, evalue, traceback) of a cell that failed. */
+        void error(String ename, String evalue, List<String> traceback);
+
+        /** Every progress report of a run, unthrottled (the command line shows it on stderr). */
+        default void runProgress(long doneNanos, long totalNanos) {}
     }
 
     static final long SHOW_PROGRESS_AFTER_NS = 1_000_000_000L;
@@ -34,23 +56,28 @@ final class CellOutput implements Output {
 
     private final Sink sink;
     private final LongSupplier clock;
-    private final long startNs;
+    /** Since when a run's progress counts toward the second before it shows: the cell's start, or the last display's end. */
+    private long quietSinceNs;
     private String progressId;
     private long lastUpdateNs;
     private long done, total;
+    /** What the cell has published so far, but its progress: a String on stdout or a DisplayData. */
+    private final List<Object> published = new ArrayList<>();
     private final StringBuilder transcript = new StringBuilder();
     private long transcriptDropped;
 
-    CellOutput(Sink sink, LongSupplier clock) {
+    public CellOutput(Sink sink, LongSupplier clock) {
         this.sink = sink;
         this.clock = clock;
-        this.startNs = clock.getAsLong();
+        this.quietSinceNs = clock.getAsLong();
     }
 
     @Override
     public void print(String text) {
         String line = text.endsWith("\n") ? text : text + "\n";
+        retireProgress(true);
         record(line);
+        published.add(line);
         sink.stdout(line);
     }
 
@@ -58,8 +85,7 @@ final class CellOutput implements Output {
     public void table(Table table) {
         DisplayData d = new DisplayData(Render.text(table));
         d.putHTML(Render.html(table));
-        record(d);
-        sink.display(d);
+        show(d);
     }
 
     @Override
@@ -75,8 +101,7 @@ final class CellOutput implements Output {
                     svg.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             d.putHTML("<img src=\"" + uri + "\" alt=\"" + esc(name) + "\" style=\"max-width:100%\">");
         }
-        record(d);
-        sink.display(d);
+        show(d);
     }
 
     @Override
@@ -84,24 +109,62 @@ final class CellOutput implements Output {
         DisplayData d = new DisplayData("exported " + table + " to " + file);
         String href = file.isAbsolute() ? file.toUri().toString() : file.toString().replace('\\', '/');
         d.putHTML("exported " + esc(table) + " to <a href=\"" + esc(href) + "\" target=\"_blank\">" + esc(file.toString()) + "</a>");
+        show(d);
+    }
+
+    private void show(DisplayData d) {
+        retireProgress(true);
         record(d);
+        published.add(d);
         sink.display(d);
+    }
+
+    /** The cell failed: its error output, after what it showed. */
+    void error(String ename, String evalue, List<String> traceback) {
+        retireProgress(true);
+        sink.error(ename, evalue, List.copyOf(traceback));
     }
 
     @Override
     public void progress(long doneNanos, long totalNanos) {
+        sink.runProgress(doneNanos, totalNanos);
         done = doneNanos;
         total = totalNanos;
         long now = clock.getAsLong();
         if (progressId == null) {
-            if (now - startNs < SHOW_PROGRESS_AFTER_NS) return;
+            if (now - quietSinceNs < SHOW_PROGRESS_AFTER_NS) return;
+            // transient (never saved), so a random id costs no determinism
             progressId = "kvmsim-progress-" + UUID.randomUUID();
             lastUpdateNs = now;
-            sink.display(progressData(false, null));
+            sink.display(progressData());
         } else if (now - lastUpdateNs >= MIN_UPDATE_INTERVAL_NS) {
             lastUpdateNs = now;
-            sink.update(progressData(false, null));
+            sink.update(progressData());
         }
+    }
+
+    /**
+     * Takes the progress display away, if one shows: clear_output and the cell's outputs again
+     * (see the class comment). {@code more}: another output follows at once.
+     */
+    private void retireProgress(boolean more) {
+        if (progressId == null) return;
+        progressId = null;
+        quietSinceNs = clock.getAsLong();
+        if (published.isEmpty() && !more) {
+            sink.clear(false);
+            return;
+        }
+        sink.clear(true);
+        for (Object o : published) {
+            if (o instanceof String text) sink.stdout(text);
+            else sink.display((DisplayData) o);
+        }
+    }
+
+    /** The cell is over: a progress display still showing goes. */
+    void finish() {
+        retireProgress(false);
     }
 
     /**
@@ -129,22 +192,13 @@ final class CellOutput implements Output {
         }
     }
 
-    /** Finalises the progress display, if one was shown: done, or where the run stopped. */
-    void finish(String stoppedBecause) {
-        if (progressId != null) sink.update(progressData(true, stoppedBecause));
-    }
-
-    private DisplayData progressData(boolean last, String stopped) {
+    private DisplayData progressData() {
         String pct = total > 0 ? String.format(Locale.ROOT, "%.0f%%", 100.0 * done / total) : "";
-        String text = last && stopped == null
-                ? "run: " + time(total) + " simulated, done"
-                : "run: " + time(done) + " of " + time(total) + " simulated (" + pct + ")"
-                        + (stopped != null ? ", stopped: " + stopped : "");
+        String text = "run: " + time(done) + " of " + time(total) + " simulated (" + pct + ")";
         DisplayData d = new DisplayData(text);
         long max = Math.max(1, total);
-        long value = last && stopped == null ? max : Math.min(done, max);
-        d.putHTML("<div style=\"font-family:monospace;font-size:12px\"><progress max=\"" + max + "\" value=\"" + value
-                + "\" style=\"width:20em;vertical-align:middle\"></progress> " + esc(text) + "</div>");
+        d.putHTML("<div style=\"font-family:monospace;font-size:12px\"><progress max=\"" + max + "\" value=\""
+                + Math.min(done, max) + "\" style=\"width:20em;vertical-align:middle\"></progress> " + esc(text) + "</div>");
         d.setDisplayId(progressId);
         return d;
     }

@@ -21,6 +21,7 @@ import org.dflib.jjava.jupyter.kernel.util.StringStyler;
 import org.dflib.jjava.jupyter.messages.Header;
 import org.dflib.jjava.jupyter.messages.Message;
 import org.dflib.jjava.jupyter.messages.MessageType;
+import org.dflib.jjava.jupyter.messages.publish.PublishClearOutput;
 import org.dflib.jjava.jupyter.messages.publish.PublishDisplayData;
 import org.dflib.jjava.jupyter.messages.publish.PublishError;
 import org.dflib.jjava.jupyter.messages.publish.PublishExecuteInput;
@@ -33,8 +34,6 @@ import org.dflib.jjava.jupyter.messages.request.HistoryRequest;
 import org.dflib.jjava.jupyter.messages.request.InterruptRequest;
 import org.dflib.jjava.jupyter.messages.request.KernelInfoRequest;
 import org.dflib.jjava.jupyter.messages.request.ShutdownRequest;
-import org.kvmsim.lang.Diagnostic;
-import org.kvmsim.lang.SourceFile;
 import org.kvmsim.session.Session;
 
 /**
@@ -63,12 +62,21 @@ public final class KvmsimKernel extends BaseKernel {
         this.session = session;
     }
 
+    /** The jar's version; outside the jar (tests), the one Maven wrote into version.properties. */
     private static String version() {
         String v = KvmsimKernel.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        if (v != null) return v;
+        try (java.io.InputStream in = KvmsimKernel.class.getResourceAsStream("version.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) p.load(in);
+            return p.getProperty("version", "dev");
+        } catch (java.io.IOException e) {
+            return "dev";
+        }
     }
 
-    private static LanguageInfo languageInfo() {
+    /** The kernel_info_reply's language_info (nbclient copies it into an executed notebook's metadata). */
+    public static LanguageInfo languageInfo() {
         // pygments_lexer: nbconvert highlights with the lexer of this name (kvmsim_pygments.py, a
         // Pygments plugin `kvmsim kernel install` puts where Python finds it); codemirror_mode: the
         // classic Notebook sets code cells to this CodeMirror mode (defined by the kernelspec's kernel.js).
@@ -168,40 +176,17 @@ public final class KvmsimKernel extends BaseKernel {
             env.publish(new PublishExecuteInput(code, count));
             if (request.shouldStoreHistory()) cells.add(entry = new HistoryEntry(code));
         }
-        SourceFile source = new SourceFile("In[" + count + "]", code);
         CellOutput out = new CellOutput(sink(env), System::nanoTime);
-        Session.Result result;
-        try {
-            result = session.execute(source, out);
-        } catch (RuntimeException | StackOverflowError e) {
-            // A bug of ours: say so in one line, never with Java frames; the session stays.
-            out.finish("internal error");
-            if (entry != null) entry.output = out.transcript();
-            fail(env, count, "InternalError", "kvmsim internal error: " + e,
-                    List.of("kvmsim internal error: " + e, "the session is still usable; please report this cell"));
-            return false;
-        }
+        Cells.Outcome outcome = Cells.run(session, Cells.source(count, code), out);
         if (entry != null) entry.output = out.transcript();
-        if (result.ok()) {
-            out.finish(null);
+        if (outcome.ok()) {
             env.defer().reply(new ExecuteReply(count, Map.of()));
             return true;
         }
-        List<String> traceback = new ArrayList<>();
-        for (Diagnostic d : result.diagnostics()) {
-            traceback.addAll(List.of(d.render(source).stripTrailing().split("\n", -1)));
-        }
-        String first = result.diagnostics().isEmpty() ? "failed" : result.diagnostics().get(0).message();
-        out.finish(result.interrupted() ? first : "error");
-        fail(env, count, result.interrupted() ? "Interrupted" : "Error", first, traceback);
-        return false;
-    }
-
-    private static void fail(ShellReplyEnvironment env, int count, String ename, String evalue, List<String> traceback) {
-        env.publish(new PublishError(ename, evalue, traceback));
-        ErrorReply error = new ErrorReply(ename, evalue, traceback);
+        ErrorReply error = new ErrorReply(outcome.ename(), outcome.evalue(), outcome.traceback());
         error.setExecutionCount(count);
         env.defer().replyError(ExecuteReply.MESSAGE_TYPE.error(), error);
+        return false;
     }
 
     private static CellOutput.Sink sink(ShellReplyEnvironment env) {
@@ -219,6 +204,16 @@ public final class KvmsimKernel extends BaseKernel {
             @Override
             public void update(DisplayData data) {
                 env.publish(new PublishUpdateDisplayData(data));
+            }
+
+            @Override
+            public void clear(boolean wait) {
+                env.publish(wait ? PublishClearOutput.BEFORE_NEXT_OUTPUT : PublishClearOutput.NOW);
+            }
+
+            @Override
+            public void error(String ename, String evalue, List<String> traceback) {
+                env.publish(new PublishError(ename, evalue, traceback));
             }
         };
     }

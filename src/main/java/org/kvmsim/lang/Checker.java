@@ -57,6 +57,8 @@ public final class Checker {
     private final Values values;
     private final Set<String> brokenNames;
     private final List<ShowSyntax> shows;
+    /** Where relative file names resolve in a source that is not a file. */
+    private final Path folder;
 
     /**
      * Checks against a copy of {@code declared}; the caller's declarations are not changed.
@@ -65,6 +67,13 @@ public final class Checker {
      */
     public Checker(Declarations declared, Diagnostics diags, Set<String> brokenNames,
                    List<? extends ShowSyntax> shows) {
+        this(declared, diags, brokenNames, shows, null);
+    }
+
+    /** The same, with {@code folder} where relative file names resolve in a source that is not a file (null: the working directory). */
+    public Checker(Declarations declared, Diagnostics diags, Set<String> brokenNames,
+                   List<? extends ShowSyntax> shows, Path folder) {
+        this.folder = folder == null ? Path.of("") : folder;
         this.brokenNames = new HashSet<>(brokenNames);
         this.scope = declared.copy();
         this.diags = diags;
@@ -1110,15 +1119,18 @@ public final class Checker {
         return out;
     }
 
-    /** The folder of the script a span is in (relative names resolve there), else the working directory. */
-    private static Path scriptFolder(Span span) {
+    /**
+     * The folder of the script a span is in (relative names resolve there), else {@link #folder}:
+     * a notebook cell's names resolve in the notebook's folder, as nbconvert runs the kernel there.
+     */
+    private Path scriptFolder(Span span) {
         try {
             Path p = Path.of(span.file());
             if (Files.isRegularFile(p) && p.toAbsolutePath().getParent() != null) return p.toAbsolutePath().getParent();
         } catch (InvalidPathException e) {
             // a cell's name ("In[3]"), not a file
         }
-        return Path.of("");
+        return folder;
     }
 
     private Vm vmRef(Name n) {

@@ -23,6 +23,14 @@ public final class Frontend {
      * {@code shows} are the forms `show` takes (the query registry's).
      */
     public static Result compile(SourceFile source, Declarations declared, List<? extends ShowSyntax> shows) {
+        return compile(source, declared, shows, null);
+    }
+
+    /**
+     * The same, with relative file names in a source that is not a file (a notebook cell)
+     * resolved against {@code folder} (null: the working directory).
+     */
+    public static Result compile(SourceFile source, Declarations declared, List<? extends ShowSyntax> shows, java.nio.file.Path folder) {
         Diagnostics diags = new Diagnostics();
         Syntax.Script script;
         Set<String> broken = new HashSet<>();
@@ -33,7 +41,7 @@ public final class Frontend {
             script = null;
         }
         if (script == null) return new Result(List.of(), diags, declared);
-        Checker checker = new Checker(declared, diags, broken, shows);
+        Checker checker = new Checker(declared, diags, broken, shows, folder);
         List<Statement> statements = checker.check(script);
         diags.sortByPosition();
         return new Result(diags.hasErrors() ? List.of() : statements, diags, checker.scope());

@@ -70,10 +70,29 @@ public final class Charts {
             byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
             ByteArrayOutputStream svg = new ByteArrayOutputStream();
             VectorGraphicsEncoder.saveVectorGraphic(chart, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
-            return new Image(t.name() + "-" + y, png, svg.toString(StandardCharsets.UTF_8));
+            return new Image(t.name() + "-" + y, png, numberClips(svg.toString(StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new BadColumn("could not render the chart: " + e.getMessage());
         }
+    }
+
+    private static final java.util.regex.Pattern CLIP_ID = java.util.regex.Pattern.compile("(id=\"|url\\(#)clip(-?[0-9]+)");
+
+    /**
+     * VectorGraphics2D names a clip path "clip" + the clip shape's hashCode(): a rectangle's is
+     * its coordinates', but any other shape's is its identity hash, different in every JVM. The
+     * ids are numbered in order of first use instead (clip1, clip2, ...), so a chart's SVG is
+     * the same bytes in every run, as saved notebooks must be.
+     */
+    static String numberClips(String svg) {
+        java.util.Map<String, Integer> ids = new java.util.HashMap<>();
+        java.util.regex.Matcher m = CLIP_ID.matcher(svg);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            int n = ids.computeIfAbsent(m.group(2), k -> ids.size() + 1);
+            m.appendReplacement(out, java.util.regex.Matcher.quoteReplacement(m.group(1) + "clip" + n));
+        }
+        return m.appendTail(out).toString();
     }
 
     private static void style(org.knowm.xchart.style.AxesChartStyler s) {

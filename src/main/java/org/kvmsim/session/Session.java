@@ -72,6 +72,7 @@ public final class Session {
     private final Queries queries = Queries.all();
     private final long seed;
     private Path outDir;
+    private Path folder;
     private volatile boolean interruptRequested;
     /** The scratch sessions of a sweep now running: an interrupt stops them all. */
     private final List<Session> children = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -92,6 +93,16 @@ public final class Session {
     /** Where `export` and relative file names go (null: the working directory). */
     public void outDir(Path dir) {
         this.outDir = dir;
+    }
+
+    /**
+     * The folder that stands for the working directory of sources that are not files (notebook
+     * cells): relative names in `import libvirt`, `trace` and `export` resolve there, and
+     * `export` still reports the name as written, as a kernel started in that folder would
+     * (nbconvert starts it in the notebook's folder). Null: the working directory.
+     */
+    public void folder(Path dir) {
+        this.folder = dir;
     }
 
     public Declarations declarations() {
@@ -125,7 +136,7 @@ public final class Session {
 
     /** Parses, checks and runs {@code source}, sending its results to {@code out}. */
     public Result execute(SourceFile source, Output out) {
-        Frontend.Result compiled = Frontend.compile(source, declared, queries.syntax());
+        Frontend.Result compiled = Frontend.compile(source, declared, queries.syntax(), folder);
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
         try {
             for (Statement s : compiled.statements()) {
@@ -497,6 +508,7 @@ public final class Session {
         Session c = new Session(seed);
         c.engine = new Engine(seed, true);
         c.outDir = outDir;
+        c.folder = folder;
         c.executed.addAll(executed);
         c.failedQueries.addAll(failedQueries);
         c.vmSpans.putAll(vmSpans);
@@ -729,9 +741,10 @@ public final class Session {
             default -> Render.html(t) + "\n";
         };
         Path file = outDir == null ? Path.of(e.file()) : outDir.resolve(e.file());
+        Path target = folder == null ? file : folder.resolve(file);
         try {
-            if (file.getParent() != null) Files.createDirectories(file.getParent());
-            Files.writeString(file, text, StandardCharsets.UTF_8);
+            if (target.getParent() != null) Files.createDirectories(target.getParent());
+            Files.writeString(target, text, StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException x) {
             throw new ScriptError(e.span(), "cannot write " + file + ": " + x.getMessage());
         }

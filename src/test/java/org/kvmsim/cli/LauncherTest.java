@@ -67,6 +67,8 @@ class LauncherTest {
         Path swept = script("swept.kvm", "workload w on g1 { accesses = 16_000_000 }\nsweep g1.paging in [ept, shadow] { run 1 s }\n");
         assertFalse(javaLine("run", swept.toString()).contains(C1));
         assertFalse(javaLine("kernel", "run", "conn.json").contains(C1));
+        assertFalse(javaLine("notebook", "run", "x.ipynb").contains(C1), "a notebook's cells are the kernel's");
+        assertTrue(javaLine("notebook", "--help").contains(C1));
         assertFalse(javaLine("bench", "mmu").contains(C1));
     }
 }

@@ -166,9 +166,37 @@ class KernelLanguageTest {
         }
         assertEquals(1, rec.displays.size());
         assertTrue(rec.updates.size() <= 9, "updates: " + rec.updates.size());
-        out.finish(null);
-        DisplayData last = rec.updates.get(rec.updates.size() - 1);
-        assertTrue(String.valueOf(last.getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN)).contains("done"));
+        assertTrue(rec.displays.get(0).hasDisplayId());
+        out.finish();
+        // the cell showed nothing else: the display goes at once
+        assertEquals(List.of("clear(wait=false)"), rec.events.subList(rec.events.size() - 1, rec.events.size()));
+    }
+
+    @Test
+    void progressIsTakenAwayAndTheCellsOutputsPublishedAgainWhenTheRunIsOver() {
+        Recorder rec = new Recorder();
+        long[] now = {0};
+        CellOutput out = new CellOutput(rec, () -> now[0]);
+        out.print("before");
+        now[0] = 1_500_000_000L;
+        out.progress(5, 10);
+        now[0] = 1_800_000_000L;
+        out.progress(10, 10);
+        out.print("after");
+        // nbclient saves what follows a clear_output(wait=true): the outputs without the progress
+        assertEquals(List.of("stdout before\n", "display progress", "clear(wait=true)", "stdout before\n", "stdout after\n"),
+                rec.events);
+        // a second run in the same cell shows its progress only after a second of its own
+        now[0] = 2_000_000_000L;
+        out.progress(1, 10);
+        assertEquals(5, rec.events.size());
+        now[0] = 3_000_000_000L;
+        out.progress(2, 10);
+        out.error("Interrupted", "stopped", List.of("In[1]:1:1: interrupted"));
+        assertEquals(List.of("display progress", "clear(wait=true)", "stdout before\n", "stdout after\n", "error Interrupted"),
+                rec.events.subList(5, rec.events.size()));
+        out.finish();
+        assertEquals(10, rec.events.size(), "nothing more to take away");
     }
 
     @Test
@@ -194,7 +222,7 @@ class KernelLanguageTest {
         s.execute(new SourceFile("c", "print \"hi\"\nhost h { memory = 1 GiB }\nvm v on h { memory = 512 MiB }\nshow vms"), out);
         now[0] = 2_000_000_000L;
         out.progress(1, 2);
-        out.finish(null);
+        out.finish();
         String t = out.transcript();
         assertTrue(t.startsWith("hi\n"), t);
         assertTrue(t.contains("536870912"), t);
@@ -226,20 +254,34 @@ class KernelLanguageTest {
         final List<String> stdout = new ArrayList<>();
         final List<DisplayData> displays = new ArrayList<>();
         final List<DisplayData> updates = new ArrayList<>();
+        /** Every message but updates, in order: "stdout TEXT", "display progress|data", "clear(wait=B)", "error ENAME". */
+        final List<String> events = new ArrayList<>();
 
         @Override
         public void stdout(String text) {
             stdout.add(text);
+            events.add("stdout " + text);
         }
 
         @Override
         public void display(DisplayData data) {
             displays.add(data);
+            events.add("display " + (data.hasDisplayId() ? "progress" : "data"));
         }
 
         @Override
         public void update(DisplayData data) {
             updates.add(data);
+        }
+
+        @Override
+        public void clear(boolean wait) {
+            events.add("clear(wait=" + wait + ")");
+        }
+
+        @Override
+        public void error(String ename, String evalue, List<String> traceback) {
+            events.add("error " + ename);
         }
     }
 }
