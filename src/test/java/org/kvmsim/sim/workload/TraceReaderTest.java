@@ -93,4 +93,71 @@ class TraceReaderTest {
         TraceStream.Count c = TraceStream.count(p, "c.lackey", Format.LACKEY);
         assertEquals(new TraceStream.Count(3, 1, 0x9000, 2), c);
     }
+
+    @Test
+    void eightHexDigitsAtOnceMatchTheirValueDigitByDigit() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        String digits = "0123456789abcdefABCDEF";
+        for (int t = 0; t < 100_000; t++) {
+            StringBuilder h = new StringBuilder();
+            for (int i = 0; i < 8; i++) h.append(digits.charAt(rnd.nextInt(digits.length())));
+            long x = ByteBuffer.wrap(h.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                    .order(ByteOrder.LITTLE_ENDIAN).getLong();
+            assertEquals(true, TraceReader.hex8(x), h.toString());
+            assertEquals(Long.parseLong(h.toString(), 16), TraceReader.hex8Value(x), h.toString());
+        }
+        // every byte that is not a hex digit, at every position, among hex digits
+        for (int pos = 0; pos < 8; pos++) {
+            for (int c = 0; c < 256; c++) {
+                byte[] b = "0123abcd".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                b[pos] = (byte) c;
+                long x = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                assertEquals(Character.digit((char) c, 16) >= 0 && c < 128, TraceReader.hex8(x), "byte " + c + " at " + pos);
+            }
+        }
+    }
+
+    @Test
+    void lackeyLinesOfEveryShapeDecodeAlikeAcrossBufferEdges() throws IOException {
+        // valgrind's own lines (the fast path) among other spacing, CRLF, short addresses, long
+        // sizes and banner lines (the line-by-line path), enough of them to cross many buffers
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        StringBuilder text = new StringBuilder();
+        java.util.List<Long> want = new java.util.ArrayList<>();
+        long instructions = 0;
+        for (int i = 0; i < 60_000; i++) {
+            long addr = rnd.nextLong(1L << (4 * (1 + rnd.nextInt(12))));
+            String hex = rnd.nextInt(4) == 0 ? Long.toHexString(addr) : String.format("%08x", addr);
+            if (rnd.nextInt(3) == 0) hex = hex.toUpperCase(java.util.Locale.ROOT);
+            String size = Integer.toString(1 + rnd.nextInt(rnd.nextInt(10) == 0 ? 4096 : 16));
+            String eol = rnd.nextInt(20) == 0 ? "\r\n" : "\n";
+            switch (rnd.nextInt(8)) {
+                case 0, 1, 2 -> {
+                    text.append("I  ").append(hex).append(',').append(size).append(eol);
+                    instructions++;
+                }
+                case 3 -> {
+                    text.append("  L   ").append(hex).append(',').append(size).append(eol);
+                    want.add(addr);
+                }
+                case 4 -> text.append(rnd.nextBoolean() ? "==4242== a banner line\n" : "\n");
+                default -> {
+                    char kind = "LSM".charAt(rnd.nextInt(3));
+                    text.append(' ').append(kind).append(' ').append(hex).append(',').append(size).append(eol);
+                    want.add(kind == 'L' ? addr : addr | TraceReader.WRITE);
+                }
+            }
+        }
+        Path p = dir.resolve("shapes.lackey");
+        Files.writeString(p, text.toString());
+        long[] got = new long[want.size() + 1];
+        int n = 0;
+        try (TraceReader r = TraceReader.open(p, "shapes.lackey", Format.LACKEY)) {
+            // uneven requests, so a request ends mid-buffer too
+            for (int k; (k = r.nextPacked(got, n, Math.min(777, got.length - n))) > 0;) n += k;
+            assertEquals(instructions, r.instructions());
+        }
+        assertEquals(want.size(), n);
+        for (int i = 0; i < n; i++) assertEquals((long) want.get(i), got[i], "access " + i);
+    }
 }
