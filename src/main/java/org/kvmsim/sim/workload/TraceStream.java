@@ -18,7 +18,7 @@ public final class TraceStream implements Accesses {
     private final Path file;
     private final Workload.Trace trace;
     private final long perPass;
-    private ReadAhead reader;
+    private TracePass reader;
     private long passes;
     private long inPass;
     private long taken;
@@ -32,12 +32,11 @@ public final class TraceStream implements Accesses {
 
     /** Reads the whole trace once, streamed: its length, and any malformed line as a {@link TraceException}. */
     public static Count count(Path file, String name, Workload.Trace.Format format) {
-        long[] a = new long[4096];
-        boolean[] w = new boolean[4096];
+        long[] a = new long[1 << 14];
         long n = 0;
         try (TraceReader r = TraceReader.open(file, name, format)) {
             int k;
-            while ((k = r.next(a, w, a.length)) > 0) n += k;
+            while ((k = r.nextPacked(a, a.length)) > 0) n += k;
             return new Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt());
         }
     }
