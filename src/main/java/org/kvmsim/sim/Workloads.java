@@ -60,6 +60,8 @@ final class Workloads {
      * value, a notebook's `reset` starts another). A count depends only on the file's bytes.
      */
     private static final Map<String, TraceStream.Count> TRACE_COUNTS = new ConcurrentHashMap<>();
+    /** Traces this engine replays from memory instead of their files, by path ({@link Engine#holdTrace}). */
+    final Map<Path, TraceStream.Held> held = new HashMap<>();
 
     Workloads(Engine e) {
         this.e = e;
@@ -223,14 +225,15 @@ final class Workloads {
                 for (int i = 0; i < stream.length; i++) {
                     Workload.Trace t = traces.get(i);
                     Path file = Path.of(t.file());
-                    TraceStream.Count c = count(file, t);
+                    TraceStream.Held h = held.get(file);
+                    TraceStream.Count c = h != null ? h.count() : count(file, t);
                     long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
                     if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
                         throw new Engine.SimError(t.written() + ":" + c.maxAddressAt() + ": address 0x"
                                 + Long.toHexString(c.maxAddress()) + " is beyond the guest's " + v.decl.levels()
                                 + "-level page tables (below 0x" + Long.toHexString(top) + ")");
                     }
-                    stream[i] = new TraceStream(file, t, c);
+                    stream[i] = new TraceStream(file, t, c, h);
                 }
                 streams.put(v.decl.name(), stream);
             }
