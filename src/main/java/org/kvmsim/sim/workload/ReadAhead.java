@@ -21,12 +21,15 @@ final class ReadAhead implements TracePass {
     private static final int CHUNK = 1 << 14;
     private static final int DEPTH = 8;
 
-    /** Decoded accesses (packed) and the reader's instruction count after them; or the error in their place. */
-    private record Chunk(long[] packed, int n, long instructions, RuntimeException error) {}
+    /**
+     * Decoded accesses (packed), the reader's instruction count at each and after them all; or the
+     * error in their place.
+     */
+    private record Chunk(long[] packed, long[] fetches, int n, long instructions, RuntimeException error) {}
 
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(DEPTH);
-    /** Emptied chunk arrays, for the decoder to fill again. */
-    private final BlockingQueue<long[]> free = new ArrayBlockingQueue<>(DEPTH + 2);
+    /** Emptied chunk arrays (accesses, fetches), for the decoder to fill again. */
+    private final BlockingQueue<long[][]> free = new ArrayBlockingQueue<>(DEPTH + 2);
     private final AtomicBoolean closed = new AtomicBoolean();
     private Chunk cur;
     private int pos;
@@ -43,19 +46,19 @@ final class ReadAhead implements TracePass {
         t.start();
     }
 
-    private record Decoder(TraceReader reader, BlockingQueue<Chunk> queue, BlockingQueue<long[]> free,
+    private record Decoder(TraceReader reader, BlockingQueue<Chunk> queue, BlockingQueue<long[][]> free,
                            AtomicBoolean closed, WeakReference<ReadAhead> owner) {
         void run() {
             try (reader) {
                 while (live()) {
-                    long[] a = free.poll();
-                    if (a == null) a = new long[CHUNK];
-                    int n = reader.nextPacked(a, CHUNK);
-                    put(new Chunk(a, n, reader.instructions(), null));
+                    long[][] a = free.poll();
+                    if (a == null) a = new long[][] {new long[CHUNK], new long[CHUNK]};
+                    int n = reader.nextPacked(a[0], a[1], 0, CHUNK);
+                    put(new Chunk(a[0], a[1], n, reader.instructions(), null));
                     if (n == 0) return;
                 }
             } catch (RuntimeException e) {
-                put(new Chunk(null, 0, 0, e));
+                put(new Chunk(null, null, 0, 0, e));
             }
         }
 
@@ -80,12 +83,13 @@ final class ReadAhead implements TracePass {
         int k = 0;
         while (k < n && !ended) {
             if (cur == null || pos == cur.n()) {
-                if (cur != null && cur.packed() != null) free.offer(cur.packed());
+                if (cur != null && cur.packed() != null) free.offer(new long[][] {cur.packed(), cur.fetches()});
                 cur = take();
                 pos = 0;
                 if (cur.error() != null) throw cur.error();
-                instructions = cur.instructions();
                 if (cur.n() == 0) {
+                    // the end of the pass: its fetches after its last access count too
+                    instructions = cur.instructions();
                     ended = true;
                     break;
                 }
@@ -99,6 +103,7 @@ final class ReadAhead implements TracePass {
             }
             pos += m;
             k += m;
+            instructions = cur.fetches()[pos - 1];
         }
         return k;
     }
@@ -113,8 +118,8 @@ final class ReadAhead implements TracePass {
     }
 
     /**
-     * Instruction fetches up to the end of the chunk being taken (the reader counts a chunk's
-     * fetches as it decodes them): at the end of a pass, all of the pass's.
+     * Instruction fetches up to the last access handed out (those between it and the next are
+     * the next access's); at the end of the pass, all of the pass's.
      */
     @Override
     public long instructions() {

@@ -104,6 +104,8 @@ public final class TraceReader implements Closeable {
     private long maxAddressAt;
     /** Accesses decoded from the current champsim record and not yet handed out. */
     private final long[] pending = new long[6];
+    /** Where the call under way records each access's instruction fetches so far, or null. */
+    private long[] fetches;
     private int pendingAt;
     private int pendingLen;
 
@@ -187,6 +189,16 @@ public final class TraceReader implements Closeable {
 
     /** As {@link #nextPacked(long[], int)}, into {@code out[at..at+n)}. */
     public int nextPacked(long[] out, int at, int n) {
+        return nextPacked(out, null, at, n);
+    }
+
+    /**
+     * As {@link #nextPacked(long[], int, int)}, and when {@code fetches} is not null, for each
+     * access the instruction fetches read up to it ({@link #instructions} then), so that a replay
+     * cut anywhere knows the fetches among what it replayed.
+     */
+    public int nextPacked(long[] out, long[] fetches, int at, int n) {
+        this.fetches = fetches;
         try {
             return (format == Workload.Trace.Format.CHAMPSIM ? nextChampsim(out, at, at + n) : nextLackey(out, at, at + n)) - at;
         } catch (IOException x) {
@@ -273,12 +285,16 @@ public final class TraceReader implements Closeable {
                     maxAddress = addr;
                     maxAddressAt = unit;
                 }
+                if (fetches != null) fetches[k] = instructions;
                 out[k++] = kind == 'L' ? addr : addr | WRITE;
                 continue;
             }
             int r = lackeyLine();
             if (r == END) break;
-            if (r == ACCESS) out[k++] = lineAccess;
+            if (r == ACCESS) {
+                if (fetches != null) fetches[k] = instructions;
+                out[k++] = lineAccess;
+            }
         }
         return k;
     }
@@ -364,6 +380,7 @@ public final class TraceReader implements Closeable {
     private int nextChampsim(long[] out, int k, int n) throws IOException {
         while (k < n) {
             if (pendingAt < pendingLen) {
+                if (fetches != null) fetches[k] = instructions;
                 out[k++] = pending[pendingAt++];
                 continue;
             }

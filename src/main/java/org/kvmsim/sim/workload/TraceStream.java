@@ -25,6 +25,8 @@ public final class TraceStream implements Accesses {
     private final Path file;
     private final Workload.Trace trace;
     private final long perPass;
+    /** The whole file's accesses and instruction fetches, as counted before the first run. */
+    private final Count count;
     private final Held held;
     private TracePass reader;
     private long passes;
@@ -41,6 +43,7 @@ public final class TraceStream implements Accesses {
         this.file = file;
         this.trace = trace;
         this.held = held;
+        this.count = count;
         this.perPass = Math.min(trace.limit() > 0 ? trace.limit() : Long.MAX_VALUE, count.accesses());
     }
 
@@ -62,7 +65,10 @@ public final class TraceStream implements Accesses {
         }
     }
 
-    /** A pass over a held trace: its accesses in order; its instruction fetches all at its end. */
+    /**
+     * A pass over a held trace: its accesses in order. Its instruction fetches are not held: a
+     * whole pass counts the file's (see {@link #instructions}), a pass cut short none.
+     */
     private static final class HeldPass implements TracePass {
         private final Held held;
         private int pos;
@@ -85,7 +91,7 @@ public final class TraceStream implements Accesses {
 
         @Override
         public long instructions() {
-            return pos == held.packed().length ? held.count().instructions() : 0;
+            return 0;
         }
 
         @Override
@@ -108,9 +114,23 @@ public final class TraceStream implements Accesses {
         return perPass * trace.repeat() - taken;
     }
 
-    /** Instruction fetches passed over so far. */
+    /** Accesses this stream gave so far. */
+    public long taken() {
+        return taken;
+    }
+
+    /**
+     * Instruction fetches among the accesses given so far: those read up to the last of them,
+     * and a whole pass's (those after its last access too) once a pass that takes the whole file
+     * is done. Counted, never simulated: kvmsim has no instruction TLB.
+     */
     public long instructions() {
-        return instructions + (reader == null ? 0 : reader.instructions());
+        return instructions + (reader == null ? 0 : passFetches());
+    }
+
+    /** The fetches of the pass under way, up to where it is. */
+    private long passFetches() {
+        return inPass == perPass && perPass == count.accesses() ? count.instructions() : reader.instructions();
     }
 
     @Override
@@ -119,7 +139,7 @@ public final class TraceStream implements Accesses {
         while (k < n) {
             if (reader == null || inPass == perPass) {
                 if (reader != null) {
-                    instructions += reader.instructions();
+                    instructions += passFetches();
                     reader.close();
                     passes++;
                 }
@@ -138,7 +158,7 @@ public final class TraceStream implements Accesses {
             taken += got;
         }
         if (left() == 0) {
-            instructions += reader.instructions();
+            instructions += passFetches();
             reader.close();
             reader = null;
             passes = trace.repeat();
