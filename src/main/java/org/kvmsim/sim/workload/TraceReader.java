@@ -32,6 +32,15 @@ import org.tukaani.xz.XZInputStream;
  * is_branch; u8 branch_taken; u8 dst_regs[2]; u8 src_regs[4]; u64 dst_mem[2]; u64 src_mem[4]}:
  * each record an instruction, its non-zero src_mem reads then its non-zero dst_mem writes (the
  * order ChampSim issues loads and stores).</li>
+ * <li>drmemtrace: DynamoRIO drmemtrace's final trace format (what raw2trace writes and its
+ * analysers read), packed 12-byte little-endian records {u16 type; u16 size; u64 addr}
+ * (trace_entry_t in clients/drcachesim/common/trace_entry.h, 64-bit), the first a
+ * TRACE_TYPE_HEADER. TRACE_TYPE_READ is a read, TRACE_TYPE_WRITE a write; the instruction
+ * fetches (type_is_instr: TRACE_TYPE_INSTR through _RETURN, _SYSENTER, _TAKEN_JUMP,
+ * _UNTAKEN_JUMP; and TRACE_TYPE_INSTR_MAYBE_FETCH) count one each, an INSTR_BUNDLE its size;
+ * INSTR_NO_FETCH, prefetches (which never fault), flushes, markers, encodings, thread and pid
+ * records are passed over; TRACE_TYPE_FOOTER ends the trace. A file's threads are replayed as
+ * the one stream they are interleaved in (one file per thread replays them on vCPUs).</li>
  * </ul>
  * An access's size is not used: an access that straddles a page boundary counts on its first page.
  */
@@ -200,7 +209,11 @@ public final class TraceReader implements Closeable {
     public int nextPacked(long[] out, long[] fetches, int at, int n) {
         this.fetches = fetches;
         try {
-            return (format == Workload.Trace.Format.CHAMPSIM ? nextChampsim(out, at, at + n) : nextLackey(out, at, at + n)) - at;
+            return (switch (format) {
+                case CHAMPSIM -> nextChampsim(out, at, at + n);
+                case DRMEMTRACE -> nextDrmemtrace(out, at, at + n);
+                case LACKEY -> nextLackey(out, at, at + n);
+            }) - at;
         } catch (IOException x) {
             throw new TraceException(name + ":" + unit + ": cannot read it: " + message(x));
         }
@@ -401,6 +414,67 @@ public final class TraceReader implements Closeable {
             for (int i = 0; i < 4; i++) pend(le64(pos + 32 + 8 * i), false);
             for (int i = 0; i < 2; i++) pend(le64(pos + 16 + 8 * i), true);
             pos += RECORD;
+        }
+        return k;
+    }
+
+    /** drmemtrace's trace_entry_t: u16 type, u16 size, u64 addr, packed (trace_entry.h). */
+    private static final int DR_ENTRY = 12;
+    // trace_type_t values (trace_entry.h, DynamoRIO 10.x; the enum's comments pin INSTR at 10,
+    // DATA_FLUSH at 20, INSTR_MAYBE_FETCH at 30)
+    private static final int DR_READ = 0;
+    private static final int DR_WRITE = 1;
+    private static final int DR_INSTR = 10;
+    private static final int DR_INSTR_RETURN = 16;
+    private static final int DR_INSTR_BUNDLE = 17;
+    private static final int DR_HEADER = 25;
+    private static final int DR_FOOTER = 26;
+    private static final int DR_INSTR_MAYBE_FETCH = 30;
+    private static final int DR_INSTR_SYSENTER = 31;
+    private static final int DR_INSTR_TAKEN_JUMP = 48;
+    private static final int DR_INSTR_UNTAKEN_JUMP = 49;
+    /** Whether TRACE_TYPE_FOOTER was read: nothing after it is the trace. */
+    private boolean footer;
+
+    private int nextDrmemtrace(long[] out, int k, int n) throws IOException {
+        while (k < n && !footer) {
+            if (end - pos < DR_ENTRY) {
+                fill();
+                if (end - pos == 0) break;
+                if (end - pos < DR_ENTRY) {
+                    if (eof) throw new TraceException(name + ": record " + (unit + 1) + " is cut short (" + (end - pos)
+                            + " of " + DR_ENTRY + " bytes): not a drmemtrace trace_entry_t file, or truncated");
+                    continue;
+                }
+            }
+            unit++;
+            int type = (buf[pos] & 0xff) | (buf[pos + 1] & 0xff) << 8;
+            int size = (buf[pos + 2] & 0xff) | (buf[pos + 3] & 0xff) << 8;
+            long addr = le64(pos + 4);
+            pos += DR_ENTRY;
+            if (unit == 1 && type != DR_HEADER) {
+                throw new TraceException(name + ": record 1 has type " + type + ", not TRACE_TYPE_HEADER (" + DR_HEADER
+                        + "): not a drmemtrace trace_entry_t file (an offline raw file must go through raw2trace first)");
+            }
+            if (type == DR_READ || type == DR_WRITE) {
+                if (Long.compareUnsigned(addr, maxAddress) > 0) {
+                    maxAddress = addr;
+                    maxAddressAt = unit;
+                }
+                if (fetches != null) fetches[k] = instructions;
+                out[k++] = type == DR_WRITE ? addr | WRITE : addr;
+            } else if (type >= DR_INSTR && type <= DR_INSTR_RETURN || type == DR_INSTR_SYSENTER
+                    || type == DR_INSTR_TAKEN_JUMP || type == DR_INSTR_UNTAKEN_JUMP || type == DR_INSTR_MAYBE_FETCH) {
+                instructions++;
+            } else if (type == DR_INSTR_BUNDLE) {
+                instructions += size;
+            } else if (type == DR_FOOTER) {
+                footer = true;
+            } else if (type > DR_INSTR_UNTAKEN_JUMP) {
+                throw new TraceException(name + ": record " + unit + " has type " + type + ", which trace_entry.h does not"
+                        + " define (0 to " + DR_INSTR_UNTAKEN_JUMP + ")");
+            }
+            // else: a prefetch, flush, marker, encoding, thread, pid or header: not an access
         }
         return k;
     }

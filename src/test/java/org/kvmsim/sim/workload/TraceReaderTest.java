@@ -160,4 +160,57 @@ class TraceReaderTest {
         assertEquals(want.size(), n);
         for (int i = 0; i < n; i++) assertEquals((long) want.get(i), got[i], "access " + i);
     }
+
+    /** The committed hand-made drmemtrace (src/test/resources/traces/README.md says what each record is). */
+    private static Path handDrmemtrace() {
+        return Path.of("src/test/resources/traces/hand.drmemtrace");
+    }
+
+    @Test
+    void drmemtraceReadsAndWritesAreAccessesAndInstructionFetchesAreCountedApart() {
+        long[] a = new long[8];
+        try (TraceReader r = TraceReader.open(handDrmemtrace(), "hand.drmemtrace", Format.DRMEMTRACE)) {
+            assertEquals(3, r.nextPacked(a, 8));
+            assertArrayEquals(new long[] {0x7f0000000000L, 0x7f0000001008L | TraceReader.WRITE, 0x7f0000002010L},
+                    Arrays.copyOf(a, 3));
+            assertEquals(0, r.nextPacked(a, 8));
+            // INSTR, a bundle of 2, DIRECT_CALL, TAKEN_JUMP, UNTAKEN_JUMP; not INSTR_NO_FETCH
+            assertEquals(6, r.instructions());
+            // the read after the footer is not the trace
+            assertEquals(0x7f0000002010L, r.maxAddress());
+            assertEquals(14, r.maxAddressAt());
+        }
+    }
+
+    /** A drmemtrace file of {@code records} {type, size, addr}. */
+    private Path drmemtrace(String name, long[]... records) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(12 * records.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long[] r : records) b.putShort((short) r[0]).putShort((short) r[1]).putLong(r[2]);
+        Path p = dir.resolve(name);
+        Files.write(p, b.array());
+        return p;
+    }
+
+    @Test
+    void aDrmemtraceThatIsNotOneIsNamedByRecord() throws IOException {
+        Path noHeader = drmemtrace("raw.drmemtrace", new long[] {0, 8, 0x1000});
+        Path unknown = drmemtrace("new.drmemtrace", new long[] {25, 0, 5}, new long[] {50, 0, 0});
+        Path cut = dir.resolve("cut.drmemtrace");
+        Files.write(cut, Arrays.copyOf(Files.readAllBytes(handDrmemtrace()), 12 * 3 + 5));
+        assertEquals("raw.drmemtrace: record 1 has type 0, not TRACE_TYPE_HEADER (25): not a drmemtrace trace_entry_t file"
+                + " (an offline raw file must go through raw2trace first)", decodeError(noHeader));
+        assertEquals("new.drmemtrace: record 2 has type 50, which trace_entry.h does not define (0 to 49)", decodeError(unknown));
+        assertEquals("cut.drmemtrace: record 4 is cut short (5 of 12 bytes): not a drmemtrace trace_entry_t file, or truncated",
+                decodeError(cut));
+    }
+
+    private static String decodeError(Path p) {
+        try (TraceReader r = TraceReader.open(p, p.getFileName().toString(), Format.DRMEMTRACE)) {
+            return assertThrows(TraceException.class, () -> {
+                while (r.nextPacked(new long[16], 16) > 0) {
+                    // to the end or the error
+                }
+            }).getMessage();
+        }
+    }
 }

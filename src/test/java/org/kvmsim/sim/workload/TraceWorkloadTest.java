@@ -187,6 +187,19 @@ class TraceWorkloadTest {
     }
 
     @Test
+    void aDrmemtraceReplaysItsReadsAndWritesAndCountsItsFetches() throws IOException {
+        Files.copy(Path.of("src/test/resources/traces/hand.drmemtrace"), dir.resolve("hand.drmemtrace"));
+        String script = VMS + "workload w on ept { trace = \"hand.drmemtrace\"; format = drmemtrace }\n"
+                + "run 1 s\nshow workloads\n";
+        assertEquals(List.of("w ept 3 6 0"), workloadRows(script));
+        // the same accesses as a lackey trace give the same counters
+        write("same.lackey", ("I  00401000,3\n L 7f0000000000,8\n S 7f0000001008,8\n L 7f0000002010,4\n")
+                .getBytes(StandardCharsets.US_ASCII), "plain");
+        assertEquals(shown(VMS + "workload w on ept, shadow { trace = \"same.lackey\" }\nrun 1 s\nshow mmu\n"),
+                shown(VMS + "workload w on ept, shadow { trace = \"hand.drmemtrace\"; format = drmemtrace }\nrun 1 s\nshow mmu\n"));
+    }
+
+    @Test
     void aMalformedLineIsNamedByFileAndLine() throws IOException {
         write("bad.lackey.gz", " L 7f0000000000,8\nI  401000,3\n X 12,4\n".getBytes(StandardCharsets.US_ASCII), "gz");
         String e = errors(VMS + "workload w on ept { trace = \"bad.lackey.gz\" }\nrun 1 s\n");
