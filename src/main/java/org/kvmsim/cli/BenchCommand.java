@@ -30,7 +30,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--scale", description = "the large-scale variant (ksm: 256 VMs of 4 GiB)")
     boolean scale;
 
-    @Option(names = "--trace", paramLabel = "FILE", description = "trace: the lackey trace to replay (default: traces/sort.lackey.xz beside the build)")
+    @Option(names = "--trace", paramLabel = "FILE", description = "trace: the lackey trace to replay (default: traces/sort.lackey.zst beside the build)")
     java.nio.file.Path trace;
 
     @Spec
@@ -56,11 +56,11 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** traces/sort.lackey.xz of the checkout the jar was built in (target/kvmsim.jar), else of the working directory. */
+    /** traces/sort.lackey.zst of the checkout the jar was built in (target/kvmsim.jar), else of the working directory. */
     private static java.nio.file.Path shippedTrace() throws java.net.URISyntaxException {
         java.nio.file.Path jar = java.nio.file.Path.of(BenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         java.nio.file.Path top = jar.toAbsolutePath().getParent().getParent();
-        java.nio.file.Path t = top.resolve("traces/sort.lackey.xz");
-        return java.nio.file.Files.isRegularFile(t) ? t : java.nio.file.Path.of("traces/sort.lackey.xz");
+        java.nio.file.Path t = top.resolve("traces/sort.lackey.zst");
+        return java.nio.file.Files.isRegularFile(t) ? t : java.nio.file.Path.of("traces/sort.lackey.zst");
     }
 }

@@ -250,8 +250,9 @@ public final class Schema {
                     + " in the VM's default address space, one thread on vCPU 0; a list of files is a multi-threaded"
                     + " program, thread i replaying file i on vCPU i mod vcpus; each run takes `accesses` of it (split over"
                     + " the threads in proportion to what each has left), or all that is left", null),
-            choice("format", "lackey", "the trace's format: lackey (valgrind --tool=lackey --trace-mem=yes) or champsim"
-                    + " (ChampSim's 64-byte input_instr records)", null, "lackey", "champsim"),
+            choice("format", "lackey", "the trace's format: lackey (valgrind --tool=lackey --trace-mem=yes), champsim"
+                    + " (ChampSim's 64-byte input_instr records) or drmemtrace (DynamoRIO drmemtrace's 12-byte"
+                    + " trace_entry_t records, after raw2trace)", null, "lackey", "champsim", "drmemtrace"),
             count("limit", 1, Long.MAX_VALUE, "the whole trace", "accesses taken from the start of the trace in each pass", null),
             count("repeat", 1, Long.MAX_VALUE, "1", "passes over the trace (each from its start)", null));
 

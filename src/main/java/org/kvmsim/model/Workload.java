@@ -18,7 +18,7 @@ public record Workload(String name, List<Target> targets, Pattern pattern, long 
      * all) and {@code repeat} passes.
      */
     public record Trace(String file, String written, Format format, long limit, long repeat) {
-        public enum Format { LACKEY, CHAMPSIM }
+        public enum Format { LACKEY, CHAMPSIM, DRMEMTRACE }
     }
 
     /** {@code pagetable} is null for the VM's default address space. */

@@ -22,7 +22,7 @@ public final class Queries {
     private static final Queries ALL = new Queries(List.of(new VmsQuery(), new TranslateQuery(), new WalkQuery(),
             new MmuQuery(), new MmuByVcpuQuery(), new CpusQuery(), new KsmQuery(), new KsmHistoryQuery(), new KsmByVmQuery(), new MeminfoQuery(),
             new KhugepagedQuery(),
-            new HugepagesQuery(), new PagetableQuery(), new PagetablesQuery(), new EventsQuery()));
+            new HugepagesQuery(), new PagetableQuery(), new PagetablesQuery(), new WorkloadsQuery(), new EventsQuery()));
 
     private final List<Query<?>> queries;
     private final Map<Class<?>, Query<?>> byArgs = new HashMap<>();

@@ -58,6 +58,31 @@ public final class Tables {
         }
     }
 
+    /** `show workloads`: one row per workload and target. */
+    public static final class WorkloadsTable {
+        private final StringColumn workload = StringColumn.create("workload");
+        private final StringColumn vm = StringColumn.create("vm");
+        private final StringColumn source = StringColumn.create("source");
+        private final LongColumn accesses = LongColumn.create("accesses");
+        private final LongColumn fetches = LongColumn.create("instruction_fetches");
+        private final LongColumn left = LongColumn.create("accesses_left");
+
+        /** {@code accessesLeft} null: not known yet (a trace not counted before its first run). */
+        public void add(String name, String target, String from, long made, long instructionFetches, Long accessesLeft) {
+            workload.append(name);
+            vm.append(target);
+            source.append(from);
+            accesses.append(made);
+            fetches.append(instructionFetches);
+            if (accessesLeft == null) left.appendMissing();
+            else left.append(accessesLeft);
+        }
+
+        public Table table() {
+            return Table.create("workloads", workload, vm, source, accesses, fetches, left);
+        }
+    }
+
     /** The counter columns of `show ksm` and `show ksm history`, named exactly as the sysfs files. */
     private static LongColumn[] counterColumns() {
         LongColumn[] cols = new LongColumn[KsmSysfs.COUNTERS.size()];

@@ -90,6 +90,11 @@ public final class Session {
         return seed;
     }
 
+    /** The engine now simulating (a `reset` replaces it): for benchmarks in this package. */
+    Engine engine() {
+        return engine;
+    }
+
     /** Where `export` and relative file names go (null: the working directory). */
     public void outDir(Path dir) {
         this.outDir = dir;

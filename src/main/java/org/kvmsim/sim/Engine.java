@@ -130,6 +130,14 @@ public final class Engine {
         this.scratch = scratch;
     }
 
+    /**
+     * Replays {@code held} wherever a workload names the trace at {@code file} (as written, made
+     * absolute by the checker): `kvmsim bench trace` times the same accesses without decoding them.
+     */
+    public void holdTrace(java.nio.file.Path file, org.kvmsim.sim.workload.TraceStream.Held held) {
+        workloads.held.put(file, held);
+    }
+
     public long now() {
         return now;
     }

@@ -57,6 +57,11 @@ final class EngineView implements SimView {
         return v == null ? null : new Vm_(v);
     }
 
+    @Override
+    public org.kvmsim.sim.view.WorkloadStats workload(org.kvmsim.model.Workload w, org.kvmsim.model.Workload.Target target) {
+        return e.workloads.stats(w, target);
+    }
+
     private final class Host_ implements HostView {
         private final HostState h;
 

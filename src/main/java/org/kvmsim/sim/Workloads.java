@@ -17,6 +17,7 @@ import org.kvmsim.sim.mmu.Mmu;
 import org.kvmsim.sim.workload.AccessStream;
 import org.kvmsim.sim.workload.Accesses;
 import org.kvmsim.sim.workload.TraceException;
+import org.kvmsim.sim.view.WorkloadStats;
 import org.kvmsim.sim.workload.TraceStream;
 
 /**
@@ -60,6 +61,10 @@ final class Workloads {
      * value, a notebook's `reset` starts another). A count depends only on the file's bytes.
      */
     private static final Map<String, TraceStream.Count> TRACE_COUNTS = new ConcurrentHashMap<>();
+    /** Per synthetic workload declaration and target ("vm" or "vm.pagetable"): its run. */
+    private final Map<Workload, Map<String, Run>> syntheticRuns = new IdentityHashMap<>();
+    /** Traces this engine replays from memory instead of their files, by path ({@link Engine#holdTrace}). */
+    final Map<Path, TraceStream.Held> held = new HashMap<>();
 
     Workloads(Engine e) {
         this.e = e;
@@ -119,6 +124,8 @@ final class Workloads {
         final int vcpu;
         final Accesses stream;
         final long perSlice;
+        /** Accesses it was given for its run. */
+        final long accesses;
         long remaining;
         /** Accesses of the current window not made yet. */
         long sliceLeft;
@@ -141,6 +148,7 @@ final class Workloads {
             this.run = run;
             this.vcpu = vcpu;
             this.stream = stream;
+            this.accesses = accesses;
             this.remaining = accesses;
             this.perSlice = accesses / slices + (accesses % slices == 0 ? 0 : 1);
         }
@@ -199,10 +207,35 @@ final class Workloads {
                             new AccessStream(w.pattern(), bytes, w.writesPct(), seed + i * THREAD_SEED), accesses, slices);
                     if (accesses > 0) v.busy(vcpu, +1);
                 }
+                syntheticRuns.computeIfAbsent(w, k -> new HashMap<>()).put(target.toString(), run);
                 long step = duration / slices;
                 e.schedule(e.now + Math.max(1, step / 2), new SliceTimer(run, step));
             }
         }
+    }
+
+    /** What {@code w} did on {@code target} so far (see {@link WorkloadStats}); null if never scheduled there. */
+    WorkloadStats stats(Workload w, Workload.Target target) {
+        if (!w.traces().isEmpty()) {
+            Map<String, TraceStream[]> byVm = traceStreams.get(w);
+            TraceStream[] streams = byVm == null || target.pagetable() != null ? null : byVm.get(target.vm());
+            if (streams == null) return null;
+            long made = 0;
+            long fetches = 0;
+            long left = 0;
+            for (TraceStream t : streams) {
+                made += t.taken();
+                fetches += t.instructions();
+                left += t.left();
+            }
+            return new WorkloadStats(made, fetches, left);
+        }
+        Map<String, Run> runs = syntheticRuns.get(w);
+        Run run = runs == null ? null : runs.get(target.toString());
+        if (run == null) return null;
+        long made = 0;
+        for (GuestThread g : run.threads) made += g.accesses - g.remaining;
+        return new WorkloadStats(made, 0, run.remaining());
     }
 
     /**
@@ -223,14 +256,15 @@ final class Workloads {
                 for (int i = 0; i < stream.length; i++) {
                     Workload.Trace t = traces.get(i);
                     Path file = Path.of(t.file());
-                    TraceStream.Count c = count(file, t);
+                    TraceStream.Held h = held.get(file);
+                    TraceStream.Count c = h != null ? h.count() : count(file, t);
                     long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
                     if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
                         throw new Engine.SimError(t.written() + ":" + c.maxAddressAt() + ": address 0x"
                                 + Long.toHexString(c.maxAddress()) + " is beyond the guest's " + v.decl.levels()
                                 + "-level page tables (below 0x" + Long.toHexString(top) + ")");
                     }
-                    stream[i] = new TraceStream(file, t, c);
+                    stream[i] = new TraceStream(file, t, c, h);
                 }
                 streams.put(v.decl.name(), stream);
             }

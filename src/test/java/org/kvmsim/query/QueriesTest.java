@@ -20,7 +20,7 @@ class QueriesTest {
     @Test
     void targetsAreTheFirstWordsInHelpOrder() {
         assertEquals(List.of("vms", "translate", "walk", "mmu", "cpus", "ksm", "meminfo", "khugepaged", "hugepages",
-                "pagetable", "pagetables", "events"), Queries.all().targets());
+                "pagetable", "pagetables", "workloads", "events"), Queries.all().targets());
     }
 
     @Test

@@ -20,4 +20,10 @@ public interface SimView {
 
     /** A declared VM's state; null for an unknown name. */
     VmView vm(String name);
+
+    /**
+     * What workload {@code w} (as declared) did on {@code target} so far; null when it has not
+     * been scheduled there (its VM was not running at a run since it was declared).
+     */
+    WorkloadStats workload(org.kvmsim.model.Workload w, org.kvmsim.model.Workload.Target target);
 }

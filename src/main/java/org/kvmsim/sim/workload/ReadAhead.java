@@ -1,6 +1,5 @@
 package org.kvmsim.sim.workload;
 
-import java.io.Closeable;
 import java.lang.ref.WeakReference;
 import java.nio.file.Path;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -12,18 +11,25 @@ import org.kvmsim.model.Workload;
 /**
  * A {@link TraceReader} decoded ahead on a thread of its own, so that decompressing and parsing a
  * trace overlaps the simulation of the accesses already decoded instead of adding to it. The
- * accesses and their order are exactly the reader's: the decoding thread hands over chunks in
- * order through a small bounded queue, each with the instruction-fetch count at its end, and an
- * error (a line malformed since the count before the run) as the chunk after the last good one.
+ * accesses and their order are exactly the reader's: the decoding thread hands over chunks of
+ * packed accesses ({@link TraceReader#nextPacked}) in order through a small bounded queue, each
+ * with the instruction-fetch count at its end, and an error (a line malformed since the count
+ * before the run) as the chunk after the last good one. Chunks the consumer has emptied go back
+ * to the decoder through a second queue, so a replay allocates DEPTH + 2 arrays, not one per chunk.
  */
-final class ReadAhead implements Closeable {
+final class ReadAhead implements TracePass {
     private static final int CHUNK = 1 << 14;
     private static final int DEPTH = 8;
 
-    /** Decoded accesses and the reader's instruction count after them; or the error in their place. */
-    private record Chunk(long[] addrs, boolean[] writes, int n, long instructions, RuntimeException error) {}
+    /**
+     * Decoded accesses (packed), the reader's instruction count at each and after them all; or the
+     * error in their place.
+     */
+    private record Chunk(long[] packed, long[] fetches, int n, long instructions, RuntimeException error) {}
 
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(DEPTH);
+    /** Emptied chunk arrays (accesses, fetches), for the decoder to fill again. */
+    private final BlockingQueue<long[][]> free = new ArrayBlockingQueue<>(DEPTH + 2);
     private final AtomicBoolean closed = new AtomicBoolean();
     private Chunk cur;
     private int pos;
@@ -34,21 +40,21 @@ final class ReadAhead implements Closeable {
         TraceReader reader = TraceReader.open(file, name, format);
         // the decoder holds its owner weakly: a stream dropped unclosed (its VM stopped, its
         // session reset) lets its decoder end too
-        Decoder d = new Decoder(reader, queue, closed, new WeakReference<>(this));
+        Decoder d = new Decoder(reader, queue, free, closed, new WeakReference<>(this));
         Thread t = new Thread(d::run, "kvmsim-trace");
         t.setDaemon(true);
         t.start();
     }
 
-    private record Decoder(TraceReader reader, BlockingQueue<Chunk> queue, AtomicBoolean closed,
-                           WeakReference<ReadAhead> owner) {
+    private record Decoder(TraceReader reader, BlockingQueue<Chunk> queue, BlockingQueue<long[][]> free,
+                           AtomicBoolean closed, WeakReference<ReadAhead> owner) {
         void run() {
             try (reader) {
                 while (live()) {
-                    long[] a = new long[CHUNK];
-                    boolean[] w = new boolean[CHUNK];
-                    int n = reader.next(a, w, CHUNK);
-                    put(new Chunk(a, w, n, reader.instructions(), null));
+                    long[][] a = free.poll();
+                    if (a == null) a = new long[][] {new long[CHUNK], new long[CHUNK]};
+                    int n = reader.nextPacked(a[0], a[1], 0, CHUNK);
+                    put(new Chunk(a[0], a[1], n, reader.instructions(), null));
                     if (n == 0) return;
                 }
             } catch (RuntimeException e) {
@@ -72,24 +78,32 @@ final class ReadAhead implements Closeable {
     }
 
     /** As {@link TraceReader#next}: up to {@code n} accesses into the arrays; fewer only at the end. */
-    int next(long[] addrs, boolean[] writes, int n) {
+    @Override
+    public int next(long[] addrs, boolean[] writes, int n) {
         int k = 0;
         while (k < n && !ended) {
             if (cur == null || pos == cur.n()) {
+                if (cur != null && cur.packed() != null) free.offer(new long[][] {cur.packed(), cur.fetches()});
                 cur = take();
                 pos = 0;
                 if (cur.error() != null) throw cur.error();
-                instructions = cur.instructions();
                 if (cur.n() == 0) {
+                    // the end of the pass: its fetches after its last access count too
+                    instructions = cur.instructions();
                     ended = true;
                     break;
                 }
             }
             int m = Math.min(n - k, cur.n() - pos);
-            System.arraycopy(cur.addrs(), pos, addrs, k, m);
-            System.arraycopy(cur.writes(), pos, writes, k, m);
+            long[] packed = cur.packed();
+            for (int i = 0; i < m; i++) {
+                long a = packed[pos + i];
+                addrs[k + i] = a & ~TraceReader.WRITE;
+                writes[k + i] = a < 0;
+            }
             pos += m;
             k += m;
+            instructions = cur.fetches()[pos - 1];
         }
         return k;
     }
@@ -104,10 +118,11 @@ final class ReadAhead implements Closeable {
     }
 
     /**
-     * Instruction fetches up to the end of the chunk being taken (the reader counts a chunk's
-     * fetches as it decodes them): at the end of a pass, all of the pass's.
+     * Instruction fetches up to the last access handed out (those between it and the next are
+     * the next access's); at the end of the pass, all of the pass's.
      */
-    long instructions() {
+    @Override
+    public long instructions() {
         return instructions;
     }
 

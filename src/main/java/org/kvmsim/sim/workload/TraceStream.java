@@ -15,29 +15,96 @@ public final class TraceStream implements Accesses {
     /** What one streamed pass over a trace found: its accesses, instruction fetches, highest address and its line. */
     public record Count(long accesses, long instructions, long maxAddress, long maxAddressAt) {}
 
+    /**
+     * A trace decoded whole into memory, packed as {@link TraceReader#nextPacked} gives it: what
+     * `kvmsim bench trace` replays to time the same accesses without their decoding. Not for
+     * scripts: a trace is never held whole otherwise.
+     */
+    public record Held(long[] packed, Count count) {}
+
     private final Path file;
     private final Workload.Trace trace;
     private final long perPass;
-    private ReadAhead reader;
+    /** The whole file's accesses and instruction fetches, as counted before the first run. */
+    private final Count count;
+    private final Held held;
+    private TracePass reader;
     private long passes;
     private long inPass;
     private long taken;
     private long instructions;
 
     public TraceStream(Path file, Workload.Trace trace, Count count) {
+        this(file, trace, count, null);
+    }
+
+    /** A stream whose passes replay {@code held} (when not null) instead of decoding {@code file}. */
+    public TraceStream(Path file, Workload.Trace trace, Count count, Held held) {
         this.file = file;
         this.trace = trace;
+        this.held = held;
+        this.count = count;
         this.perPass = Math.min(trace.limit() > 0 ? trace.limit() : Long.MAX_VALUE, count.accesses());
+    }
+
+    /** Decodes the whole trace into memory (see {@link Held}). */
+    public static Held hold(Path file, String name, Workload.Trace.Format format) {
+        long[] all = new long[1 << 16];
+        long n = 0;
+        try (TraceReader r = TraceReader.open(file, name, format)) {
+            int k;
+            while ((k = r.nextPacked(all, (int) n, all.length - (int) n)) > 0) {
+                n += k;
+                if (n == all.length) {
+                    if (all.length == Integer.MAX_VALUE - 8) throw new TraceException(name + ": too long to hold in memory");
+                    all = java.util.Arrays.copyOf(all, (int) Math.min(Integer.MAX_VALUE - 8, 2L * all.length));
+                }
+            }
+            return new Held(java.util.Arrays.copyOf(all, (int) n),
+                    new Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt()));
+        }
+    }
+
+    /**
+     * A pass over a held trace: its accesses in order. Its instruction fetches are not held: a
+     * whole pass counts the file's (see {@link #instructions}), a pass cut short none.
+     */
+    private static final class HeldPass implements TracePass {
+        private final Held held;
+        private int pos;
+
+        HeldPass(Held held) {
+            this.held = held;
+        }
+
+        @Override
+        public int next(long[] addrs, boolean[] writes, int n) {
+            int m = Math.min(n, held.packed().length - pos);
+            for (int i = 0; i < m; i++) {
+                long a = held.packed()[pos + i];
+                addrs[i] = a & ~TraceReader.WRITE;
+                writes[i] = a < 0;
+            }
+            pos += m;
+            return m;
+        }
+
+        @Override
+        public long instructions() {
+            return 0;
+        }
+
+        @Override
+        public void close() {}
     }
 
     /** Reads the whole trace once, streamed: its length, and any malformed line as a {@link TraceException}. */
     public static Count count(Path file, String name, Workload.Trace.Format format) {
-        long[] a = new long[4096];
-        boolean[] w = new boolean[4096];
+        long[] a = new long[1 << 14];
         long n = 0;
         try (TraceReader r = TraceReader.open(file, name, format)) {
             int k;
-            while ((k = r.next(a, w, a.length)) > 0) n += k;
+            while ((k = r.nextPacked(a, a.length)) > 0) n += k;
             return new Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt());
         }
     }
@@ -47,9 +114,23 @@ public final class TraceStream implements Accesses {
         return perPass * trace.repeat() - taken;
     }
 
-    /** Instruction fetches passed over so far. */
+    /** Accesses this stream gave so far. */
+    public long taken() {
+        return taken;
+    }
+
+    /**
+     * Instruction fetches among the accesses given so far: those read up to the last of them,
+     * and a whole pass's (those after its last access too) once a pass that takes the whole file
+     * is done. Counted, never simulated: kvmsim has no instruction TLB.
+     */
     public long instructions() {
-        return instructions + (reader == null ? 0 : reader.instructions());
+        return instructions + (reader == null ? 0 : passFetches());
+    }
+
+    /** The fetches of the pass under way, up to where it is. */
+    private long passFetches() {
+        return inPass == perPass && perPass == count.accesses() ? count.instructions() : reader.instructions();
     }
 
     @Override
@@ -58,12 +139,12 @@ public final class TraceStream implements Accesses {
         while (k < n) {
             if (reader == null || inPass == perPass) {
                 if (reader != null) {
-                    instructions += reader.instructions();
+                    instructions += passFetches();
                     reader.close();
                     passes++;
                 }
                 if (passes == trace.repeat()) throw new TraceException(trace.written() + ": asked for more accesses than it holds");
-                reader = new ReadAhead(file, trace.written(), trace.format());
+                reader = held != null ? new HeldPass(held) : new ReadAhead(file, trace.written(), trace.format());
                 inPass = 0;
             }
             int want = (int) Math.min(n - k, perPass - inPass);
@@ -77,7 +158,7 @@ public final class TraceStream implements Accesses {
             taken += got;
         }
         if (left() == 0) {
-            instructions += reader.instructions();
+            instructions += passFetches();
             reader.close();
             reader = null;
             passes = trace.repeat();

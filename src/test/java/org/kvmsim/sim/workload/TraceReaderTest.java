@@ -93,4 +93,124 @@ class TraceReaderTest {
         TraceStream.Count c = TraceStream.count(p, "c.lackey", Format.LACKEY);
         assertEquals(new TraceStream.Count(3, 1, 0x9000, 2), c);
     }
+
+    @Test
+    void eightHexDigitsAtOnceMatchTheirValueDigitByDigit() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        String digits = "0123456789abcdefABCDEF";
+        for (int t = 0; t < 100_000; t++) {
+            StringBuilder h = new StringBuilder();
+            for (int i = 0; i < 8; i++) h.append(digits.charAt(rnd.nextInt(digits.length())));
+            long x = ByteBuffer.wrap(h.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                    .order(ByteOrder.LITTLE_ENDIAN).getLong();
+            assertEquals(true, TraceReader.hex8(x), h.toString());
+            assertEquals(Long.parseLong(h.toString(), 16), TraceReader.hex8Value(x), h.toString());
+        }
+        // every byte that is not a hex digit, at every position, among hex digits
+        for (int pos = 0; pos < 8; pos++) {
+            for (int c = 0; c < 256; c++) {
+                byte[] b = "0123abcd".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                b[pos] = (byte) c;
+                long x = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong();
+                assertEquals(Character.digit((char) c, 16) >= 0 && c < 128, TraceReader.hex8(x), "byte " + c + " at " + pos);
+            }
+        }
+    }
+
+    @Test
+    void lackeyLinesOfEveryShapeDecodeAlikeAcrossBufferEdges() throws IOException {
+        // valgrind's own lines (the fast path) among other spacing, CRLF, short addresses, long
+        // sizes and banner lines (the line-by-line path), enough of them to cross many buffers
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        StringBuilder text = new StringBuilder();
+        java.util.List<Long> want = new java.util.ArrayList<>();
+        long instructions = 0;
+        for (int i = 0; i < 60_000; i++) {
+            long addr = rnd.nextLong(1L << (4 * (1 + rnd.nextInt(12))));
+            String hex = rnd.nextInt(4) == 0 ? Long.toHexString(addr) : String.format("%08x", addr);
+            if (rnd.nextInt(3) == 0) hex = hex.toUpperCase(java.util.Locale.ROOT);
+            String size = Integer.toString(1 + rnd.nextInt(rnd.nextInt(10) == 0 ? 4096 : 16));
+            String eol = rnd.nextInt(20) == 0 ? "\r\n" : "\n";
+            switch (rnd.nextInt(8)) {
+                case 0, 1, 2 -> {
+                    text.append("I  ").append(hex).append(',').append(size).append(eol);
+                    instructions++;
+                }
+                case 3 -> {
+                    text.append("  L   ").append(hex).append(',').append(size).append(eol);
+                    want.add(addr);
+                }
+                case 4 -> text.append(rnd.nextBoolean() ? "==4242== a banner line\n" : "\n");
+                default -> {
+                    char kind = "LSM".charAt(rnd.nextInt(3));
+                    text.append(' ').append(kind).append(' ').append(hex).append(',').append(size).append(eol);
+                    want.add(kind == 'L' ? addr : addr | TraceReader.WRITE);
+                }
+            }
+        }
+        Path p = dir.resolve("shapes.lackey");
+        Files.writeString(p, text.toString());
+        long[] got = new long[want.size() + 1];
+        int n = 0;
+        try (TraceReader r = TraceReader.open(p, "shapes.lackey", Format.LACKEY)) {
+            // uneven requests, so a request ends mid-buffer too
+            for (int k; (k = r.nextPacked(got, n, Math.min(777, got.length - n))) > 0;) n += k;
+            assertEquals(instructions, r.instructions());
+        }
+        assertEquals(want.size(), n);
+        for (int i = 0; i < n; i++) assertEquals((long) want.get(i), got[i], "access " + i);
+    }
+
+    /** The committed hand-made drmemtrace (src/test/resources/traces/README.md says what each record is). */
+    private static Path handDrmemtrace() {
+        return Path.of("src/test/resources/traces/hand.drmemtrace");
+    }
+
+    @Test
+    void drmemtraceReadsAndWritesAreAccessesAndInstructionFetchesAreCountedApart() {
+        long[] a = new long[8];
+        try (TraceReader r = TraceReader.open(handDrmemtrace(), "hand.drmemtrace", Format.DRMEMTRACE)) {
+            assertEquals(3, r.nextPacked(a, 8));
+            assertArrayEquals(new long[] {0x7f0000000000L, 0x7f0000001008L | TraceReader.WRITE, 0x7f0000002010L},
+                    Arrays.copyOf(a, 3));
+            assertEquals(0, r.nextPacked(a, 8));
+            // INSTR, a bundle of 2, DIRECT_CALL, TAKEN_JUMP, UNTAKEN_JUMP; not INSTR_NO_FETCH
+            assertEquals(6, r.instructions());
+            // the read after the footer is not the trace
+            assertEquals(0x7f0000002010L, r.maxAddress());
+            assertEquals(14, r.maxAddressAt());
+        }
+    }
+
+    /** A drmemtrace file of {@code records} {type, size, addr}. */
+    private Path drmemtrace(String name, long[]... records) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(12 * records.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (long[] r : records) b.putShort((short) r[0]).putShort((short) r[1]).putLong(r[2]);
+        Path p = dir.resolve(name);
+        Files.write(p, b.array());
+        return p;
+    }
+
+    @Test
+    void aDrmemtraceThatIsNotOneIsNamedByRecord() throws IOException {
+        Path noHeader = drmemtrace("raw.drmemtrace", new long[] {0, 8, 0x1000});
+        Path unknown = drmemtrace("new.drmemtrace", new long[] {25, 0, 5}, new long[] {50, 0, 0});
+        Path cut = dir.resolve("cut.drmemtrace");
+        Files.write(cut, Arrays.copyOf(Files.readAllBytes(handDrmemtrace()), 12 * 3 + 5));
+        assertEquals("raw.drmemtrace: record 1 has type 0, not TRACE_TYPE_HEADER (25): not a drmemtrace trace_entry_t file"
+                + " (an offline raw file must go through raw2trace first)", decodeError(noHeader));
+        assertEquals("new.drmemtrace: record 2 has type 50, which trace_entry.h does not define (0 to 49)", decodeError(unknown));
+        assertEquals("cut.drmemtrace: record 4 is cut short (5 of 12 bytes): not a drmemtrace trace_entry_t file, or truncated",
+                decodeError(cut));
+    }
+
+    private static String decodeError(Path p) {
+        try (TraceReader r = TraceReader.open(p, p.getFileName().toString(), Format.DRMEMTRACE)) {
+            return assertThrows(TraceException.class, () -> {
+                while (r.nextPacked(new long[16], 16) > 0) {
+                    // to the end or the error
+                }
+            }).getMessage();
+        }
+    }
 }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,6 +132,71 @@ class TraceWorkloadTest {
         assertEquals(List.of("25000", "40000", "40000"), accesses);
         // deterministic
         assertEquals(shown(script), shown(script));
+    }
+
+    /** The rows of `show workloads` after each run, as "workload vm accesses fetches left". */
+    private List<String> workloadRows(String script) throws IOException {
+        List<Table> tables = new ArrayList<>();
+        Session.Result r = run(script, tables);
+        assertTrue(r.ok(), () -> r.diagnostics().toString());
+        List<String> rows = new ArrayList<>();
+        for (Table t : tables) {
+            assertEquals("workloads", t.name());
+            for (int i = 0; i < t.rowCount(); i++) {
+                rows.add(t.stringColumn("workload").get(i) + " " + t.stringColumn("vm").get(i) + " "
+                        + t.column("accesses").getString(i) + " " + t.column("instruction_fetches").getString(i) + " "
+                        + t.column("accesses_left").getString(i));
+            }
+        }
+        return rows;
+    }
+
+    @Test
+    void instructionFetchesAreCountedApartUpToTheLastAccessReplayed() throws IOException {
+        // an I line before every 4th access: k accesses replayed pass ceil(k / 4) fetches
+        write("seq.lackey", sequentialLackey("L"), "zst");
+        String script = VMS + "workload w on ept { trace = \"seq.lackey\"; accesses = 25000; limit = 20000; repeat = 2 }\n"
+                + "workload p on shadow { pattern = uniform; footprint = 4 MiB; accesses = 1000 }\n"
+                + "show workloads\nrun 1 s\nshow workloads\nrun 1 s\nshow workloads\n";
+        assertEquals(List.of(
+                // before the first run: a trace's length is not counted yet
+                "w ept 0 0 ", "p shadow 0 0 1000",
+                // a pass of 20000 (5000 fetches), then 5000 of the second (1250)
+                "w ept 25000 6250 15000", "p shadow 1000 0 0",
+                "w ept 40000 10000 0", "p shadow 1000 0 0"), workloadRows(script));
+    }
+
+    @Test
+    void aWholePassCountsTheFetchesAfterItsLastAccess() throws IOException {
+        write("tail.lackey", "I  00401000,3\n L 7f0000000000,8\nI  00401003,2\nI  00401005,4\n"
+                .getBytes(StandardCharsets.US_ASCII), "plain");
+        String script = VMS + "workload w on ept, shadow { trace = \"tail.lackey\"; repeat = 2 }\nrun 1 s\nshow workloads ept\n";
+        assertEquals(List.of("w ept 2 6 0"), workloadRows(script));
+        // ChampSim: every record is an instruction fetch, its memory operands its accesses
+        ByteBuffer b = ByteBuffer.allocate(3 * 64).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 3; i++) {
+            b.position(i * 64);
+            b.putLong(0x401000 + 4 * i).putLong(0);
+            b.putLong(i == 1 ? BASE + 4096 : 0).putLong(0);
+            b.putLong(i == 0 ? BASE : 0);
+        }
+        write("t.champsim", b.array(), "plain");
+        String champsim = VMS + "workload w on ept { trace = \"t.champsim\"; format = champsim; accesses = 1 }\n"
+                + "run 1 s\nshow workloads\nrun 1 s\nshow workloads\n";
+        assertEquals(List.of("w ept 1 1 1", "w ept 2 3 0"), workloadRows(champsim));
+    }
+
+    @Test
+    void aDrmemtraceReplaysItsReadsAndWritesAndCountsItsFetches() throws IOException {
+        Files.copy(Path.of("src/test/resources/traces/hand.drmemtrace"), dir.resolve("hand.drmemtrace"));
+        String script = VMS + "workload w on ept { trace = \"hand.drmemtrace\"; format = drmemtrace }\n"
+                + "run 1 s\nshow workloads\n";
+        assertEquals(List.of("w ept 3 6 0"), workloadRows(script));
+        // the same accesses as a lackey trace give the same counters
+        write("same.lackey", ("I  00401000,3\n L 7f0000000000,8\n S 7f0000001008,8\n L 7f0000002010,4\n")
+                .getBytes(StandardCharsets.US_ASCII), "plain");
+        assertEquals(shown(VMS + "workload w on ept, shadow { trace = \"same.lackey\" }\nrun 1 s\nshow mmu\n"),
+                shown(VMS + "workload w on ept, shadow { trace = \"hand.drmemtrace\"; format = drmemtrace }\nrun 1 s\nshow mmu\n"));
     }
 
     @Test
