@@ -47,7 +47,7 @@ final class KsmFrames implements KsmListener {
         } else {
             v.anon.replace(page, h.kpageFrame[kpage] - 1);
         }
-        if (v.mmu != null) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
+        if (v.mmu != null && v.isRam(page)) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
     }
 
     @Override

@@ -316,6 +316,31 @@ public final class ThpMapping {
      * pages already allocated, which stay (Linux keeps a populated table too).
      */
     public int fault(long page) {
+        return fault(page, true);
+    }
+
+    /**
+     * A fault that maps a 4 KiB page even where a THP could go: how a region the real host held
+     * as small pages is laid out again from a dump (its THP fault had fallen back, or the
+     * pages came before THP was enabled). Returns as {@link #fault}.
+     */
+    public int faultSmall(long page) {
+        return fault(page, false);
+    }
+
+    /**
+     * Regions that lie across the edge of what the mapping stands for (a RAM block shorter than
+     * 2 MiB, the gap to the next block): never a THP, never collapsed, as a VMA that does not
+     * cover the aligned 2 MiB cannot take one (thp_vma_suitable_order()).
+     */
+    public void noHugeIn(int region) {
+        if (noHuge == null) noHuge = new boolean[state.length];
+        noHuge[region] = true;
+    }
+
+    private boolean[] noHuge;
+
+    private int fault(long page, boolean mayHuge) {
         if (page < 0 || page >= pages) {
             throw new IndexOutOfBoundsException("page " + page + " outside a mapping of " + pages);
         }
@@ -326,7 +351,7 @@ public final class ThpMapping {
             return hugeBase[r] + i;
         }
         boolean hugeZero = s == HUGE_ZERO;
-        if (hugeZero || s == EMPTY && thpEnabled() && wholeRegion(r)) {
+        if (hugeZero || mayHuge && s == EMPTY && thpEnabled() && wholeRegion(r)) {
             // a write to the huge zero PMD: do_huge_zero_wp_pmd() allocates a THP (6.x), keeping
             // the deposited PTE page; a fault in an empty range first registers the mapping
             // with khugepaged (do_huge_pmd_anonymous_page(); the huge zero page's read fault did)
@@ -512,7 +537,7 @@ public final class ThpMapping {
     }
 
     boolean wholeRegion(int r) {
-        return (long) (r + 1) * REGION_PAGES <= pages;
+        return (long) (r + 1) * REGION_PAGES <= pages && (noHuge == null || !noHuge[r]);
     }
 
     /** Outcome of one collapse attempt, named after khugepaged's scan results. */
