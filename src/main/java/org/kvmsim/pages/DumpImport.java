@@ -282,11 +282,21 @@ public final class DumpImport {
         JsonArray rbs = array(c, "ramblocks", cj);
         List<Integer> bidx = new ArrayList<>();
         List<String> bnames = new ArrayList<>();
+        List<String> bfiles = new ArrayList<>();
+        List<Integer> used = new ArrayList<>();
         for (JsonElement e : rbs) {
             JsonObject o = e.getAsJsonObject();
             String bn = string(o, "name", cj);
             long size = number(o, "size_bytes", cj);
-            if (size % PAGE != 0) throw new BadDump(cj.toString(), -1, "ram block '" + bn + "' of " + size + " bytes: not whole pages");
+            // a resizeable block (ACPI tables, fw_cfg files) is mapped at its max_length; the
+            // recorder dumps its used_length, and what lies beyond is read from smaps below
+            long max = o.has("max_bytes") ? number(o, "max_bytes", cj) : size;
+            if (size % PAGE != 0 || max % PAGE != 0 || max < size) {
+                throw new BadDump(cj.toString(), -1, "ram block '" + bn + "' of " + size + " bytes (at most " + max + "): not whole pages");
+            }
+            used.add((int) (size / PAGE));
+            size = max;
+            bfiles.add(o.has("file") ? string(o, "file", cj) : blockFile(bn));
             List<long[]> ranges = new ArrayList<>();
             if (o.has("gpa_ranges") && o.get("gpa_ranges").isJsonArray()) {
                 for (JsonElement r : o.getAsJsonArray("gpa_ranges")) {
@@ -298,6 +308,7 @@ public final class DumpImport {
             bnames.add(bn);
         }
         JsonArray ds = array(c, "dumps", cj);
+        List<JsonObject> smaps = smaps(dir.resolve("smaps.jsonl"));
         int matched = 0;
         for (JsonElement e : ds) {
             JsonObject o = e.getAsJsonObject();
@@ -315,9 +326,9 @@ public final class DumpImport {
             Map<Integer, byte[]> flags = new HashMap<>();
             for (int i = 0; i < bnames.size(); i++) {
                 int b = bidx.get(i);
-                String file = blockFile(bnames.get(i));
+                String file = bfiles.get(i);
                 Path bin = dd.resolve(file + ".bin"), pm = dd.resolve(file + ".pagemap");
-                int pages = blocks.get(b).pages();
+                int pages = used.get(i);
                 byte[] map;
                 try {
                     map = Files.readAllBytes(pm);
@@ -337,9 +348,10 @@ public final class DumpImport {
                     for (int pg = 0; pg < pages; pg++) {
                         int state = map[pg] & 0x0f;
                         fl[pg] = (byte) (map[pg] & PageImage.THP);
-                        if ((map[pg] & ~(0x0f | PageImage.THP)) != 0 || state > 2) {
+                        // 0x20: a KSM page at the time of the dump; its content is the page's all the same
+                        if ((map[pg] & ~(0x0f | PageImage.THP | KSM_FLAG)) != 0 || state > 2) {
                             throw new BadDump(pm.toString(), pg, "page state 0x" + Integer.toHexString(map[pg] & 0xff)
-                                    + " (0 not present, 1 present, 2 zero page, | 0x10 THP)");
+                                    + " (0 not present, 1 present, 2 zero page, | 0x10 THP, | 0x20 KSM)");
                         }
                         if (state == 0) {
                             cs[pg] = PageImage.ABSENT;
@@ -359,12 +371,74 @@ public final class DumpImport {
                 } catch (IOException x) {
                     throw new BadDump(bin.toString(), -1, "cannot read: " + x.getMessage());
                 }
+                int all = blocks.get(b).pages();
+                if (all > pages) {
+                    cs = java.util.Arrays.copyOf(cs, all);
+                    fl = java.util.Arrays.copyOf(fl, all);
+                    int held = rssPagesBeyond(smaps, g, scans, bnames.get(i), cs, pages);
+                    if (held > 0) {
+                        // present in smaps (Rss) but past what the recorder dumped: pages of
+                        // the block's max_length that QEMU never wrote (fresh anonymous memory
+                        // mapped by a THP or multi-size THP fault of the used part): zero
+                        for (int pg = pages; pg < pages + held; pg++) cs[pg] = PageImage.ZERO;
+                        notes.add(dd + "/" + file + ": " + held + " page(s) past its used length are held (smaps Rss):"
+                                + " taken as zero pages");
+                    }
+                }
                 codes.put(b, cs);
                 flags.put(b, fl);
             }
             addDump(dir.getFileName() + "/g" + g, tag, sec, scans, true, codes, flags);
         }
         if (only != null && matched == 0) throw new BadDump(dir.resolve(only).toString(), -1, "case.json lists no dump of this folder");
+    }
+
+    /** pagemap byte flag of the recorder: the page was a KSM page when dumped. */
+    private static final int KSM_FLAG = 0x20;
+
+    /** The recorder's smaps.jsonl lines (per full scan: each guest's per-block Rss), none if absent. */
+    private static List<JsonObject> smaps(Path f) throws BadDump {
+        List<JsonObject> out = new ArrayList<>();
+        if (!Files.isRegularFile(f)) return out;
+        try {
+            int n = 0;
+            for (String l : Files.readAllLines(f)) {
+                n++;
+                if (l.isBlank()) continue;
+                try {
+                    out.add(JsonParser.parseString(l).getAsJsonObject());
+                } catch (RuntimeException e) {
+                    throw new BadDump(f.toString(), -1, "line " + n + " is not a JSON object");
+                }
+            }
+        } catch (IOException e) {
+            throw new BadDump(f.toString(), -1, "cannot read: " + e.getMessage());
+        }
+        return out;
+    }
+
+    /**
+     * Pages of a block held beyond its dumped part: its Rss in the smaps line of the dump's full
+     * scan (else the first), less the pages the pagemap shows held. 0 when smaps does not say.
+     */
+    private static int rssPagesBeyond(List<JsonObject> smaps, long guest, long scan, String block, int[] codes, int dumped) {
+        JsonObject line = null;
+        for (JsonObject o : smaps) {
+            if (line == null || o.has("scan") && o.get("scan").getAsLong() == scan) line = o;
+            if (o.has("scan") && o.get("scan").getAsLong() == scan) break;
+        }
+        if (line == null || !line.has("guests")) return 0;
+        for (JsonElement ge : line.getAsJsonArray("guests")) {
+            JsonObject g = ge.getAsJsonObject();
+            if (!g.has("guest") || g.get("guest").getAsLong() != guest || !g.has("ram")) continue;
+            JsonObject ram = g.getAsJsonObject("ram");
+            if (!ram.has(block)) return 0;
+            long rssKb = ram.getAsJsonObject(block).get("Rss").getAsLong();
+            long held = 0;
+            for (int p = 0; p < dumped; p++) if (codes[p] >= PageImage.ZERO) held++;
+            return (int) Math.max(0, Math.min(codes.length - dumped, rssKb / 4 - held));
+        }
+        return 0;
     }
 
     /** The file name the recorder gives a block: its name with '/' as '_' (a ROM's name is a path). */
