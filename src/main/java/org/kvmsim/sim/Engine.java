@@ -243,6 +243,7 @@ public final class Engine {
         // range, and the next access maps it again, as one 2 MiB nested leaf
         hs.khugepaged.setListener((mapping, region) -> {
             for (VmState vm : vms.values()) {
+                if (vm.anon == mapping && vm.memory != null) Qemu.zeroFilled(vm, (long) region << 9);
                 if (vm.anon == mapping && vm.mmu != null && vm.isRam((long) region << 9)) {
                     vm.mmu.invalidateHostRange(vm.slots.gpaPage((long) region << 9) << 12, 2L << 20);
                 }

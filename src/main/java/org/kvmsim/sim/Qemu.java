@@ -226,9 +226,11 @@ final class Qemu {
         }
         boolean zero = v.anon != null && v.anon.isZeroMapped(page);
         boolean hugeZero = zero && v.anon.isHugeZero(page);
+        boolean wasHuge = v.anon != null && v.anon.isHuge(page);
         while (v.anon != null && v.anon.fault(page) < 0) {
             if (oomKill(hostOf(v)) == v) return;
         }
+        if (v.anon != null && !wasHuge && v.anon.isHuge(page)) zeroFilled(v, page & -(long) ThpMapping.REGION_PAGES);
         if (zero && v.mmu != null && v.isRam(page)) {
             // the host PTE (or the huge zero PMD) changed from the zero page to a page of its own:
             // the MMU notifier zaps the read-only nested entry or sptes mapping the zero page
@@ -237,6 +239,17 @@ final class Qemu {
             if (hugeZero) v.mmu.invalidateHostRange(v.slots.gpaPage(page & -512L) << 12, 2L << 20);
             else v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
         }
+    }
+
+    /**
+     * A THP just faulted in or collapsed over a region: the kernel zeroed all 512 pages
+     * (clear_huge_page(), or the copy's zero fill of none PTEs in __collapse_huge_page_copy()),
+     * so the ones the guest never wrote are present zero pages, which ksmd scans and merges
+     * (only through the zero page with use_zero_pages, else as equal pages).
+     */
+    static void zeroFilled(VmState v, long first) {
+        long end = Math.min(first + ThpMapping.REGION_PAGES, v.memory.pages());
+        for (long p = first; p < end; p++) if (!v.memory.isPresent(p)) v.memory.set(p, GuestMemory.ZERO);
     }
 
     /**
