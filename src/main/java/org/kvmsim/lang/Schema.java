@@ -261,7 +261,7 @@ public final class Schema {
 
     public static final Map<String, Attr> PLOT = block(
             a("x", Type.STRING, null, "the column on the x axis", null),
-            a("y", Type.STRING, null, "the column on the y axis", null),
+            a("y", Type.STRING, null, "the column on the y axis; several separated by commas draw one series each", null),
             choice("kind", "line", "the chart type", null, "line", "bar", "scatter"),
             a("title", Type.STRING, null, "the chart's title", null));
 

@@ -60,4 +60,36 @@ class RealGuestKsmTest {
                     + real + ", kvmsim " + sim + " (more than " + tol * 100 + "% apart)");
         }
     }
+
+    /** `show ksm history beside "ksm.jsonl"` puts the recording's counters beside kvmsim's, for one chart of both. */
+    @org.junit.jupiter.api.Test
+    void theHistoryTableCarriesTheRecordingBesideAndPlotsBoth() throws Exception {
+        Path dir = root().resolve("idle2");
+        String script = RealGuestReplay.script(dir).replace("show ksm history on hv1",
+                "show ksm history beside \"" + dir.resolve("ksm.jsonl").toAbsolutePath() + "\" on hv1\n"
+                        + "plot ksm_history { x = full_scans; y = \"pages_sharing, real_pages_sharing\"; kind = line }");
+        List<String> charts = new ArrayList<>();
+        List<tech.tablesaw.api.Table> tables = new ArrayList<>();
+        org.kvmsim.session.Output out = new org.kvmsim.session.Output() {
+            public void print(String t) {}
+
+            public void table(tech.tablesaw.api.Table t) {
+                tables.add(t);
+            }
+
+            public void chart(String n, byte[] png, String svg) {
+                charts.add(n + " " + (png.length > 0));
+            }
+        };
+        var r = new org.kvmsim.session.Session(1).execute(new org.kvmsim.lang.SourceFile("idle2.kvm", script), out);
+        assertTrue(r.ok(), r.diagnostics().toString());
+        tech.tablesaw.api.Table h = tables.get(tables.size() - 1);
+        List<com.google.gson.JsonObject> real = RealGuestReplay.scans(dir);
+        for (int row = 0; row < h.rowCount(); row++) {
+            int scan = h.longColumn("full_scans").get(row).intValue();
+            org.junit.jupiter.api.Assertions.assertEquals(real.get(scan).get("pages_sharing").getAsLong(),
+                    h.longColumn("real_pages_sharing").get(row));
+        }
+        org.junit.jupiter.api.Assertions.assertEquals(List.of("ksm_history-pages_sharing-real_pages_sharing true"), charts);
+    }
 }
