@@ -34,6 +34,8 @@ final class KsmFrames implements KsmListener {
     @Override
     public void merged(int slot, int page, int kpage) {
         VmState v = h.ksmVms.get(slot);
+        // try_to_merge_one_page() splits a THP first, which maps its zero-filled subpages to the zero page
+        v.anon.splitForMerge(page);
         if (kpage == ZERO_PAGE) {
             v.anon.replace(page, h.zeroFrame);
             v.ksmZeroMapped++;

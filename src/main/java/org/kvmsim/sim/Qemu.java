@@ -179,6 +179,10 @@ final class Qemu {
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
             h.ksmVms.add(v);
             v.anon.setForeignPages(h.ksmFrames.foreignPages(v));
+            // KSM's THP split maps zero-filled subpages to the zero page (not present, not scanned)
+            // (a page ksmd holds in a tree stays: Linux remaps it too and drops the tree entry
+            // as stale at its next lookup, which the model does not follow)
+            v.anon.setZeroFilled(p -> gm.content(p) == GuestMemory.ZERO && !h.ksmd.holds(v.ksmSlot, (int) p), gm::clear);
         }
         v.ram = new GuestRamBacking(e, v, h);
         v.mmu = new Mmu(v.decl.name(), v.decl.paging(), h.cores, v.decl.vcpus(), v.decl.levels(), v.decl.levels(),

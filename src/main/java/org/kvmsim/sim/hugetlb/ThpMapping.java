@@ -413,6 +413,50 @@ public final class ThpMapping {
         state[r] = SMALL;
     }
 
+    /** Which pages hold only zeroes (the engine knows contents); none by default. */
+    private java.util.function.LongPredicate zeroFilled = p -> false;
+    /** Told of each page a split mapped to the zero page, so the guest's view follows. */
+    private java.util.function.LongConsumer zeroRemapped = p -> {};
+
+    /** The engine's view of contents, for the zero-page remap of {@link #replace}'s split. */
+    public void setZeroFilled(java.util.function.LongPredicate zeroFilled, java.util.function.LongConsumer zeroRemapped) {
+        this.zeroFilled = zeroFilled;
+        this.zeroRemapped = zeroRemapped;
+    }
+
+    /**
+     * The split of an anonymous THP by split_huge_page() maps every zero-filled subpage to the
+     * shared zero page and frees it (Linux 6.12+, mm/huge_memory.c __split_huge_page() ->
+     * remap_page(..., RMP_USE_SHARED_ZEROPAGE) -> try_to_map_unused_to_zeropage() in
+     * mm/migrate.c). KSM splits so before a merge (try_to_merge_one_page()): {@link #splitForMerge}.
+     * The page being merged, {@code keep}, is left to the merge (in Linux, when it is itself zero-filled, it too maps the zero page and
+     * that merge fails: the model merges it, one page per split THP).
+     */
+    public void splitForMerge(long page) {
+        int r = (int) (page >>> 9);
+        if (state[r] != HUGE) {
+            return;
+        }
+        split(r);
+        remapZeroSubpages(r, (int) (page & (REGION_PAGES - 1)));
+    }
+
+    private void remapZeroSubpages(int r, int keep) {
+        int[] frames = small[r];
+        long first = (long) r * REGION_PAGES;
+        for (int i = 0; i < REGION_PAGES; i++) {
+            if (i == keep || frames[i] <= 0 || !zeroFilled.test(first + i)) {
+                continue;
+            }
+            mem.free(frames[i] - 1, 0);
+            mem.add(HostMemory.Counter.ANON_PAGES, -1);
+            frames[i] = ZERO_PTE;
+            present[r]--;
+            presentPages--;
+            zeroRemapped.accept(first + i);
+        }
+    }
+
     /** split_huge_page(): a THP becomes 512 4 KiB pages on the same frames. No-op otherwise. */
     public void split(int region) {
         if (state[region] != HUGE) {
