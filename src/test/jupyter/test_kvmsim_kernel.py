@@ -742,7 +742,7 @@ class NotebookTests(unittest.TestCase):
 
     # what each published analysis shows: its charts and its tables
     PUBLISHED = {"ksm-40-guests": (2, 4), "hugepages-worth-it": (1, 5), "your-own-guests": (1, 3),
-                 "a-real-program": (1, 4)}
+                 "a-real-program": (1, 4), "ksm-real-guests": (2, 2)}
 
     def test_published_notebook_html_renders_in_chromium(self):
         """nbconvert's HTML of each published analysis shows every table and chart in a real browser."""
