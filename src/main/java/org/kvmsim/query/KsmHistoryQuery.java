@@ -66,7 +66,11 @@ final class KsmHistoryQuery implements Query<KsmHistoryQuery.Args> {
             List<long[]> real = recording(f, c);
             return real == null ? null : new Args(c.host(), f.value(), real);
         }
-        return c.noMore(args, "ksm history") ? new Args(c.host(), null, null) : null;
+        if (!args.isEmpty()) {
+            c.error(args.get(0).span(), "show ksm history takes nothing or beside \"ksm.jsonl\"; unexpected '" + args.get(0).text() + "'");
+            return null;
+        }
+        return new Args(c.host(), null, null);
     }
 
     /** The recording's counters by full scan, or null after reporting why it cannot be read. */
@@ -85,7 +89,9 @@ final class KsmHistoryQuery implements Query<KsmHistoryQuery.Args> {
         try {
             lines = java.nio.file.Files.readAllLines(file);
         } catch (java.io.IOException e) {
-            c.error(f.span(), "cannot read the recording '" + f.value() + "' (looked for " + file.toAbsolutePath() + ")",
+            // (no absolute path in the message: the same script gives the same text anywhere)
+            c.error(f.span(), "cannot read the recording '" + f.value() + "': "
+                            + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : "not a readable file"),
                     "a relative name is relative to the script's folder");
             return null;
         }

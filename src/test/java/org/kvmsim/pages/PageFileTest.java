@@ -144,7 +144,7 @@ class PageFileTest {
         Files.write(pm, m);
         BadDump b = assertThrows(BadDump.class, () -> DumpImport.read(List.of(new DumpImport.Input(c, null, Double.NaN)),
                 new ArrayList<>()));
-        assertEquals(pm + ": offset 7: page state 0x9 (0 not present, 1 present, 2 zero page, | 0x10 THP)", b.render());
+        assertEquals(pm + ": offset 7: page state 0x9 (0 not present, 1 present, 2 zero page, | 0x10 THP, | 0x20 KSM)", b.render());
     }
 
     static int[] fill(int n, int from) {
