@@ -152,4 +152,25 @@ class PageFileTest {
         for (int i = 0; i < n; i++) t[i] = from + i;
         return t;
     }
+
+    /** `kvmsim image import`: a summary per dump and the file on success; FILE: offset N: why, exit 1, on a bad dump. */
+    @Test
+    void theImportCommandWritesThePageFileOrSaysWhereTheDumpIsBad() throws Exception {
+        Files.write(dir.resolve("a.raw"), Dumps.pages(1, 2, 0));
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        int rc = org.kvmsim.cli.Main.run(new String[] {"image", "import", "web=" + dir.resolve("a.raw") + "@30",
+                "--out", dir.resolve("a.pages").toString()}, new java.io.PrintWriter(out), new java.io.PrintWriter(err));
+        assertEquals(0, rc, err.toString());
+        assertTrue(out.toString().contains("web                      a.raw            30.0          3          1          0        0"),
+                out.toString());
+        assertTrue(out.toString().contains("2 distinct non-zero contents"), out.toString());
+        assertEquals(30.0, PageFile.read(dir.resolve("a.pages")).dumps().get(0).seconds());
+        Files.write(dir.resolve("odd.raw"), new byte[100]);
+        err = new java.io.StringWriter();
+        rc = org.kvmsim.cli.Main.run(new String[] {"image", "import", dir.resolve("odd.raw").toString(), "--out",
+                dir.resolve("b.pages").toString()}, new java.io.PrintWriter(new java.io.StringWriter()), new java.io.PrintWriter(err));
+        assertEquals(1, rc);
+        assertTrue(err.toString().startsWith(dir.resolve("odd.raw") + ": offset 0: a raw dump must be a whole number"), err.toString());
+        assertTrue(!Files.exists(dir.resolve("b.pages")), "nothing is written for a bad dump");
+    }
 }
