@@ -35,7 +35,7 @@ target : vm=ident ('.' pagetable=ident)? ;
 
 path : ident ('.' ident)* ;
 
-showArg : path | HEX | NUMBER ;
+showArg : path | HEX | NUMBER | STRING ;
 
 block : NL* '{' sep* (item (sep+ item)*)? sep* '}' ;
 

@@ -756,7 +756,8 @@ class NotebookTests(unittest.TestCase):
     # what each published analysis shows: its charts and its tables
     PUBLISHED = {"ksm-40-guests": (2, 4), "hugepages-worth-it": (1, 5), "your-own-guests": (1, 3),
                  "a-real-program": (1, 4), "the-layers": (1, 9), "shadow-vs-ept": (2, 8),
-                 "ksm-in-three-stages": (3, 11), "hugepage-setup": (2, 8), "ksm-or-hugepages": (2, 3)}
+                 "ksm-in-three-stages": (3, 11), "hugepage-setup": (2, 8), "ksm-or-hugepages": (2, 3),
+                 "ksm-real-guests": (2, 2)}
 
     def probe_in_chromium(self, name, page, charts, tables_expected):
         """Opens page in headless chromium; asserts every chart shows, loaded (800x500), and every table shows."""

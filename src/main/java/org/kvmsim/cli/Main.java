@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "kvmsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A laboratory for KVM memory virtualization.",
-        subcommands = {CheckCommand.class, RunCommand.class, ImportCommand.class, BenchCommand.class, KernelCommand.class,
+        subcommands = {CheckCommand.class, RunCommand.class, ImportCommand.class, ImageCommand.class, BenchCommand.class, KernelCommand.class,
                 NotebookCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -185,6 +185,7 @@ final class AstBuilder extends KvmsimBaseVisitor<Object> {
         for (ShowArgContext a : c.showArg()) {
             if (a.path() != null) args.add(new Word(a.path().getText(), span(a)));
             else if (a.HEX() != null) args.add(new Hex(a.getText(), span(a)));
+            else if (a.STRING() != null) args.add(str(a.STRING().getSymbol()));
             else args.add(new Num(a.getText(), span(a)));
         }
         return new Show(args, name(c.host), span(c));

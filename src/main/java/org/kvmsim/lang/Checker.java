@@ -26,6 +26,9 @@ import org.kvmsim.model.Declarations;
 import org.kvmsim.model.Host;
 import org.kvmsim.model.HugePagePool;
 import org.kvmsim.model.Image;
+import org.kvmsim.pages.BadDump;
+import org.kvmsim.pages.PageFile;
+import org.kvmsim.pages.PageImage;
 import org.kvmsim.model.KhugepagedSysfs;
 import org.kvmsim.model.KsmPolicy;
 import org.kvmsim.model.PageTableSpec;
@@ -675,6 +678,11 @@ public final class Checker {
 
     private Image image(ImageDecl d) {
         Map<String, Attr> attrs = attributes(d.body(), "image");
+        if (attrs.containsKey("from")) return pageImage(d, attrs);
+        if (attrs.containsKey("dump")) {
+            diags.error(attrs.get("dump").span(), "'dump' picks a dump of an image's page file", "add from = \"FILE.pages\"");
+            return null;
+        }
         Long footprint = required(attrs, "footprint", d.name(), "image", Schema.IMAGE, null);
         Double shared = (Double) optional(attrs, "shared", Schema.IMAGE, null, 0.0);
         Double zero = (Double) optional(attrs, "zero", Schema.IMAGE, null, 0.0);
@@ -689,6 +697,64 @@ public final class Checker {
         }
         if (footprint == null || shared == null || zero == null) return null;
         return new Image(d.name().text(), footprint, shared, zero);
+    }
+
+    /**
+     * `image NAME { from = "FILE.pages" }`: real guest memory, read now (relative to the script's
+     * folder, as `import libvirt` resolves its file), so a bad file is an error at the attribute.
+     */
+    private Image pageImage(ImageDecl d, Map<String, Attr> attrs) {
+        boolean ok = true;
+        for (String synthetic : List.of("footprint", "shared", "zero")) {
+            if (attrs.containsKey(synthetic)) {
+                diags.error(attrs.get(synthetic).span(), "an image from a page file takes no '" + synthetic + "'",
+                        "its pages, zero pages and the pages its guests share come from the file");
+                ok = false;
+            }
+        }
+        String written = (String) read(Schema.IMAGE.get("from"), attrs.get("from").value(), null);
+        if (written == null || !ok) return null;
+        Span at = attrs.get("from").value().span();
+        Path file;
+        try {
+            file = scriptFolder(at).resolve(written);
+        } catch (InvalidPathException e) {
+            diags.error(at, "not a file name: '" + written.replace("\0", "\\0") + "'");
+            return null;
+        }
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            diags.error(at, "no page file '" + written + "' (looked for " + file.toAbsolutePath() + ")",
+                    "a relative name is relative to the script's folder; make one with `kvmsim image import DUMP... --out FILE.pages`");
+            return null;
+        }
+        PageImage pages;
+        try {
+            pages = PageFile.readCached(file);
+        } catch (BadDump b) {
+            diags.error(at, "bad page file: " + b.render());
+            return null;
+        }
+        String dump = attrs.containsKey("dump") ? (String) read(Schema.IMAGE.get("dump"), attrs.get("dump").value(), null) : null;
+        if (attrs.containsKey("dump") && dump == null) return null;
+        if (dump != null) {
+            for (int g = 0; g < pages.guests().size(); g++) {
+                final String tag = dump;
+                if (pages.dumpsOf(g).stream().noneMatch(x -> x.tag().equals(tag))) {
+                    java.util.Set<String> tags = new java.util.TreeSet<>();
+                    for (PageImage.Dump x : pages.dumpsOf(g)) tags.add(x.tag());
+                    diags.error(attrs.get("dump").value().span(), "guest '" + pages.guests().get(g) + "' of " + written
+                            + " has no dump '" + dump + "'", "its dumps: " + String.join(", ", tags));
+                    return null;
+                }
+            }
+        } else if (attrs.containsKey("dump")) {
+            return null;
+        }
+        Image img = new Image(d.name().text(), 0, 0, 0, written, pages, dump);
+        long most = 0;
+        int ram = pages.ramBlock();
+        for (int g = 0; g < pages.guests().size(); g++) most = Math.max(most, PageImage.present(img.dumpOf(g).codes()[ram]));
+        return new Image(d.name().text(), most * KIB4, 0, 0, written, pages, dump);
     }
 
     private static String fmt(double d) {
@@ -777,6 +843,14 @@ public final class Checker {
         if (!vmMemoryOk(memory, backing, host, memSpan)) return null;
         if (image != null) {
             Image img = scope.images.get(image);
+            long ramBytes = img.pages() == null ? 0 : (long) img.pages().blocks().get(img.pages().ramBlock()).pages() * KIB4;
+            if (img.pages() != null && ramBytes > memory) {
+                diags.error(attrs.containsKey("image") ? attrs.get("image").value().span() : d.name().span(),
+                        "image '" + image + "' was dumped from guests of " + new ByteSize(ramBytes)
+                                + " of RAM, more than the VM's memory (" + new ByteSize(memory) + ")",
+                        "give the VM memory = " + new ByteSize(ramBytes) + ", as the real guests had");
+                return null;
+            }
             if (img.footprint() > memory) {
                 diags.error(attrs.containsKey("image") ? attrs.get("image").value().span() : d.name().span(),
                         "image '" + image + "' has a footprint of " + new ByteSize(img.footprint())

@@ -195,6 +195,10 @@ public final class Schema {
                     "/sys/devices/system/node/node<N>/hugepages/hugepages-<size>kB/nr_hugepages"));
 
     public static final Map<String, Attr> IMAGE = block(
+            a("from", Type.STRING, null, "a page file of real guest memory (`kvmsim image import`), relative to the script;"
+                    + " instead of footprint, shared and zero", null),
+            a("dump", Type.STRING, null, "with from: the dump (its tag) of each guest that VMs boot holding; default the"
+                    + " latest", null),
             a("footprint", Type.SIZE, null, "memory a guest booted from the image has touched", null),
             a("shared", Type.PERCENT, "0%", "share of the footprint identical in every guest of this image", null),
             a("zero", Type.PERCENT, "0%", "share of the footprint that is zero-filled", null));
@@ -258,7 +262,7 @@ public final class Schema {
 
     public static final Map<String, Attr> PLOT = block(
             a("x", Type.STRING, null, "the column on the x axis", null),
-            a("y", Type.STRING, null, "the column on the y axis", null),
+            a("y", Type.STRING, null, "the column on the y axis; several separated by commas draw one series each", null),
             choice("kind", "line", "the chart type", null, "line", "bar", "scatter"),
             a("title", Type.STRING, null, "the chart's title", null));
 

@@ -37,32 +37,57 @@ public final class Charts {
         }
     }
 
+    /**
+     * {@code y} names one column, or several separated by commas ("pages_sharing,
+     * real_pages_sharing"): one series each, with a legend. On a line or scatter chart a missing
+     * value is left out of its series; on a bar chart it is 0.
+     */
     public static Image plot(Table t, String x, String y, String kind, String title) {
         if (t.rowCount() == 0) throw new BadColumn("table '" + t.name() + "' has no rows to plot");
         Column<?> xc = column(t, x);
-        Column<?> yc = column(t, y);
-        if (!(yc instanceof NumericColumn<?> ny)) {
-            throw new BadColumn("column '" + y + "' of table '" + t.name() + "' is not numeric; y needs numbers");
+        List<String> names = new ArrayList<>();
+        for (String part : y.split(",")) if (!part.isBlank()) names.add(part.strip());
+        if (names.isEmpty()) throw new BadColumn("y names no column");
+        List<NumericColumn<?>> ycs = new ArrayList<>();
+        for (String n : names) {
+            if (!(column(t, n) instanceof NumericColumn<?> ny)) {
+                throw new BadColumn("column '" + n + "' of table '" + t.name() + "' is not numeric; y needs numbers");
+            }
+            ycs.add(ny);
         }
-        List<Double> ys = new ArrayList<>();
-        for (int i = 0; i < t.rowCount(); i++) ys.add(ny.isMissing(i) ? 0.0 : ny.getDouble(i));
+        boolean legend = names.size() > 1;
+        String yTitle = legend ? "" : y;
         Chart<?, ?> chart;
         if (kind.equals("bar") || !(xc instanceof NumericColumn<?>)) {
-            CategoryChart c = new CategoryChartBuilder().width(800).height(500).title(title).xAxisTitle(x).yAxisTitle(y).build();
+            CategoryChart c = new CategoryChartBuilder().width(800).height(500).title(title).xAxisTitle(x).yAxisTitle(yTitle).build();
             List<String> xs = new ArrayList<>();
             for (int i = 0; i < t.rowCount(); i++) xs.add(Render.raw(xc, i));
-            c.addSeries(y, xs, ys);
-            c.getStyler().setLegendVisible(false);
+            for (int s = 0; s < names.size(); s++) {
+                NumericColumn<?> ny = ycs.get(s);
+                List<Double> ys = new ArrayList<>();
+                for (int i = 0; i < t.rowCount(); i++) ys.add(ny.isMissing(i) ? 0.0 : ny.getDouble(i));
+                c.addSeries(names.get(s), xs, ys);
+            }
+            c.getStyler().setLegendVisible(legend);
             style(c.getStyler());
             chart = c;
         } else {
             NumericColumn<?> nx = (NumericColumn<?>) xc;
-            XYChart c = new XYChartBuilder().width(800).height(500).title(title).xAxisTitle(x).yAxisTitle(y).build();
-            List<Double> xs = new ArrayList<>();
-            for (int i = 0; i < t.rowCount(); i++) xs.add(nx.isMissing(i) ? 0.0 : nx.getDouble(i));
-            XYSeries s = c.addSeries(y, xs, ys);
-            if (kind.equals("scatter")) s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-            c.getStyler().setLegendVisible(false);
+            XYChart c = new XYChartBuilder().width(800).height(500).title(title).xAxisTitle(x).yAxisTitle(yTitle).build();
+            for (int s = 0; s < names.size(); s++) {
+                NumericColumn<?> ny = ycs.get(s);
+                List<Double> xs = new ArrayList<>();
+                List<Double> ys = new ArrayList<>();
+                for (int i = 0; i < t.rowCount(); i++) {
+                    if (ny.isMissing(i)) continue;
+                    xs.add(nx.isMissing(i) ? 0.0 : nx.getDouble(i));
+                    ys.add(ny.getDouble(i));
+                }
+                if (xs.isEmpty()) throw new BadColumn("column '" + names.get(s) + "' of table '" + t.name() + "' has no values");
+                XYSeries series = c.addSeries(names.get(s), xs, ys);
+                if (kind.equals("scatter")) series.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+            }
+            c.getStyler().setLegendVisible(legend);
             style(c.getStyler());
             chart = c;
         }
@@ -70,7 +95,7 @@ public final class Charts {
             byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
             ByteArrayOutputStream svg = new ByteArrayOutputStream();
             VectorGraphicsEncoder.saveVectorGraphic(chart, svg, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
-            return new Image(t.name() + "-" + y, png, numberClips(svg.toString(StandardCharsets.UTF_8)));
+            return new Image(t.name() + "-" + String.join("-", names), png, numberClips(svg.toString(StandardCharsets.UTF_8)));
         } catch (IOException e) {
             throw new BadColumn("could not render the chart: " + e.getMessage());
         }

@@ -184,6 +184,15 @@ public final class Engine {
         events.subList(from, events.size()).removeIf(ev -> ev.subject().equals(subject));
     }
 
+    /** VMs booted from each image so far: the next one takes guest (this count mod the image's guests). */
+    private final Map<String, Long> imageBoots = new java.util.HashMap<>();
+
+    long nextImageBoot(String image) {
+        long n = imageBoots.getOrDefault(image, 0L);
+        imageBoots.put(image, n + 1);
+        return n;
+    }
+
     long nextUnique() {
         return GuestMemory.unique(++uniqueSerial);
     }
@@ -242,7 +251,8 @@ public final class Engine {
         // range, and the next access maps it again, as one 2 MiB nested leaf
         hs.khugepaged.setListener((mapping, region) -> {
             for (VmState vm : vms.values()) {
-                if (vm.anon == mapping && vm.mmu != null) {
+                if (vm.anon == mapping && vm.memory != null) Qemu.zeroFilled(vm, (long) region << 9);
+                if (vm.anon == mapping && vm.mmu != null && vm.isRam((long) region << 9)) {
                     vm.mmu.invalidateHostRange(vm.slots.gpaPage((long) region << 9) << 12, 2L << 20);
                 }
             }

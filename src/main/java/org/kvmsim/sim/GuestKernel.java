@@ -8,6 +8,7 @@ import org.kvmsim.model.Content;
 import org.kvmsim.model.ContentsSpec;
 import org.kvmsim.model.Image;
 import org.kvmsim.model.PageTableSpec;
+import org.kvmsim.pages.PageImage;
 import org.kvmsim.sim.guest.GuestMemory;
 import org.kvmsim.sim.ksm.Ksmd;
 import org.kvmsim.sim.mmu.TablePageAllocator;
@@ -31,6 +32,10 @@ final class GuestKernel {
 
     /** The guest boots from its image: the footprint is touched, shared pages first, then zero, then unique. */
     void boot(VmState v, Image img) {
+        if (img.pages() != null) {
+            bootFromDump(v, img);
+            return;
+        }
         long pages = img.footprint() >>> 12;
         long shared = Math.round(pages * img.sharedPct() / 100.0);
         long zero = Math.min(pages - shared, Math.round(pages * img.zeroPct() / 100.0));
@@ -40,6 +45,103 @@ final class GuestKernel {
             e.worked(1);
         }
         v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, pages);
+    }
+
+    /**
+     * Boots from real guest memory: the i-th VM booted from the image holds the latest dump of
+     * the image's guest i mod k, page for page in every RAM block (guest RAM at its offsets, which
+     * are its guest-physical pages as QEMU lays them out; the other blocks after it). What the
+     * real host held is present, as a THP where it was one and as 4 KiB pages where it was not;
+     * what it mapped to the shared zero page maps it here too (not present, not scanned); what it
+     * did not hold is not present. Pages that changed between the guest's dumps change at the
+     * rate observed ({@link ObservedChanges}). The guest's allocator (workloads, page tables)
+     * continues above the highest page of guest RAM the dump holds.
+     */
+    private void bootFromDump(VmState v, Image img) {
+        PageImage pi = img.pages();
+        int guest = (int) (e.nextImageBoot(img.name()) % pi.guests().size());
+        PageImage.Dump d = img.dumpOf(guest);
+        int ram = pi.ramBlock();
+        long top = 0;
+        for (int b = 0; b < pi.blocks().size(); b++) {
+            if (b != ram && v.blockBase == null) continue; // hugetlbfs RAM: the image's guest RAM only
+            long base = b == ram ? 0 : v.blockBase[b];
+            int[] codes = d.codes()[b];
+            byte[] flags = d.flags()[b];
+            // the pages held first: a read fault into an empty region before them could map the
+            // huge zero page over the whole 2 MiB
+            for (int p = 0; p < codes.length; p++) {
+                int c = codes[p];
+                if (c < PageImage.ZERO) continue;
+                if ((flags[p] & PageImage.THP) == 0) e.qemu.touchSmall(v, base + p);
+                if (!v.running()) return;
+                setContent(v, base + p, c == PageImage.ZERO ? GuestMemory.ZERO : GuestMemory.image(img.name(), c));
+                if (!v.running()) return;
+                if (b == ram) top = p + 1;
+                e.worked(1);
+            }
+            for (int p = 0; p < codes.length; p++) {
+                if (codes[p] == PageImage.ZERO_PAGE_MAPPED) e.qemu.readFault(v, base + p);
+                if (!v.running()) return;
+            }
+        }
+        v.nextFreeGuestPage = Math.max(v.nextFreeGuestPage, top);
+        ObservedChanges.schedule(e, v, pi, guest);
+    }
+
+    /**
+     * Pages that changed between a guest's dumps keep changing: a page seen changed in c of the
+     * intervals between its dumps, which span S seconds, gets new content every S / c. Pages of
+     * one period are spread over it (page i of the group at phase i mod n of n steps, n at most
+     * 64), so the changes do not all land on one instant. A changed page gets content no other
+     * page has, as most real changes (counters, buffers, timestamps) do.
+     */
+    static final class ObservedChanges extends Timer {
+        static final int STEPS = 64;
+        final VmState vm;
+        final long[] pages;
+        final long step;
+        final int steps;
+        int tick;
+
+        ObservedChanges(VmState vm, long[] pages, long periodNs) {
+            this.vm = vm;
+            this.pages = pages;
+            this.steps = Math.min(STEPS, pages.length);
+            this.step = Math.max(1, periodNs / steps);
+        }
+
+        static void schedule(Engine e, VmState v, PageImage pi, int guest) {
+            java.util.TreeMap<Long, java.util.List<Long>> byPeriod = new java.util.TreeMap<>();
+            for (int b = 0; b < pi.blocks().size(); b++) {
+                if (b != pi.ramBlock() && v.blockBase == null) continue;
+                PageImage.Changes ch = pi.changes(guest, b);
+                if (ch == null) continue;
+                long base = b == pi.ramBlock() ? 0 : v.blockBase[b];
+                int[] n = ch.count();
+                for (int p = 0; p < n.length; p++) {
+                    if (n[p] == 0) continue;
+                    long period = Math.round(ch.seconds() / n[p] * 1e9);
+                    byPeriod.computeIfAbsent(period, k -> new java.util.ArrayList<>()).add(base + p);
+                }
+            }
+            for (var en : byPeriod.entrySet()) {
+                long[] pages = en.getValue().stream().mapToLong(Long::longValue).toArray();
+                ObservedChanges t = new ObservedChanges(v, pages, en.getKey());
+                e.schedule(e.now + t.step, t);
+            }
+        }
+
+        @Override
+        void fire(Engine e) {
+            if (!vm.running()) return;
+            for (int i = tick % steps; i < pages.length; i += steps) {
+                if (!vm.memory.isPresent(pages[i])) continue;
+                if (!e.guest.write(vm, pages[i], e.nextUnique())) return;
+            }
+            tick++;
+            e.schedule(at + step, this);
+        }
     }
 
     void lay(VmState v, ContentsSpec c) {
@@ -137,7 +239,7 @@ final class GuestKernel {
         v.anon.unmap(page);
         e.qemu.touch(v, page);
         if (!v.running()) return false;
-        if (v.mmu != null) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
+        if (v.mmu != null && v.isRam(page)) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
         return true;
     }
 
@@ -155,7 +257,7 @@ final class GuestKernel {
         long first = (v.nextFreeGuestPage + align - 1) / align * align;
         long split = v.slots.splitPage();
         if (first < split && first + pages > split) first = (split + align - 1) / align * align;
-        long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        long limit = v.nextTablePage < 0 ? v.ramPages : v.nextTablePage + 1;
         if (first + pages > limit) {
             throw new Engine.SimError("vm '" + v.decl.name() + "' is out of guest memory (" + new ByteSize(v.decl.memory())
                     + "): its image, contents, page tables and workloads need more");
@@ -175,7 +277,7 @@ final class GuestKernel {
      * continue below it. -1 if no such GiB is free (the page then goes bottom-up).
      */
     private long gigantic(VmState v, long pages, long align) {
-        long top = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        long top = v.nextTablePage < 0 ? v.ramPages : v.nextTablePage + 1;
         long first = (top - pages) / align * align;
         long split = v.slots.splitPage();
         if (first < split && first + pages > split) first = (split - pages) / align * align;
@@ -191,7 +293,7 @@ final class GuestKernel {
      */
     private TablePageAllocator tableAllocator(VmState v, boolean workload) {
         return () -> {
-            if (v.nextTablePage < 0) v.nextTablePage = v.memory.pages() - 1;
+            if (v.nextTablePage < 0) v.nextTablePage = v.ramPages - 1;
             long p = v.nextTablePage;
             if (p < v.nextFreeGuestPage) {
                 throw new Engine.SimError("vm '" + v.decl.name() + "' is out of guest memory for its page tables");
@@ -277,7 +379,7 @@ final class GuestKernel {
         long first = (region - r.base) >>> 12;
         if (region < r.base || first + 512 > r.pageToGpa.length || !v.mmu.guestUnmapped2m(space, region)) return false;
         long gpaPage = (v.nextFreeGuestPage + 511) & -512L;
-        long limit = v.nextTablePage < 0 ? v.memory.pages() : v.nextTablePage + 1;
+        long limit = v.nextTablePage < 0 ? v.ramPages : v.nextTablePage + 1;
         // and room left for the table pages the mapping may need (taken from the top of guest RAM)
         // (at most levels - 2 of them: the root exists, the leaf is the PD entry)
         if (gpaPage + 512 + v.decl.levels() - 2 > limit) return false;

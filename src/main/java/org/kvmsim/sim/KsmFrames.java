@@ -34,6 +34,8 @@ final class KsmFrames implements KsmListener {
     @Override
     public void merged(int slot, int page, int kpage) {
         VmState v = h.ksmVms.get(slot);
+        // try_to_merge_one_page() splits a THP first, which maps its zero-filled subpages to the zero page
+        v.anon.splitForMerge(page);
         if (kpage == ZERO_PAGE) {
             v.anon.replace(page, h.zeroFrame);
             v.ksmZeroMapped++;
@@ -47,7 +49,7 @@ final class KsmFrames implements KsmListener {
         } else {
             v.anon.replace(page, h.kpageFrame[kpage] - 1);
         }
-        if (v.mmu != null) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
+        if (v.mmu != null && v.isRam(page)) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
     }
 
     @Override

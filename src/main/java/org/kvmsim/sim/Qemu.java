@@ -46,6 +46,8 @@ final class Qemu {
         HostState h = e.hosts.get(v.decl.host());
         VmRunState before = v.state;
         long pages = v.decl.memory() >>> 12;
+        v.ramPages = pages;
+        long mapped = layBlocks(v, d, pages);
         // A VM started again after `stop` boots afresh: a new guest, new tables, new address spaces.
         v.defaultSpace = -1;
         v.pagetables.clear();
@@ -56,7 +58,7 @@ final class Qemu {
         v.nextWorkloadGva = GuestKernel.WORKLOAD_GVA;
         v.current = null;
         e.workloads.forget(v);
-        v.memory = new GuestMemory(pages);
+        v.memory = new GuestMemory(mapped);
         v.startSeq = ++starts;
         if (v.decl.backing().kind() == Backing.Kind.HUGEPAGES) {
             long size = h.decl.pool(v.decl.backing().pool()).pageSize();
@@ -73,8 +75,9 @@ final class Qemu {
             // backing = thp: guest RAM madvised MADV_HUGEPAGE (as QEMU does), so THP is used under
             // thp = madvise or always; backing = anonymous: 4 KiB pages unless thp = always.
             boolean madvised = v.decl.backing().kind() == Backing.Kind.THP;
-            ThpMapping anon = new ThpMapping(h.mem, h.thp, pages, madvised, v.decl.node());
+            ThpMapping anon = new ThpMapping(h.mem, h.thp, mapped, madvised, v.decl.node());
             v.anon = anon;
+            noHugeOutsideBlocks(v, anon, mapped);
             // khugepaged_enter_vma(): at QEMU's madvise (or the mmap under thp = always) if THP is
             // enabled for guest RAM now, else at its first fault in an empty 2 MiB range once it is
             anon.onKhugepagedEnter(() -> e.daemons.khugepagedEnter(h, anon));
@@ -98,6 +101,48 @@ final class Qemu {
             v.state = VmRunState.FAILED;
             e.event("vm_failed", v.decl.name(), x.getMessage());
             throw x;
+        }
+    }
+
+    /**
+     * An image from a page file brings the other RAM blocks QEMU registered (pc.bios, option
+     * ROMs, ACPI tables, vga.vram): ksmd scans them as it scans guest RAM (QEMU's ram_block_add()
+     * marks every block mergeable, and madvises it for THP). Each is mapped after guest RAM on
+     * a 2 MiB boundary, as QEMU's qemu_ram_mmap() aligns each block on its own. Returns the
+     * pages the VM's mapping spans.
+     */
+    private static long layBlocks(VmState v, Declarations d, long ramPages) {
+        v.blockBase = null;
+        v.blockEnd = null;
+        org.kvmsim.model.Image img = v.decl.image() == null ? null : d.images.get(v.decl.image());
+        if (img == null || img.pages() == null || v.decl.backing().kind() == Backing.Kind.HUGEPAGES) return ramPages;
+        var blocks = img.pages().blocks();
+        int ram = img.pages().ramBlock();
+        v.blockBase = new long[blocks.size()];
+        v.blockEnd = new long[blocks.size()];
+        v.blockEnd[ram] = ramPages;
+        long next = (ramPages + ThpMapping.REGION_PAGES - 1) & -(long) ThpMapping.REGION_PAGES;
+        long end = ramPages;
+        for (int b = 0; b < blocks.size(); b++) {
+            if (b == ram) continue;
+            v.blockBase[b] = next;
+            end = next + blocks.get(b).pages();
+            v.blockEnd[b] = end;
+            next = (end + ThpMapping.REGION_PAGES - 1) & -(long) ThpMapping.REGION_PAGES;
+        }
+        return end;
+    }
+
+    /** 2 MiB regions past guest RAM that a block does not fill wholly take no THP (a VMA shorter than it). */
+    private static void noHugeOutsideBlocks(VmState v, ThpMapping anon, long mapped) {
+        if (v.blockBase == null) return;
+        long firstExtra = v.ramPages / ThpMapping.REGION_PAGES;
+        long regions = (mapped + ThpMapping.REGION_PAGES - 1) / ThpMapping.REGION_PAGES;
+        for (long r = firstExtra; r < regions; r++) {
+            long lo = r * ThpMapping.REGION_PAGES, hi = lo + ThpMapping.REGION_PAGES;
+            boolean whole = hi <= v.ramPages;
+            for (int b = 0; b < v.blockBase.length && !whole; b++) whole = lo >= v.blockBase[b] && hi <= v.blockEnd[b];
+            if (!whole) anon.noHugeIn((int) r);
         }
     }
 
@@ -134,6 +179,10 @@ final class Qemu {
             if (v.ksmSlot != h.ksmVms.size()) throw new IllegalStateException("ksmd slot ids out of step");
             h.ksmVms.add(v);
             v.anon.setForeignPages(h.ksmFrames.foreignPages(v));
+            // KSM's THP split maps zero-filled subpages to the zero page (not present, not scanned)
+            // (a page ksmd holds in a tree stays: Linux remaps it too and drops the tree entry
+            // as stale at its next lookup, which the model does not follow)
+            v.anon.setZeroFilled(p -> gm.content(p) == GuestMemory.ZERO && !h.ksmd.holds(v.ksmSlot, (int) p), gm::clear);
         }
         v.ram = new GuestRamBacking(e, v, h);
         v.mmu = new Mmu(v.decl.name(), v.decl.paging(), h.cores, v.decl.vcpus(), v.decl.levels(), v.decl.levels(),
@@ -181,16 +230,43 @@ final class Qemu {
         }
         boolean zero = v.anon != null && v.anon.isZeroMapped(page);
         boolean hugeZero = zero && v.anon.isHugeZero(page);
+        boolean wasHuge = v.anon != null && v.anon.isHuge(page);
         while (v.anon != null && v.anon.fault(page) < 0) {
             if (oomKill(hostOf(v)) == v) return;
         }
-        if (zero && v.mmu != null) {
+        if (v.anon != null && !wasHuge && v.anon.isHuge(page)) zeroFilled(v, page & -(long) ThpMapping.REGION_PAGES);
+        if (zero && v.mmu != null && v.isRam(page)) {
             // the host PTE (or the huge zero PMD) changed from the zero page to a page of its own:
             // the MMU notifier zaps the read-only nested entry or sptes mapping the zero page
             // (RAM pages, so through the memslots to guest-physical addresses; a 2 MiB range of
             // RAM stays one 2 MiB range of GPA, as lowmem is 2 MiB aligned)
             if (hugeZero) v.mmu.invalidateHostRange(v.slots.gpaPage(page & -512L) << 12, 2L << 20);
             else v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
+        }
+    }
+
+    /**
+     * A THP just faulted in or collapsed over a region: the kernel zeroed all 512 pages
+     * (clear_huge_page(), or the copy's zero fill of none PTEs in __collapse_huge_page_copy()),
+     * so the ones the guest never wrote are present zero pages, which ksmd scans and merges
+     * (only through the zero page with use_zero_pages, else as equal pages).
+     */
+    static void zeroFilled(VmState v, long first) {
+        long end = Math.min(first + ThpMapping.REGION_PAGES, v.memory.pages());
+        for (long p = first; p < end; p++) if (!v.memory.isPresent(p)) v.memory.set(p, GuestMemory.ZERO);
+    }
+
+    /**
+     * Makes a page present with a 4 KiB page of its own even where a THP could go (a region the
+     * real host held as small pages, laid out again from a dump); OOM as {@link #touch}.
+     */
+    void touchSmall(VmState v, long page) {
+        if (v.anon == null) {
+            touch(v, page);
+            return;
+        }
+        while (v.anon.faultSmall(page) < 0) {
+            if (oomKill(hostOf(v)) == v) return;
         }
     }
 
@@ -288,6 +364,7 @@ final class Qemu {
         }
         v.memory = null;
         e.cancelTimers(t -> t instanceof GuestKernel.ChangingTimer c && c.vm == v
+                || t instanceof GuestKernel.ObservedChanges o && o.vm == v
                 || t instanceof Workloads.SliceTimer w && w.run.vm == v);
     }
 }

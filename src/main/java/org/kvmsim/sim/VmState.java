@@ -21,6 +21,21 @@ final class VmState {
     final Vm decl;
     VmRunState state = VmRunState.DECLARED;
     GuestMemory memory;
+    /**
+     * Pages of guest RAM (the VM's memory). {@link #memory} and {@link #anon} may map more: the
+     * other RAM blocks of an image from a page file (BIOS, ROMs, video RAM), each from
+     * {@link #blockBase}[b] on, after guest RAM, as QEMU maps each block on its own.
+     */
+    long ramPages;
+    /** Where each block of the VM's page image starts in {@link #memory} (its RAM block at 0); null without one. */
+    long[] blockBase;
+    /** Where each block ends (exclusive) in {@link #memory}. */
+    long[] blockEnd;
+
+    /** Whether a page of {@link #memory} is guest RAM (else another RAM block, which the MMU does not map). */
+    boolean isRam(long page) {
+        return page < ramPages;
+    }
     ThpMapping anon;
     HugetlbMapping huge;
     long nextFreeGuestPage;

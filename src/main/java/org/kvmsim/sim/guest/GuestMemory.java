@@ -60,6 +60,14 @@ public final class GuestMemory {
         return first;
     }
 
+    /** The page is no longer present (its host page went; it reads as never touched). */
+    public void clear(long page) {
+        long[] c = chunks[(int) (page >>> CHUNK_SHIFT)];
+        if (c == null || c[(int) (page & (CHUNK - 1))] == ABSENT) return;
+        c[(int) (page & (CHUNK - 1))] = ABSENT;
+        present--;
+    }
+
     // --- content identities
 
     /** splitmix64's finalizer: a bijection, so distinct inputs give distinct identities. */

@@ -316,6 +316,31 @@ public final class ThpMapping {
      * pages already allocated, which stay (Linux keeps a populated table too).
      */
     public int fault(long page) {
+        return fault(page, true);
+    }
+
+    /**
+     * A fault that maps a 4 KiB page even where a THP could go: how a region the real host held
+     * as small pages is laid out again from a dump (its THP fault had fallen back, or the
+     * pages came before THP was enabled). Returns as {@link #fault}.
+     */
+    public int faultSmall(long page) {
+        return fault(page, false);
+    }
+
+    /**
+     * Regions that lie across the edge of what the mapping stands for (a RAM block shorter than
+     * 2 MiB, the gap to the next block): never a THP, never collapsed, as a VMA that does not
+     * cover the aligned 2 MiB cannot take one (thp_vma_suitable_order()).
+     */
+    public void noHugeIn(int region) {
+        if (noHuge == null) noHuge = new boolean[state.length];
+        noHuge[region] = true;
+    }
+
+    private boolean[] noHuge;
+
+    private int fault(long page, boolean mayHuge) {
         if (page < 0 || page >= pages) {
             throw new IndexOutOfBoundsException("page " + page + " outside a mapping of " + pages);
         }
@@ -326,7 +351,7 @@ public final class ThpMapping {
             return hugeBase[r] + i;
         }
         boolean hugeZero = s == HUGE_ZERO;
-        if (hugeZero || s == EMPTY && thpEnabled() && wholeRegion(r)) {
+        if (hugeZero || mayHuge && s == EMPTY && thpEnabled() && wholeRegion(r)) {
             // a write to the huge zero PMD: do_huge_zero_wp_pmd() allocates a THP (6.x), keeping
             // the deposited PTE page; a fault in an empty range first registers the mapping
             // with khugepaged (do_huge_pmd_anonymous_page(); the huge zero page's read fault did)
@@ -386,6 +411,50 @@ public final class ThpMapping {
         Arrays.fill(zeros, ZERO_PTE);
         small[r] = zeros;
         state[r] = SMALL;
+    }
+
+    /** Which pages hold only zeroes (the engine knows contents); none by default. */
+    private java.util.function.LongPredicate zeroFilled = p -> false;
+    /** Told of each page a split mapped to the zero page, so the guest's view follows. */
+    private java.util.function.LongConsumer zeroRemapped = p -> {};
+
+    /** The engine's view of contents, for the zero-page remap of {@link #replace}'s split. */
+    public void setZeroFilled(java.util.function.LongPredicate zeroFilled, java.util.function.LongConsumer zeroRemapped) {
+        this.zeroFilled = zeroFilled;
+        this.zeroRemapped = zeroRemapped;
+    }
+
+    /**
+     * The split of an anonymous THP by split_huge_page() maps every zero-filled subpage to the
+     * shared zero page and frees it (Linux 6.12+, mm/huge_memory.c __split_huge_page() ->
+     * remap_page(..., RMP_USE_SHARED_ZEROPAGE) -> try_to_map_unused_to_zeropage() in
+     * mm/migrate.c). KSM splits so before a merge (try_to_merge_one_page()): {@link #splitForMerge}.
+     * The page being merged, {@code keep}, is left to the merge (in Linux, when it is itself zero-filled, it too maps the zero page and
+     * that merge fails: the model merges it, one page per split THP).
+     */
+    public void splitForMerge(long page) {
+        int r = (int) (page >>> 9);
+        if (state[r] != HUGE) {
+            return;
+        }
+        split(r);
+        remapZeroSubpages(r, (int) (page & (REGION_PAGES - 1)));
+    }
+
+    private void remapZeroSubpages(int r, int keep) {
+        int[] frames = small[r];
+        long first = (long) r * REGION_PAGES;
+        for (int i = 0; i < REGION_PAGES; i++) {
+            if (i == keep || frames[i] <= 0 || !zeroFilled.test(first + i)) {
+                continue;
+            }
+            mem.free(frames[i] - 1, 0);
+            mem.add(HostMemory.Counter.ANON_PAGES, -1);
+            frames[i] = ZERO_PTE;
+            present[r]--;
+            presentPages--;
+            zeroRemapped.accept(first + i);
+        }
     }
 
     /** split_huge_page(): a THP becomes 512 4 KiB pages on the same frames. No-op otherwise. */
@@ -512,7 +581,7 @@ public final class ThpMapping {
     }
 
     boolean wholeRegion(int r) {
-        return (long) (r + 1) * REGION_PAGES <= pages;
+        return (long) (r + 1) * REGION_PAGES <= pages && (noHuge == null || !noHuge[r]);
     }
 
     /** Outcome of one collapse attempt, named after khugepaged's scan results. */

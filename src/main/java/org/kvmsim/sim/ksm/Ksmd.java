@@ -277,6 +277,11 @@ public final class Ksmd {
         return (slot(slotId).state[page] & (MAPS_KSM | ZERO_MAPPED)) != 0;
     }
 
+    /** Whether ksmd holds the page in a tree or merged (an rmap_item it will follow up). */
+    public boolean holds(int slotId, int page) {
+        return (slot(slotId).state[page] & (TREE_BITS | MAPS_KSM | ZERO_MAPPED)) != 0;
+    }
+
     /**
      * Whether the page maps a KSM page that is mapped elsewhere too: folio_maybe_mapped_shared()
      * of a small folio (mapcount above 1), what khugepaged counts against max_ptes_shared.
