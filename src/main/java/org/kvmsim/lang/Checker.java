@@ -1540,6 +1540,11 @@ public final class Checker {
         }
 
         @Override
+        public Path folder(Span span) {
+            return scriptFolder(span);
+        }
+
+        @Override
         public String host() {
             return host;
         }

@@ -38,4 +38,10 @@ public interface ShowContext {
 
     /** A 64-bit address (0x7f00_0000_1000), or null after reporting what is wrong. */
     Long address(Syntax.Atom a, String what);
+
+    /**
+     * The folder relative file names at {@code span} resolve in: the script's, or for a notebook
+     * cell the notebook's (as for `import libvirt` and `trace`).
+     */
+    java.nio.file.Path folder(Span span);
 }

@@ -77,10 +77,7 @@ final class KsmHistoryQuery implements Query<KsmHistoryQuery.Args> {
     private static List<long[]> recording(Syntax.Str f, ShowContext c) {
         java.nio.file.Path file;
         try {
-            java.nio.file.Path script = java.nio.file.Path.of(f.span().file());
-            java.nio.file.Path folder = java.nio.file.Files.isRegularFile(script) && script.toAbsolutePath().getParent() != null
-                    ? script.toAbsolutePath().getParent() : java.nio.file.Path.of("");
-            file = folder.resolve(f.value());
+            file = c.folder(f.span()).resolve(f.value());
         } catch (java.nio.file.InvalidPathException e) {
             c.error(f.span(), "not a file name: '" + f.value().replace("\0", "\\0") + "'");
             return null;
