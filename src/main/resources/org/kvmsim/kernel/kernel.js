@@ -15,10 +15,10 @@ define(["codemirror/lib/codemirror", "base/js/namespace"], function (CodeMirror,
     var BLOCKS = ["hugepages", "cpu_overrides"];
     var UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "ns", "us", "ms", "s", "min", "h"];
     var CONSTANTS = ["on", "off", "always", "madvise", "never", "none", "scan_time", "skylake", "zen2", "zen",
-        "ept", "npt", "shadow", "native", "pc", "q35", "lackey", "champsim", "line", "bar",
+        "ept", "npt", "shadow", "native", "pc", "q35", "lackey", "champsim", "drmemtrace", "line", "bar",
         "scatter", "anonymous", "thp", "hugepages", "uniform", "sequential", "strided", "zipf",
         "hotcold", "same", "zero", "unique", "image", "changing", "every"];
-    var SHOW_WORDS = ["vms", "translate", "walk", "mmu", "by", "vcpu", "cpus", "history", "meminfo",
+    var SHOW_WORDS = ["vms", "translate", "walk", "mmu", "by", "vcpu", "cpus", "history", "meminfo", "workloads",
         "khugepaged", "hugepages", "pagetables", "events"];
 
     function set(list) {

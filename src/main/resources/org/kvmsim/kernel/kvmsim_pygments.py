@@ -34,11 +34,11 @@ UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "ns", "us", "ms", "s", "min", "h")
 # Words a value is made of: on/off, every CHOICE of the schema (scan-time written scan_time),
 # CPU presets, backings, patterns, contents (`changing every D`).
 CONSTANTS = ("on", "off", "always", "madvise", "never", "none", "scan_time", "skylake", "zen2", "zen",
-             "ept", "npt", "shadow", "native", "pc", "q35", "lackey", "champsim", "line", "bar",
+             "ept", "npt", "shadow", "native", "pc", "q35", "lackey", "champsim", "drmemtrace", "line", "bar",
              "scatter", "anonymous", "thp", "hugepages", "uniform", "sequential", "strided", "zipf",
              "hotcold", "same", "zero", "unique", "image", "changing", "every")
 # Words of `show` targets that are not keywords (org.kvmsim.query: each query's words).
-SHOW_WORDS = ("vms", "translate", "walk", "mmu", "by", "vcpu", "cpus", "history", "meminfo",
+SHOW_WORDS = ("vms", "translate", "walk", "mmu", "by", "vcpu", "cpus", "history", "meminfo", "workloads",
               "khugepaged", "hugepages", "pagetables", "events")
 # The grammar's literal operators and punctuation.
 OPERATORS = ("..", ".", "=", ",", "%")
