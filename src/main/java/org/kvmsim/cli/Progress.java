@@ -15,6 +15,9 @@ final class Progress {
 
     enum Mode { BAR, LINES, OFF }
 
+    /** Shows nothing (a script whose output is held: only the one being sent out shows progress). */
+    static final Progress NONE = new Progress(null, Mode.OFF);
+
     static final long SHOW_AFTER_NS = 1_000_000_000L;
     static final long LINE_EVERY_NS = 5_000_000_000L;
     static final long LONG_RUN_NS = 3_600_000_000_000L;
