@@ -968,6 +968,71 @@ public final class Session {
         }
     }
 
+    /**
+     * The heap a script's engines will need, from the memory guard's own estimate
+     * (Engine#heapNeededToStart: what the guest pages it is sure to touch cost): {@code script},
+     * the most any stretch of the script between resets needs with every VM it declares running;
+     * {@code sweepValue}, the most one sweep value's engine needs (its body's declarations in);
+     * {@code sideBySide}, what the sweep's values need on {@code workers} workers at once. A
+     * value that does not fit beside the others runs alone after them, so {@code max(script,
+     * sweepValue)} is what a run needs and {@code sideBySide} what it needs to use every worker.
+     * Null if the script does not compile.
+     */
+    public record HeapEstimate(long script, long sweepValue, long sideBySide, int workers) {
+        /** The JVM heap (-Xmx) to give: the guard wants a tenth spare, plus the JVM's and kvmsim's own use. */
+        public long xmx(boolean everyWorker) {
+            long need = Math.max(script, everyWorker ? sideBySide : sweepValue);
+            return need / 9 * 10 + JVM_BASE_HEAP;
+        }
+    }
+
+    /** About what a JVM running kvmsim uses before any engine (classes, tables, buffers). */
+    static final long JVM_BASE_HEAP = 256L << 20;
+
+    public static HeapEstimate heapEstimate(SourceFile src) {
+        Frontend.Result compiled = Frontend.compile(src, new Declarations(), Queries.all().syntax());
+        if (!compiled.ok()) return null;
+        long script = 0, value = 0, side = 0;
+        int workers = 1;
+        Declarations d = new Declarations();
+        List<Declaration> segment = new ArrayList<>();
+        for (Statement s : compiled.statements()) {
+            if (s instanceof Statement.Reset) {
+                d = new Declarations();
+                segment.clear();
+            } else if (s instanceof Statement.Declare dc) {
+                d.declare(dc.decl());
+                segment.add(dc.decl());
+                script = Math.max(script, heapOf(d));
+            } else if (s instanceof Statement.Sweep sw) {
+                List<Long> needs = new ArrayList<>();
+                for (Object v : sw.values()) {
+                    Declarations patched = new Declarations();
+                    for (Declaration decl : segment) patched.declare(patch(decl, sw, v));
+                    for (Statement b : sw.body()) if (b instanceof Statement.Declare bd) patched.declare(patch(bd.decl(), sw, v));
+                    needs.add(heapOf(patched));
+                }
+                needs.sort(Collections.reverseOrder());
+                int w = Math.min(needs.size(), sweepThreads());
+                long sum = 0;
+                for (int i = 0; i < w; i++) sum += needs.get(i);
+                value = Math.max(value, needs.isEmpty() ? 0 : needs.get(0));
+                if (sum > side) {
+                    side = sum;
+                    workers = w;
+                }
+            }
+        }
+        return new HeapEstimate(script, value, side, workers);
+    }
+
+    /** What the guard would ask of a fresh engine to start every VM of {@code d}. */
+    private static long heapOf(Declarations d) {
+        Engine e = new Engine(0, true);
+        e.sync(d);
+        return e.heapNeededToStart(d, null);
+    }
+
     /** The declaration with the swept attribute set to {@code value}, if it is the sweep's owner. */
     private static Declaration patch(Declaration d, Statement.Sweep sw, Object value) {
         if (!d.name().equals(sw.owner())) return d;
