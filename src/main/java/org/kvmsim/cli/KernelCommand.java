@@ -48,6 +48,10 @@ final class KernelCommand implements Runnable {
         @Option(names = "--name", paramLabel = "NAME", defaultValue = "kvmsim", description = "kernelspec name (default: ${DEFAULT-VALUE})")
         String name;
 
+        @Option(names = "--heap", paramLabel = "SIZE",
+                description = "the kernel JVM's heap, as java's -Xmx takes it: 8g, 512m (default: the JVM's, a quarter of memory)")
+        String heap;
+
         @Override
         public Integer call() throws IOException {
             Path kernels;
@@ -64,7 +68,7 @@ final class KernelCommand implements Runnable {
                 kernels = KernelSpec.userDir();
             }
             try {
-                Path dir = KernelSpec.install(kernels, name);
+                Path dir = KernelSpec.install(kernels, name, heap);
                 spec.commandLine().getOut().println("installed kernelspec " + name + " in " + dir);
                 return 0;
             } catch (IllegalArgumentException e) {
