@@ -114,7 +114,7 @@ class RunCommand implements Callable<Integer> {
 
     /** Where a script's run progress goes. */
     interface ProgressSink {
-        void progress(long doneNanos, long totalNanos);
+        void progress(long doneNanos, long totalNanos, long accesses);
     }
 
     /** Set by Ctrl-C: scripts not started yet do not start. */
@@ -158,8 +158,8 @@ class RunCommand implements Callable<Integer> {
                     running.add(session);
                     try {
                         h.exitCode = runScript(files.get(index), session, writer(h.out), writer(h.err),
-                                (done, total) -> {
-                                    if (head[0] == index) progress.update(done, total);
+                                (done, total, accesses) -> {
+                                    if (head[0] == index) progress.update(done, total, accesses);
                                 }, Progress.NONE);
                     } catch (Session.HeapBusy busy) {
                         h.heapBusy = true;
@@ -182,8 +182,8 @@ class RunCommand implements Callable<Integer> {
                     running.add(session);
                     try {
                         int index = i;
-                        h.exitCode = runScript(files.get(i), session, writer(h.out), writer(h.err), (done, total) -> {
-                            if (head[0] == index) progress.update(done, total);
+                        h.exitCode = runScript(files.get(i), session, writer(h.out), writer(h.err), (done, total, accesses) -> {
+                            if (head[0] == index) progress.update(done, total, accesses);
                         }, Progress.NONE);
                     } finally {
                         running.remove(session);
@@ -281,7 +281,12 @@ class RunCommand implements Callable<Integer> {
 
             @Override
             public void progress(long doneNanos, long totalNanos) {
-                progressSink.progress(doneNanos, totalNanos);
+                progressSink.progress(doneNanos, totalNanos, -1);
+            }
+
+            @Override
+            public void progress(long doneNanos, long totalNanos, long accesses) {
+                progressSink.progress(doneNanos, totalNanos, accesses);
             }
 
             @Override

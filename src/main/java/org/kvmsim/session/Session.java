@@ -272,7 +272,7 @@ public final class Session {
                         + counter.getAsLong() + ")", "add `within DURATION` to wait longer, or check that ksmd runs");
             }
             // The run took what it took, not its bound: progress ends at the time actually simulated.
-            out.progress(engine.now() - started, engine.now() - started);
+            out.progress(engine.now() - started, engine.now() - started, -1);
         } else if (s instanceof Statement.Write w) {
             requireRunning(w.vm(), w.span());
             engine.write(w.vm(), w.from(), w.to(), w.content());
@@ -355,6 +355,8 @@ public final class Session {
      */
     private Engine.Monitor monitor(Span span, Output out) {
         long[] lastWall = {System.nanoTime()};
+        Engine e = engine;
+        long accessesBefore = e.accessesDone();
         return (done, total) -> {
             if (interruptRequested) {
                 interruptRequested = false;
@@ -364,7 +366,7 @@ public final class Session {
             long t = System.nanoTime();
             if (t - lastWall[0] > 250_000_000L) {
                 lastWall[0] = t;
-                out.progress(done, total);
+                out.progress(done, total, e.accessesDone() - accessesBefore);
             }
         };
     }
@@ -683,8 +685,12 @@ public final class Session {
                 }
 
                 public void progress(long done, long total) {
+                    progress(done, total, 0);
+                }
+
+                public void progress(long done, long total, long accesses) {
                     // one worker's progress only: the first value's (the others' would interleave)
-                    if (forwardProgress) live.progress(done, total);
+                    if (forwardProgress) live.progress(done, total, accesses);
                 }
             }
             Output rec = new Recorder();
@@ -709,6 +715,10 @@ public final class Session {
 
                 public void progress(long done, long total) {
                     rec.progress(done, total);
+                }
+
+                public void progress(long done, long total, long accesses) {
+                    rec.progress(done, total, accesses);
                 }
             };
         }
