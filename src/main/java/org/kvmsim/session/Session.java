@@ -799,14 +799,20 @@ public final class Session {
                 Wire.tables(referenced));
         Map<String, Table> merged = new LinkedHashMap<>();
         int[] done = {0};
-        boolean complete = remote.run(task, (index, bytes) -> {
+        boolean complete;
+        try {
+            complete = remote.run(task, (index, bytes) -> {
             if (index != done[0]) throw new IllegalStateException("sweep value " + index + " came before " + done[0]);
             ValueResult r = ValueResult.decode(bytes);
             for (Event e : r.events()) send(e, out);
             if (r.failure() != null) throw failed(sw, index, r.failure());
             merge(merged, sw, index, r.got());
             done[0]++;
-        }, () -> interruptRequested);
+            }, () -> interruptRequested);
+        } catch (RemoteFailure e) {
+            throw new ScriptError(sw.span(), "the sweep's values could not run as tasks (" + done[0] + " of "
+                    + sw.values().size() + " done): " + e.getMessage(), "a local run (`kvmsim run`) needs no cluster");
+        }
         if (!complete) {
             interruptRequested = false;
             throw new Interrupted(sw.span(), "with " + done[0] + " of " + sw.values().size() + " sweep values done");
@@ -830,9 +836,41 @@ public final class Session {
         List<Statement> history = scriptHistory(compiled.statements(), task.statement());
         s.executed.addAll(history);
         for (Table t : Wire.tables(task.tables())) s.tables.put(t.name(), t);
-        ValueRun r = s.new ValueRun(value, s.scratchSession(null, false), SILENT, false);
+        // the tasks in one JVM (an executor's cores, or local[N]) share its heap as a local
+        // sweep's workers do: one that does not fit beside the others waits for them, then runs
+        ValueRun r = s.new ValueRun(value, s.scratchSession(TASKS, true), SILENT, false);
+        synchronized (TASKS) {
+            TASKS.running++;
+        }
         r.run(sw, history, true);
+        if (r.failure instanceof HeapBusy) {
+            synchronized (TASKS) {
+                while (TASKS.running > 0) {
+                    try {
+                        TASKS.wait(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt(); // Spark cancelled the task
+                        throw new IllegalStateException("sweep task cancelled");
+                    }
+                }
+            }
+            r = s.new ValueRun(value, s.scratchSession(null, false), SILENT, false);
+            r.run(sw, history, true);
+        }
         return new ValueResult(List.copyOf(r.recorded), r.got, r.failure).encode();
+    }
+
+    /** The sweep tasks running in this JVM: their heap guard (see {@link #sweepValue}). */
+    private static final SweepShared TASKS = new SweepShared();
+
+    /**
+     * What a {@link RemoteSweeps} throws when the tasks could not be run (the cluster, not a
+     * value, failed): said at the sweep's line, not as a bug of kvmsim's.
+     */
+    public static final class RemoteFailure extends RuntimeException {
+        public RemoteFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     /** A sweep value's output, failure included, as it travels from a task ({@link Wire}). */

@@ -105,7 +105,9 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
             Thread.currentThread().interrupt();
             return false;
         } catch (org.apache.spark.SparkException e) {
-            throw new IllegalStateException("the Spark job of the sweep failed: " + e.getMessage(), e);
+            // the first line: Spark appends the executor's stack trace to its message
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+            throw new Session.RemoteFailure("Spark job failed: " + why, e);
         } finally {
             if (!ok) spark.cancelJobGroup(group);
         }
