@@ -9,8 +9,9 @@ import picocli.CommandLine.Option;
 /**
  * `kvmsim sweep [--spark [--master URL]] FILE...`: runs scripts as `kvmsim run` does, with the
  * same output byte for byte; with --spark each value of a sweep is a task on Apache Spark
- * (org.kvmsim.spark.SparkSweeps), on this machine (local[*]) or a cluster (spark://, k8s://,
- * yarn, or whatever spark-submit's --master set). Spark is not on the core jar's class path: the
+ * (org.kvmsim.spark.SparkSweeps), on this machine (local[*]) or a standalone cluster
+ * (spark://); Kubernetes and YARN through a Spark distribution's spark-submit, whose --master
+ * this takes when --master is not given (spark-core alone has no k8s or yarn cluster manager). Spark is not on the core jar's class path: the
  * launcher adds target/spark-lib for this command, and spark-submit brings its own; without it
  * --spark says so and exits 2.
  */
@@ -21,7 +22,8 @@ final class SweepCommand extends RunCommand {
     boolean spark;
 
     @Option(names = "--master", paramLabel = "URL",
-            description = "Spark master: local[*], local[N], spark://HOST:PORT, k8s://..., yarn (default: spark-submit's, else local[*])")
+            description = "Spark master: local[*], local[N] or spark://HOST:PORT (default: spark-submit's, else local[*]);"
+                    + " k8s:// and yarn through a Spark distribution's spark-submit")
     String master;
 
     @Override
