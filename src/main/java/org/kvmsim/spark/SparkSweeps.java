@@ -65,6 +65,18 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
 
     @Override
     public boolean run(SweepTask task, Session.ValueSink inOrder, BooleanSupplier stop) {
+        try {
+            return runJob(task, inOrder, stop);
+        } catch (IllegalStateException e) {
+            // Spark stops its context from a shutdown hook of its own (SparkShutdownHookManager):
+            // on Ctrl-C or SIGTERM it may run before kvmsim's hook has asked the session to stop,
+            // and every call on the context then throws. That is the signal's stop, not a failure.
+            if (spark.sc().isStopped()) return false;
+            throw e;
+        }
+    }
+
+    private boolean runJob(SweepTask task, Session.ValueSink inOrder, BooleanSupplier stop) {
         int n = task.values();
         List<Integer> values = new ArrayList<>(n);
         for (int i = 0; i < n; i++) values.add(i);
@@ -105,11 +117,19 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
             Thread.currentThread().interrupt();
             return false;
         } catch (org.apache.spark.SparkException e) {
+            // the job failed as the shutdown hook stopped the context (see run): the signal's stop
+            if (stop.getAsBoolean() || spark.sc().isStopped()) return false;
             // the first line: Spark appends the executor's stack trace to its message
             String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
             throw new Session.RemoteFailure("Spark job failed: " + why, e);
         } finally {
-            if (!ok) spark.cancelJobGroup(group);
+            if (!ok && !spark.sc().isStopped()) {
+                try {
+                    spark.cancelJobGroup(group);
+                } catch (IllegalStateException stoppedMeanwhile) {
+                    // its shutdown hook got there first: nothing left to cancel
+                }
+            }
         }
     }
 

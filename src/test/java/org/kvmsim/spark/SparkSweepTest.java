@@ -109,4 +109,34 @@ class SparkSweepTest {
         assertTrue(bad.err().startsWith("kvmsim: cannot start Spark on nonsense://x: "), bad.err());
         assertEquals(1, bad.err().lines().count(), bad.err());
     }
+
+    /**
+     * Ctrl-C during a Spark sweep: the job is cancelled and the run says where it stopped, exit
+     * 130, though Spark's own shutdown hook stops its context at the same time (the race that
+     * once printed an internal error).
+     */
+    @Test
+    void ctrlCStopsTheSparkJobAndSaysWhere() throws Exception {
+        Path f = dir.resolve("long.kvm");
+        Files.writeString(f, """
+                host hv1 { memory = 8 GiB; thp = never }
+                vm g1 on hv1 { memory = 2 GiB; vcpus = 1 }
+                workload w on g1 { pattern = zipf(0.99); footprint = 256 MiB; accesses = 2_000_000_000; seed = 3 }
+                print "started"
+                sweep g1.paging in [ept, shadow] { run 100 s; show mmu }
+                """);
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("--add-opens") || a.startsWith("-D") && !a.startsWith("-Dkvmsim")).toList());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "sweep", "--spark", "--master", "local[2]", "-q", f.toString()));
+        Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("started", out.readLine()); // Spark is up and the script runs
+        new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the command did not stop");
+        String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(130, p.exitValue(), err);
+        assertTrue(err.matches("(?s)(.*\\n)?" + java.util.regex.Pattern.quote(f.toString()) + ":5:1: interrupted: [^\\n]*\\n"), err);
+    }
 }
