@@ -53,6 +53,10 @@ final class KernelCommand implements Runnable {
                 + " --user (default: the one running `jupyter` on PATH)")
         String python;
 
+        @Option(names = "--heap", paramLabel = "SIZE",
+                description = "the kernel JVM's heap, as java's -Xmx takes it: 8g, 512m (default: the JVM's, a quarter of memory)")
+        String heap;
+
         @Override
         public Integer call() throws IOException {
             Path kernels;
@@ -69,7 +73,7 @@ final class KernelCommand implements Runnable {
                 kernels = KernelSpec.userDir();
             }
             try {
-                Path dir = KernelSpec.install(kernels, name);
+                Path dir = KernelSpec.install(kernels, name, heap);
                 var out = spec.commandLine().getOut();
                 out.println("installed kernelspec " + name + " in " + dir);
                 installLexer(dir);

@@ -5,12 +5,12 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The command line: `kvmsim check`, `kvmsim run`, `kvmsim import`, `kvmsim bench`, `kvmsim kernel`, `kvmsim notebook`. Exit codes:
+ * The command line: `kvmsim check`, `kvmsim run`, `kvmsim sweep`, `kvmsim import`, `kvmsim image`, `kvmsim bench`, `kvmsim kernel`, `kvmsim notebook`. Exit codes:
  * 0 ok, 1 a script or simulation error, 2 a usage error, 130 a run stopped by Ctrl-C.
  */
 @Command(name = "kvmsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "A laboratory for KVM memory virtualization.",
-        subcommands = {CheckCommand.class, RunCommand.class, ImportCommand.class, ImageCommand.class, BenchCommand.class, KernelCommand.class,
+        subcommands = {CheckCommand.class, RunCommand.class, SweepCommand.class, ImportCommand.class, ImageCommand.class, BenchCommand.class, KernelCommand.class,
                 NotebookCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

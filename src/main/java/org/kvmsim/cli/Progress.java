@@ -15,6 +15,9 @@ final class Progress {
 
     enum Mode { BAR, LINES, OFF }
 
+    /** Shows nothing (a script whose output is held: only the one being sent out shows progress). */
+    static final Progress NONE = new Progress(null, Mode.OFF);
+
     static final long SHOW_AFTER_NS = 1_000_000_000L;
     static final long LINE_EVERY_NS = 5_000_000_000L;
     static final long LONG_RUN_NS = 3_600_000_000_000L;
@@ -49,8 +52,11 @@ final class Progress {
         return System.console() != null ? Mode.BAR : Mode.LINES;
     }
 
-    /** {@code done} of {@code total} simulated nanoseconds of the current run (a new total: a new run). */
-    synchronized void update(long done, long total) {
+    /**
+     * {@code done} of {@code total} simulated nanoseconds of the current run (a new total: a new
+     * run), and the workload accesses it has simulated ({@code accesses} < 0: not known).
+     */
+    synchronized void update(long done, long total, long accesses) {
         if (mode == Mode.OFF || total <= 0) return;
         long now = System.nanoTime();
         boolean newRun = total != runTotal || done < lastDone;
@@ -73,8 +79,9 @@ final class Progress {
                     + " fewer workload accesses or a shorter `run` would shorten it (Ctrl-C stops it and prints the tables so far)", time(rest)));
             err.flush();
         }
-        String text = String.format(Locale.ROOT, "%s of %s simulated, %s elapsed, %s left",
-                sim(done), sim(total), time(wall), rest < 0 ? "?" : "about " + time(rest));
+        String text = String.format(Locale.ROOT, "%s of %s simulated, %s%s elapsed, %s left",
+                sim(done), sim(total), accesses < 0 ? "" : count(accesses) + " accesses, ", time(wall),
+                rest < 0 ? "?" : "about " + time(rest));
         if (mode == Mode.BAR) {
             int filled = (int) Math.round(frac * WIDTH);
             err.print("\r[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + text + "  ");
@@ -105,6 +112,14 @@ final class Progress {
 
     private static String sim(long ns) {
         return ns % 1_000_000_000L == 0 ? ns / 1_000_000_000L + " s" : String.format(Locale.ROOT, "%.3f s", ns / 1e9);
+    }
+
+    /** A count as a person reads it: 950, 12.3 k, 4.56 M, 1.20 G. */
+    static String count(long n) {
+        if (n < 10_000) return Long.toString(n);
+        if (n < 1_000_000) return String.format(Locale.ROOT, "%.1f k", n / 1e3);
+        if (n < 1_000_000_000) return String.format(Locale.ROOT, "%.2f M", n / 1e6);
+        return String.format(Locale.ROOT, "%.2f G", n / 1e9);
     }
 
     static String time(long ns) {

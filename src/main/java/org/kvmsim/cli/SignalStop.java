@@ -3,7 +3,6 @@ package org.kvmsim.cli;
 import java.io.PrintWriter;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.kvmsim.session.Session;
 
 /**
  * Ctrl-C (SIGINT), SIGTERM or SIGHUP during `kvmsim run`: the session is asked to stop, the run
@@ -18,13 +17,14 @@ final class SignalStop implements AutoCloseable {
     /** How long the hook waits for the run to stop and report before the JVM exits anyway. */
     static final long GRACE_MS = 500;
 
-    private final Session session;
+    private final Runnable interrupt;
     private final PrintWriter err;
     private final CountDownLatch reported = new CountDownLatch(1);
     private final Thread hook;
 
-    SignalStop(Session session, PrintWriter err) {
-        this.session = session;
+    /** {@code interrupt} asks every session of the command to stop (they may be several: `run A B`). */
+    SignalStop(Runnable interrupt, PrintWriter err) {
+        this.interrupt = interrupt;
         this.err = err;
         this.hook = new Thread(this::onSignal, "kvmsim-signal");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -32,7 +32,7 @@ final class SignalStop implements AutoCloseable {
 
     private void onSignal() {
         if (reported.getCount() == 0) return;
-        session.interrupt();
+        interrupt.run();
         try {
             if (!reported.await(GRACE_MS, TimeUnit.MILLISECONDS)) {
                 err.println("kvmsim: interrupted; the run did not stop within " + GRACE_MS + " ms");

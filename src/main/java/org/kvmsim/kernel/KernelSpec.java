@@ -71,13 +71,26 @@ public final class KernelSpec {
 
     /** Writes the spec into {@code kernelsDir}/{@code name}; returns that directory. */
     public static Path install(Path kernelsDir, String name) throws IOException {
+        return install(kernelsDir, name, null);
+    }
+
+    /**
+     * As {@link #install(Path, String)}, the kernel's JVM started with {@code -Xmx}{@code heap}
+     * ({@code heap} in java's own syntax: 8g, 512m; null: the JVM's default, a quarter of the
+     * machine's memory). A notebook's guests live in that heap: `kvmsim check --memory` says
+     * what a script needs.
+     */
+    public static Path install(Path kernelsDir, String name, String heap) throws IOException {
+        if (heap != null && !heap.matches(HEAP_SYNTAX)) {
+            throw new IllegalArgumentException("heap size '" + heap + "' is not a java -Xmx size: a number with k, m, g or t (e.g. 8g, 512m)");
+        }
         if (!name.matches("[A-Za-z0-9._-]+")) {
             throw new IllegalArgumentException("kernel name '" + name + "' may hold only letters, digits, '.', '_' and '-'");
         }
         Path dir = kernelsDir.resolve(name.toLowerCase(Locale.ROOT)).toAbsolutePath();
         Files.createDirectories(dir);
         Map<String, Object> spec = new LinkedHashMap<>();
-        spec.put("argv", argv());
+        spec.put("argv", argv(heap));
         spec.put("display_name", "kvmsim");
         spec.put("language", "kvmsim");
         spec.put("interrupt_mode", "message");
@@ -105,9 +118,17 @@ public final class KernelSpec {
      * as `kvmsim kernel run`, without the CLI's start-up. The jar's manifest brings its lib/.
      */
     static List<String> argv() {
+        return argv(null);
+    }
+
+    /** What -Xmx takes (java's launcher: a size in bytes, or with k, m, g or t, either case). */
+    static final String HEAP_SYNTAX = "[1-9][0-9]*[kKmMgGtT]?";
+
+    static List<String> argv(String heap) {
         List<String> argv = new ArrayList<>();
         argv.add(Path.of(System.getProperty("java.home"), "bin", "java").toAbsolutePath().toString());
         argv.addAll(JVM_FLAGS);
+        if (heap != null) argv.add("-Xmx" + heap);
         Path code = codeSource();
         argv.add("-cp");
         argv.add(code != null && code.toString().endsWith(".jar") ? code.toString() : absoluteClassPath());

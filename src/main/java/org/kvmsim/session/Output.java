@@ -23,4 +23,9 @@ public interface Output {
 
     /** Progress of a long `run`: simulated nanoseconds done of total. Called at most a few times a second. */
     default void progress(long doneNanos, long totalNanos) {}
+
+    /** As {@link #progress(long, long)}, with the workload accesses the statement has simulated so far. */
+    default void progress(long doneNanos, long totalNanos, long accesses) {
+        progress(doneNanos, totalNanos);
+    }
 }

@@ -80,6 +80,12 @@ public final class Session {
     private SweepShared sweepShared;
     /** The heap this worker's guard reserved (counted against the other workers). */
     private long reservedHeap;
+    /** Where sweeps run their values when not on this machine's workers (null: here). */
+    private RemoteSweeps remote;
+    /** The source {@link #execute(SourceFile, Output)} runs, its statements, and which one runs now. */
+    private SourceFile source;
+    private List<Statement> statements = List.of();
+    private int statementIndex = -1;
 
     public Session(long seed) {
         this.seed = seed;
@@ -134,6 +140,33 @@ public final class Session {
         for (Session c : children) c.interrupt();
     }
 
+    /**
+     * Runs each value of a sweep elsewhere (org.kvmsim.spark), one task per value; the output is
+     * the same as on this machine's workers. Only a sweep whose history is its own script's
+     * statements since its last reset can go (a CLI run, not a notebook's cells): a task rebuilds
+     * that history from the script's text.
+     */
+    public void remoteSweeps(RemoteSweeps remote) {
+        this.remote = remote;
+    }
+
+    /** Where a sweep's values run when not on this machine: a task per value, results in value order. */
+    public interface RemoteSweeps {
+        /**
+         * Runs values 0 to {@code task.values() - 1} of {@code task}, each as {@link SweepTask#run},
+         * and hands each encoded result to {@code inOrder} on the calling thread in value order,
+         * as soon as it and those before it are in (so only results wait here, never engines).
+         * Returns false, with the work cancelled, once {@code stop} says so; an exception from
+         * {@code inOrder} cancels the rest and propagates.
+         */
+        boolean run(SweepTask task, ValueSink inOrder, java.util.function.BooleanSupplier stop);
+    }
+
+    /** Receives a sweep value's encoded result. */
+    public interface ValueSink {
+        void accept(int value, byte[] result);
+    }
+
     /** Withdraws an interrupt no statement has seen (the kernel calls it before and after a cell). */
     public void clearInterrupt() {
         interruptRequested = false;
@@ -143,8 +176,11 @@ public final class Session {
     public Result execute(SourceFile source, Output out) {
         Frontend.Result compiled = Frontend.compile(source, declared, queries.syntax(), folder);
         if (!compiled.ok()) return new Result(false, compiled.diagnostics().list(), false);
+        this.source = source;
+        this.statements = compiled.statements();
         try {
-            for (Statement s : compiled.statements()) {
+            for (statementIndex = 0; statementIndex < statements.size(); statementIndex++) {
+                Statement s = statements.get(statementIndex);
                 try {
                     execute(s, out, null);
                 } catch (ScriptError e) {
@@ -167,6 +203,10 @@ public final class Session {
             return new Result(false, List.of(e.diagnostic()), false);
         } catch (Interrupted e) {
             return new Result(false, List.of(e.diagnostic()), true);
+        } finally {
+            this.source = null;
+            this.statements = List.of();
+            this.statementIndex = -1;
         }
     }
 
@@ -248,7 +288,7 @@ public final class Session {
                         + counter.getAsLong() + ")", "add `within DURATION` to wait longer, or check that ksmd runs");
             }
             // The run took what it took, not its bound: progress ends at the time actually simulated.
-            out.progress(engine.now() - started, engine.now() - started);
+            out.progress(engine.now() - started, engine.now() - started, -1);
         } else if (s instanceof Statement.Write w) {
             requireRunning(w.vm(), w.span());
             engine.write(w.vm(), w.from(), w.to(), w.content());
@@ -331,6 +371,8 @@ public final class Session {
      */
     private Engine.Monitor monitor(Span span, Output out) {
         long[] lastWall = {System.nanoTime()};
+        Engine e = engine;
+        long accessesBefore = e.accessesDone();
         return (done, total) -> {
             if (interruptRequested) {
                 interruptRequested = false;
@@ -340,7 +382,7 @@ public final class Session {
             long t = System.nanoTime();
             if (t - lastWall[0] > 250_000_000L) {
                 lastWall[0] = t;
-                out.progress(done, total);
+                out.progress(done, total, e.accessesDone() - accessesBefore);
             }
         };
     }
@@ -412,6 +454,10 @@ public final class Session {
      * number of workers.
      */
     private void sweep(Statement.Sweep sw, Output out) {
+        if (remote != null && historyIsScript(sw)) {
+            sweepRemote(sw, out);
+            return;
+        }
         List<Statement> history = List.copyOf(executed);
         int n = sw.values().size();
         int threads = Math.min(n, sweepThreads());
@@ -449,22 +495,9 @@ public final class Session {
                 r.replay();
                 if (r.failure != null) {
                     for (ValueRun other : runs) other.session.interrupt();
-                    if (r.failure instanceof ScriptError e) {
-                        Diagnostic d = e.diagnostic();
-                        throw new ScriptError(d.span(), "with " + r.label(sw) + ": " + d.message(), d.hint());
-                    }
-                    if (r.failure instanceof RuntimeException e) throw e;
-                    throw (Error) r.failure;
+                    throw failed(sw, r.index, r.failure);
                 }
-                for (Table t : r.got) {
-                    Table tagged = t.copy();
-                    String col = sw.attribute().replace('.', '_');
-                    if (tagged.columnNames().contains(col)) col = "sweep_" + col;
-                    tagged.insertColumn(0, StringColumn.create(col, Collections.nCopies(t.rowCount(), sw.labels().get(r.index))));
-                    Table acc = merged.get(t.name());
-                    if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
-                    else acc.append(tagged);
-                }
+                merge(merged, sw, r.index, r.got);
             }
         } finally {
             interruptRequested = false;
@@ -474,6 +507,24 @@ public final class Session {
             }
             children.clear();
         }
+        publishSweep(merged, out);
+    }
+
+    /** Adds value {@code index}'s tables to the sweep's, each row tagged with the value. */
+    private static void merge(Map<String, Table> merged, Statement.Sweep sw, int index, List<Table> got) {
+        for (Table t : got) {
+            Table tagged = t.copy();
+            String col = sw.attribute().replace('.', '_');
+            if (tagged.columnNames().contains(col)) col = "sweep_" + col;
+            tagged.insertColumn(0, StringColumn.create(col, Collections.nCopies(t.rowCount(), sw.labels().get(index))));
+            Table acc = merged.get(t.name());
+            if (acc == null) merged.put(t.name(), tagged.setName(t.name()));
+            else acc.append(tagged);
+        }
+    }
+
+    /** The sweep's tables: the first as `sweep`, the others as `sweep_NAME`, and each under its own name. */
+    private void publishSweep(Map<String, Table> merged, Output out) {
         boolean first = true;
         for (Table t : merged.values()) {
             Table named = t.copy().setName(first ? "sweep" : "sweep_" + t.name());
@@ -502,7 +553,7 @@ public final class Session {
      * The workers of a sweep: -Dkvmsim.sweep.threads or KVMSIM_SWEEP_THREADS, else kvmsim.threads
      * or KVMSIM_THREADS (as the cores of one engine), else one per processor.
      */
-    static int sweepThreads() {
+    public static int sweepThreads() {
         String s = System.getProperty("kvmsim.sweep.threads", System.getenv("KVMSIM_SWEEP_THREADS"));
         if (s == null || s.isBlank()) s = System.getProperty("kvmsim.threads", System.getenv("KVMSIM_THREADS"));
         return Engine.threadsSetting(s);
@@ -524,17 +575,86 @@ public final class Session {
         return c;
     }
 
-    /** What the workers of one parallel sweep share: how many run, and the heap they reserved. */
-    private static final class SweepShared {
+    /**
+     * What the workers of one parallel sweep share: how many run, and the heap they reserved.
+     * Scripts run side by side (`kvmsim run A B`) share one the same way ({@link #shareHeap}).
+     */
+    public static final class SweepShared {
         int running;
         long reserved;
     }
 
-    /** A value's VMs do not fit beside the other workers' now; it runs again alone. */
-    private static final class HeapBusy extends RuntimeException {
+    /**
+     * Runs this session as one of several workers of {@code shared} (scripts run side by side):
+     * the heap its VMs need is reserved against the others', and a script whose VMs do not fit
+     * beside theirs stops with {@link HeapBusy}, to run again alone after them. {@link #releaseHeap}
+     * when it is done.
+     */
+    public void shareHeap(SweepShared shared) {
+        synchronized (shared) {
+            shared.running++;
+        }
+        sweepShared = shared;
+    }
+
+    /** This worker is done: the heap it reserved is the others'. */
+    public void releaseHeap() {
+        SweepShared sh = sweepShared;
+        if (sh == null) return;
+        synchronized (sh) {
+            sh.running--;
+            sh.reserved -= reservedHeap;
+        }
+        reservedHeap = 0;
+        sweepShared = null;
+    }
+
+    /** A worker's VMs do not fit beside the other workers' now; it runs again alone. */
+    public static final class HeapBusy extends RuntimeException {
         HeapBusy() {
             super(null, null, false, false);
         }
+    }
+
+    /** What stops a sweep when value {@code index} failed: its error, said with the value. */
+    private static RuntimeException failed(Statement.Sweep sw, int index, Throwable failure) {
+        if (failure instanceof ScriptError e) {
+            Diagnostic d = e.diagnostic();
+            return new ScriptError(d.span(), "with " + sw.variable() + " = " + sw.labels().get(index) + ": " + d.message(), d.hint());
+        }
+        if (failure instanceof RuntimeException e) return e;
+        throw (Error) failure;
+    }
+
+    /**
+     * What a sweep value sent out, held until its turn: data, not callbacks, so that a value run
+     * elsewhere can send it back ({@link Wire}). {@code Export} is an `export` whose file the
+     * driver writes (a value run elsewhere would write it on the wrong machine).
+     */
+    private sealed interface Event {
+        record Print(String text) implements Event {}
+
+        record Shown(Table table) implements Event {}
+
+        record Chart(String name, byte[] png, String svg) implements Event {}
+
+        record Exported(String table, Path file) implements Event {}
+
+        record Export(String table, String file, String text, Span span) implements Event {}
+    }
+
+    /** Sends a held event on to {@code out}, as the sweeping session. */
+    private void send(Event e, Output out) {
+        if (e instanceof Event.Print p) out.print(p.text());
+        else if (e instanceof Event.Shown t) out.table(t.table());
+        else if (e instanceof Event.Chart c) out.chart(c.name(), c.png(), c.svg());
+        else if (e instanceof Event.Exported x) out.exported(x.table(), x.file());
+        else if (e instanceof Event.Export x) writeExport(x.table(), x.file(), x.text(), x.span(), out);
+    }
+
+    /** An Output that also takes `export`s to write later (the sweep's driver writes them). */
+    private interface DeferredExports {
+        void export(String table, String file, String text, Span span);
     }
 
     /** One value of a sweep on its scratch session, its output held until its turn. */
@@ -543,7 +663,7 @@ public final class Session {
         Session session;
         final Output live;
         final boolean forwardProgress;
-        final List<java.util.function.Consumer<Output>> recorded = Collections.synchronizedList(new ArrayList<>());
+        final List<Event> recorded = Collections.synchronizedList(new ArrayList<>());
         final List<Table> got = new ArrayList<>();
         volatile Throwable failure;
 
@@ -558,29 +678,74 @@ public final class Session {
             return sw.variable() + " = " + sw.labels().get(index);
         }
 
-        void run(Statement.Sweep sw, List<Statement> history) {
-            Output rec = new Output() {
+        /** The value's output; with {@code defer}, `export` files are held too, not written. */
+        private Output recorder(boolean defer) {
+            final class Recorder implements Output, DeferredExports {
                 public void print(String text) {
-                    recorded.add(o -> o.print(text));
+                    recorded.add(new Event.Print(text));
                 }
 
                 public void table(Table t) {
-                    recorded.add(o -> o.table(t));
+                    recorded.add(new Event.Shown(t));
                 }
 
                 public void chart(String name, byte[] png, String svg) {
-                    recorded.add(o -> o.chart(name, png, svg));
+                    recorded.add(new Event.Chart(name, png, svg));
                 }
 
                 public void exported(String table, Path file) {
-                    recorded.add(o -> o.exported(table, file));
+                    recorded.add(new Event.Exported(table, file));
+                }
+
+                public void export(String table, String file, String text, Span span) {
+                    recorded.add(new Event.Export(table, file, text, span));
                 }
 
                 public void progress(long done, long total) {
+                    progress(done, total, 0);
+                }
+
+                public void progress(long done, long total, long accesses) {
                     // one worker's progress only: the first value's (the others' would interleave)
-                    if (forwardProgress) live.progress(done, total);
+                    if (forwardProgress) live.progress(done, total, accesses);
+                }
+            }
+            Output rec = new Recorder();
+            if (defer) return rec;
+            // writes its exports itself: hide the DeferredExports side
+            return new Output() {
+                public void print(String text) {
+                    rec.print(text);
+                }
+
+                public void table(Table t) {
+                    rec.table(t);
+                }
+
+                public void chart(String name, byte[] png, String svg) {
+                    rec.chart(name, png, svg);
+                }
+
+                public void exported(String table, Path file) {
+                    rec.exported(table, file);
+                }
+
+                public void progress(long done, long total) {
+                    rec.progress(done, total);
+                }
+
+                public void progress(long done, long total, long accesses) {
+                    rec.progress(done, total, accesses);
                 }
             };
+        }
+
+        void run(Statement.Sweep sw, List<Statement> history) {
+            run(sw, history, false);
+        }
+
+        void run(Statement.Sweep sw, List<Statement> history, boolean deferExports) {
+            Output rec = recorder(deferExports);
             Object value = sw.values().get(index);
             String label = label(sw);
             got.clear();
@@ -607,8 +772,186 @@ public final class Session {
         /** Sends the held output on, in the order it was made. */
         void replay() {
             synchronized (recorded) {
-                for (var r : recorded) r.accept(live);
+                for (Event e : recorded) send(e, live);
             }
+        }
+    }
+
+    /**
+     * Whether {@code sw}'s history is what a task can rebuild from the script's text: the
+     * statements of the script now running since its last reset, all run clean (a CLI run).
+     */
+    private boolean historyIsScript(Statement.Sweep sw) {
+        if (source == null || statementIndex < 0 || statements.get(statementIndex) != sw) return false;
+        List<Statement> expected = scriptHistory(statements, statementIndex);
+        if (expected.size() != executed.size() || !failedQueries.isEmpty()) return false;
+        for (int i = 0; i < expected.size(); i++) if (expected.get(i) != executed.get(i)) return false;
+        return true;
+    }
+
+    /** The statements before statement {@code index} since the last reset: a sweep's history in a CLI run. */
+    private static List<Statement> scriptHistory(List<Statement> statements, int index) {
+        List<Statement> history = new ArrayList<>();
+        for (int i = 0; i < index; i++) {
+            if (statements.get(i) instanceof Statement.Reset) history.clear();
+            else history.add(statements.get(i));
+        }
+        return history;
+    }
+
+    /**
+     * A sweep whose values run as tasks of {@link #remote}: each task rebuilds the state the sweep
+     * starts from out of the script's text, runs its value and sends back what it printed and
+     * showed ({@link #sweepValue}); here the results are sent out and merged in value order as
+     * they come, exactly as a local sweep's, and dropped but for the tables the sweep merges.
+     */
+    private void sweepRemote(Statement.Sweep sw, Output out) {
+        // the tables the body refers to (plot, export) that earlier statements made
+        List<Table> referenced = new ArrayList<>();
+        for (Statement b : sw.body()) {
+            String name = b instanceof Statement.Plot p ? p.table() : b instanceof Statement.Export e ? e.table() : null;
+            if (name != null && tables.containsKey(name) && !referenced.contains(tables.get(name))) referenced.add(tables.get(name));
+        }
+        SweepTask task = new SweepTask(source.name(), source.text(), seed, statementIndex, sw.values().size(),
+                Wire.tables(referenced));
+        Map<String, Table> merged = new LinkedHashMap<>();
+        int[] done = {0};
+        boolean complete;
+        try {
+            complete = remote.run(task, (index, bytes) -> {
+            if (index != done[0]) throw new IllegalStateException("sweep value " + index + " came before " + done[0]);
+            ValueResult r = ValueResult.decode(bytes);
+            for (Event e : r.events()) send(e, out);
+            if (r.failure() != null) throw failed(sw, index, r.failure());
+            merge(merged, sw, index, r.got());
+            done[0]++;
+            }, () -> interruptRequested);
+        } catch (RemoteFailure e) {
+            throw new ScriptError(sw.span(), "the sweep's values could not run as tasks (" + done[0] + " of "
+                    + sw.values().size() + " done): " + e.getMessage(), "a local run (`kvmsim run`) needs no cluster");
+        }
+        if (!complete) {
+            interruptRequested = false;
+            throw new Interrupted(sw.span(), "with " + done[0] + " of " + sw.values().size() + " sweep values done");
+        }
+        publishSweep(merged, out);
+    }
+
+    /**
+     * Runs value {@code value} of a {@link SweepTask} in a session of its own, on whatever machine
+     * the task landed: the script's statements before the sweep are its history, replayed with the
+     * value in place as a local sweep's worker replays them. Returns the value's output, encoded.
+     */
+    static byte[] sweepValue(SweepTask task, int value) {
+        Session s = new Session(task.seed());
+        SourceFile src = new SourceFile(task.file(), task.text());
+        Frontend.Result compiled = Frontend.compile(src, s.declared, s.queries.syntax());
+        if (!compiled.ok() || !(compiled.statements().get(task.statement()) instanceof Statement.Sweep sw)) {
+            throw new IllegalStateException("the sweep task's script " + task.file() + " does not compile to a sweep at statement "
+                    + task.statement() + " here (a different kvmsim on the executor?)");
+        }
+        List<Statement> history = scriptHistory(compiled.statements(), task.statement());
+        s.executed.addAll(history);
+        for (Table t : Wire.tables(task.tables())) s.tables.put(t.name(), t);
+        // the tasks in one JVM (an executor's cores, or local[N]) share its heap as a local
+        // sweep's workers do: one that does not fit beside the others waits for them, then runs
+        ValueRun r = s.new ValueRun(value, s.scratchSession(TASKS, true), SILENT, false);
+        synchronized (TASKS) {
+            TASKS.running++;
+        }
+        r.run(sw, history, true);
+        if (r.failure instanceof HeapBusy) {
+            synchronized (TASKS) {
+                while (TASKS.running > 0) {
+                    try {
+                        TASKS.wait(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt(); // Spark cancelled the task
+                        throw new IllegalStateException("sweep task cancelled");
+                    }
+                }
+            }
+            r = s.new ValueRun(value, s.scratchSession(null, false), SILENT, false);
+            r.run(sw, history, true);
+        }
+        return new ValueResult(List.copyOf(r.recorded), r.got, r.failure).encode();
+    }
+
+    /** The sweep tasks running in this JVM: their heap guard (see {@link #sweepValue}). */
+    private static final SweepShared TASKS = new SweepShared();
+
+    /**
+     * What a {@link RemoteSweeps} throws when the tasks could not be run (the cluster, not a
+     * value, failed): said at the sweep's line, not as a bug of kvmsim's.
+     */
+    public static final class RemoteFailure extends RuntimeException {
+        public RemoteFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** A sweep value's output, failure included, as it travels from a task ({@link Wire}). */
+    private record ValueResult(List<Event> events, List<Table> got, Throwable failure) {
+
+        byte[] encode() {
+            Wire.Writer w = new Wire.Writer().integer(events.size());
+            for (Event e : events) {
+                if (e instanceof Event.Print p) w.integer('P').string(p.text());
+                else if (e instanceof Event.Shown t) w.integer('T').table(t.table());
+                else if (e instanceof Event.Chart c) w.integer('C').string(c.name()).bytes(c.png()).string(c.svg());
+                else if (e instanceof Event.Exported x) w.integer('E').string(x.table()).string(x.file().toString());
+                else if (e instanceof Event.Export x) span(w.integer('X').string(x.table()).string(x.file()).string(x.text()), x.span());
+            }
+            w.integer(got.size());
+            for (Table t : got) w.table(t);
+            if (failure == null) {
+                w.integer(0);
+            } else if (failure instanceof ScriptError e) {
+                Diagnostic d = e.diagnostic();
+                span(w.integer(1), d.span()).string(d.message()).string(d.hint());
+            } else if (failure instanceof Interrupted e) {
+                Diagnostic d = e.diagnostic();
+                span(w.integer(2), d.span()).string(e.getMessage());
+            } else {
+                // a bug, or the task's JVM out of heap: said on the driver as an internal error
+                w.integer(3).string(failure.getClass().getName() + ": " + failure.getMessage());
+            }
+            return w.done();
+        }
+
+        private static Wire.Writer span(Wire.Writer w, Span s) {
+            return w.string(s.file()).integer(s.line()).integer(s.column()).integer(s.length());
+        }
+
+        private static Span span(Wire.Reader r) {
+            return new Span(r.string(), r.integer(), r.integer(), r.integer());
+        }
+
+        static ValueResult decode(byte[] bytes) {
+            Wire.Reader r = new Wire.Reader(bytes);
+            int n = r.integer();
+            List<Event> events = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int kind = r.integer();
+                events.add(switch (kind) {
+                    case 'P' -> new Event.Print(r.string());
+                    case 'T' -> new Event.Shown(r.table());
+                    case 'C' -> new Event.Chart(r.string(), r.bytes(), r.string());
+                    case 'E' -> new Event.Exported(r.string(), Path.of(r.string()));
+                    case 'X' -> new Event.Export(r.string(), r.string(), r.string(), span(r));
+                    default -> throw new IllegalStateException("bad sweep event " + kind + " on the wire");
+                });
+            }
+            int tables = r.integer();
+            List<Table> got = new ArrayList<>(tables);
+            for (int i = 0; i < tables; i++) got.add(r.table());
+            Throwable failure = switch (r.integer()) {
+                case 0 -> null;
+                case 1 -> new ScriptError(span(r), r.string(), r.string());
+                case 2 -> new Interrupted(span(r), r.string());
+                default -> new IllegalStateException("a sweep task failed: " + r.string());
+            };
+            return new ValueResult(events, got, failure);
         }
     }
 
@@ -690,6 +1033,71 @@ public final class Session {
         }
     }
 
+    /**
+     * The heap a script's engines will need, from the memory guard's own estimate
+     * (Engine#heapNeededToStart: what the guest pages it is sure to touch cost): {@code script},
+     * the most any stretch of the script between resets needs with every VM it declares running;
+     * {@code sweepValue}, the most one sweep value's engine needs (its body's declarations in);
+     * {@code sideBySide}, what the sweep's values need on {@code workers} workers at once. A
+     * value that does not fit beside the others runs alone after them, so {@code max(script,
+     * sweepValue)} is what a run needs and {@code sideBySide} what it needs to use every worker.
+     * Null if the script does not compile.
+     */
+    public record HeapEstimate(long script, long sweepValue, long sideBySide, int workers) {
+        /** The JVM heap (-Xmx) to give: the guard wants a tenth spare, plus the JVM's and kvmsim's own use. */
+        public long xmx(boolean everyWorker) {
+            long need = Math.max(script, everyWorker ? sideBySide : sweepValue);
+            return need / 9 * 10 + JVM_BASE_HEAP;
+        }
+    }
+
+    /** About what a JVM running kvmsim uses before any engine (classes, tables, buffers). */
+    static final long JVM_BASE_HEAP = 256L << 20;
+
+    public static HeapEstimate heapEstimate(SourceFile src) {
+        Frontend.Result compiled = Frontend.compile(src, new Declarations(), Queries.all().syntax());
+        if (!compiled.ok()) return null;
+        long script = 0, value = 0, side = 0;
+        int workers = 1;
+        Declarations d = new Declarations();
+        List<Declaration> segment = new ArrayList<>();
+        for (Statement s : compiled.statements()) {
+            if (s instanceof Statement.Reset) {
+                d = new Declarations();
+                segment.clear();
+            } else if (s instanceof Statement.Declare dc) {
+                d.declare(dc.decl());
+                segment.add(dc.decl());
+                script = Math.max(script, heapOf(d));
+            } else if (s instanceof Statement.Sweep sw) {
+                List<Long> needs = new ArrayList<>();
+                for (Object v : sw.values()) {
+                    Declarations patched = new Declarations();
+                    for (Declaration decl : segment) patched.declare(patch(decl, sw, v));
+                    for (Statement b : sw.body()) if (b instanceof Statement.Declare bd) patched.declare(patch(bd.decl(), sw, v));
+                    needs.add(heapOf(patched));
+                }
+                needs.sort(Collections.reverseOrder());
+                int w = Math.min(needs.size(), sweepThreads());
+                long sum = 0;
+                for (int i = 0; i < w; i++) sum += needs.get(i);
+                value = Math.max(value, needs.isEmpty() ? 0 : needs.get(0));
+                if (sum > side) {
+                    side = sum;
+                    workers = w;
+                }
+            }
+        }
+        return new HeapEstimate(script, value, side, workers);
+    }
+
+    /** What the guard would ask of a fresh engine to start every VM of {@code d}. */
+    private static long heapOf(Declarations d) {
+        Engine e = new Engine(0, true);
+        e.sync(d);
+        return e.heapNeededToStart(d, null);
+    }
+
     /** The declaration with the swept attribute set to {@code value}, if it is the sweep's owner. */
     private static Declaration patch(Declaration d, Statement.Sweep sw, Object value) {
         if (!d.name().equals(sw.owner())) return d;
@@ -745,14 +1153,23 @@ public final class Session {
             case "md" -> Render.markdown(t);
             default -> Render.html(t) + "\n";
         };
-        Path file = outDir == null ? Path.of(e.file()) : outDir.resolve(e.file());
+        if (out instanceof DeferredExports d) {
+            d.export(e.table(), e.file(), text, e.span());
+            return;
+        }
+        writeExport(e.table(), e.file(), text, e.span(), out);
+    }
+
+    /** Writes an `export`'s file, relative to {@link #outDir}, in {@link #folder} when set. */
+    private void writeExport(String table, String name, String text, Span span, Output out) {
+        Path file = outDir == null ? Path.of(name) : outDir.resolve(name);
         Path target = folder == null ? file : folder.resolve(file);
         try {
             if (target.getParent() != null) Files.createDirectories(target.getParent());
             Files.writeString(target, text, StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException x) {
-            throw new ScriptError(e.span(), "cannot write " + file + ": " + x.getMessage());
+            throw new ScriptError(span, "cannot write " + file + ": " + x.getMessage());
         }
-        out.exported(e.table(), file);
+        out.exported(table, file);
     }
 }

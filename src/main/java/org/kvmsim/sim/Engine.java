@@ -109,6 +109,12 @@ public final class Engine {
     private final Probe probe = new EngineProbe();
 
     private Monitor monitor;
+    /**
+     * Workload accesses simulated by this engine so far, for progress only: added to once per
+     * batch of up to Workloads.BATCH accesses (by the cores' threads too, hence atomic), read
+     * by the monitor's owner; no result depends on it.
+     */
+    private final java.util.concurrent.atomic.AtomicLong accesses = new java.util.concurrent.atomic.AtomicLong();
     /** Simulated start and length of the current run, for progress (0 length outside a run). */
     private long runStart, runLength;
     private long workSincePoll;
@@ -198,6 +204,15 @@ public final class Engine {
     }
 
     // --- interrupts and progress
+
+    /** Workload accesses simulated so far (for progress: what a run has done besides its simulated time). */
+    public long accessesDone() {
+        return accesses.get();
+    }
+
+    void accessed(long n) {
+        accesses.addAndGet(n);
+    }
 
     /** The monitor every long computation reports to from now on (null: none). */
     public void monitor(Monitor m) {

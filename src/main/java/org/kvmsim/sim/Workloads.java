@@ -475,6 +475,7 @@ final class Workloads {
                 if ((g.remaining -= k) == 0) v.busy(g.vcpu, -1);
                 made += k;
                 counted[0] += k;
+                e.accessed(k);
                 if (ready == null || !ready.parallel) e.worked(k);
             }
             return made;

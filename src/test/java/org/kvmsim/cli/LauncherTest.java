@@ -71,4 +71,20 @@ class LauncherTest {
         assertTrue(javaLine("notebook", "--help").contains(C1));
         assertFalse(javaLine("bench", "mmu").contains(C1));
     }
+
+    @Test
+    void aSparkSweepRunsBesideSparksJarsWithSparksJvmOptions() throws Exception {
+        String spark = javaLine("sweep", "--spark", "--master", "local[2]", "lab.kvm");
+        assertTrue(spark.contains("target/spark-lib/*") && spark.contains(" org.kvmsim.cli.Main sweep --spark"), spark);
+        assertFalse(spark.contains(" -jar "), spark);
+        // Spark's JavaModuleOptions (pom.xml's kvmsim.spark.jvmOptions), but the incubator module
+        String pom = Files.readString(Path.of("pom.xml"));
+        String options = pom.substring(pom.indexOf("<kvmsim.spark.jvmOptions>") + 25, pom.indexOf("</kvmsim.spark.jvmOptions>"));
+        for (String o : options.split(" ")) {
+            if (o.equals("--add-modules=jdk.incubator.vector")) assertFalse(spark.contains(o), spark);
+            else assertTrue(spark.contains(" " + o + " "), o + " missing from " + spark);
+        }
+        String local = javaLine("sweep", "lab.kvm");
+        assertTrue(local.contains(" -jar ") && !local.contains("spark-lib") && !local.contains("--add-opens"), local);
+    }
 }

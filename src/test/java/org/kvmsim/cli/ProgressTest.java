@@ -61,7 +61,8 @@ class ProgressTest {
         Path s = dir.resolve("long.kvm");
         Files.writeString(s, LONG);
         String shown = underPty(Map.of(), "run", s.toString());
-        assertTrue(shown.matches("(?s).*\r\\[#*\\.*\\] [0-9.]+ s of 10 s simulated, \\d+ s elapsed, (about \\d+ s|\\?) left.*"), shown);
+        // simulated time, accesses done (a count as a person reads it), wall time, estimate
+        assertTrue(shown.matches("(?s).*\r\\[#*\\.*\\] [0-9.]+ s of 10 s simulated, [0-9.]+( [kMG])? accesses, \\d+ s elapsed, (about \\d+ s|\\?) left.*"), shown);
         assertTrue(shown.contains("accesses"), "the table follows the bar: " + shown);
     }
 
@@ -102,5 +103,9 @@ class ProgressTest {
         assertEquals("42 s", Progress.time(42_000_000_000L));
         assertEquals("3 min 05 s", Progress.time(185_000_000_000L));
         assertEquals("2.5 h", Progress.time(9_000_000_000_000L));
+        assertEquals("950", Progress.count(950));
+        assertEquals("12.3 k", Progress.count(12_345));
+        assertEquals("4.57 M", Progress.count(4_567_890));
+        assertEquals("1.20 G", Progress.count(1_200_000_000L));
     }
 }
