@@ -103,8 +103,8 @@ final class NotebookCommand implements Runnable {
                 }
 
                 @Override
-                public void runProgress(long done, long total) {
-                    progress.update(done, total);
+                public void runProgress(long done, long total, long accesses) {
+                    progress.update(done, total, accesses);
                 }
             });
             progress.clear();

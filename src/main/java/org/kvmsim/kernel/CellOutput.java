@@ -45,8 +45,11 @@ public final class CellOutput implements Output {
         /** The error output (ename, evalue, traceback) of a cell that failed. */
         void error(String ename, String evalue, List<String> traceback);
 
-        /** Every progress report of a run, unthrottled (the command line shows it on stderr). */
-        default void runProgress(long doneNanos, long totalNanos) {}
+        /**
+         * Every progress report of a run, unthrottled (the command line shows it on stderr), with
+         * the workload accesses simulated so far ({@code accesses} < 0: not known).
+         */
+        default void runProgress(long doneNanos, long totalNanos, long accesses) {}
     }
 
     static final long SHOW_PROGRESS_AFTER_NS = 1_000_000_000L;
@@ -127,7 +130,12 @@ public final class CellOutput implements Output {
 
     @Override
     public void progress(long doneNanos, long totalNanos) {
-        sink.runProgress(doneNanos, totalNanos);
+        progress(doneNanos, totalNanos, -1);
+    }
+
+    @Override
+    public void progress(long doneNanos, long totalNanos, long accesses) {
+        sink.runProgress(doneNanos, totalNanos, accesses);
         done = doneNanos;
         total = totalNanos;
         long now = clock.getAsLong();

@@ -41,8 +41,8 @@ public final class NotebookRun {
         /** Code cell {@code index} (of the notebook's cells) is about to run as execution count {@code count}. */
         default void cell(int index, int count, int codeCells, String firstLine) {}
 
-        /** Progress of a `run` in the current cell: simulated nanoseconds done of total. */
-        default void runProgress(long doneNanos, long totalNanos) {}
+        /** Progress of a `run` in the current cell: simulated nanoseconds done of total, accesses simulated (< 0: not known). */
+        default void runProgress(long doneNanos, long totalNanos, long accesses) {}
     }
 
     /** The cell that failed (an error not allowed), as nbclient's CellExecutionError names it. */
@@ -213,8 +213,8 @@ public final class NotebookRun {
         }
 
         @Override
-        public void runProgress(long doneNanos, long totalNanos) {
-            listener.runProgress(doneNanos, totalNanos);
+        public void runProgress(long doneNanos, long totalNanos, long accesses) {
+            listener.runProgress(doneNanos, totalNanos, accesses);
         }
 
         private void output(JsonObject out, String displayId) {
