@@ -808,11 +808,7 @@ class NotebookTests(unittest.TestCase):
 
     def test_published_notebook_html_renders_in_chromium(self):
         """nbconvert's HTML of each published analysis shows every table and chart in a real browser."""
-        chromium = "/usr/bin/chromium"
-        if not os.path.exists(chromium):
-            if os.environ.get("CI"):
-                self.fail("Debian's chromium is not installed (.ci/run installs it)")
-            self.skipTest("Debian's chromium is not installed")
+        self.need_chromium()
         tmp = os.environ.get("KVMSIM_TEST_TMP", "/tmp")
         published = sorted(n[:-len(".ipynb")] for n in os.listdir(os.path.join(ROOT, "notebooks"))
                            if n.endswith(".ipynb") and n != "hello.ipynb")
@@ -821,25 +817,5 @@ class NotebookTests(unittest.TestCase):
             src = os.path.join(ROOT, "notebooks", name + ".ipynb")
             subprocess.run(["/usr/bin/jupyter", "nbconvert", "--to", "html", "--output-dir", tmp, src], check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            page = os.path.join(tmp, name + ".html")
-            with open(page) as f:
-                html = f.read()
-            # the page reports, once loaded, the size of every image and the number of tables
-            probe = os.path.join(tmp, "probe.html")
-            with open(probe, "w") as f:
-                f.write(html + '<script>window.addEventListener("load", () => { document.title = "probe:" + '
-                               '[...document.images].map(i => i.naturalWidth + "x" + i.naturalHeight).join(",") + '
-                               '";tables=" + document.querySelectorAll("table.kvmsim").length; });</script>')
-            out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                  "--no-first-run", "--disable-component-update", "--disable-sync",
-                                  "--user-data-dir=" + os.path.join(tmp, "chromium-profile"), "--virtual-time-budget=5000",
-                                  "--dump-dom", "file://" + probe],
-                                 check=True, capture_output=True, text=True, timeout=120).stdout
-            title = re.search(r"<title>probe:([^<]*)</title>", out)
-            self.assertIsNotNone(title, name + ": the page did not finish loading in chromium")
-            images, tables = title.group(1).split(";tables=")
-            sizes = [s for s in images.split(",") if s]
-            self.assertEqual(len(sizes), charts, name + ": charts: " + images)
-            self.assertTrue(all(s == "800x500" for s in sizes), name + ": every chart loads: " + images)
-            self.assertEqual(int(tables), tables_expected, name + ": tables")
+            self.probe_in_chromium(name, os.path.join(tmp, name + ".html"), charts, tables_expected)
 
