@@ -205,7 +205,7 @@ public final class ThpMapping {
         return presentPages;
     }
 
-    /** THPs currently mapped. */
+    /** THPs currently mapped (this mapping's AnonHugePages in smaps is 2048 kB each). */
     public long hugeRegions() {
         return hugeRegions;
     }
@@ -371,6 +371,7 @@ public final class ThpMapping {
                 presentPages += REGION_PAGES;
                 hugeRegions++;
                 thpFaultAlloc++;
+                mem.count(HostMemory.Event.THP_FAULT_ALLOC);
                 mem.add(HostMemory.Counter.ANON_PAGES, REGION_PAGES);
                 mem.add(HostMemory.Counter.ANON_HUGE_PAGES, REGION_PAGES);
                 return f + i;
@@ -471,6 +472,7 @@ public final class ThpMapping {
         state[region] = SMALL;
         hugeRegions--;
         thpSplit++;
+        mem.count(HostMemory.Event.THP_SPLIT_PAGE);
         mem.add(HostMemory.Counter.ANON_HUGE_PAGES, -REGION_PAGES);
     }
 
