@@ -442,6 +442,21 @@ public final class ThpMapping {
         remapZeroSubpages(r, (int) (page & (REGION_PAGES - 1)));
     }
 
+    /**
+     * split_huge_page() of the THP around {@code page} with no merge after it: cmp_and_merge_page()
+     * does so when try_to_merge_two_pages() failed because the scanned page and the unstable-tree
+     * page lie in this one THP (see {@link org.kvmsim.sim.ksm.KsmListener#splitFailsOnMerge}).
+     * Every zero-filled subpage maps the zero page, the scanned one too.
+     */
+    public void splitUnmerged(long page) {
+        int r = (int) (page >>> 9);
+        if (state[r] != HUGE) {
+            return;
+        }
+        split(r);
+        remapZeroSubpages(r, -1);
+    }
+
     private void remapZeroSubpages(int r, int keep) {
         int[] frames = small[r];
         long first = (long) r * REGION_PAGES;
