@@ -23,10 +23,13 @@ final class KhugepagedQuery implements Query<KhugepagedQuery.Args> {
     @Override
     public Doc doc() {
         return new Doc("show khugepaged [on HOST]",
-                "THP enabled and khugepaged's knobs and counters, as /sys/kernel/mm/transparent_hugepage/khugepaged shows them.",
+                "THP enabled and khugepaged's knobs and counters, as /sys/kernel/mm/transparent_hugepage/khugepaged shows them, and the THP events of /proc/vmstat.",
                 "khugepaged", "host, enabled (always, madvise, never), pages_to_scan, scan_sleep_millisecs,"
                         + " alloc_sleep_millisecs, max_ptes_none, max_ptes_swap, max_ptes_shared, defrag (0 or 1),"
-                        + " pages_collapsed (THPs khugepaged made), full_scans (passes over every registered VM)");
+                        + " pages_collapsed (THPs khugepaged made), full_scans (passes over every registered VM),"
+                        + " thp_fault_alloc, thp_split_page, thp_split_page_failed (the host's /proc/vmstat events: THPs"
+                        + " faulted in; THPs split, by ksmd to merge a page of one, by an unmap or balloon inside one;"
+                        + " splits that failed: ksmd's of a THP holding both pages of an unstable-tree match)");
     }
 
     @Override

@@ -32,7 +32,9 @@ final class KsmByVmQuery implements Query<KsmByVmQuery.Args> {
                 "ksm_by_vm", "vm, host, present_pages, pages_merged (as /proc/PID/ksm_merging_pages, plus zero pages),"
                         + " ksm_zero_pages, ksm_rmap_items, ksm_process_profit (Linux's formula: (merging + zero pages) x"
                         + " 4096 - rmap_items x 64), saved_bytes (the host's saved_bytes shared out in proportion to each"
-                        + " VM's merged pages, so the rows add up to `show ksm`'s)");
+                        + " VM's merged pages, so the rows add up to `show ksm`'s), anon_huge_pages_kb (AnonHugePages of"
+                        + " its QEMU process's guest RAM in /proc/PID/smaps, kB: 2048 per THP; ksmd splits a THP to merge"
+                        + " a page of it)");
     }
 
     @Override
@@ -63,7 +65,8 @@ final class KsmByVmQuery implements Query<KsmByVmQuery.Args> {
             var v = in.view().vm(vm.name());
             KsmSlotState slot = v.ksm() == null ? NOT_MERGEABLE : v.ksm();
             long[] tot = hostTotals.get(vm.host());
-            t.add(vm.name(), vm.host(), v.presentPages(), slot.merged(), slot.zeroMapped(), slot.rmapItems(), tot[0], tot[1]);
+            t.add(vm.name(), vm.host(), v.presentPages(), slot.merged(), slot.zeroMapped(), slot.rmapItems(), tot[0], tot[1],
+                    v.anonHugePagesKb());
         }
         return t.table();
     }

@@ -143,17 +143,19 @@ public final class Tables {
      * ksm_process_profit ((merging + zero pages) x 4096 - rmap_items x 64, mm/ksm.c) and
      * saved_bytes: the host's saving shared out in proportion to the pages each VM merged, so
      * that the VMs' figures add up to `show ksm`'s saved_bytes (every KSM page is itself one of
-     * the merged pages, so merged pages x 4096 would count each KSM page as saved).
+     * the merged pages, so merged pages x 4096 would count each KSM page as saved), and
+     * anon_huge_pages_kb: AnonHugePages of its guest RAM in smaps (KSM splits a THP to merge in it).
      */
     public static final class KsmByVm {
         private final StringColumn vm = StringColumn.create("vm"), host = StringColumn.create("host");
         private final LongColumn present = LongColumn.create("present_pages"), merged = LongColumn.create("pages_merged"),
                 zero = LongColumn.create("ksm_zero_pages"), rmap = LongColumn.create("ksm_rmap_items"),
-                profit = LongColumn.create("ksm_process_profit"), saved = LongColumn.create("saved_bytes");
+                profit = LongColumn.create("ksm_process_profit"), saved = LongColumn.create("saved_bytes"),
+                anonHuge = LongColumn.create("anon_huge_pages_kb");
 
         /** {@code hostSaved} and {@code hostMerged}: the host's saved_bytes and all its VMs' merged pages. */
         public void add(String vmName, String hostName, long presentPages, long mergedPages, long zeroPages,
-                        long rmapItems, long hostSaved, long hostMerged) {
+                        long rmapItems, long hostSaved, long hostMerged, long anonHugePagesKb) {
             vm.append(vmName);
             host.append(hostName);
             present.append(presentPages);
@@ -162,10 +164,11 @@ public final class Tables {
             rmap.append(rmapItems);
             profit.append(mergedPages * 4096L - rmapItems * 64L);
             saved.append(hostMerged == 0 ? 0 : Math.round((double) hostSaved * mergedPages / hostMerged));
+            anonHuge.append(anonHugePagesKb);
         }
 
         public Table table() {
-            return Table.create("ksm_by_vm", vm, host, present, merged, zero, rmap, profit, saved);
+            return Table.create("ksm_by_vm", vm, host, present, merged, zero, rmap, profit, saved, anonHuge);
         }
     }
 
@@ -179,7 +182,8 @@ public final class Tables {
                 alloc = LongColumn.create("alloc_sleep_millisecs"), none = LongColumn.create("max_ptes_none"),
                 swap = LongColumn.create("max_ptes_swap"), shared = LongColumn.create("max_ptes_shared"),
                 defrag = LongColumn.create("defrag"), collapsed = LongColumn.create("pages_collapsed"),
-                full = LongColumn.create("full_scans");
+                full = LongColumn.create("full_scans"), faultAlloc = LongColumn.create("thp_fault_alloc"),
+                split = LongColumn.create("thp_split_page"), splitFailed = LongColumn.create("thp_split_page_failed");
         for (int r = 0; r < hosts.size(); r++) {
             KhugepagedState k = states.get(r);
             host.append(hosts.get(r));
@@ -193,8 +197,12 @@ public final class Tables {
             defrag.append(k.defrag() ? 1 : 0);
             collapsed.append(k.pagesCollapsed());
             full.append(k.fullScans());
+            faultAlloc.append(k.thpFaultAlloc());
+            split.append(k.thpSplitPage());
+            splitFailed.append(k.thpSplitPageFailed());
         }
-        return Table.create("khugepaged", host, enabled, pts, scan, alloc, none, swap, shared, defrag, collapsed, full);
+        return Table.create("khugepaged", host, enabled, pts, scan, alloc, none, swap, shared, defrag, collapsed, full,
+                faultAlloc, split, splitFailed);
     }
 
     /** `show meminfo`: /proc/meminfo's fields, names and units as Linux prints them (kB). */

@@ -99,7 +99,9 @@ final class EngineView implements SimView {
             var t = h.thp;
             return new KhugepagedState(t.mode.name().toLowerCase(java.util.Locale.ROOT), t.pagesToScan, t.scanSleepMillis,
                     t.allocSleepMillis, t.maxPtesNone, t.maxPtesSwap, t.maxPtesShared, t.defrag,
-                    h.khugepaged.pagesCollapsed(), h.khugepaged.fullScans());
+                    h.khugepaged.pagesCollapsed(), h.khugepaged.fullScans(),
+                    h.mem.events(org.kvmsim.sim.mem.HostMemory.Event.THP_FAULT_ALLOC),
+                    h.mem.events(org.kvmsim.sim.mem.HostMemory.Event.THP_SPLIT_PAGE), h.mem.events(org.kvmsim.sim.mem.HostMemory.Event.THP_SPLIT_PAGE_FAILED));
         }
 
         @Override
@@ -163,6 +165,11 @@ final class EngineView implements SimView {
         @Override
         public long rssBytes() {
             return v.rssBytes();
+        }
+
+        @Override
+        public long anonHugePagesKb() {
+            return v.anon == null ? 0 : v.anon.hugeRegions() * 2048;
         }
 
         @Override

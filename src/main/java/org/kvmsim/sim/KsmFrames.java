@@ -53,6 +53,18 @@ final class KsmFrames implements KsmListener {
     }
 
     @Override
+    public boolean splitFailsOnMerge(int slot, int page, int treeSlot, int treePage) {
+        if (slot != treeSlot || (page >>> 9) != (treePage >>> 9)) return false;
+        VmState v = h.ksmVms.get(slot);
+        if (!v.anon.isHuge(page)) return false;
+        h.mem.count(HostMemory.Event.THP_SPLIT_PAGE_FAILED);
+        // cmp_and_merge_page(): put_page(tree_page), then split_huge_page(page) with no merge
+        v.anon.splitUnmerged(page);
+        if (v.mmu != null && v.isRam(page)) v.mmu.invalidateHostPage(v.slots.gpaPage(page) << 12);
+        return true;
+    }
+
+    @Override
     public void kpageFreed(int kpage) {
         int f = h.kpageFrame[kpage] - 1;
         if (f < 0) throw new IllegalStateException("KSM page " + kpage + " has no frame");

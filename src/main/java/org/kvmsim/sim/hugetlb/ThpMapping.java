@@ -205,7 +205,7 @@ public final class ThpMapping {
         return presentPages;
     }
 
-    /** THPs currently mapped. */
+    /** THPs currently mapped (this mapping's AnonHugePages in smaps is 2048 kB each). */
     public long hugeRegions() {
         return hugeRegions;
     }
@@ -371,6 +371,7 @@ public final class ThpMapping {
                 presentPages += REGION_PAGES;
                 hugeRegions++;
                 thpFaultAlloc++;
+                mem.count(HostMemory.Event.THP_FAULT_ALLOC);
                 mem.add(HostMemory.Counter.ANON_PAGES, REGION_PAGES);
                 mem.add(HostMemory.Counter.ANON_HUGE_PAGES, REGION_PAGES);
                 return f + i;
@@ -441,6 +442,21 @@ public final class ThpMapping {
         remapZeroSubpages(r, (int) (page & (REGION_PAGES - 1)));
     }
 
+    /**
+     * split_huge_page() of the THP around {@code page} with no merge after it: cmp_and_merge_page()
+     * does so when try_to_merge_two_pages() failed because the scanned page and the unstable-tree
+     * page lie in this one THP (see {@link org.kvmsim.sim.ksm.KsmListener#splitFailsOnMerge}).
+     * Every zero-filled subpage maps the zero page, the scanned one too.
+     */
+    public void splitUnmerged(long page) {
+        int r = (int) (page >>> 9);
+        if (state[r] != HUGE) {
+            return;
+        }
+        split(r);
+        remapZeroSubpages(r, -1);
+    }
+
     private void remapZeroSubpages(int r, int keep) {
         int[] frames = small[r];
         long first = (long) r * REGION_PAGES;
@@ -471,6 +487,7 @@ public final class ThpMapping {
         state[region] = SMALL;
         hugeRegions--;
         thpSplit++;
+        mem.count(HostMemory.Event.THP_SPLIT_PAGE);
         mem.add(HostMemory.Counter.ANON_HUGE_PAGES, -REGION_PAGES);
     }
 

@@ -29,6 +29,20 @@ public interface KsmListener {
      */
     default void merged(int slot, int page, int kpage) {}
 
+    /**
+     * Whether try_to_merge_two_pages() of the scanned page with an unstable-tree page fails
+     * because both lie in one THP: the reference ksmd holds on the tree page (get_mergeable_page())
+     * is one more than can_split_folio() allows, so try_to_merge_one_page()'s split_folio() fails
+     * (thp_split_page_failed) and nothing merges; cmp_and_merge_page() then, the tree page's
+     * reference dropped, splits the THP without merging (split_huge_page(): thp_split_page).
+     * mm/ksm.c cmp_and_merge_page() since Linux 4.17 (commit 77da2ba0648a, "If both pages we
+     * tried to merge belong to the same compound page..."), folio-converted and kept through 6.18.
+     * The engine does both splits' accounting.
+     */
+    default boolean splitFailsOnMerge(int slot, int page, int treeSlot, int treePage) {
+        return false;
+    }
+
     /** KSM page {@code kpage} lost its last mapping: its frame is freed. */
     default void kpageFreed(int kpage) {}
 

@@ -716,6 +716,12 @@ public final class Ksmd {
         }
         Slot ts = slots.get((int) (treeRef >>> 32));
         int tp = (int) treeRef;
+        if (listener.splitFailsOnMerge(s.id, p, ts.id, tp)) {
+            // try_to_merge_one_page() -> split_folio() failed: nothing merges, the tree page stays
+            // in the unstable tree and the scanned page is in no tree (volatile) until its next visit
+            cpuNanos += COST_MERGE_NS;
+            return;
+        }
         cpuNanos += 2 * COST_MERGE_NS;
         removeFromTree(ts, tp);
         int node = stableTreeInsert(content, nid);

@@ -14,6 +14,12 @@ public interface VmView {
     /** Resident set of its QEMU process's guest RAM (pages mapping the zero page excluded). */
     long rssBytes();
 
+    /**
+     * AnonHugePages of its QEMU process's guest RAM, in kB, as /proc/PID/smaps shows it: 2048 per
+     * PMD-mapped THP (0 unless backing = thp or anonymous under thp = always).
+     */
+    long anonHugePagesKb();
+
     /** Guest pages that hold content (touched, laid out or faulted in). */
     long presentPages();
 

@@ -24,6 +24,14 @@ public final class RealGuestReplay {
 
     /** The script that replays the case in {@code dir}. */
     public static String script(Path dir) throws Exception {
+        return script(dir, false);
+    }
+
+    /**
+     * The replay; with {@code thpPerScan}, it stops at every full scan and shows `ksm by vm`
+     * (each VM's AnonHugePages) and `khugepaged` (the host's thp_* events) instead of the history.
+     */
+    public static String script(Path dir, boolean thpPerScan) throws Exception {
         JsonObject c = JsonParser.parseString(Files.readString(dir.resolve("case.json"))).getAsJsonObject();
         JsonObject k = c.getAsJsonObject("ksm");
         String thp = c.getAsJsonObject("thp").get("enabled").getAsString();
@@ -48,6 +56,12 @@ public final class RealGuestReplay {
         // QEMU madvises guest RAM for THP (backing = thp); its ROMs and other blocks come with the image
         s.append("vm g0 on hv1 { memory = ").append(mib).append(" MiB; backing = thp; image = guests }\n");
         for (int g = 1; g < guests; g++) s.append("vm g").append(g).append(" like g0\n");
+        if (thpPerScan) {
+            for (int i = 1; i < scans(dir).size(); i++) {
+                s.append("run until hv1.ksm.full_scans = ").append(i).append("\nshow ksm by vm on hv1\nshow khugepaged on hv1\n");
+            }
+            return s.toString();
+        }
         s.append("run until hv1.ksm.full_scans = ").append(scans(dir).size() - 1).append("\n");
         s.append("show ksm history on hv1\n");
         return s.toString();
@@ -88,6 +102,55 @@ public final class RealGuestReplay {
         return out;
     }
 
+    /**
+     * THPs per full scan, real and kvmsim's: per guest, its THPs in guest RAM (the real one: the
+     * AnonHugePages of the QEMU process's RAM blocks in smaps.jsonl / 2048 kB, so QEMU's own heap
+     * is left out; kvmsim's: `ksm by vm`'s anon_huge_pages_kb / 2048), and the host's
+     * thp_split_page and thp_split_page_failed (real: vmstat_delta; kvmsim: `khugepaged`).
+     */
+    public record ThpScan(int scan, long[] realThps, long[] simThps, long realSplit, long simSplit, long realFailed,
+                          long simFailed, long realFaultAlloc, long simFaultAlloc, long realCollapsed, long simCollapsed) {}
+
+    public static List<ThpScan> compareThp(Path dir) throws Exception {
+        List<JsonObject> smaps = new ArrayList<>();
+        for (String l : Files.readAllLines(dir.resolve("smaps.jsonl"))) if (!l.isBlank()) smaps.add(JsonParser.parseString(l).getAsJsonObject());
+        List<Table> tables = ScriptRun.tables(dir.getFileName().toString(), script(dir, true));
+        List<ThpScan> out = new ArrayList<>();
+        for (int i = 1; i < smaps.size(); i++) {
+            JsonObject r = smaps.get(i);
+            var guests = r.getAsJsonArray("guests");
+            long[] real = new long[guests.size()], sim = new long[guests.size()];
+            Table vms = tables.get(2 * (i - 1)), k = tables.get(2 * (i - 1) + 1);
+            for (int g = 0; g < guests.size(); g++) {
+                long kb = 0;
+                for (var b : guests.get(g).getAsJsonObject().getAsJsonObject("ram").entrySet()) {
+                    kb += b.getValue().getAsJsonObject().get("AnonHugePages").getAsLong();
+                }
+                real[g] = kb / 2048;
+                sim[g] = vms.longColumn("anon_huge_pages_kb").get(g) / 2048;
+            }
+            JsonObject vs = r.getAsJsonObject("vmstat_delta");
+            out.add(new ThpScan(r.get("scan").getAsInt(), real, sim, vs.get("thp_split_page").getAsLong(),
+                    k.longColumn("thp_split_page").get(0), vs.get("thp_split_page_failed").getAsLong(),
+                    k.longColumn("thp_split_page_failed").get(0), vs.get("thp_fault_alloc").getAsLong(),
+                    k.longColumn("thp_fault_alloc").get(0), vs.get("thp_collapse_alloc").getAsLong(),
+                    k.longColumn("pages_collapsed").get(0)));
+        }
+        return out;
+    }
+
+    public static String thpTable(String name, List<ThpScan> scans) {
+        StringBuilder s = new StringBuilder("| " + name + " scan | THPs per guest real / kvmsim | thp_split_page real / kvmsim"
+                + " | thp_split_page_failed real / kvmsim |\n|---|---|---|---|\n");
+        for (ThpScan t : scans) {
+            s.append("| ").append(t.scan()).append(" | ");
+            for (int g = 0; g < t.realThps().length; g++) s.append(g == 0 ? "" : ", ").append(t.realThps()[g]).append(" / ").append(t.simThps()[g]);
+            s.append(" | ").append(t.realSplit()).append(" / ").append(t.simSplit()).append(" | ").append(t.realFailed()).append(" / ")
+                    .append(t.simFailed()).append(" |\n");
+        }
+        return s.toString();
+    }
+
     /** The comparison as a Markdown table (docs/model.md quotes it). */
     public static String table(String name, List<Scan> scans) {
         StringBuilder s = new StringBuilder("| " + name + " scan |");
@@ -105,7 +168,9 @@ public final class RealGuestReplay {
         Path root = Path.of(args[0]);
         try (var cases = Files.list(root)) {
             for (Path d : cases.sorted().toList()) {
-                if (Files.isRegularFile(d.resolve("guests.pages"))) System.out.println(table(d.getFileName().toString(), compare(d)));
+                if (!Files.isRegularFile(d.resolve("guests.pages"))) continue;
+                System.out.println(table(d.getFileName().toString(), compare(d)));
+                if (RealGuestThpTest.hasThps(d)) System.out.println(thpTable(d.getFileName().toString(), compareThp(d)));
             }
         }
     }
