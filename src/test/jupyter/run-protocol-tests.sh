@@ -26,5 +26,9 @@ export PYTHONPATH="$tmp/prefix/share/jupyter/kernels/kvmsim/pygments${PYTHONPATH
 /usr/bin/jupyter kernelspec list 2>/dev/null | grep '^ *kvmsim ' >/dev/null || { echo "run-protocol-tests: kernelspec not visible" >&2; exit 1; }
 cd "$here"
 # test_front_ends.py: highlighting, and the classic Notebook and published pages in headless Chromium
-# (browser/: playwright-core, `npm ci` there first); screenshots in target/browser/.
+# through playwright-core (browser/), installed here at the version package-lock.json pins (from the
+# npm registry; it downloads no browser); screenshots in target/browser/.
+if [ ! -d browser/node_modules/playwright-core ] && command -v npm >/dev/null; then
+  (cd browser && npm ci --no-audit --no-fund --loglevel=error) || echo "run-protocol-tests: npm ci failed in $here/browser" >&2
+fi
 exec "$py" -m pytest -p no:cacheprovider -q -rfEs "$@" test_kvmsim_kernel.py test_front_ends.py
