@@ -707,7 +707,9 @@ def main():
     ap.add_argument("--elf", action="store_true", help="also write guest.elf (dump-guest-memory) "
                     "at the last dump, after the recording ends (it faults in every page)")
     ap.add_argument("--cache", default=os.path.expanduser("~/.cache/kvmsim-realguest"))
-    ap.add_argument("--out", default="/work/realguest-data")
+    # beside the build's output: several GB of dumps a case, which `mvn clean` may take away
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                   "..", "..", "target", "realguest"))
     ap.add_argument("--boot-timeout", type=float, default=600)
     ap.add_argument("--scan-timeout", type=float, default=600,
                     help="seconds to wait for one full scan")

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Records real KSM merging real guests booted here under QEMU/TCG (issue #13), into
-# OUT/CASE/ (default /work/realguest-data/CASE/): ksm.jsonl, smaps.jsonl, case.json, knobs.jsonl
+# OUT/CASE/ (default target/realguest/CASE/ in the project): ksm.jsonl, smaps.jsonl, case.json, knobs.jsonl
 # and each guest's RAM blocks at the chosen moments (gI-TAG/BLOCK.bin and BLOCK.pagemap).
 # usage: record.sh CASE [--guests N --mem MiB --pages-to-scan N --sleep-millisecs MS ...]
 #        record.sh --help            (every option; CASE is a preset of record.py or a new name)
