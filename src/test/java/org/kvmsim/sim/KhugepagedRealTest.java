@@ -4,14 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.kvmsim.Jsonl;
 import org.kvmsim.ScriptRun;
 import tech.tablesaw.api.Table;
 
@@ -42,21 +41,17 @@ class KhugepagedRealTest {
     private static Map<String, List<Step>> recorded(String file) throws Exception {
         Path fixture = Path.of(KhugepagedRealTest.class.getResource("/fixtures/thp/" + file).toURI());
         Map<String, List<Step>> out = new LinkedHashMap<>();
-        String variant = null;
-        for (String l : Files.readAllLines(fixture)) {
-            JsonObject o = JsonParser.parseString(l).getAsJsonObject();
-            if (o.has("variant")) {
-                variant = o.get("variant").getAsString();
-                out.put(variant, new ArrayList<>());
-            } else if (o.has("summary")) {
-                assertTrue(o.get("valid").getAsBoolean(), variant + ": THP enabled changed during the recording");
-            } else if (o.has("knobs")) {
-                assertEquals("always [madvise] never", o.get("enabled").getAsString(), variant + ": THP enabled");
-            } else if (o.has("t_s")) {
-                List<Step> steps = out.get(variant);
-                long n = o.get("pages_collapsed").getAsLong();
-                if (n != (steps.isEmpty() ? 0 : steps.get(steps.size() - 1).count())) steps.add(new Step(o.get("t_s").getAsDouble(), n));
+        for (var e : Jsonl.variants(fixture).entrySet()) {
+            List<Step> steps = new ArrayList<>();
+            for (JsonObject o : e.getValue()) {
+                if (o.has("knobs")) {
+                    assertEquals("always [madvise] never", o.get("enabled").getAsString(), e.getKey() + ": THP enabled");
+                } else if (o.has("t_s")) {
+                    long n = o.get("pages_collapsed").getAsLong();
+                    if (n != (steps.isEmpty() ? 0 : steps.get(steps.size() - 1).count())) steps.add(new Step(o.get("t_s").getAsDouble(), n));
+                }
             }
+            out.put(e.getKey(), steps);
         }
         return out;
     }

@@ -1,17 +1,14 @@
 package org.kvmsim.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.kvmsim.Jsonl;
 import org.kvmsim.ScriptRun;
 import tech.tablesaw.api.Table;
 
@@ -31,19 +28,9 @@ class KsmThpRealTest {
     private static Map<String, List<Sample>> recorded() throws Exception {
         Path fixture = Path.of(KsmThpRealTest.class.getResource("/fixtures/thp/ksm-thp-16.jsonl").toURI());
         Map<String, List<Sample>> out = new LinkedHashMap<>();
-        String variant = null;
-        for (String l : Files.readAllLines(fixture)) {
-            JsonObject o = JsonParser.parseString(l).getAsJsonObject();
-            if (o.has("variant")) {
-                variant = o.get("variant").getAsString();
-                out.put(variant, new ArrayList<>());
-            } else if (o.has("summary")) {
-                assertTrue(o.get("valid").getAsBoolean(), variant + ": THP enabled changed during the recording");
-            } else if (o.has("t_s")) {
-                out.get(variant).add(new Sample(o.get("t_s").getAsDouble(), o.get("pages_collapsed").getAsLong(),
-                        o.get("anon_huge_kb").getAsLong(), o.get("pages_sharing").getAsLong()));
-            }
-        }
+        Jsonl.variants(fixture).forEach((variant, lines) -> out.put(variant, lines.stream().filter(o -> o.has("t_s"))
+                .map(o -> new Sample(o.get("t_s").getAsDouble(), o.get("pages_collapsed").getAsLong(),
+                        o.get("anon_huge_kb").getAsLong(), o.get("pages_sharing").getAsLong())).toList()));
         return out;
     }
 

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,6 +16,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.kvmsim.Jsonl;
 
 /**
  * Holds the real-guest recordings (fixtures/realguest, made by tools/realguest/record.sh) to what
@@ -43,14 +43,6 @@ class RealGuestRecordingTest {
         }
     }
 
-    static List<JsonObject> lines(Path p) throws IOException {
-        List<JsonObject> out = new ArrayList<>();
-        for (String l : Files.readAllLines(p)) {
-            if (!l.isBlank()) out.add(JsonParser.parseString(l).getAsJsonObject());
-        }
-        return out;
-    }
-
     static JsonObject caseJson(String c) throws Exception {
         return JsonParser.parseString(Files.readString(dir().resolve(c).resolve("case.json"))).getAsJsonObject();
     }
@@ -75,8 +67,8 @@ class RealGuestRecordingTest {
     @MethodSource("cases")
     void aLineAfterEveryFullScanWithTheQemuProcessesBesideIt(String c) throws Exception {
         JsonObject cj = caseJson(c);
-        List<JsonObject> ksm = lines(dir().resolve(c).resolve("ksm.jsonl"));
-        List<JsonObject> smaps = lines(dir().resolve(c).resolve("smaps.jsonl"));
+        List<JsonObject> ksm = Jsonl.read(dir().resolve(c).resolve("ksm.jsonl"));
+        List<JsonObject> smaps = Jsonl.read(dir().resolve(c).resolve("smaps.jsonl"));
         assertEquals(cj.get("scans").getAsInt() + 1, ksm.size(), c + ": the start line and one per full scan");
         assertEquals(ksm.size(), smaps.size(), c + ": one smaps line per ksm line");
         double t = -1;
@@ -105,7 +97,7 @@ class RealGuestRecordingTest {
     void theCaseKnobsWereSetAndEveryKnobPutBack(String c) throws Exception {
         JsonObject cj = caseJson(c);
         Map<String, JsonObject> knobs = new TreeMap<>();
-        for (JsonObject l : lines(dir().resolve(c).resolve("knobs.jsonl"))) knobs.put(l.get("knobs").getAsString(), l);
+        for (JsonObject l : Jsonl.read(dir().resolve(c).resolve("knobs.jsonl"))) knobs.put(l.get("knobs").getAsString(), l);
         JsonObject before = knobs.get("before"), set = knobs.get("set"), after = knobs.get("after");
         for (String k : before.keySet()) {
             if (!k.startsWith("ksm/") && !k.startsWith("thp/")) continue;
@@ -126,7 +118,7 @@ class RealGuestRecordingTest {
     @MethodSource("cases")
     void theDumpsAccountForEveryPageKsmdMerged(String c) throws Exception {
         JsonObject cj = caseJson(c);
-        List<JsonObject> ksm = lines(dir().resolve(c).resolve("ksm.jsonl"));
+        List<JsonObject> ksm = Jsonl.read(dir().resolve(c).resolve("ksm.jsonl"));
         Map<String, long[]> byTag = new TreeMap<>(); // tag -> scan, KSM PTEs, zero-page PTEs, guests
         for (JsonElement e : cj.getAsJsonArray("dumps")) {
             JsonObject d = e.getAsJsonObject();
@@ -153,7 +145,7 @@ class RealGuestRecordingTest {
     @MethodSource("cases")
     void ksmdSplitsTheGuestsThpsOnlyWhereThpIsOn(String c) throws Exception {
         JsonObject cj = caseJson(c);
-        List<JsonObject> smaps = lines(dir().resolve(c).resolve("smaps.jsonl"));
+        List<JsonObject> smaps = Jsonl.read(dir().resolve(c).resolve("smaps.jsonl"));
         long first = 0, last = 0;
         for (JsonElement g : smaps.get(0).getAsJsonArray("guests")) first += anonHuge(g);
         for (JsonElement g : smaps.get(smaps.size() - 1).getAsJsonArray("guests")) last += anonHuge(g);

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.kvmsim.Jsonl;
 import org.kvmsim.ScriptRun;
 import tech.tablesaw.api.Table;
 
@@ -73,9 +74,7 @@ public final class RealGuestReplay {
 
     /** The real recording: ksm.jsonl, line i = full scan i (0: when ksmd started). */
     public static List<JsonObject> scans(Path dir) throws Exception {
-        List<JsonObject> out = new ArrayList<>();
-        for (String l : Files.readAllLines(dir.resolve("ksm.jsonl"))) if (!l.isBlank()) out.add(JsonParser.parseString(l).getAsJsonObject());
-        return out;
+        return Jsonl.read(dir.resolve("ksm.jsonl"));
     }
 
     /** One full scan: the real counters and kvmsim's, in COUNTERS order. */
@@ -112,8 +111,7 @@ public final class RealGuestReplay {
                           long simFailed, long realFaultAlloc, long simFaultAlloc, long realCollapsed, long simCollapsed) {}
 
     public static List<ThpScan> compareThp(Path dir) throws Exception {
-        List<JsonObject> smaps = new ArrayList<>();
-        for (String l : Files.readAllLines(dir.resolve("smaps.jsonl"))) if (!l.isBlank()) smaps.add(JsonParser.parseString(l).getAsJsonObject());
+        List<JsonObject> smaps = Jsonl.read(dir.resolve("smaps.jsonl"));
         List<Table> tables = ScriptRun.tables(dir.getFileName().toString(), script(dir, true));
         List<ThpScan> out = new ArrayList<>();
         for (int i = 1; i < smaps.size(); i++) {
