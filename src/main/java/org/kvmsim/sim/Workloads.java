@@ -18,6 +18,7 @@ import org.kvmsim.sim.workload.AccessStream;
 import org.kvmsim.sim.workload.Accesses;
 import org.kvmsim.sim.workload.TraceException;
 import org.kvmsim.sim.view.WorkloadStats;
+import org.kvmsim.sim.workload.DecodedTrace;
 import org.kvmsim.sim.workload.TraceStream;
 
 /**
@@ -60,7 +61,13 @@ final class Workloads {
      * per process, whatever engine asks (a sweep replays the session on a fresh engine for every
      * value, a notebook's `reset` starts another). A count depends only on the file's bytes.
      */
-    private static final Map<String, TraceStream.Count> TRACE_COUNTS = new ConcurrentHashMap<>();
+    private static final Map<String, Counted> TRACE_COUNTS = new ConcurrentHashMap<>();
+
+    /**
+     * A trace file as counted: its count, and its decoded copy that replays read (null when no
+     * temporary file could be written: then each pass decodes the trace file again).
+     */
+    private record Counted(TraceStream.Count count, DecodedTrace decoded) {}
     /** Per synthetic workload declaration and target ("vm" or "vm.pagetable"): its run. */
     private final Map<Workload, Map<String, Run>> syntheticRuns = new IdentityHashMap<>();
     /** Traces this engine replays from memory instead of their files, by path ({@link Engine#holdTrace}). */
@@ -257,14 +264,17 @@ final class Workloads {
                     Workload.Trace t = traces.get(i);
                     Path file = Path.of(t.file());
                     TraceStream.Held h = held.get(file);
-                    TraceStream.Count c = h != null ? h.count() : count(file, t);
+                    Counted counted = h != null ? null : count(file, t);
+                    TraceStream.Count c = h != null ? h.count() : counted.count();
                     long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
                     if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
                         throw new Engine.SimError(t.written() + ":" + c.maxAddressAt() + ": address 0x"
                                 + Long.toHexString(c.maxAddress()) + " is beyond the guest's " + v.decl.levels()
                                 + "-level page tables (below 0x" + Long.toHexString(top) + ")");
                     }
-                    stream[i] = new TraceStream(file, t, c, h);
+                    stream[i] = h != null ? TraceStream.ofHeld(h, t)
+                            : counted.decoded() != null ? TraceStream.ofDecoded(counted.decoded(), t)
+                            : TraceStream.ofFile(file, t, c);
                 }
                 streams.put(v.decl.name(), stream);
             }
@@ -318,7 +328,11 @@ final class Workloads {
         return share;
     }
 
-    private TraceStream.Count count(Path file, Workload.Trace t) {
+    /**
+     * Counts a trace file (once per process) and keeps it decoded for its replays; a file that
+     * holds no access is an error here, before any run.
+     */
+    private Counted count(Path file, Workload.Trace t) {
         String key;
         try {
             BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
@@ -326,15 +340,29 @@ final class Workloads {
         } catch (java.io.IOException x) {
             throw new Engine.SimError(t.written() + ": cannot read it: " + x.getMessage());
         }
-        TraceStream.Count c = TRACE_COUNTS.get(key);
+        Counted c = TRACE_COUNTS.get(key);
         if (c == null) {
             try {
-                c = TraceStream.count(file, t.written(), t.format());
+                try {
+                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format());
+                    c = new Counted(d.count(), d);
+                } catch (java.io.IOException x) {
+                    // no room for the decoded copy: replays decode the trace itself each time
+                    c = new Counted(TraceStream.count(file, t.written(), t.format()), null);
+                }
             } catch (TraceException x) {
                 throw new Engine.SimError(x.getMessage());
             }
-            if (c.accesses() == 0) throw new Engine.SimError(t.written() + ": no loads, stores or modifies in it");
-            TRACE_COUNTS.putIfAbsent(key, c);
+            if (c.count().accesses() == 0) {
+                if (c.decoded() != null) c.decoded().delete();
+                throw new Engine.SimError(t.written() + ": no loads, stores or modifies in it");
+            }
+            Counted first = TRACE_COUNTS.putIfAbsent(key, c);
+            if (first != null) {
+                // another engine of this process counted it meanwhile (a sweep's values run in parallel)
+                if (c.decoded() != null) c.decoded().delete();
+                c = first;
+            }
         }
         return c;
     }

@@ -1,16 +1,15 @@
 package org.kvmsim.sim.workload;
 
 import java.lang.ref.WeakReference;
-import java.nio.file.Path;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.kvmsim.model.Workload;
 
 /**
- * A {@link TraceReader} decoded ahead on a thread of its own, so that decompressing and parsing a
- * trace overlaps the simulation of the accesses already decoded instead of adding to it. The
+ * A trace decoded ahead on a thread of its own ({@link TraceReader} from its file, or its
+ * {@link DecodedTrace} copy), so that decompressing and parsing a trace, or reading its copy,
+ * overlaps the simulation of the accesses already decoded instead of adding to it. The
  * accesses and their order are exactly the reader's: the decoding thread hands over chunks of
  * packed accesses ({@link TraceReader#nextPacked}) in order through a small bounded queue, each
  * with the instruction-fetch count at its end, and an error (a line malformed since the count
@@ -36,8 +35,8 @@ final class ReadAhead implements TracePass {
     private long instructions;
     private boolean ended;
 
-    ReadAhead(Path file, String name, Workload.Trace.Format format) {
-        TraceReader reader = TraceReader.open(file, name, format);
+    /** Decodes {@code reader} ahead, closing it when done. */
+    ReadAhead(PackedReader reader) {
         // the decoder holds its owner weakly: a stream dropped unclosed (its VM stopped, its
         // session reset) lets its decoder end too
         Decoder d = new Decoder(reader, queue, free, closed, new WeakReference<>(this));
@@ -46,7 +45,7 @@ final class ReadAhead implements TracePass {
         t.start();
     }
 
-    private record Decoder(TraceReader reader, BlockingQueue<Chunk> queue, BlockingQueue<long[][]> free,
+    private record Decoder(PackedReader reader, BlockingQueue<Chunk> queue, BlockingQueue<long[][]> free,
                            AtomicBoolean closed, WeakReference<ReadAhead> owner) {
         void run() {
             try (reader) {

@@ -1,7 +1,6 @@
 package org.kvmsim.sim.workload;
 
 import java.io.BufferedInputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
@@ -44,7 +43,7 @@ import org.tukaani.xz.XZInputStream;
  * </ul>
  * An access's size is not used: an access that straddles a page boundary counts on its first page.
  */
-public final class TraceReader implements Closeable {
+public final class TraceReader implements PackedReader {
 
     private static final int BUF = 1 << 16;
     private static final int RECORD = 64;
@@ -170,6 +169,7 @@ public final class TraceReader implements Closeable {
     }
 
     /** Instruction fetches seen so far (lackey I lines, champsim records). */
+    @Override
     public long instructions() {
         return instructions;
     }
@@ -206,6 +206,7 @@ public final class TraceReader implements Closeable {
      * access the instruction fetches read up to it ({@link #instructions} then), so that a replay
      * cut anywhere knows the fetches among what it replayed.
      */
+    @Override
     public int nextPacked(long[] out, long[] fetches, int at, int n) {
         this.fetches = fetches;
         try {

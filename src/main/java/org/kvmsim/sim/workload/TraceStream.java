@@ -22,29 +22,38 @@ public final class TraceStream implements Accesses {
      */
     public record Held(long[] packed, Count count) {}
 
-    private final Path file;
     private final Workload.Trace trace;
     private final long perPass;
     /** The whole file's accesses and instruction fetches, as counted before the first run. */
     private final Count count;
-    private final Held held;
+    /** A new pass over the trace from its first access. */
+    private final java.util.function.Supplier<TracePass> newPass;
     private TracePass reader;
     private long passes;
     private long inPass;
     private long taken;
     private long instructions;
 
-    public TraceStream(Path file, Workload.Trace trace, Count count) {
-        this(file, trace, count, null);
-    }
-
-    /** A stream whose passes replay {@code held} (when not null) instead of decoding {@code file}. */
-    public TraceStream(Path file, Workload.Trace trace, Count count, Held held) {
-        this.file = file;
+    private TraceStream(Workload.Trace trace, Count count, java.util.function.Supplier<TracePass> newPass) {
         this.trace = trace;
-        this.held = held;
+        this.newPass = newPass;
         this.count = count;
         this.perPass = Math.min(trace.limit() > 0 ? trace.limit() : Long.MAX_VALUE, count.accesses());
+    }
+
+    /** A stream whose passes decode {@code file} again each time, ahead on a thread of their own. */
+    public static TraceStream ofFile(Path file, Workload.Trace trace, Count count) {
+        return new TraceStream(trace, count, () -> new ReadAhead(TraceReader.open(file, trace.written(), trace.format())));
+    }
+
+    /** A stream whose passes read the trace's decoded copy (see {@link DecodedTrace}). */
+    public static TraceStream ofDecoded(DecodedTrace decoded, Workload.Trace trace) {
+        return new TraceStream(trace, decoded.count(), decoded::open);
+    }
+
+    /** A stream whose passes replay {@code held} from memory. */
+    public static TraceStream ofHeld(Held held, Workload.Trace trace) {
+        return new TraceStream(trace, held.count(), () -> new HeldPass(held));
     }
 
     /** Decodes the whole trace into memory (see {@link Held}). */
@@ -144,7 +153,7 @@ public final class TraceStream implements Accesses {
                     passes++;
                 }
                 if (passes == trace.repeat()) throw new TraceException(trace.written() + ": asked for more accesses than it holds");
-                reader = held != null ? new HeldPass(held) : new ReadAhead(file, trace.written(), trace.format());
+                reader = newPass.get();
                 inPass = 0;
             }
             int want = (int) Math.min(n - k, perPass - inPass);

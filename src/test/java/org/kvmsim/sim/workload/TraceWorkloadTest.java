@@ -134,6 +134,32 @@ class TraceWorkloadTest {
         assertEquals(shown(script), shown(script));
     }
 
+    @Test
+    void runsAfterTheFirstReplayTheDecodedCopyNotTheFile() throws IOException {
+        Path trace = write("seq.lackey", sequentialLackey("L"), "zst");
+        Session s = new Session(1);
+        List<Table> tables = new ArrayList<>();
+        Output out = new Output() {
+            public void print(String t) {}
+
+            public void table(Table t) {
+                tables.add(t);
+            }
+
+            public void chart(String n, byte[] png, String svg) {}
+        };
+        String first = VMS + "workload w on ept { trace = \"" + trace + "\"; accesses = 10000 }\nrun 1 s\n";
+        Session.Result r = s.execute(new SourceFile(dir.resolve("a.kvm").toString(), first), out);
+        assertTrue(r.ok(), () -> r.diagnostics().toString());
+        // the trace was counted and decoded before the first run: the rest replays without it
+        Files.delete(trace);
+        Session.Result r2 = s.execute(new SourceFile(dir.resolve("b.kvm").toString(), "run 1 s\nrun 1 s\nshow workloads\n"), out);
+        assertTrue(r2.ok(), () -> r2.diagnostics().toString());
+        Table w = tables.get(tables.size() - 1);
+        assertEquals("30000", w.column("accesses").getString(0));
+        assertEquals("0", w.column("accesses_left").getString(0));
+    }
+
     /** The rows of `show workloads` after each run, as "workload vm accesses fetches left". */
     private List<String> workloadRows(String script) throws IOException {
         List<Table> tables = new ArrayList<>();

@@ -1,0 +1,284 @@
+package org.kvmsim.sim.workload;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.kvmsim.model.Workload;
+
+/**
+ * A trace's accesses kept decoded, in a compact form of kvmsim's own in a temporary file, so that
+ * a trace is decompressed and parsed once per process however often it is replayed: the pass that
+ * counts a trace before its first run ({@link #write}) writes this form as it goes, and every
+ * replay reads it back ({@link #open}), several times faster than its text or records decode.
+ *
+ * <p>Why: parsing lackey text is bounded by its lines (three in four of them instruction fetches
+ * that only count), and a trace whose program touches few pages replays faster than any decoder
+ * of that text gives it accesses (traces/README.md, "Decoded once"). An experiment replays the
+ * same trace under several configurations, and a sweep once per value: each of those replays now
+ * reads about three bytes an access instead of fifteen to sixty of text.
+ *
+ * <p>The form: per access two unsigned LEB128 varints, the instruction fetches decoded since the
+ * previous access, then the zig-zag encoded difference from one of four bases shifted left three,
+ * the base's number in bits 1-2 and the write flag in bit 0. The bases are the last addresses
+ * written from each: the writer takes the nearest, or, when none is within 1 MiB, the next in
+ * turn (a program's stack, heap, code and libraries each keep one, so a jump between them costs
+ * a byte or two, not six); the reader only adds the difference to the base it names. About 3
+ * bytes an access (sort: 12.6 MB for 4.08 M accesses, 54 bytes of text each). Exact for addresses
+ * below 2^60; a replayed address is below 2^57 (a trace reaching higher is refused before its
+ * first run). Nothing else is in the file: its length in accesses and the fetches after its last
+ * access are in the {@link TraceStream.Count} the pass returns. The file is deleted when the JVM exits; it
+ * depends only on the trace's bytes, so the process keeps one per trace file, size and
+ * modification time (Workloads).
+ */
+public final class DecodedTrace {
+
+    private static final int BUF = 1 << 16;
+    /** The longest an access takes in this form: two varints of at most 10 bytes. */
+    private static final int MAX_ACCESS = 20;
+    /** Addresses an access's difference is taken from (a power of two): a program's stack, heap, code and data. */
+    private static final int BASES = 4;
+    /** How near a base an access must be to be written from it (else it replaces one). */
+    private static final long NEAR = 1L << 20;
+
+    private final Path file;
+    private final TraceStream.Count count;
+
+    private DecodedTrace(Path file, TraceStream.Count count) {
+        this.file = file;
+        this.count = count;
+    }
+
+    /** Where the copy is. */
+    Path file() {
+        return file;
+    }
+
+    /** The copy's size in bytes. */
+    public long bytes() {
+        try {
+            return Files.size(file);
+        } catch (IOException x) {
+            return -1;
+        }
+    }
+
+    /** The trace's length, fetches and highest address, as {@link TraceStream#count} finds them. */
+    public TraceStream.Count count() {
+        return count;
+    }
+
+    /**
+     * Reads the whole trace once, streamed, as {@link TraceStream#count} does (any malformed line
+     * a {@link TraceException}), writing its accesses to a new temporary file as it goes.
+     *
+     * @throws IOException when the temporary file cannot be written (the trace itself was fine
+     *     as far as it was read: the caller can count and replay it from its file instead)
+     */
+    public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format) throws IOException {
+        return write(trace, name, format, null);
+    }
+
+    /** As {@link #write(Path, String, Workload.Trace.Format)}, the copy in {@code dir} (null: the default temporary folder). */
+    static DecodedTrace write(Path trace, String name, Workload.Trace.Format format, Path dir) throws IOException {
+        Path out = dir == null ? Files.createTempFile("kvmsim-trace-", ".decoded")
+                : Files.createTempFile(dir, "kvmsim-trace-", ".decoded");
+        out.toFile().deleteOnExit();
+        boolean done = false;
+        try (TraceReader r = TraceReader.open(trace, name, format);
+                OutputStream os = Files.newOutputStream(out)) {
+            long[] packed = new long[1 << 14];
+            long[] fetches = new long[packed.length];
+            byte[] b = new byte[packed.length * MAX_ACCESS];
+            long[] base = new long[BASES];
+            int victim = 0;
+            long prevFetches = 0;
+            long n = 0;
+            int k;
+            while ((k = r.nextPacked(packed, fetches, 0, packed.length)) > 0) {
+                int p = 0;
+                for (int i = 0; i < k; i++) {
+                    long a = packed[i] & ~TraceReader.WRITE;
+                    // from the nearest base; a jump far from all of them replaces them in turn
+                    int j = 0;
+                    for (int c = 1; c < BASES; c++) {
+                        if (Math.abs(a - base[c]) < Math.abs(a - base[j])) j = c;
+                    }
+                    if (Math.abs(a - base[j]) >= NEAR) {
+                        j = victim;
+                        victim = (victim + 1) % BASES;
+                    }
+                    long d = a - base[j];
+                    base[j] = a;
+                    p = varint(b, p, fetches[i] - prevFetches);
+                    prevFetches = fetches[i];
+                    p = varint(b, p, ((d << 1) ^ (d >> 63)) << 3 | j << 1 | (packed[i] >>> 63));
+                }
+                os.write(b, 0, p);
+                n += k;
+            }
+            done = true;
+            return new DecodedTrace(out, new TraceStream.Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt()));
+        } finally {
+            if (!done) Files.deleteIfExists(out);
+        }
+    }
+
+    private static int varint(byte[] b, int p, long v) {
+        while ((v & ~0x7fL) != 0) {
+            b[p++] = (byte) (v | 0x80);
+            v >>>= 7;
+        }
+        b[p++] = (byte) v;
+        return p;
+    }
+
+    /** A pass over the accesses from the first, read streamed from the file ahead on a thread of its own. */
+    TracePass open() {
+        return new ReadAhead(reader());
+    }
+
+    private Reader reader() {
+        try {
+            return new Reader(Files.newInputStream(file), count.accesses());
+        } catch (IOException x) {
+            throw new TraceException("the decoded copy of a trace is gone (" + file + "): " + x.getMessage());
+        }
+    }
+
+    /**
+     * Reads the whole copy and nothing else, on the calling thread: what `kvmsim bench trace`
+     * times as reading it alone. Returns a sum of the addresses and fetches, so no read is idle.
+     */
+    public long readAlone() {
+        long[] a = new long[1 << 14];
+        long[] f = new long[a.length];
+        long sum = 0;
+        try (Reader r = reader()) {
+            int k;
+            while ((k = r.nextPacked(a, f, 0, a.length)) > 0) {
+                for (int i = 0; i < k; i++) sum += a[i] ^ f[i];
+            }
+            return sum + r.instructions();
+        }
+    }
+
+    /** Deletes the file now (the process no longer needs it). */
+    public void delete() {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // deleted at exit then
+        }
+    }
+
+    private final class Reader implements PackedReader {
+        private final InputStream in;
+        private final long accesses;
+        private final byte[] buf = new byte[BUF + MAX_ACCESS];
+        private int pos;
+        private int end;
+        private long read;
+        private final long[] base = new long[BASES];
+        private long instructions;
+
+        Reader(InputStream in, long accesses) {
+            this.in = in;
+            this.accesses = accesses;
+        }
+
+        @Override
+        public int nextPacked(long[] out, long[] fetches, int at, int n) {
+            int want = (int) Math.min(n, accesses - read);
+            final byte[] b = buf;
+            int p = pos;
+            final long[] base = this.base;
+            long f = instructions;
+            for (int k = at; k < at + want; k++) {
+                if (end - p < MAX_ACCESS) {
+                    pos = p;
+                    fill();
+                    p = pos;
+                }
+                // the fetches since the previous access: nearly always one byte
+                long v = b[p++];
+                if (v < 0) {
+                    v &= 0x7f;
+                    for (int s = 7; ; s += 7) {
+                        long x = b[p++];
+                        v |= (x & 0x7f) << s;
+                        if (x >= 0) break;
+                    }
+                }
+                f += v;
+                v = b[p++];
+                if (v < 0) {
+                    v &= 0x7f;
+                    for (int s = 7; ; s += 7) {
+                        long x = b[p++];
+                        v |= (x & 0x7f) << s;
+                        if (x >= 0) break;
+                    }
+                }
+                int j = (int) (v >>> 1) & (BASES - 1);
+                long z = v >>> 3;
+                long a = base[j] + ((z >>> 1) ^ -(z & 1));
+                base[j] = a;
+                out[k] = a | v << 63;
+                if (fetches != null) fetches[k] = f;
+            }
+            if (p > end) throw cutShort();
+            pos = p;
+            instructions = f;
+            read += want;
+            return want;
+        }
+
+        /** Moves what is left to the front and reads on; a file cut short is an error. */
+        private void fill() {
+            // an access read past the end: the zeros after it were taken for its bytes
+            if (pos > end) throw cutShort();
+            System.arraycopy(buf, pos, buf, 0, end - pos);
+            end -= pos;
+            pos = 0;
+            try {
+                while (end < MAX_ACCESS) {
+                    int r = in.read(buf, end, BUF - end);
+                    if (r < 0) break;
+                    end += r;
+                }
+                // the rest of a buffer's worth, if the stream has it at hand
+                if (end < BUF) {
+                    int r = in.read(buf, end, BUF - end);
+                    if (r > 0) end += r;
+                }
+            } catch (IOException x) {
+                throw new TraceException("cannot read the decoded copy of a trace: " + x.getMessage());
+            }
+            if (end == 0) throw cutShort();
+            // a last access shorter than MAX_ACCESS: the bytes after it are never read as one
+            java.util.Arrays.fill(buf, end, Math.min(buf.length, end + MAX_ACCESS), (byte) 0);
+        }
+
+        private TraceException cutShort() {
+            return new TraceException("the decoded copy of a trace is cut short after " + read + " of its " + accesses
+                    + " accesses (" + file + ")");
+        }
+
+        /** Fetches up to the last access given; once all are given, the trace's, those after its last access too. */
+        @Override
+        public long instructions() {
+            return read == accesses ? count.instructions() : instructions;
+        }
+
+        @Override
+        public void close() {
+            try {
+                in.close();
+            } catch (IOException ignored) {
+                // read only
+            }
+        }
+    }
+}
