@@ -1,22 +1,32 @@
 package org.kvmsim.session;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.kvmsim.bench.BenchResult;
 import org.kvmsim.lang.SourceFile;
 import org.kvmsim.model.Workload;
+import org.kvmsim.sim.workload.DecodedTrace;
 import org.kvmsim.sim.workload.TraceStream;
 import tech.tablesaw.api.Table;
 
 /**
  * `kvmsim bench trace [--trace FILE]`: a compressed lackey trace (default the shipped
  * traces/sort.lackey.zst) replayed as a workload on an EPT guest, in data accesses per second of
- * the whole run (decoding, faults, walks), beside two figures measured in the same process,
- * alternating with it, best of 5 each: decoding it alone (decompression and parsing, the least a
- * replay must do; the baseline) and the same accesses held decoded in memory and replayed through
- * the same engine (the most a replay could reach: a synthetic stream of exactly these accesses).
- * Streaming is out of the way when decoding is well above the replay and the replay is near the
+ * the whole run (reading, faults, walks), beside figures measured in the same process, alternating
+ * with it, best of 5 each:
+ * <ul>
+ * <li>decoding the compressed trace alone (decompression and parsing; the baseline): what every
+ * replay paid before a trace was kept decoded, and what the count before a first run pays;</li>
+ * <li>the count pass that also writes the decoded copy ({@link DecodedTrace}): a first replay in
+ * a process takes this, then a replay;</li>
+ * <li>reading the decoded copy alone: what a replay's stream costs now;</li>
+ * <li>the same accesses held in memory and replayed through the same engine (the most a replay
+ * could reach: a synthetic stream of exactly these accesses).</li>
+ * </ul>
+ * Streaming is out of the way when reading is well above the replay and the replay is near the
  * in-memory one.
  */
 public final class TraceBench {
@@ -28,49 +38,101 @@ public final class TraceBench {
     public static BenchResult run(Path trace) {
         if (!Files.isRegularFile(trace)) throw new IllegalArgumentException("no trace file " + trace);
         Path file = trace.toAbsolutePath();
-        String script = """
+        String script = script(file);
+        String name = trace.getFileName().toString();
+        Workload.Trace.Format lackey = Workload.Trace.Format.LACKEY;
+        TraceStream.Held held = TraceStream.hold(file, name, lackey);
+        long accesses = held.count().accesses();
+        double decode = 0;
+        double convert = 0;
+        double read = 0;
+        double replay = 0;
+        double inMemory = 0;
+        double firstReplay = 0;
+        long copyBytes = 0;
+        String replayed = null;
+        for (int round = 0; round < ROUNDS; round++) {
+            long t0 = System.nanoTime();
+            TraceStream.Count c = TraceStream.count(file, name, lackey);
+            decode = Math.max(decode, rate(c.accesses(), t0));
+            t0 = System.nanoTime();
+            DecodedTrace d = decoded(file, name, lackey);
+            convert = Math.max(convert, rate(d.count().accesses(), t0));
+            t0 = System.nanoTime();
+            long sum = d.readAlone();
+            copyBytes = d.bytes();
+            read = Math.max(read, rate(accesses, t0));
+            d.delete();
+            if (!d.count().equals(held.count()) || sum == 0) throw new IllegalStateException("bench: the decoded copy differs");
+            // a process's first replay of a trace counts it and writes its copy first (here a fresh
+            // copy of the file, which the process has not seen); later ones read the copy
+            Path fresh = freshCopy(file);
+            t0 = System.nanoTime();
+            String first = replay(script(fresh), null, null);
+            firstReplay = Math.max(firstReplay, rate(accesses, t0));
+            deleteQuietly(fresh);
+            t0 = System.nanoTime();
+            String fromFile = replay(script, null, null);
+            replay = Math.max(replay, rate(accesses, t0));
+            t0 = System.nanoTime();
+            String fromMemory = replay(script, file, held);
+            inMemory = Math.max(inMemory, rate(accesses, t0));
+            if (!fromFile.equals(fromMemory) || !first.equals(fromFile) || replayed != null && !replayed.equals(fromFile)) {
+                throw new IllegalStateException("bench: the replays of " + name + " differ:\n" + fromFile + "\n" + fromMemory);
+            }
+            replayed = fromFile;
+        }
+        String detail = String.format(Locale.ROOT, "%s: %,d loads/stores/modifies, %,d instruction fetches, %,d bytes;"
+                + " replayed on an EPT guest from the copy the count before its first run decoded (the baseline: decoding"
+                + " the compressed trace alone);"
+                + " reading the decoded copy (%,d bytes) alone %,.0f accesses/s (%.2fx the replay);"
+                + " the same accesses held in memory replay at %,.0f accesses/s (the replay %.2f of it);"
+                + " counting the trace and writing the copy %,.0f accesses/s, and a process's first replay (both)"
+                + " %,.0f accesses/s; best of %d each, alternating, tables checked identical",
+                name, accesses, held.count().instructions(), trace.toFile().length(), copyBytes, read, read / replay, inMemory,
+                replay / inMemory, convert, firstReplay, ROUNDS);
+        return new BenchResult("trace", replay, "accesses/s", decode, detail);
+    }
+
+    private static String script(Path trace) {
+        return """
                 host h { memory = 8 GiB; cpus = 4 }
                 vm g on h { memory = 2 GiB; vcpus = 1 }
                 start g
                 workload t on g { trace = "%s" }
                 run 1 s
                 show mmu
-                """.formatted(file.toString().replace("\\", "\\\\").replace("\"", "\\\""));
-        String name = trace.getFileName().toString();
-        TraceStream.Held held = TraceStream.hold(file, name, Workload.Trace.Format.LACKEY);
-        long accesses = held.count().accesses();
-        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
-        double decode = 0;
-        double decodeCpu = 0;
-        double replay = 0;
-        double inMemory = 0;
-        String replayed = null;
-        for (int round = 0; round < ROUNDS; round++) {
-            long t0 = System.nanoTime();
-            long c0 = cpu.getCurrentThreadCpuTime();
-            TraceStream.Count c = TraceStream.count(file, name, Workload.Trace.Format.LACKEY);
-            decode = Math.max(decode, c.accesses() / ((System.nanoTime() - t0) / 1e9));
-            decodeCpu = Math.max(decodeCpu, c.accesses() / ((cpu.getCurrentThreadCpuTime() - c0) / 1e9));
-            // the first replay counts the trace once more before it runs (kept for the process)
-            t0 = System.nanoTime();
-            String fromFile = replay(script, null, null);
-            replay = Math.max(replay, accesses / ((System.nanoTime() - t0) / 1e9));
-            t0 = System.nanoTime();
-            String fromMemory = replay(script, file, held);
-            inMemory = Math.max(inMemory, accesses / ((System.nanoTime() - t0) / 1e9));
-            if (!fromFile.equals(fromMemory) || replayed != null && !replayed.equals(fromFile)) {
-                throw new IllegalStateException("bench: the replays of " + name + " differ:\n" + fromFile + "\n" + fromMemory);
-            }
-            replayed = fromFile;
+                """.formatted(trace.toString().replace("\\", "\\\\").replace("\"", "\\\""));
+    }
+
+    private static Path freshCopy(Path file) {
+        try {
+            Path p = Files.createTempFile("kvmsim-bench-", "-" + file.getFileName());
+            Files.copy(file, p, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            return p;
+        } catch (IOException x) {
+            throw new UncheckedIOException(x);
         }
-        String detail = String.format(Locale.ROOT, "%s: %,d loads/stores/modifies, %,d instruction fetches, %,d bytes;"
-                + " replayed on an EPT guest (decoded ahead on its own thread) against decoding alone (the baseline);"
-                + " the same accesses held in memory replay at %,.0f accesses/s (replay %.2f of it; decoding %.2fx the replay);"
-                + " decoding alone by its thread's CPU time %,.0f accesses/s (on a busy machine the wall-clock figures"
-                + " favour the replay, which runs two threads); best of %d each, alternating, tables checked identical",
-                name, accesses, held.count().instructions(), trace.toFile().length(), inMemory, replay / inMemory,
-                decode / replay, decodeCpu, ROUNDS);
-        return new BenchResult("trace", replay, "accesses/s", decode, detail);
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // a temporary file
+        }
+    }
+
+    private static double rate(long n, long t0) {
+        return n / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static DecodedTrace decoded(Path file, String name, Workload.Trace.Format format) {
+        try {
+            return DecodedTrace.write(file, name, format);
+        } catch (IOException x) {
+            throw new UncheckedIOException(x);
+        }
     }
 
     /** Runs the bench script (replaying {@code held} for {@code file} when given); its tables as text. */
