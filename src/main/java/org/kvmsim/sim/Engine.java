@@ -219,6 +219,11 @@ public final class Engine {
         this.monitor = m;
     }
 
+    /** Looks at the monitor outside a run's events (a trace's count before a run), for an interrupt only. */
+    void poll() {
+        if (monitor != null) monitor.tick(0, 0);
+    }
+
     /** Counts {@code units} of work done inside an event, and looks at the monitor every POLL_WORK. */
     void worked(long units) {
         worked(units, 0);

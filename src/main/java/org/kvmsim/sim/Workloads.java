@@ -172,6 +172,7 @@ final class Workloads {
      * (the run that follows its declaration), in up to 1000 windows of at least 1 ms.
      */
     void schedule(Declarations d, long duration) {
+        countTraces(d);
         long slices = Math.max(1, Math.min(1000, duration / 1_000_000L));
         for (Workload w : d.workloads.values()) {
             if (w.trace() != null) {
@@ -243,6 +244,27 @@ final class Workloads {
         long made = 0;
         for (GuestThread g : run.threads) made += g.accesses - g.remaining;
         return new WorkloadStats(made, 0, run.remaining());
+    }
+
+    /**
+     * Counts (and decodes) every trace file this run starts replaying, before anything of the run
+     * is scheduled: the count is the one long step of scheduling, and an interrupt during it
+     * (the engine's monitor is polled every chunk) then leaves nothing half scheduled; the next
+     * run counts again.
+     */
+    private void countTraces(Declarations d) {
+        for (Workload w : d.workloads.values()) {
+            if (w.trace() == null) continue;
+            Map<String, TraceStream[]> streams = traceStreams.get(w);
+            for (Workload.Target target : w.targets()) {
+                VmState v = e.vms.get(target.vm());
+                if (v == null || !v.running() || streams != null && streams.containsKey(v.decl.name())) continue;
+                for (Workload.Trace t : w.traces()) {
+                    Path file = Path.of(t.file());
+                    if (!held.containsKey(file)) count(file, t);
+                }
+            }
+        }
     }
 
     /**
@@ -344,11 +366,11 @@ final class Workloads {
         if (c == null) {
             try {
                 try {
-                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format());
+                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format(), null, e::poll);
                     c = new Counted(d.count(), d);
                 } catch (java.io.IOException x) {
                     // no room for the decoded copy: replays decode the trace itself each time
-                    c = new Counted(TraceStream.count(file, t.written(), t.format()), null);
+                    c = new Counted(TraceStream.count(file, t.written(), t.format(), e::poll), null);
                 }
             } catch (TraceException x) {
                 throw new Engine.SimError(x.getMessage());

@@ -4,8 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.kvmsim.lang.Frontend;
 import org.kvmsim.lang.SourceFile;
 import org.kvmsim.model.Content;
@@ -117,6 +121,49 @@ class EngineInterruptTest {
         cut.runFor(200_000_000 - cut.now());
         assertEquals(whole.view().host("hv1").ksmCounters(), cut.view().host("hv1").ksmCounters());
         assertEquals(whole.view().host("hv1").meminfo(), cut.view().host("hv1").meminfo());
+    }
+
+    @Test
+    void anInterruptWhileATraceIsCountedSchedulesNothingAndTheNextRunCountsAgain(@TempDir Path dir) throws IOException {
+        // a synthetic workload beside the trace: neither may be half scheduled by the cut run
+        StringBuilder t = new StringBuilder();
+        for (int i = 0; i < 100_000; i++) t.append(i % 3 == 0 ? " S " : " L ").append(Long.toHexString(0x10000000L + 64L * (i % 5000))).append(",8\n");
+        Path trace = dir.resolve("t.lackey");
+        Files.writeString(trace, t);
+        Declarations d = declare("""
+                host hv1 { memory = 8 GiB; thp = never }
+                vm g on hv1 { memory = 2 GiB }
+                workload z on g { pattern = uniform; footprint = 16 MiB; accesses = 50_000 }
+                workload w on g { trace = "%s" }
+                """.formatted(trace));
+        Engine whole = started(d);
+        whole.runFor(1_000_000);
+        whole.scheduleWorkloads(d, 1_000_000);
+        whole.runFor(1_000_000);
+
+        // the first look from inside the count of the trace file (it is counted anew: another
+        // path, as far as the process's counts go)
+        Path copy = Files.copy(trace, dir.resolve("copy.lackey"));
+        Declarations dc = declare("""
+                host hv1 { memory = 8 GiB; thp = never }
+                vm g on hv1 { memory = 2 GiB }
+                workload z on g { pattern = uniform; footprint = 16 MiB; accesses = 50_000 }
+                workload w on g { trace = "%s" }
+                """.formatted(copy));
+        Engine fresh = started(dc);
+        fresh.monitor((done, total) -> {
+            if (StackWalker.getInstance().walk(s -> s.anyMatch(f -> f.getMethodName().equals("countTraces")))) {
+                throw new Engine.Interrupted();
+            }
+        });
+        assertThrows(Engine.Interrupted.class, () -> fresh.scheduleWorkloads(dc, 1_000_000));
+        fresh.monitor(null);
+        fresh.runFor(1_000_000);
+        assertEquals(0, fresh.view().vm("g").mmu().accesses(), "nothing of the cut run was scheduled");
+        fresh.scheduleWorkloads(dc, 1_000_000);
+        fresh.runFor(1_000_000);
+        assertEquals(150_000, fresh.view().vm("g").mmu().accesses());
+        assertEquals(whole.view().vm("g").mmu(), fresh.view().vm("g").mmu());
     }
 
     @Test

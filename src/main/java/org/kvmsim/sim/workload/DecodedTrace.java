@@ -77,11 +77,16 @@ public final class DecodedTrace {
      *     as far as it was read: the caller can count and replay it from its file instead)
      */
     public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format) throws IOException {
-        return write(trace, name, format, null);
+        return write(trace, name, format, null, () -> {});
     }
 
-    /** As {@link #write(Path, String, Workload.Trace.Format)}, the copy in {@code dir} (null: the default temporary folder). */
-    static DecodedTrace write(Path trace, String name, Workload.Trace.Format format, Path dir) throws IOException {
+    /**
+     * As {@link #write(Path, String, Workload.Trace.Format)}, calling {@code poll} after every
+     * chunk of accesses (an interrupt it throws deletes what was written), the copy in {@code dir}
+     * (null: the default temporary folder).
+     */
+    public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format, Path dir, Runnable poll)
+            throws IOException {
         Path out = dir == null ? Files.createTempFile("kvmsim-trace-", ".decoded")
                 : Files.createTempFile(dir, "kvmsim-trace-", ".decoded");
         out.toFile().deleteOnExit();
@@ -117,6 +122,7 @@ public final class DecodedTrace {
                 }
                 os.write(b, 0, p);
                 n += k;
+                poll.run();
             }
             done = true;
             return new DecodedTrace(out, new TraceStream.Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt()));
