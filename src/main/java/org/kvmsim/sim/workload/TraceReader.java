@@ -136,13 +136,13 @@ public final class TraceReader implements PackedReader {
             raw.reset();
             InputStream in;
             if (m.length >= 2 && (m[0] & 0xff) == 0x1f && (m[1] & 0xff) == 0x8b) {
-                in = new GZIPInputStream(raw, BUF);
+                in = new DecompressAhead(new GZIPInputStream(raw, BUF));
             } else if (m.length >= 6 && (m[0] & 0xff) == 0xfd && m[1] == '7' && m[2] == 'z' && m[3] == 'X' && m[4] == 'Z'
                     && m[5] == 0) {
-                in = new XZInputStream(raw);
+                in = new DecompressAhead(new XZInputStream(raw));
             } else if (m.length >= 4 && (m[0] & 0xff) == 0x28 && (m[1] & 0xff) == 0xb5 && (m[2] & 0xff) == 0x2f
                     && (m[3] & 0xff) == 0xfd) {
-                in = new com.github.luben.zstd.ZstdInputStream(raw);
+                in = new DecompressAhead(new com.github.luben.zstd.ZstdInputStream(raw));
             } else {
                 in = raw;
             }
