@@ -91,7 +91,9 @@ public final class DecodedTrace {
                 : Files.createTempFile(dir, "kvmsim-trace-", ".decoded");
         out.toFile().deleteOnExit();
         boolean done = false;
-        try (TraceReader r = TraceReader.open(trace, name, format);
+        TraceReader r = TraceReader.open(trace, name, format);
+        // parsed ahead on a thread of its own (and decompressed on another), encoded here
+        try (ReadAhead parsed = new ReadAhead(r);
                 OutputStream os = Files.newOutputStream(out)) {
             long[] packed = new long[1 << 14];
             long[] fetches = new long[packed.length];
@@ -101,7 +103,7 @@ public final class DecodedTrace {
             long prevFetches = 0;
             long n = 0;
             int k;
-            while ((k = r.nextPacked(packed, fetches, 0, packed.length)) > 0) {
+            while ((k = parsed.nextPacked(packed, fetches, 0, packed.length)) > 0) {
                 int p = 0;
                 for (int i = 0; i < k; i++) {
                     long a = packed[i] & ~TraceReader.WRITE;
@@ -125,7 +127,8 @@ public final class DecodedTrace {
                 poll.run();
             }
             done = true;
-            return new DecodedTrace(out, new TraceStream.Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt()));
+            // the parser is done with r (the queue's hand-over orders its last writes before this)
+            return new DecodedTrace(out, new TraceStream.Count(n, parsed.instructions(), r.maxAddress(), r.maxAddressAt()));
         } finally {
             if (!done) Files.deleteIfExists(out);
         }

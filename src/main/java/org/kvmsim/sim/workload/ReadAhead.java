@@ -16,7 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * before the run) as the chunk after the last good one. Chunks the consumer has emptied go back
  * to the decoder through a second queue, so a replay allocates DEPTH + 2 arrays, not one per chunk.
  */
-final class ReadAhead implements TracePass {
+final class ReadAhead implements TracePass, PackedReader {
     private static final int CHUNK = 1 << 14;
     private static final int DEPTH = 8;
 
@@ -80,19 +80,7 @@ final class ReadAhead implements TracePass {
     @Override
     public int next(long[] addrs, boolean[] writes, int n) {
         int k = 0;
-        while (k < n && !ended) {
-            if (cur == null || pos == cur.n()) {
-                if (cur != null && cur.packed() != null) free.offer(new long[][] {cur.packed(), cur.fetches()});
-                cur = take();
-                pos = 0;
-                if (cur.error() != null) throw cur.error();
-                if (cur.n() == 0) {
-                    // the end of the pass: its fetches after its last access count too
-                    instructions = cur.instructions();
-                    ended = true;
-                    break;
-                }
-            }
+        while (k < n && chunk()) {
             int m = Math.min(n - k, cur.n() - pos);
             long[] packed = cur.packed();
             for (int i = 0; i < m; i++) {
@@ -105,6 +93,39 @@ final class ReadAhead implements TracePass {
             instructions = cur.fetches()[pos - 1];
         }
         return k;
+    }
+
+    /** As {@link PackedReader#nextPacked}, from the accesses decoded ahead. */
+    @Override
+    public int nextPacked(long[] out, long[] fetches, int at, int n) {
+        int k = 0;
+        while (k < n && chunk()) {
+            int m = Math.min(n - k, cur.n() - pos);
+            System.arraycopy(cur.packed(), pos, out, at + k, m);
+            if (fetches != null) System.arraycopy(cur.fetches(), pos, fetches, at + k, m);
+            pos += m;
+            k += m;
+            instructions = cur.fetches()[pos - 1];
+        }
+        return k;
+    }
+
+    /** Whether a chunk with accesses left is at hand (taking the next when this one is used up). */
+    private boolean chunk() {
+        if (ended) return false;
+        if (cur == null || pos == cur.n()) {
+            if (cur != null && cur.packed() != null) free.offer(new long[][] {cur.packed(), cur.fetches()});
+            cur = take();
+            pos = 0;
+            if (cur.error() != null) throw cur.error();
+            if (cur.n() == 0) {
+                // the end of the pass: its fetches after its last access count too
+                instructions = cur.instructions();
+                ended = true;
+                return false;
+            }
+        }
+        return true;
     }
 
     private Chunk take() {
