@@ -5,10 +5,12 @@ import org.kvmsim.model.Workload;
 
 /**
  * A trace workload's accesses on one VM: the trace's first {@code limit} accesses (all of them by
- * default), {@code repeat} times over, reopening the file for each pass. Kept across runs, so a
- * trace longer than a run carries on where the last run stopped. The length must be known before
- * the first run ({@link #count}: one streamed pass, which also finds a malformed line before any
- * access is simulated), so the accesses can be spread evenly over a run.
+ * default), {@code repeat} times over, each pass read anew from its source: the trace's decoded
+ * copy ({@link #ofDecoded}), the file itself ({@link #ofFile}) or memory ({@link #ofHeld}, for the
+ * bench). Kept across runs, so a trace longer than a run carries on where the last run stopped.
+ * The length must be known before the first run ({@link #count}, or {@link DecodedTrace#write}:
+ * one streamed pass, which also finds a malformed line before any access is simulated), so the
+ * accesses can be spread evenly over a run.
  */
 public final class TraceStream implements Accesses {
 
