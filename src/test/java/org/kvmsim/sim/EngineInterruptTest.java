@@ -123,6 +123,13 @@ class EngineInterruptTest {
         assertEquals(whole.view().host("hv1").meminfo(), cut.view().host("hv1").meminfo());
     }
 
+    private static final String TRACE_BESIDE_UNIFORM = """
+            host hv1 { memory = 8 GiB; thp = never }
+            vm g on hv1 { memory = 2 GiB }
+            workload z on g { pattern = uniform; footprint = 16 MiB; accesses = 50_000 }
+            workload w on g { trace = "%s" }
+            """;
+
     @Test
     void anInterruptWhileATraceIsCountedSchedulesNothingAndTheNextRunCountsAgain(@TempDir Path dir) throws IOException {
         // a synthetic workload beside the trace: neither may be half scheduled by the cut run
@@ -130,12 +137,7 @@ class EngineInterruptTest {
         for (int i = 0; i < 100_000; i++) t.append(i % 3 == 0 ? " S " : " L ").append(Long.toHexString(0x10000000L + 64L * (i % 5000))).append(",8\n");
         Path trace = dir.resolve("t.lackey");
         Files.writeString(trace, t);
-        Declarations d = declare("""
-                host hv1 { memory = 8 GiB; thp = never }
-                vm g on hv1 { memory = 2 GiB }
-                workload z on g { pattern = uniform; footprint = 16 MiB; accesses = 50_000 }
-                workload w on g { trace = "%s" }
-                """.formatted(trace));
+        Declarations d = declare(TRACE_BESIDE_UNIFORM.formatted(trace));
         Engine whole = started(d);
         whole.runFor(1_000_000);
         whole.scheduleWorkloads(d, 1_000_000);
@@ -144,12 +146,7 @@ class EngineInterruptTest {
         // the first look from inside the count of the trace file (it is counted anew: another
         // path, as far as the process's counts go)
         Path copy = Files.copy(trace, dir.resolve("copy.lackey"));
-        Declarations dc = declare("""
-                host hv1 { memory = 8 GiB; thp = never }
-                vm g on hv1 { memory = 2 GiB }
-                workload z on g { pattern = uniform; footprint = 16 MiB; accesses = 50_000 }
-                workload w on g { trace = "%s" }
-                """.formatted(copy));
+        Declarations dc = declare(TRACE_BESIDE_UNIFORM.formatted(copy));
         Engine fresh = started(dc);
         fresh.monitor((done, total) -> {
             if (StackWalker.getInstance().walk(s -> s.anyMatch(f -> f.getMethodName().equals("countTraces")))) {

@@ -3,19 +3,13 @@ package org.kvmsim.sim.workload;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.lang.ref.WeakReference;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A compressed trace's bytes, decompressed ahead on a thread of their own, so that decompressing
  * overlaps parsing instead of adding to it: on sort's trace, zstd takes 0.04-0.07 s of the 0.17-0.19
  * s a decode took and xz-java 0.39-0.53 s (traces/README.md). The bytes and their order are the
- * decompressor's; it fills chunks of {@link #CHUNK} bytes and hands them over through a small
- * bounded queue, an error as the chunk after the last good one, and the emptied chunks come back
- * through a second queue, so a pass allocates DEPTH + 2 of them, not one per chunk.
+ * decompressor's; it fills chunks of {@link #CHUNK} bytes and hands them over in order, an error
+ * as the chunk after the last good one ({@link Handover}).
  */
 final class DecompressAhead extends InputStream {
     private static final int CHUNK = 1 << 18;
@@ -24,54 +18,32 @@ final class DecompressAhead extends InputStream {
     /** Bytes {@code buf[0..n)}; n < 0 at the end of the stream; or the error in their place. */
     private record Chunk(byte[] buf, int n, IOException error) {}
 
-    private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(DEPTH);
-    private final BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(DEPTH + 2);
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Chunks from the decompressing thread; emptied buffers back to it. */
+    private final Handover<Chunk, byte[]> handover;
     private Chunk cur;
     private int pos;
 
     DecompressAhead(InputStream in) {
-        // the thread holds its owner weakly: a stream dropped unclosed lets it end too
-        Filler f = new Filler(in, queue, free, closed, new WeakReference<>(this));
-        Thread t = new Thread(f::run, "kvmsim-trace-inflate");
-        t.setDaemon(true);
-        t.start();
+        handover = new Handover<>(DEPTH, this, "kvmsim-trace-inflate", h -> fill(in, h));
     }
 
-    private record Filler(InputStream in, BlockingQueue<Chunk> queue, BlockingQueue<byte[]> free, AtomicBoolean closed,
-                          WeakReference<DecompressAhead> owner) {
-        void run() {
-            try (in) {
-                while (live()) {
-                    byte[] b = free.poll();
-                    if (b == null) b = new byte[CHUNK];
-                    int n = in.readNBytes(b, 0, CHUNK);
-                    if (n > 0) put(new Chunk(b, n, null));
-                    if (n < CHUNK) {
-                        put(new Chunk(null, -1, null));
-                        return;
-                    }
+    private static void fill(InputStream in, Handover<Chunk, byte[]> h) {
+        try (in) {
+            while (h.live()) {
+                byte[] b = h.recycled();
+                if (b == null) b = new byte[CHUNK];
+                int n = in.readNBytes(b, 0, CHUNK);
+                if (n > 0) h.put(new Chunk(b, n, null));
+                if (n < CHUNK) {
+                    h.put(new Chunk(null, -1, null));
+                    return;
                 }
-            } catch (IOException x) {
-                put(new Chunk(null, 0, x));
-            } catch (RuntimeException x) {
-                // a decompressor's own failure (zstd-jni throws unchecked ones): an error like the rest
-                put(new Chunk(null, 0, new IOException(x.getMessage() == null ? x.toString() : x.getMessage(), x)));
             }
-        }
-
-        private boolean live() {
-            return !closed.get() && owner.get() != null;
-        }
-
-        private void put(Chunk c) {
-            try {
-                while (live() && !queue.offer(c, 50, TimeUnit.MILLISECONDS)) {
-                    // the parser is behind (or gone: then live() ends the wait)
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        } catch (IOException x) {
+            h.put(new Chunk(null, 0, x));
+        } catch (RuntimeException x) {
+            // a decompressor's own failure (zstd-jni throws unchecked ones): an error like the rest
+            h.put(new Chunk(null, 0, new IOException(x.getMessage() == null ? x.toString() : x.getMessage(), x)));
         }
     }
 
@@ -79,9 +51,9 @@ final class DecompressAhead extends InputStream {
     private Chunk current() throws IOException {
         if (cur != null && cur.n() < 0) return null;
         if (cur == null || pos == cur.n()) {
-            if (cur != null) free.offer(cur.buf());
+            if (cur != null) handover.recycle(cur.buf());
             try {
-                cur = queue.take();
+                cur = handover.take();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while decompressing a trace");
@@ -113,7 +85,6 @@ final class DecompressAhead extends InputStream {
     /** Stops the thread (at its next chunk, closing the compressed stream) and drops what it read ahead. */
     @Override
     public void close() {
-        closed.set(true);
-        queue.clear();
+        handover.close();
     }
 }

@@ -1,10 +1,5 @@
 package org.kvmsim.sim.workload;
 
-import java.lang.ref.WeakReference;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A trace decoded ahead on a thread of its own ({@link TraceReader} from its file, or its
@@ -13,8 +8,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * accesses and their order are exactly the reader's: the decoding thread hands over chunks of
  * packed accesses ({@link TraceReader#nextPacked}) in order through a small bounded queue, each
  * with the instruction-fetch count at its end, and an error (a line malformed since the count
- * before the run) as the chunk after the last good one. Chunks the consumer has emptied go back
- * to the decoder through a second queue, so a replay allocates DEPTH + 2 arrays, not one per chunk.
+ * before the run) as the chunk after the last good one ({@link Handover}).
  */
 final class ReadAhead implements TracePass, PackedReader {
     private static final int CHUNK = 1 << 14;
@@ -26,10 +20,8 @@ final class ReadAhead implements TracePass, PackedReader {
      */
     private record Chunk(long[] packed, long[] fetches, int n, long instructions, RuntimeException error) {}
 
-    private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(DEPTH);
-    /** Emptied chunk arrays (accesses, fetches), for the decoder to fill again. */
-    private final BlockingQueue<long[][]> free = new ArrayBlockingQueue<>(DEPTH + 2);
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Chunks from the decoding thread; emptied chunk arrays (accesses, fetches) back to it. */
+    private final Handover<Chunk, long[][]> handover;
     private Chunk cur;
     private int pos;
     private long instructions;
@@ -37,42 +29,20 @@ final class ReadAhead implements TracePass, PackedReader {
 
     /** Decodes {@code reader} ahead, closing it when done. */
     ReadAhead(PackedReader reader) {
-        // the decoder holds its owner weakly: a stream dropped unclosed (its VM stopped, its
-        // session reset) lets its decoder end too
-        Decoder d = new Decoder(reader, queue, free, closed, new WeakReference<>(this));
-        Thread t = new Thread(d::run, "kvmsim-trace");
-        t.setDaemon(true);
-        t.start();
+        handover = new Handover<>(DEPTH, this, "kvmsim-trace", h -> decode(reader, h));
     }
 
-    private record Decoder(PackedReader reader, BlockingQueue<Chunk> queue, BlockingQueue<long[][]> free,
-                           AtomicBoolean closed, WeakReference<ReadAhead> owner) {
-        void run() {
-            try (reader) {
-                while (live()) {
-                    long[][] a = free.poll();
-                    if (a == null) a = new long[][] {new long[CHUNK], new long[CHUNK]};
-                    int n = reader.nextPacked(a[0], a[1], 0, CHUNK);
-                    put(new Chunk(a[0], a[1], n, reader.instructions(), null));
-                    if (n == 0) return;
-                }
-            } catch (RuntimeException e) {
-                put(new Chunk(null, null, 0, 0, e));
+    private static void decode(PackedReader reader, Handover<Chunk, long[][]> h) {
+        try (reader) {
+            while (h.live()) {
+                long[][] a = h.recycled();
+                if (a == null) a = new long[][] {new long[CHUNK], new long[CHUNK]};
+                int n = reader.nextPacked(a[0], a[1], 0, CHUNK);
+                h.put(new Chunk(a[0], a[1], n, reader.instructions(), null));
+                if (n == 0) return;
             }
-        }
-
-        private boolean live() {
-            return !closed.get() && owner.get() != null;
-        }
-
-        private void put(Chunk c) {
-            try {
-                while (live() && !queue.offer(c, 50, TimeUnit.MILLISECONDS)) {
-                    // the consumer is behind (or gone: then live() ends the wait)
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        } catch (RuntimeException e) {
+            h.put(new Chunk(null, null, 0, 0, e));
         }
     }
 
@@ -114,7 +84,7 @@ final class ReadAhead implements TracePass, PackedReader {
     private boolean chunk() {
         if (ended) return false;
         if (cur == null || pos == cur.n()) {
-            if (cur != null && cur.packed() != null) free.offer(new long[][] {cur.packed(), cur.fetches()});
+            if (cur != null && cur.packed() != null) handover.recycle(new long[][] {cur.packed(), cur.fetches()});
             cur = take();
             pos = 0;
             if (cur.error() != null) throw cur.error();
@@ -130,7 +100,7 @@ final class ReadAhead implements TracePass, PackedReader {
 
     private Chunk take() {
         try {
-            return queue.take();
+            return handover.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TraceException("interrupted while reading a trace");
@@ -149,7 +119,6 @@ final class ReadAhead implements TracePass, PackedReader {
     /** Stops the decoding thread (at its next chunk) and drops what it decoded ahead. */
     @Override
     public void close() {
-        closed.set(true);
-        queue.clear();
+        handover.close();
     }
 }

@@ -73,7 +73,12 @@ class TraceWorkloadTest {
     private Session.Result run(String text, List<Table> tables) throws IOException {
         Path script = dir.resolve("t.kvm");
         Files.writeString(script, text);
-        Output out = new Output() {
+        return new Session(1).execute(new SourceFile(script.toString(), text), collecting(tables));
+    }
+
+    /** Output that keeps the tables shown. */
+    private static Output collecting(List<Table> tables) {
+        return new Output() {
             public void print(String t) {}
 
             public void table(Table t) {
@@ -82,7 +87,6 @@ class TraceWorkloadTest {
 
             public void chart(String n, byte[] png, String svg) {}
         };
-        return new Session(1).execute(new SourceFile(script.toString(), text), out);
     }
 
     private String shown(String text) throws IOException {
@@ -139,15 +143,7 @@ class TraceWorkloadTest {
         Path trace = write("seq.lackey", sequentialLackey("L"), "zst");
         Session s = new Session(1);
         List<Table> tables = new ArrayList<>();
-        Output out = new Output() {
-            public void print(String t) {}
-
-            public void table(Table t) {
-                tables.add(t);
-            }
-
-            public void chart(String n, byte[] png, String svg) {}
-        };
+        Output out = collecting(tables);
         String first = VMS + "workload w on ept { trace = \"" + trace + "\"; accesses = 10000 }\nrun 1 s\n";
         Session.Result r = s.execute(new SourceFile(dir.resolve("a.kvm").toString(), first), out);
         assertTrue(r.ok(), () -> r.diagnostics().toString());
