@@ -106,6 +106,11 @@ final class NotebookCommand implements Runnable {
                 public void runProgress(long done, long total, long accesses) {
                     progress.update(done, total, accesses);
                 }
+
+                @Override
+                public void counting(String trace, long accesses) {
+                    progress.counting(trace, accesses);
+                }
             });
             progress.clear();
             if (r.failure() != null) {

@@ -11,7 +11,7 @@ import java.util.Locale;
  * (or -Dkvmsim.progress) = bar, lines or off overrides it. Nothing shows in the first second of
  * a run; a run estimated at an hour or more says so once, with what would shorten it.
  */
-final class Progress {
+final class Progress implements RunCommand.ProgressSink {
 
     enum Mode { BAR, LINES, OFF }
 
@@ -31,6 +31,10 @@ final class Progress {
     private long lastLine;
     private boolean barShown;
     private boolean warned;
+    /** The trace being counted, since when, and how far. */
+    private String countingTrace;
+    private long countingStartWall;
+    private long countedLast;
 
     Progress(PrintWriter err, Mode mode) {
         this.err = err;
@@ -56,6 +60,11 @@ final class Progress {
      * {@code done} of {@code total} simulated nanoseconds of the current run (a new total: a new
      * run), and the workload accesses it has simulated ({@code accesses} < 0: not known).
      */
+    @Override
+    public void progress(long done, long total, long accesses) {
+        update(done, total, accesses);
+    }
+
     synchronized void update(long done, long total, long accesses) {
         if (mode == Mode.OFF || total <= 0) return;
         long now = System.nanoTime();
@@ -94,6 +103,37 @@ final class Progress {
         }
     }
 
+    /**
+     * A trace counted before its first run, {@code accesses} read so far: after a second, the bar
+     * (or every few seconds a line) says so; the run that follows starts its own.
+     */
+    @Override
+    public synchronized void counting(String trace, long accesses) {
+        if (mode == Mode.OFF) return;
+        long now = System.nanoTime();
+        if (!trace.equals(countingTrace) || accesses < countedLast) {
+            countingTrace = trace;
+            countingStartWall = now;
+            lastLine = now;
+        }
+        countedLast = accesses;
+        // the next run's first report is a new run
+        runTotal = -1;
+        long wall = now - countingStartWall;
+        if (wall < SHOW_AFTER_NS) return;
+        String text = "reading trace " + trace + " before its first run: " + count(accesses) + " accesses, "
+                + time(wall) + " elapsed";
+        if (mode == Mode.BAR) {
+            err.print("\r" + text + "  ");
+            err.flush();
+            barShown = true;
+        } else if (now - lastLine >= LINE_EVERY_NS) {
+            lastLine = now;
+            err.println("kvmsim: " + text);
+            err.flush();
+        }
+    }
+
     /** A line of its own (a notebook's next cell), under the bar if one shows; nothing when off. */
     synchronized void note(String line) {
         if (mode == Mode.OFF) return;
@@ -116,10 +156,7 @@ final class Progress {
 
     /** A count as a person reads it: 950, 12.3 k, 4.56 M, 1.20 G. */
     static String count(long n) {
-        if (n < 10_000) return Long.toString(n);
-        if (n < 1_000_000) return String.format(Locale.ROOT, "%.1f k", n / 1e3);
-        if (n < 1_000_000_000) return String.format(Locale.ROOT, "%.2f M", n / 1e6);
-        return String.format(Locale.ROOT, "%.2f G", n / 1e9);
+        return org.kvmsim.report.Render.approx(n);
     }
 
     static String time(long ns) {

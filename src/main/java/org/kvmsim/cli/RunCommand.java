@@ -98,7 +98,7 @@ class RunCommand implements Callable<Integer> {
                 Session session = new Session(seed);
                 session.remoteSweeps(remote);
                 running.add(session);
-                return runScript(files.get(0), session, stdout, stderr, progress::update, progress);
+                return runScript(files.get(0), session, stdout, stderr, progress, progress);
             }
             return runSideBySide(remote, running, stdout, stderr, progress);
         } finally {
@@ -115,6 +115,9 @@ class RunCommand implements Callable<Integer> {
     /** Where a script's run progress goes. */
     interface ProgressSink {
         void progress(long doneNanos, long totalNanos, long accesses);
+
+        /** A trace counted before its first run (see {@link Output#counting}). */
+        default void counting(String trace, long accesses) {}
     }
 
     /** Set by Ctrl-C: scripts not started yet do not start. */
@@ -158,8 +161,14 @@ class RunCommand implements Callable<Integer> {
                     running.add(session);
                     try {
                         h.exitCode = runScript(files.get(index), session, writer(h.out), writer(h.err),
-                                (done, total, accesses) -> {
-                                    if (head[0] == index) progress.update(done, total, accesses);
+                                new ProgressSink() {
+                                    public void progress(long done, long total, long accesses) {
+                                        if (head[0] == index) progress.update(done, total, accesses);
+                                    }
+
+                                    public void counting(String trace, long accesses) {
+                                        if (head[0] == index) progress.counting(trace, accesses);
+                                    }
                                 }, Progress.NONE);
                     } catch (Session.HeapBusy busy) {
                         h.heapBusy = true;
@@ -287,6 +296,11 @@ class RunCommand implements Callable<Integer> {
             @Override
             public void progress(long doneNanos, long totalNanos, long accesses) {
                 progressSink.progress(doneNanos, totalNanos, accesses);
+            }
+
+            @Override
+            public void counting(String trace, long accesses) {
+                progressSink.counting(trace, accesses);
             }
 
             @Override

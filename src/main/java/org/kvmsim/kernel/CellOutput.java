@@ -50,6 +50,9 @@ public final class CellOutput implements Output {
          * the workload accesses simulated so far ({@code accesses} < 0: not known).
          */
         default void runProgress(long doneNanos, long totalNanos, long accesses) {}
+
+        /** Every report of a trace's count before its first run, unthrottled (see {@link Output#counting}). */
+        default void counting(String trace, long accesses) {}
     }
 
     static final long SHOW_PROGRESS_AFTER_NS = 1_000_000_000L;
@@ -64,6 +67,9 @@ public final class CellOutput implements Output {
     private String progressId;
     private long lastUpdateNs;
     private long done, total;
+    /** The trace being counted before a run, while it is (the display says so instead of the run's time), and its accesses read. */
+    private String counting;
+    private long counted;
     /** What the cell has published so far, but its progress: a String on stdout or a DisplayData. */
     private final List<Object> published = new ArrayList<>();
     private final StringBuilder transcript = new StringBuilder();
@@ -138,6 +144,20 @@ public final class CellOutput implements Output {
         sink.runProgress(doneNanos, totalNanos, accesses);
         done = doneNanos;
         total = totalNanos;
+        counting = null;
+        showProgress();
+    }
+
+    @Override
+    public void counting(String trace, long accesses) {
+        sink.counting(trace, accesses);
+        counting = trace;
+        counted = accesses;
+        showProgress();
+    }
+
+    /** Shows (after the cell's first second) or updates the progress display with what it says now. */
+    private void showProgress() {
         long now = clock.getAsLong();
         if (progressId == null) {
             if (now - quietSinceNs < SHOW_PROGRESS_AFTER_NS) return;
@@ -201,6 +221,15 @@ public final class CellOutput implements Output {
     }
 
     private DisplayData progressData() {
+        if (counting != null) {
+            // no bar: the trace's length is what the count finds out
+            String text = "run: reading trace " + counting + " before its first run (once per process): "
+                    + Render.approx(counted) + " accesses so far";
+            DisplayData d = new DisplayData(text);
+            d.putHTML("<div style=\"font-family:monospace;font-size:12px\">" + esc(text) + "</div>");
+            d.setDisplayId(progressId);
+            return d;
+        }
         String pct = total > 0 ? String.format(Locale.ROOT, "%.0f%%", 100.0 * done / total) : "";
         String text = "run: " + time(done) + " of " + time(total) + " simulated (" + pct + ")";
         DisplayData d = new DisplayData(text);

@@ -43,6 +43,9 @@ public final class NotebookRun {
 
         /** Progress of a `run` in the current cell: simulated nanoseconds done of total, accesses simulated (< 0: not known). */
         default void runProgress(long doneNanos, long totalNanos, long accesses) {}
+
+        /** A trace counted before its first run in the current cell: accesses read so far. */
+        default void counting(String trace, long accesses) {}
     }
 
     /** The cell that failed (an error not allowed), as nbclient's CellExecutionError names it. */
@@ -215,6 +218,11 @@ public final class NotebookRun {
         @Override
         public void runProgress(long doneNanos, long totalNanos, long accesses) {
             listener.runProgress(doneNanos, totalNanos, accesses);
+        }
+
+        @Override
+        public void counting(String trace, long accesses) {
+            listener.counting(trace, accesses);
         }
 
         private void output(JsonObject out, String displayId) {

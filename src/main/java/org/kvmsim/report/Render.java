@@ -22,6 +22,14 @@ public final class Render {
 
     private static final Gson GSON = new GsonBuilder().disableHtmlEscaping().serializeSpecialFloatingPointValues().create();
 
+    /** A count as a person reads it in a progress line: 950, 12.3 k, 4.56 M, 1.20 G. */
+    public static String approx(long n) {
+        if (n < 10_000) return Long.toString(n);
+        if (n < 1_000_000) return String.format(Locale.ROOT, "%.1f k", n / 1e3);
+        if (n < 1_000_000_000) return String.format(Locale.ROOT, "%.2f M", n / 1e6);
+        return String.format(Locale.ROOT, "%.2f G", n / 1e9);
+    }
+
     /** A cell as a raw string: integers without grouping, doubles with up to 6 significant decimals. */
     public static String raw(Column<?> c, int row) {
         if (c.isMissing(row)) return "";

@@ -28,4 +28,10 @@ public interface Output {
     default void progress(long doneNanos, long totalNanos, long accesses) {
         progress(doneNanos, totalNanos);
     }
+
+    /**
+     * Progress of the one pass that counts and decodes a trace file before its first run (once
+     * per process): {@code accesses} read so far. Called at most a few times a second.
+     */
+    default void counting(String trace, long accesses) {}
 }

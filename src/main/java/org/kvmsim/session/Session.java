@@ -373,18 +373,35 @@ public final class Session {
         long[] lastWall = {System.nanoTime()};
         Engine e = engine;
         long accessesBefore = e.accessesDone();
-        return (done, total) -> {
-            if (interruptRequested) {
-                interruptRequested = false;
-                throw new Engine.Interrupted();
+        return new Engine.Monitor() {
+            @Override
+            public void tick(long done, long total) {
+                interruptIfAsked();
+                if (total == 0) return;
+                long t = System.nanoTime();
+                if (t - lastWall[0] > 250_000_000L) {
+                    lastWall[0] = t;
+                    out.progress(done, total, e.accessesDone() - accessesBefore);
+                }
             }
-            if (total == 0) return;
-            long t = System.nanoTime();
-            if (t - lastWall[0] > 250_000_000L) {
-                lastWall[0] = t;
-                out.progress(done, total, e.accessesDone() - accessesBefore);
+
+            @Override
+            public void counting(String trace, long accesses) {
+                interruptIfAsked();
+                long t = System.nanoTime();
+                if (t - lastWall[0] > 250_000_000L) {
+                    lastWall[0] = t;
+                    out.counting(trace, accesses);
+                }
             }
         };
+    }
+
+    private void interruptIfAsked() {
+        if (interruptRequested) {
+            interruptRequested = false;
+            throw new Engine.Interrupted();
+        }
     }
 
     private static String seconds(long nanos) {
@@ -709,6 +726,10 @@ public final class Session {
                     // one worker's progress only: the first value's (the others' would interleave)
                     if (forwardProgress) live.progress(done, total, accesses);
                 }
+
+                public void counting(String trace, long accesses) {
+                    if (forwardProgress) live.counting(trace, accesses);
+                }
             }
             Output rec = new Recorder();
             if (defer) return rec;
@@ -736,6 +757,10 @@ public final class Session {
 
                 public void progress(long done, long total, long accesses) {
                     rec.progress(done, total, accesses);
+                }
+
+                public void counting(String trace, long accesses) {
+                    rec.counting(trace, accesses);
                 }
             };
         }

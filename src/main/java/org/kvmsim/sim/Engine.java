@@ -70,6 +70,11 @@ public final class Engine {
     public interface Monitor {
         /** {@code doneNs} of {@code totalNs} of the current run simulated; 0 of 0 outside a run. */
         void tick(long doneNs, long totalNs);
+
+        /** A trace file counted before a run (the run not begun): {@code accesses} read so far. */
+        default void counting(String trace, long accesses) {
+            tick(0, 0);
+        }
     }
 
     /**
@@ -219,9 +224,9 @@ public final class Engine {
         this.monitor = m;
     }
 
-    /** Looks at the monitor outside a run's events (a trace's count before a run), for an interrupt only. */
-    void poll() {
-        if (monitor != null) monitor.tick(0, 0);
+    /** Looks at the monitor while a trace file is counted before a run: progress, and an interrupt. */
+    void counting(String trace, long accesses) {
+        if (monitor != null) monitor.counting(trace, accesses);
     }
 
     /** Counts {@code units} of work done inside an event, and looks at the monitor every POLL_WORK. */

@@ -366,11 +366,11 @@ final class Workloads {
         if (c == null) {
             try {
                 try {
-                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format(), null, e::poll);
+                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format(), null, n -> e.counting(t.written(), n));
                     c = new Counted(d.count(), d);
                 } catch (java.io.IOException x) {
                     // no room for the decoded copy: replays decode the trace itself each time
-                    c = new Counted(TraceStream.count(file, t.written(), t.format(), e::poll), null);
+                    c = new Counted(TraceStream.count(file, t.written(), t.format(), n -> e.counting(t.written(), n)), null);
                 }
             } catch (TraceException x) {
                 throw new Engine.SimError(x.getMessage());

@@ -200,6 +200,28 @@ class KernelLanguageTest {
     }
 
     @Test
+    void aTracesCountBeforeItsRunShowsAsProgressThenGivesWayToTheRun() {
+        Recorder rec = new Recorder();
+        long[] now = {0};
+        CellOutput out = new CellOutput(rec, () -> now[0]);
+        out.counting("big.lackey.zst", 16_384);
+        assertTrue(rec.displays.isEmpty(), "no display for the first second");
+        now[0] = 1_200_000_000L;
+        out.counting("big.lackey.zst", 25_000_000);
+        assertEquals(1, rec.displays.size());
+        String text = rec.displays.get(0).getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN).toString();
+        assertEquals("run: reading trace big.lackey.zst before its first run (once per process): 25.00 M accesses so far", text);
+        // the run that follows updates the same display with its simulated time
+        now[0] = 1_600_000_000L;
+        out.progress(5, 10);
+        assertEquals(1, rec.displays.size());
+        String run = rec.updates.get(rec.updates.size() - 1).getData(org.dflib.jjava.jupyter.kernel.display.mime.MIMEType.TEXT_PLAIN).toString();
+        assertTrue(run.startsWith("run: ") && run.contains("simulated"), run);
+        out.finish();
+        assertEquals(List.of("display progress", "clear(wait=false)"), rec.events);
+    }
+
+    @Test
     void printGoesToStdoutAndTablesToDisplayData() {
         Recorder rec = new Recorder();
         Session s = new Session(1);

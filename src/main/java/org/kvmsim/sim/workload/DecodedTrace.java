@@ -77,15 +77,16 @@ public final class DecodedTrace {
      *     as far as it was read: the caller can count and replay it from its file instead)
      */
     public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format) throws IOException {
-        return write(trace, name, format, null, () -> {});
+        return write(trace, name, format, null, n -> {});
     }
 
     /**
-     * As {@link #write(Path, String, Workload.Trace.Format)}, calling {@code poll} after every
-     * chunk of accesses (an interrupt it throws deletes what was written), the copy in {@code dir}
-     * (null: the default temporary folder).
+     * As {@link #write(Path, String, Workload.Trace.Format)}, telling {@code poll} the accesses read
+     * after every chunk of them (an interrupt it throws deletes what was written), the copy in
+     * {@code dir} (null: the default temporary folder).
      */
-    public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format, Path dir, Runnable poll)
+    public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format, Path dir,
+                                     java.util.function.LongConsumer poll)
             throws IOException {
         Path out = dir == null ? Files.createTempFile("kvmsim-trace-", ".decoded")
                 : Files.createTempFile(dir, "kvmsim-trace-", ".decoded");
@@ -124,7 +125,7 @@ public final class DecodedTrace {
                 }
                 os.write(b, 0, p);
                 n += k;
-                poll.run();
+                poll.accept(n);
             }
             done = true;
             // the parser is done with r (the queue's hand-over orders its last writes before this)

@@ -111,18 +111,18 @@ public final class TraceStream implements Accesses {
 
     /** Reads the whole trace once, streamed: its length, and any malformed line as a {@link TraceException}. */
     public static Count count(Path file, String name, Workload.Trace.Format format) {
-        return count(file, name, format, () -> {});
+        return count(file, name, format, n -> {});
     }
 
-    /** As {@link #count(Path, String, Workload.Trace.Format)}, calling {@code poll} after every chunk of accesses. */
-    public static Count count(Path file, String name, Workload.Trace.Format format, Runnable poll) {
+    /** As {@link #count(Path, String, Workload.Trace.Format)}, telling {@code poll} the accesses read after every chunk. */
+    public static Count count(Path file, String name, Workload.Trace.Format format, java.util.function.LongConsumer poll) {
         long[] a = new long[1 << 14];
         long n = 0;
         try (TraceReader r = TraceReader.open(file, name, format)) {
             int k;
             while ((k = r.nextPacked(a, a.length)) > 0) {
                 n += k;
-                poll.run();
+                poll.accept(n);
             }
             return new Count(n, r.instructions(), r.maxAddress(), r.maxAddressAt());
         }

@@ -72,7 +72,7 @@ class DecodedTraceTest {
     @Test
     void theCopyGivesTheTracesAccessesAndFetchesExactly() throws IOException {
         Path p = randomLackey(3);
-        DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, dir, () -> {});
+        DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, dir, n -> {});
         try {
             assertEquals(TraceStream.count(p, "random.lackey", Format.LACKEY), d.count());
             int[] sizes = {1, 4096, 777, 3, 2048};
@@ -90,7 +90,7 @@ class DecodedTraceTest {
     void aRealProgramsCopyIsAFewBytesAnAccess() throws IOException {
         // GNU sort's trace: 4.08 M accesses in 220 MB of text (traces/README.md)
         Path p = Path.of("traces/sort.lackey.zst");
-        DecodedTrace d = DecodedTrace.write(p, "sort.lackey.zst", Format.LACKEY, dir, () -> {});
+        DecodedTrace d = DecodedTrace.write(p, "sort.lackey.zst", Format.LACKEY, dir, n -> {});
         try {
             assertEquals(4_081_567, d.count().accesses());
             long bytes = Files.size(d.file());
@@ -105,7 +105,7 @@ class DecodedTraceTest {
     void aStreamOverTheCopyCountsAsOneOverTheFile() throws IOException {
         Path p = randomLackey(5);
         Workload.Trace t = new Workload.Trace(p.toString(), "random.lackey", Format.LACKEY, 30_000, 2);
-        DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, dir, () -> {});
+        DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, dir, n -> {});
         try {
             TraceStream fromCopy = TraceStream.ofDecoded(d, t);
             TraceStream fromFile = TraceStream.ofFile(p, t, d.count());
@@ -131,7 +131,7 @@ class DecodedTraceTest {
     @Test
     void aCopyCutShortIsAnErrorNotMadeUpAccesses() throws IOException {
         Path p = randomLackey(7);
-        DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, dir, () -> {});
+        DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, dir, n -> {});
         try (FileChannel c = FileChannel.open(d.file(), StandardOpenOption.WRITE)) {
             c.truncate(c.size() / 2);
         }
@@ -149,7 +149,7 @@ class DecodedTraceTest {
         Files.writeString(p, " L 1000,8\n L 2000,8\nnot a line\n");
         Path tmp = Files.createDirectory(dir.resolve("tmp"));
         TraceException x = assertThrows(TraceException.class,
-                () -> DecodedTrace.write(p, "bad.lackey", Format.LACKEY, tmp, () -> {}));
+                () -> DecodedTrace.write(p, "bad.lackey", Format.LACKEY, tmp, n -> {}));
         assertTrue(x.getMessage().startsWith("bad.lackey:3: not a lackey line"), x.getMessage());
         try (var files = Files.list(tmp)) {
             assertEquals(0, files.count());
