@@ -18,8 +18,9 @@ import tech.tablesaw.api.Table;
  * the whole run (reading, faults, walks), beside figures measured in the same process, alternating
  * with it, best of 5 each:
  * <ul>
- * <li>decoding the compressed trace alone (decompression and parsing; the baseline): what every
- * replay paid before a trace was kept decoded, and what the count before a first run pays;</li>
+ * <li>decoding the compressed trace alone (the baseline): decompressing it, on a thread of its
+ * own, and parsing it; the least a pass over the trace itself takes, which every replay paid
+ * before a trace was kept decoded (then with decompression on the parsing thread);</li>
  * <li>the count pass that also writes the decoded copy ({@link DecodedTrace}): a first replay in
  * a process takes this, then a replay;</li>
  * <li>reading the decoded copy alone: what a replay's stream costs now;</li>

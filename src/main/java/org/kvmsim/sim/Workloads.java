@@ -61,7 +61,13 @@ final class Workloads {
      * per process, whatever engine asks (a sweep replays the session on a fresh engine for every
      * value, a notebook's `reset` starts another). A count depends only on the file's bytes.
      */
-    private static final Map<String, Counted> TRACE_COUNTS = new ConcurrentHashMap<>();
+    private static final Map<String, Pending> TRACE_COUNTS = new ConcurrentHashMap<>();
+
+    /** Counts made (each a whole pass over a trace file) in this process: what TraceCountsTest watches. */
+    static final java.util.concurrent.atomic.AtomicLong COUNTS_MADE = new java.util.concurrent.atomic.AtomicLong();
+
+    /** A trace file's count, done or under way in some engine of the process, and the accesses it has read. */
+    private record Pending(java.util.concurrent.CompletableFuture<Counted> counted, java.util.concurrent.atomic.AtomicLong read) {}
 
     /**
      * A trace file as counted: its count, and its decoded copy that replays read (null when no
@@ -362,31 +368,66 @@ final class Workloads {
         } catch (java.io.IOException x) {
             throw new Engine.SimError(t.written() + ": cannot read it: " + x.getMessage());
         }
-        Counted c = TRACE_COUNTS.get(key);
-        if (c == null) {
+        while (true) {
+            Pending mine = new Pending(new java.util.concurrent.CompletableFuture<>(), new java.util.concurrent.atomic.AtomicLong());
+            Pending p = TRACE_COUNTS.putIfAbsent(key, mine);
+            if (p == null) return countNow(file, t, key, mine);
+            // counted, or being counted by another engine of this process (a sweep's values run
+            // in parallel): wait for that one, with its progress and our own interrupts
+            while (true) {
+                try {
+                    return p.counted().get(50, java.util.concurrent.TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.TimeoutException x) {
+                    e.counting(t.written(), p.read().get());
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                    throw new Engine.Interrupted();
+                } catch (java.util.concurrent.ExecutionException x) {
+                    // the trace's own fault is everyone's; the other engine's interrupt is not: count again
+                    if (x.getCause() instanceof Engine.SimError err) throw new Engine.SimError(err.getMessage());
+                    break;
+                }
+            }
+        }
+    }
+
+    /** Counts the trace for everyone waiting on {@code mine}; on any failure the next asker counts afresh. */
+    private Counted countNow(Path file, Workload.Trace t, String key, Pending mine) {
+        COUNTS_MADE.incrementAndGet();
+        java.util.function.LongConsumer poll = n -> {
+            mine.read().set(n);
+            e.counting(t.written(), n);
+        };
+        try {
+            Counted c;
             try {
                 try {
-                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format(), null, n -> e.counting(t.written(), n));
+                    DecodedTrace d = DecodedTrace.write(file, t.written(), t.format(), null, poll);
                     c = new Counted(d.count(), d);
+                } catch (java.nio.channels.ClosedByInterruptException x) {
+                    // the thread was interrupted (a sweep stopping), not short of room
+                    Thread.currentThread().interrupt();
+                    throw new Engine.Interrupted();
                 } catch (java.io.IOException x) {
                     // no room for the decoded copy: replays decode the trace itself each time
-                    c = new Counted(TraceStream.count(file, t.written(), t.format(), n -> e.counting(t.written(), n)), null);
+                    c = new Counted(TraceStream.count(file, t.written(), t.format(), poll), null);
                 }
             } catch (TraceException x) {
+                // the reading thread gave up because this one was interrupted: an interrupt
+                if (Thread.currentThread().isInterrupted()) throw new Engine.Interrupted();
                 throw new Engine.SimError(x.getMessage());
             }
             if (c.count().accesses() == 0) {
                 if (c.decoded() != null) c.decoded().delete();
                 throw new Engine.SimError(t.written() + ": no loads, stores or modifies in it");
             }
-            Counted first = TRACE_COUNTS.putIfAbsent(key, c);
-            if (first != null) {
-                // another engine of this process counted it meanwhile (a sweep's values run in parallel)
-                if (c.decoded() != null) c.decoded().delete();
-                c = first;
-            }
+            mine.counted().complete(c);
+            return c;
+        } catch (RuntimeException | Error x) {
+            TRACE_COUNTS.remove(key, mine);
+            mine.counted().completeExceptionally(x);
+            throw x;
         }
-        return c;
     }
 
     /** One window of a workload's accesses on one VM. */

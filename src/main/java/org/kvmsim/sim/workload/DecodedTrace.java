@@ -92,9 +92,10 @@ public final class DecodedTrace {
                 : Files.createTempFile(dir, "kvmsim-trace-", ".decoded");
         out.toFile().deleteOnExit();
         boolean done = false;
-        TraceReader r = TraceReader.open(trace, name, format);
-        // parsed ahead on a thread of its own (and decompressed on another), encoded here
-        try (ReadAhead parsed = new ReadAhead(r);
+        TraceReader r = null;
+        // parsed ahead on a thread of its own (and decompressed on another), encoded here; the
+        // reader belongs to that thread once it starts, which closes it
+        try (ReadAhead parsed = new ReadAhead(r = TraceReader.open(trace, name, format));
                 OutputStream os = Files.newOutputStream(out)) {
             long[] packed = new long[1 << 14];
             long[] fetches = new long[packed.length];

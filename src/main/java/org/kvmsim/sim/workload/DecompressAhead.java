@@ -49,11 +49,15 @@ final class DecompressAhead extends InputStream {
 
     /** The chunk to read from, or null at the end of the stream. */
     private Chunk current() throws IOException {
+        // an error stays: read again, the stream fails again rather than waiting
+        if (cur != null && cur.error() != null) throw cur.error();
         if (cur != null && cur.n() < 0) return null;
         if (cur == null || pos == cur.n()) {
-            if (cur != null) handover.recycle(cur.buf());
+            if (cur != null && cur.buf() != null) handover.recycle(cur.buf());
             try {
                 cur = handover.take();
+            } catch (Handover.Gone g) {
+                throw new IOException("decompressing stopped: " + g.getMessage(), g);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while decompressing a trace");

@@ -82,6 +82,8 @@ final class ReadAhead implements TracePass, PackedReader {
 
     /** Whether a chunk with accesses left is at hand (taking the next when this one is used up). */
     private boolean chunk() {
+        // an error stays: asked again (the next run), the pass fails again rather than waiting
+        if (cur != null && cur.error() != null) throw cur.error();
         if (ended) return false;
         if (cur == null || pos == cur.n()) {
             if (cur != null && cur.packed() != null) handover.recycle(new long[][] {cur.packed(), cur.fetches()});
@@ -101,6 +103,8 @@ final class ReadAhead implements TracePass, PackedReader {
     private Chunk take() {
         try {
             return handover.take();
+        } catch (Handover.Gone g) {
+            throw new TraceException("reading the trace stopped: " + g.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TraceException("interrupted while reading a trace");

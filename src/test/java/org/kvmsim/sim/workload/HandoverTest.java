@@ -46,6 +46,49 @@ class HandoverTest {
     }
 
     @Test
+    void aProducerThatDiesWithoutItsLastChunkDoesNotLeaveItsConsumerWaiting() throws InterruptedException {
+        Object owner = new Object();
+        Handover<long[], long[]> h = new Handover<>(2, owner, "handover-dies", hh -> {
+            hh.put(new long[] {7});
+            throw new OutOfMemoryError("made up");
+        });
+        assertEquals(7, h.take()[0], "what it handed over first still arrives");
+        Handover.Gone g = org.junit.jupiter.api.Assertions.assertThrows(Handover.Gone.class, h::take);
+        assertTrue(g.getCause() instanceof OutOfMemoryError, String.valueOf(g.getCause()));
+        // and again: never a wait
+        org.junit.jupiter.api.Assertions.assertThrows(Handover.Gone.class, h::take);
+    }
+
+    @Test
+    void aReadAheadErrorStaysForEveryLaterCall() {
+        PackedReader failing = new PackedReader() {
+            int calls;
+
+            public int nextPacked(long[] out, long[] fetches, int at, int n) {
+                if (calls++ > 0) throw new TraceException("t.lackey:9: not a lackey line");
+                out[at] = 0x1000;
+                if (fetches != null) fetches[at] = 0;
+                return 1;
+            }
+
+            public long instructions() {
+                return 0;
+            }
+
+            public void close() {}
+        };
+        ReadAhead r = new ReadAhead(failing);
+        long[] a = new long[4];
+        boolean[] w = new boolean[4];
+        TraceException first = org.junit.jupiter.api.Assertions.assertThrows(TraceException.class, () -> r.next(a, w, 4));
+        assertEquals("t.lackey:9: not a lackey line", first.getMessage());
+        // the next run asks again: the same error, not a wait for a thread that has ended
+        TraceException again = org.junit.jupiter.api.Assertions.assertThrows(TraceException.class, () -> r.next(a, w, 4));
+        assertEquals(first.getMessage(), again.getMessage());
+        r.close();
+    }
+
+    @Test
     void closingStopsTheProducer() throws InterruptedException {
         Object owner = new Object();
         Handover<long[], long[]> h = new Handover<>(2, owner, "handover-close", counting(new AtomicInteger(), Long.MAX_VALUE));

@@ -1,0 +1,70 @@
+package org.kvmsim.sim;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.kvmsim.lang.Frontend;
+import org.kvmsim.lang.SourceFile;
+import org.kvmsim.model.Declarations;
+import org.kvmsim.sim.view.MmuCounters;
+
+/** A trace is counted and decoded once per process, however many engines ask for it at once. */
+class TraceCountsTest {
+
+    private static long copies() throws IOException {
+        try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return s.filter(f -> f.getFileName().toString().startsWith("kvmsim-trace-")).count();
+        }
+    }
+
+    @Test
+    void enginesAskingForOneTraceAtOnceShareOneCount(@TempDir Path dir) throws Exception {
+        StringBuilder t = new StringBuilder();
+        for (int i = 0; i < 300_000; i++) t.append(i % 4 == 0 ? " S " : " L ").append(Long.toHexString(0x20000000L + 64L * (i % 9000))).append(",8\n");
+        Path trace = dir.resolve("shared.lackey");
+        Files.writeString(trace, t);
+        Frontend.Result r = Frontend.compile(new SourceFile("t.kvm", """
+                host hv1 { memory = 8 GiB; thp = never }
+                vm g on hv1 { memory = 2 GiB }
+                workload w on g { trace = "%s" }
+                """.formatted(trace)), new Declarations(), List.of());
+        assertTrue(r.ok(), () -> r.diagnostics().list().toString());
+        Declarations d = r.declarations();
+        long before = copies();
+        long counts = Workloads.COUNTS_MADE.get();
+        int engines = 4;
+        CyclicBarrier start = new CyclicBarrier(engines);
+        ExecutorService pool = Executors.newFixedThreadPool(engines);
+        try {
+            List<Future<MmuCounters>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < engines; i++) {
+                results.add(pool.submit(() -> {
+                    Engine e = new Engine(7);
+                    e.sync(d);
+                    e.startPending(d);
+                    start.await();
+                    e.scheduleWorkloads(d, 1_000_000);
+                    e.runFor(1_000_000);
+                    return e.view().vm("g").mmu();
+                }));
+            }
+            MmuCounters first = results.get(0).get();
+            assertEquals(300_000, first.accesses());
+            for (Future<MmuCounters> f : results) assertEquals(first, f.get());
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(counts + 1, Workloads.COUNTS_MADE.get(), "one pass over the trace for the four engines");
+        assertEquals(before + 1, copies(), "one decoded copy for the four engines");
+    }
+}
