@@ -155,4 +155,18 @@ class DecodedTraceTest {
             assertEquals(0, files.count());
         }
     }
+
+    @Test
+    void aTraceThatCannotBeOpenedLeavesNoCopyBehind() throws IOException {
+        // xz's magic bytes, then no valid stream header
+        Path p = dir.resolve("bad.lackey.xz");
+        Files.write(p, new byte[] {(byte) 0xfd, '7', 'z', 'X', 'Z', 0, 1, 2, 3, 4, 5, 6, 7, 8});
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        TraceException x = assertThrows(TraceException.class,
+                () -> DecodedTrace.write(p, "bad.lackey.xz", Format.LACKEY, tmp, n -> {}));
+        assertTrue(x.getMessage().startsWith("bad.lackey.xz: cannot read it"), x.getMessage());
+        try (var files = Files.list(tmp)) {
+            assertEquals(0, files.count());
+        }
+    }
 }
