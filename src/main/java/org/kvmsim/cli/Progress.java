@@ -91,9 +91,14 @@ final class Progress implements RunCommand.ProgressSink {
         String text = String.format(Locale.ROOT, "%s of %s simulated, %s%s elapsed, %s left",
                 sim(done), sim(total), accesses < 0 ? "" : count(accesses) + " accesses, ", time(wall),
                 rest < 0 ? "?" : "about " + time(rest));
+        int filled = (int) Math.round(frac * WIDTH);
+        show("[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] ", text, now);
+    }
+
+    /** The bar redrawn in place ({@code bar} before the text), or a line every few seconds. */
+    private void show(String bar, String text, long now) {
         if (mode == Mode.BAR) {
-            int filled = (int) Math.round(frac * WIDTH);
-            err.print("\r[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + text + "  ");
+            err.print("\r" + bar + text + "  ");
             err.flush();
             barShown = true;
         } else if (now - lastLine >= LINE_EVERY_NS) {
@@ -123,15 +128,7 @@ final class Progress implements RunCommand.ProgressSink {
         if (wall < SHOW_AFTER_NS) return;
         String text = "reading trace " + trace + " before its first run: " + count(accesses) + " accesses, "
                 + time(wall) + " elapsed";
-        if (mode == Mode.BAR) {
-            err.print("\r" + text + "  ");
-            err.flush();
-            barShown = true;
-        } else if (now - lastLine >= LINE_EVERY_NS) {
-            lastLine = now;
-            err.println("kvmsim: " + text);
-            err.flush();
-        }
+        show("", text, now);
     }
 
     /** A line of its own (a notebook's next cell), under the bar if one shows; nothing when off. */
