@@ -178,11 +178,11 @@ final class Workloads {
      * (the run that follows its declaration), in up to 1000 windows of at least 1 ms.
      */
     void schedule(Declarations d, long duration) {
-        countTraces(d);
+        Map<Workload.Trace, Counted> counted = countTraces(d);
         long slices = Math.max(1, Math.min(1000, duration / 1_000_000L));
         for (Workload w : d.workloads.values()) {
             if (w.trace() != null) {
-                scheduleTrace(w, duration, slices);
+                scheduleTrace(w, duration, slices, counted);
                 continue;
             }
             if (w.accesses() == 0 || done.containsKey(w)) continue;
@@ -256,9 +256,10 @@ final class Workloads {
      * Counts (and decodes) every trace file this run starts replaying, before anything of the run
      * is scheduled: the count is the one long step of scheduling, and an interrupt during it
      * (the engine's monitor is polled every chunk) then leaves nothing half scheduled; the next
-     * run counts again.
+     * run counts again. Returns them by trace, for {@link #scheduleTrace}.
      */
-    private void countTraces(Declarations d) {
+    private Map<Workload.Trace, Counted> countTraces(Declarations d) {
+        Map<Workload.Trace, Counted> counted = new HashMap<>();
         for (Workload w : d.workloads.values()) {
             if (w.trace() == null) continue;
             Map<String, TraceStream[]> streams = traceStreams.get(w);
@@ -267,10 +268,11 @@ final class Workloads {
                 if (v == null || !v.running() || streams != null && streams.containsKey(v.decl.name())) continue;
                 for (Workload.Trace t : w.traces()) {
                     Path file = Path.of(t.file());
-                    if (!held.containsKey(file)) count(file, t);
+                    if (!held.containsKey(file) && !counted.containsKey(t)) counted.put(t, count(file, t));
                 }
             }
         }
+        return counted;
     }
 
     /**
@@ -279,7 +281,7 @@ final class Workloads {
      * proportion to what each has left, largest remainders first (ties to the lower thread), so
      * its threads end together; thread i replays file i on vCPU i mod vcpus.
      */
-    private void scheduleTrace(Workload w, long duration, long slices) {
+    private void scheduleTrace(Workload w, long duration, long slices, Map<Workload.Trace, Counted> counts) {
         Map<String, TraceStream[]> streams = traceStreams.computeIfAbsent(w, k -> new HashMap<>());
         List<Workload.Trace> traces = w.traces();
         for (Workload.Target target : w.targets()) {
@@ -292,7 +294,7 @@ final class Workloads {
                     Workload.Trace t = traces.get(i);
                     Path file = Path.of(t.file());
                     TraceStream.Held h = held.get(file);
-                    Counted counted = h != null ? null : count(file, t);
+                    Counted counted = h != null ? null : counts.computeIfAbsent(t, k -> count(file, k));
                     TraceStream.Count c = h != null ? h.count() : counted.count();
                     long top = 1L << Math.min(63, 12 + 9 * v.decl.levels());
                     if (Long.compareUnsigned(c.maxAddress(), top) >= 0) {
