@@ -119,9 +119,7 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
         } catch (org.apache.spark.SparkException e) {
             // the job failed as the shutdown hook stopped the context (see run): the signal's stop
             if (stop.getAsBoolean() || spark.sc().isStopped()) return false;
-            // the first line: Spark appends the executor's stack trace to its message
-            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
-            throw new Session.RemoteFailure("Spark job failed: " + why, e);
+            throw new Session.RemoteFailure("Spark job failed: " + why(e), e);
         } finally {
             if (!ok && !spark.sc().isStopped()) {
                 try {
@@ -131,6 +129,22 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * What failed, in one line: the job's failure, not the wrapper that waiting on it adds
+     * ({@code FutureAction.get} throws "Exception thrown in awaitResult: " around it, see Spark's
+     * SparkThreadUtils.awaitResult), and its first line only (Spark appends the executor's
+     * stack trace to the message).
+     */
+    static String why(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t
+                && String.valueOf(t.getMessage()).startsWith("Exception thrown in awaitResult")) {
+            t = t.getCause();
+        }
+        String first = String.valueOf(t.getMessage()).lines().findFirst().orElse("").strip();
+        return first.isEmpty() ? t.getClass().getName() : first;
     }
 
     @Override
