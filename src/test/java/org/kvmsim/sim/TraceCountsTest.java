@@ -23,7 +23,7 @@ class TraceCountsTest {
 
     private static long copies() throws IOException {
         try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
-            return s.filter(f -> f.getFileName().toString().startsWith("kvmsim-trace-")).count();
+            return s.filter(f -> f.getFileName().toString().startsWith("kvmsim-trace-") && f.toString().endsWith(".decoded")).count();
         }
     }
 

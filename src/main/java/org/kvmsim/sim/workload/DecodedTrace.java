@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.kvmsim.model.Workload;
 
 /**
@@ -28,7 +29,8 @@ import org.kvmsim.model.Workload;
  * bytes an access (sort: 12.6 MB for 4.08 M accesses, 54 bytes of text each). Exact for addresses
  * below 2^60; a replayed address is below 2^57 (a trace reaching higher is refused before its
  * first run). Nothing else is in the file: its length in accesses and the fetches after its last
- * access are in the {@link TraceStream.Count} the pass returns. The file is deleted when the JVM exits; it
+ * access are in the {@link TraceStream.Count} the pass returns. The file is deleted when the JVM exits (and
+ * by the next process to write a copy there, when its JVM was killed: {@link Owner}); it
  * depends only on the trace's bytes, so the process keeps one per trace file, size and
  * modification time (Workloads).
  */
@@ -88,9 +90,7 @@ public final class DecodedTrace {
     public static DecodedTrace write(Path trace, String name, Workload.Trace.Format format, Path dir,
                                      java.util.function.LongConsumer poll)
             throws IOException {
-        Path out = dir == null ? Files.createTempFile("kvmsim-trace-", ".decoded")
-                : Files.createTempFile(dir, "kvmsim-trace-", ".decoded");
-        out.toFile().deleteOnExit();
+        Path out = Owner.of(dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir).newCopy();
         boolean done = false;
         TraceReader r = null;
         // parsed ahead on a thread of its own (and decompressed on another), encoded here; the
@@ -133,6 +133,116 @@ public final class DecodedTrace {
             return new DecodedTrace(out, new TraceStream.Count(n, parsed.instructions(), r.maxAddress(), r.maxAddressAt()));
         } finally {
             if (!done) Files.deleteIfExists(out);
+        }
+    }
+
+    /**
+     * This process's claim on its copies in one folder, so that a later process can delete what a
+     * killed one left (a JVM killed with SIGKILL runs no exit hook): a lock file
+     * {@code kvmsim-trace-TOKEN.lock}, locked for the life of the process, whose token every copy's
+     * name carries ({@code kvmsim-trace-TOKEN-*.decoded}). Before its first copy in a folder a
+     * process deletes the copies of every token whose lock it can take: their process is gone.
+     * The lock is the kernel's (fcntl), so it holds across PID namespaces sharing the folder, and
+     * a dead process's lock is gone at once. The lock file is never opened elsewhere in the
+     * process (closing any descriptor of a file drops the process's locks on it), so it is a file
+     * apart from the copies. A lock file made a moment ago may not be locked yet: those are left
+     * alone, and so is a copy with no lock file (made by another tool, or whose lock file a
+     * racing process removed).
+     */
+    static final class Owner {
+        static final String PREFIX = "kvmsim-trace-";
+        /** How old an unlocked lock file must be to be taken as a dead process's. */
+        static final long SETTLED_MILLIS = 10_000;
+        private static final java.util.Map<Path, Owner> BY_DIR = new java.util.concurrent.ConcurrentHashMap<>();
+
+        private final Path dir;
+        private final String token;
+        /** Held for the life of the process: the claim (not closed, and never collected). */
+        @SuppressWarnings("unused")
+        private final java.nio.channels.FileChannel lock;
+
+        private Owner(Path dir, String token, java.nio.channels.FileChannel lock) {
+            this.dir = dir;
+            this.token = token;
+            this.lock = lock;
+        }
+
+        /** This process's owner in {@code dir}, made (after deleting dead processes' copies) on first use. */
+        static Owner of(Path dir) throws IOException {
+            Path key = dir.toAbsolutePath().normalize();
+            Owner o = BY_DIR.get(key);
+            if (o != null) return o;
+            synchronized (BY_DIR) {
+                o = BY_DIR.get(key);
+                if (o == null) {
+                    deleteOrphans(key);
+                    o = claim(key);
+                    BY_DIR.put(key, o);
+                }
+                return o;
+            }
+        }
+
+        private static Owner claim(Path dir) throws IOException {
+            String token = Long.toHexString(ProcessHandle.current().pid()) + "x"
+                    + Long.toHexString(new java.security.SecureRandom().nextLong() >>> 16);
+            Path file = dir.resolve(PREFIX + token + ".lock");
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+            file.toFile().deleteOnExit();
+            try {
+                if (ch.tryLock() == null) throw new IOException("cannot lock " + file);
+            } catch (IOException | RuntimeException x) {
+                ch.close();
+                Files.deleteIfExists(file);
+                throw x;
+            }
+            return new Owner(dir, token, ch);
+        }
+
+        /** A new empty copy of this process's, deleted when the JVM exits. */
+        Path newCopy() throws IOException {
+            Path out = Files.createTempFile(dir, PREFIX + token + "-", ".decoded");
+            out.toFile().deleteOnExit();
+            return out;
+        }
+
+        /** Deletes the copies and lock files of processes that are gone; returns how many copies. */
+        static int deleteOrphans(Path dir) {
+            int deleted = 0;
+            List<Path> locks;
+            try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+                locks = s.filter(f -> {
+                    String n = f.getFileName().toString();
+                    return n.startsWith(PREFIX) && n.endsWith(".lock");
+                }).sorted().toList();
+            } catch (IOException | RuntimeException x) {
+                return 0; // nothing to clean that can be seen
+            }
+            for (Path l : locks) {
+                String n = l.getFileName().toString();
+                String token = n.substring(PREFIX.length(), n.length() - ".lock".length());
+                // this JVM's own are never opened here: closing that descriptor would drop its lock
+                if (BY_DIR.values().stream().anyMatch(o -> o.token.equals(token))) continue;
+                try {
+                    if (System.currentTimeMillis() - Files.getLastModifiedTime(l).toMillis() < SETTLED_MILLIS) continue;
+                } catch (IOException x) {
+                    continue; // gone meanwhile
+                }
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(l, java.nio.file.StandardOpenOption.WRITE)) {
+                    java.nio.channels.FileLock held = ch.tryLock();
+                    if (held == null) continue; // its process is alive
+                    try (java.nio.file.DirectoryStream<Path> copies = Files.newDirectoryStream(dir, PREFIX + token + "-*.decoded")) {
+                        for (Path c : copies) if (Files.deleteIfExists(c)) deleted++;
+                    }
+                    Files.deleteIfExists(l);
+                } catch (java.nio.channels.OverlappingFileLockException x) {
+                    // held by this JVM through a channel of its own: alive
+                } catch (IOException | RuntimeException x) {
+                    // another user's, or gone meanwhile: not ours to clean
+                }
+            }
+            return deleted;
         }
     }
 

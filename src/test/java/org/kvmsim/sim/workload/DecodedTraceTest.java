@@ -151,9 +151,7 @@ class DecodedTraceTest {
         TraceException x = assertThrows(TraceException.class,
                 () -> DecodedTrace.write(p, "bad.lackey", Format.LACKEY, tmp, n -> {}));
         assertTrue(x.getMessage().startsWith("bad.lackey:3: not a lackey line"), x.getMessage());
-        try (var files = Files.list(tmp)) {
-            assertEquals(0, files.count());
-        }
+        assertEquals(0, copies(tmp));
     }
 
     @Test
@@ -165,8 +163,83 @@ class DecodedTraceTest {
         TraceException x = assertThrows(TraceException.class,
                 () -> DecodedTrace.write(p, "bad.lackey.xz", Format.LACKEY, tmp, n -> {}));
         assertTrue(x.getMessage().startsWith("bad.lackey.xz: cannot read it"), x.getMessage());
-        try (var files = Files.list(tmp)) {
-            assertEquals(0, files.count());
+        assertEquals(0, copies(tmp));
+    }
+
+    private static long copies(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.toString().endsWith(".decoded")).count();
         }
+    }
+
+    /**
+     * A process killed with SIGKILL leaves its copies: the next process to write one in that
+     * folder deletes them, and only them: not a live process's (another JVM holding its lock, or
+     * this one), not a lock file made a moment ago, not a copy no lock file claims.
+     */
+    @Test
+    void aKilledProcesssCopiesAreDeletedByTheNextOnly() throws Exception {
+        Path tmp = Files.createDirectory(dir.resolve("tmp"));
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000);
+        for (String token : new String[] {"dead", "young", "other", "here"}) {
+            Path lock = Files.createFile(tmp.resolve("kvmsim-trace-" + token + ".lock"));
+            if (!token.equals("young")) Files.setLastModifiedTime(lock, old);
+            Files.writeString(tmp.resolve("kvmsim-trace-" + token + "-1.decoded"), "x");
+            Files.writeString(tmp.resolve("kvmsim-trace-" + token + "-2.decoded"), "x");
+        }
+        Files.writeString(tmp.resolve("kvmsim-trace-unclaimed-3.decoded"), "x");
+        String ownToken = null;
+        // another process alive, holding its lock (a JVM running a one-file program)
+        Path locker = dir.resolve("Locker.java");
+        Files.writeString(locker, """
+                import java.nio.channels.FileChannel;
+                import java.nio.file.*;
+                public class Locker {
+                    public static void main(String[] a) throws Exception {
+                        try (FileChannel c = FileChannel.open(Path.of(a[0]), StandardOpenOption.WRITE)) {
+                            c.lock();
+                            System.out.println("locked");
+                            System.in.read();
+                        }
+                    }
+                }
+                """);
+        Process other = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                locker.toString(), tmp.resolve("kvmsim-trace-other.lock").toString()).start();
+        try (FileChannel here = FileChannel.open(tmp.resolve("kvmsim-trace-here.lock"), StandardOpenOption.WRITE)) {
+            var fromOther = new java.io.BufferedReader(new java.io.InputStreamReader(other.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals("locked", fromOther.readLine());
+            here.lock();
+            Path p = randomLackey(11);
+            DecodedTrace d = DecodedTrace.write(p, "random.lackey", Format.LACKEY, tmp, n -> {});
+            try {
+                java.util.Set<String> left;
+                try (var files = Files.list(tmp)) {
+                    left = files.map(f -> f.getFileName().toString()).filter(n -> !n.equals(d.file().getFileName().toString()))
+                            .filter(n -> !n.startsWith("kvmsim-trace-" + d.file().getFileName().toString().split("-")[2]))
+                            .collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+                }
+                assertEquals(new java.util.TreeSet<>(java.util.List.of(
+                        "kvmsim-trace-here-1.decoded", "kvmsim-trace-here-2.decoded", "kvmsim-trace-here.lock",
+                        "kvmsim-trace-other-1.decoded", "kvmsim-trace-other-2.decoded", "kvmsim-trace-other.lock",
+                        "kvmsim-trace-unclaimed-3.decoded",
+                        "kvmsim-trace-young-1.decoded", "kvmsim-trace-young-2.decoded", "kvmsim-trace-young.lock")), left);
+                // this process's own claim: its lock file, named with the token its copy carries
+                ownToken = d.file().getFileName().toString().split("-")[2];
+                assertTrue(Files.exists(tmp.resolve("kvmsim-trace-" + ownToken + ".lock")), ownToken);
+            } finally {
+                d.delete();
+            }
+        } finally {
+            other.getOutputStream().close();
+            other.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            other.destroyForcibly();
+        }
+        // the other process is gone now, and "here" unlocked: a later clean takes theirs, not this process's
+        assertEquals(4, DecodedTrace.Owner.deleteOrphans(tmp));
+        try (var files = Files.list(tmp)) {
+            assertEquals(4, files.filter(f -> f.getFileName().toString().matches("kvmsim-trace-(young|unclaimed).*")).count());
+        }
+        assertTrue(Files.exists(tmp.resolve("kvmsim-trace-" + ownToken + ".lock")), "this process's claim stays");
     }
 }
