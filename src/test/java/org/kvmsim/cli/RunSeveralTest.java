@@ -102,7 +102,7 @@ class RunSeveralTest {
         Files.writeString(a, longRun);
         Files.writeString(b, longRun);
         ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Dkvmsim.sweep.threads=2", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "-Dkvmsim.sweep.threads=2", "-Dkvmsim.signal.graceMillis=60000", "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "run", a.toString(), b.toString());
         pb.environment().put("KVMSIM_PROGRESS", "lines");
         Process p = pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();

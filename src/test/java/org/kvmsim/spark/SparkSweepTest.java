@@ -128,6 +128,8 @@ class SparkSweepTest {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--add-opens") || a.startsWith("-D") && !a.startsWith("-Dkvmsim")).toList());
+        // the report is asserted: the signal's hook waits for it however loaded the machine is
+        cmd.add("-Dkvmsim.signal.graceMillis=60000");
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "sweep", "--spark", "--master", "local[2]", "-q", f.toString()));
         Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
