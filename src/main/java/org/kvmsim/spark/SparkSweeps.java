@@ -143,7 +143,7 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
                 && String.valueOf(t.getMessage()).startsWith("Exception thrown in awaitResult")) {
             t = t.getCause();
         }
-        String first = String.valueOf(t.getMessage()).lines().findFirst().orElse("").strip();
+        String first = t.getMessage() == null ? "" : t.getMessage().lines().findFirst().orElse("").strip();
         return first.isEmpty() ? t.getClass().getName() : first;
     }
 

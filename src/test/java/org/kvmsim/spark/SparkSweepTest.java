@@ -111,6 +111,20 @@ class SparkSweepTest {
     }
 
     /**
+     * A failed job is said by its own first line (the task, its executor, the exception), not by
+     * the empty "Exception thrown in awaitResult: " that waiting on the job wraps it in.
+     */
+    @Test
+    void aFailedJobSaysWhatFailed() {
+        var job = new org.apache.spark.SparkException("Job aborted due to stage failure: Task 3 in stage 0.0 failed 1 times, "
+                + "most recent failure: Lost task 3.0 (TID 3): java.lang.IllegalStateException: x\n\tat a.b(C.java:1)\nDriver stacktrace:");
+        var waited = new org.apache.spark.SparkException("Exception thrown in awaitResult: ", job);
+        assertEquals("Job aborted due to stage failure: Task 3 in stage 0.0 failed 1 times, most recent failure: "
+                + "Lost task 3.0 (TID 3): java.lang.IllegalStateException: x", SparkSweeps.why(waited));
+        assertEquals("java.lang.IllegalStateException", SparkSweeps.why(new IllegalStateException()));
+    }
+
+    /**
      * Ctrl-C during a Spark sweep: the job is cancelled and the run says where it stopped, exit
      * 130, though Spark's own shutdown hook stops its context at the same time (the race that
      * once printed an internal error).
