@@ -27,7 +27,8 @@ import scala.runtime.BoxedUnit;
  *
  * <p>One RDD partition per value, so Spark spreads values over every executor core; the job is
  * submitted with a result handler ({@code SparkContext.submitJob}) rather than collected, so the
- * first values' output streams out while later ones still run. Ctrl-C cancels the job group.
+ * first values' output streams out while later ones still run. Ctrl-C, or a value that fails,
+ * cancels the job, its running tasks interrupted.
  *
  * <p>Where it differs from a local sweep: the memory guard is per task (each task checks its own
  * engine against its executor's heap, not against the other tasks on that executor: give
@@ -38,7 +39,13 @@ import scala.runtime.BoxedUnit;
 public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
 
     private final JavaSparkContext spark;
-    private int jobs;
+    /**
+     * Numbers the jobs' groups. Atomic: `kvmsim sweep --spark A B C` runs the scripts side by
+     * side through this one object, and two scripts once drew the same number.
+     */
+    private final java.util.concurrent.atomic.AtomicInteger jobs = new java.util.concurrent.atomic.AtomicInteger();
+    /** The next job's group number (a test puts every job in one group: see SparkSweepTest). */
+    java.util.function.IntSupplier groups = jobs::incrementAndGet;
 
     /**
      * A Spark context for {@code master} (null: the spark.master that spark-submit set, else
@@ -81,7 +88,7 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
         List<Integer> values = new ArrayList<>(n);
         for (int i = 0; i < n; i++) values.add(i);
         JavaRDD<byte[]> results = spark.parallelize(values, n).map(new RunValue(task));
-        String group = "kvmsim-sweep-" + (++jobs);
+        String group = "kvmsim-sweep-" + groups.getAsInt();
         spark.setJobGroup(group, String.format(Locale.ROOT, "%s: sweep at statement %d, %d values",
                 task.file(), task.statement() + 1, n), true);
         byte[][] slots = new byte[n][];
@@ -123,7 +130,10 @@ public final class SparkSweeps implements Session.RemoteSweeps, AutoCloseable {
         } finally {
             if (!ok && !spark.sc().isStopped()) {
                 try {
-                    spark.cancelJobGroup(group);
+                    // this job only: cancelling its group would take any other job that shares
+                    // the group (scripts side by side: one script's failed value once cancelled
+                    // another script's sweep, "3 of 4 done" in SparkSweepTest)
+                    job.cancel();
                 } catch (IllegalStateException stoppedMeanwhile) {
                     // its shutdown hook got there first: nothing left to cancel
                 }

@@ -1,6 +1,7 @@
 package org.kvmsim.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.PrintWriter;
@@ -12,6 +13,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.kvmsim.cli.Main;
+import org.kvmsim.lang.SourceFile;
+import org.kvmsim.session.Session;
 
 /**
  * `kvmsim sweep --spark` on an embedded Spark (local[2], in this JVM: surefire's argLine carries
@@ -108,6 +111,59 @@ class SparkSweepTest {
         assertEquals(1, bad.rc(), bad.err());
         assertTrue(bad.err().startsWith("kvmsim: cannot start Spark on nonsense://x: "), bad.err());
         assertEquals(1, bad.err().lines().count(), bad.err());
+    }
+
+    /**
+     * Scripts side by side share one Spark context: a value that fails in one script cancels that
+     * script's job and no other, even where the jobs share a group (their numbers once raced, and
+     * one script's failure cancelled the other's sweep at "3 of 4 done"). Here every job is put in
+     * one group, and the failing script's job starts while the long one's last value runs.
+     */
+    @Test
+    void aFailingScriptCancelsItsOwnJobOnly() throws Exception {
+        try (SparkSweeps spark = new SparkSweeps("local[2]")) {
+            spark.groups = () -> 1;
+            Session longOne = new Session(1);
+            Session failing = new Session(1);
+            longOne.remoteSweeps(spark);
+            failing.remoteSweeps(spark);
+            java.util.concurrent.CountDownLatch submitted = new java.util.concurrent.CountDownLatch(1);
+            List<String> longOut = java.util.Collections.synchronizedList(new ArrayList<>());
+            // the third value runs longest, so the failing script's tasks run while it does
+            java.util.concurrent.CompletableFuture<Session.Result> longRun = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> longOne.execute(new SourceFile("long.kvm", """
+                            host hv1 { memory = 8 GiB; thp = never }
+                            vm g1 on hv1 { memory = 1 GiB }
+                            workload w on g1 { pattern = uniform; footprint = 64 MiB; accesses = 3_000_000; seed = 1 }
+                            print "sweeping"
+                            sweep w.accesses in [100_000, 100_000, 30_000_000] {
+                              run 1 s
+                              show mmu
+                            }
+                            """), new Collect(longOut, submitted)));
+            assertTrue(submitted.await(60, java.util.concurrent.TimeUnit.SECONDS));
+            Session.Result failed = failing.execute(new SourceFile("failing.kvm", FAILING), new Collect(new ArrayList<>(), null));
+            assertFalse(failed.ok());
+            assertTrue(failed.diagnostics().get(0).message().startsWith("with g1.backing = hugepages p: "),
+                    failed.diagnostics().toString());
+            Session.Result r = longRun.get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(r.ok(), r.diagnostics().toString());
+            assertTrue(longOut.contains("table sweep 3"), longOut.toString());
+        }
+    }
+
+    /** Prints and tables' names; {@code first} counted down at the first print. */
+    private record Collect(List<String> lines, java.util.concurrent.CountDownLatch first) implements org.kvmsim.session.Output {
+        public void print(String text) {
+            lines.add(text);
+            if (first != null) first.countDown();
+        }
+
+        public void table(tech.tablesaw.api.Table table) {
+            lines.add("table " + table.name() + " " + table.rowCount());
+        }
+
+        public void chart(String name, byte[] png, String svg) {}
     }
 
     /**
