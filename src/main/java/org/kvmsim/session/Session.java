@@ -341,6 +341,18 @@ public final class Session {
         long need = engine.heapNeededToStart(declared, onlyVm);
         Runtime rt = Runtime.getRuntime();
         long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long reservedByOthers = 0;
+        if (sweepShared != null) {
+            synchronized (sweepShared) {
+                reservedByOthers = sweepShared.reserved - reservedHeap;
+            }
+        }
+        if (need > (free - reservedByOthers) * 9 / 10) {
+            // what looks taken may be garbage not yet collected (a notebook's earlier runs, the
+            // engines of a sweep's earlier values): collect once before saying it does not fit
+            System.gc();
+            free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        }
         if (sweepShared != null) {
             // a parallel sweep's worker: what the others reserved is taken; one that does not fit
             // beside them runs again alone after them (HeapBusy), so none fails where a
