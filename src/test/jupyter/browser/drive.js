@@ -44,12 +44,13 @@ async function notebook(args) {
         const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
         page.on("console", m => { if (m.type() === "error") result.console.push(m.text()); });
         page.on("pageerror", e => result.console.push(String(e)));
-        await page.goto(args.url + "/notebooks/" + encodeURIComponent(args.notebook) + "?token=" + args.token);
+        await page.goto(args.url + "/notebooks/" + encodeURIComponent(args.notebook) + "?token=" + args.token,
+            { timeout: 120000 });
         await page.waitForFunction(() => window.Jupyter && Jupyter.notebook && Jupyter.notebook._fully_loaded
             && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected(), null, { timeout: 60000 });
         // kernel.js defines the mode; language_info.codemirror_mode selects it for every code cell
         await page.waitForFunction(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === "code")
-            .every(c => c.code_mirror.getMode().name === "kvmsim"), null, { timeout: 30000 });
+            .every(c => c.code_mirror.getMode().name === "kvmsim"), null, { timeout: 120000 });
         result.modes = await page.evaluate(() => Jupyter.notebook.get_cells().filter(c => c.cell_type === "code")
             .map(c => c.code_mirror.getMode().name));
         result.tokens = await page.evaluate(() => {
@@ -76,7 +77,7 @@ async function notebook(args) {
         }, null, { timeout: 600000, polling: 250 });
         // images decode after the DOM has them
         await page.waitForFunction(() => [...document.querySelectorAll("#notebook .output_area img")].every(i => i.complete),
-            null, { timeout: 30000 });
+            null, { timeout: 120000 });
         result.run = await page.evaluate(rendered, "#notebook");
         result.errors = await page.evaluate(() => [...document.querySelectorAll("#notebook .output_error")].map(e => e.textContent));
         await page.screenshot({ path: path.join(args.out, "notebook-run-all.png") });
@@ -148,12 +149,12 @@ async function pages(args) {
             page.on("pageerror", onError);
             // nbconvert's page loads nothing from the network that matters here; do not wait for it
             await page.goto("file://" + file, { waitUntil: "load", timeout: 60000 });
-            await page.waitForFunction(() => [...document.images].every(i => i.complete), null, { timeout: 30000 });
+            await page.waitForFunction(() => [...document.images].every(i => i.complete), null, { timeout: 120000 });
             // MathJax (Debian's, from file://) typesets after load; its "Loading ..." box would be in the shot
             await page.waitForFunction(() => {
                 const m = document.getElementById("MathJax_Message");
                 return !window.MathJax || (m !== null && getComputedStyle(m).display === "none");
-            }, null, { timeout: 30000 }).catch(() => errors.push("MathJax still loading after 30 s"));
+            }, null, { timeout: 120000 }).catch(() => errors.push("MathJax still loading after 120 s"));
             const name = path.basename(file, ".html");
             const got = await page.evaluate(rendered, null);
             got.highlighted = await page.evaluate(() => {

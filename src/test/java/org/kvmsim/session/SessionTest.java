@@ -199,16 +199,35 @@ class SessionTest {
                 vm a on hv1 { memory = 512 MiB }
                 contents a { pages 0 .. 99_999 = unique }
                 """, out).ok());
+        // interrupted once the run is under way (its first progress report), not after a sleep
+        // that a loaded machine could outlast before the run begins
+        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
+        Output watched = new Output() {
+            public void print(String text) {
+                out.print(text);
+            }
+
+            public void table(Table table) {
+                out.table(table);
+            }
+
+            public void chart(String name, byte[] png, String svg) {
+                out.chart(name, png, svg);
+            }
+
+            public void progress(long done, long total, long accesses) {
+                running.countDown();
+            }
+        };
         Thread t = new Thread(() -> {
             try {
-                Thread.sleep(300);
+                if (running.await(60, java.util.concurrent.TimeUnit.SECONDS)) s.interrupt();
             } catch (InterruptedException e) {
-                return;
+                // the test is over
             }
-            s.interrupt();
         });
         t.start();
-        Session.Result r = run(s, "run 1000 h", out);
+        Session.Result r = s.execute(new SourceFile("cell.kvm", "run 1000 h"), watched);
         t.join();
         assertTrue(r.interrupted(), "the run was interrupted");
         assertTrue(r.diagnostics().get(0).message().startsWith("interrupted: at "), r.diagnostics().get(0).message());

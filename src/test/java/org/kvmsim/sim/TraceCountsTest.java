@@ -21,9 +21,15 @@ import org.kvmsim.sim.view.MmuCounters;
 /** A trace is counted and decoded once per process, however many engines ask for it at once. */
 class TraceCountsTest {
 
+    /**
+     * This JVM's decoded copies in the temporary folder: others' come and go meanwhile (another
+     * JVM's, or a killed one's that this JVM's first copy deletes), so only names with this
+     * process's token are counted (DecodedTrace.Owner: the token starts with the pid in hex).
+     */
     private static long copies() throws IOException {
+        String mine = "kvmsim-trace-" + Long.toHexString(ProcessHandle.current().pid()) + "x";
         try (var s = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
-            return s.filter(f -> f.getFileName().toString().startsWith("kvmsim-trace-") && f.toString().endsWith(".decoded")).count();
+            return s.filter(f -> f.getFileName().toString().startsWith(mine) && f.toString().endsWith(".decoded")).count();
         }
     }
 

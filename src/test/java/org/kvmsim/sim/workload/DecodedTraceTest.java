@@ -183,7 +183,9 @@ class DecodedTraceTest {
         java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 60_000);
         for (String token : new String[] {"dead", "young", "other", "here"}) {
             Path lock = Files.createFile(tmp.resolve("kvmsim-trace-" + token + ".lock"));
-            if (!token.equals("young")) Files.setLastModifiedTime(lock, old);
+            // "young" made a moment ago, whenever this test gets to cleaning: dated an hour ahead
+            Files.setLastModifiedTime(lock, token.equals("young") ? java.nio.file.attribute.FileTime.fromMillis(
+                    System.currentTimeMillis() + 3_600_000) : old);
             Files.writeString(tmp.resolve("kvmsim-trace-" + token + "-1.decoded"), "x");
             Files.writeString(tmp.resolve("kvmsim-trace-" + token + "-2.decoded"), "x");
         }
@@ -232,8 +234,7 @@ class DecodedTraceTest {
             }
         } finally {
             other.getOutputStream().close();
-            other.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
-            other.destroyForcibly();
+            if (!other.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) other.destroyForcibly().waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
         }
         // the other process is gone now, and "here" unlocked: a later clean takes theirs, not this process's
         assertEquals(4, DecodedTrace.Owner.deleteOrphans(tmp));
