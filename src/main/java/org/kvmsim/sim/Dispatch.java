@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -232,12 +231,13 @@ final class Dispatch {
         }
         stop = false;
         List<Future<?>> futures = new ArrayList<>();
+        ExecutorService pool = Parallel.pool();
         for (Group g : todo) {
             Deferred d = new Deferred(this, true);
             d.vms.addAll(g.deferred.vms);
             d.pages = java.util.Arrays.copyOf(g.deferred.pages, Math.max(64, g.deferred.pages.length));
             g.deferred = d;
-            futures.add(Parallel.pool().submit(() -> {
+            futures.add(pool.submit(() -> {
                 if (runGroup(g, d)) g.firstPhaseEnded = true;
             }));
         }
@@ -380,21 +380,30 @@ final class Dispatch {
         return false;
     }
 
-    /** The worker threads of first phases: KVMSIM_THREADS, or one per processor. */
+    /**
+     * The worker threads of first phases: KVMSIM_THREADS (or the kvmsim.threads property), else
+     * one per processor. The pool follows the setting: asked with another size than it has, it
+     * is replaced (a JVM that changed the setting, as tests do, once kept the first size for
+     * good). A replaced pool is not shut down, since a dispatch may still submit to it; its
+     * threads, like every pool's, end after a while idle.
+     */
     static final class Parallel {
-        private static ExecutorService pool;
+        private static java.util.concurrent.ThreadPoolExecutor pool;
 
         static int threads() {
             return Engine.threadsSetting(System.getProperty("kvmsim.threads", System.getenv("KVMSIM_THREADS")));
         }
 
         static synchronized ExecutorService pool() {
-            if (pool == null) {
-                pool = Executors.newFixedThreadPool(threads(), r -> {
-                    Thread t = new Thread(r, "kvmsim-core");
-                    t.setDaemon(true);
-                    return t;
-                });
+            int n = threads();
+            if (pool == null || pool.getCorePoolSize() != n) {
+                pool = new java.util.concurrent.ThreadPoolExecutor(n, n, 30, TimeUnit.SECONDS,
+                        new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                            Thread t = new Thread(r, "kvmsim-core");
+                            t.setDaemon(true);
+                            return t;
+                        });
+                pool.allowCoreThreadTimeOut(true);
             }
             return pool;
         }

@@ -151,6 +151,16 @@ class DispatchInterruptTest {
         interruptedWarm("2");
     }
 
+    /** The cases above run on as many threads as they set, whichever test set it before. */
+    @Test
+    void theWorkerPoolFollowsTheThreadsSetting() {
+        System.setProperty("kvmsim.threads", "1");
+        assertEquals(1, ((java.util.concurrent.ThreadPoolExecutor) Dispatch.Parallel.pool()).getCorePoolSize());
+        System.setProperty("kvmsim.threads", "2");
+        assertEquals(2, ((java.util.concurrent.ThreadPoolExecutor) Dispatch.Parallel.pool()).getCorePoolSize());
+        assertEquals(Dispatch.Parallel.pool(), Dispatch.Parallel.pool(), "kept while the setting stays");
+    }
+
     @Test
     void anInterruptStopsTheWorkersOfAFirstPhase() {
         System.setProperty("kvmsim.threads", "2");
