@@ -27,6 +27,8 @@ class SessionTest {
         final List<Table> tables = new ArrayList<>();
         final List<String> lines = new ArrayList<>();
         final List<byte[]> pngs = new ArrayList<>();
+        /** Counted down at a run's first progress report: the run is under way. */
+        final java.util.concurrent.CountDownLatch progressed = new java.util.concurrent.CountDownLatch(1);
 
         public void print(String text) {
             lines.add(text);
@@ -39,6 +41,10 @@ class SessionTest {
         public void chart(String name, byte[] png, String svg) {
             pngs.add(png);
             assertTrue(svg.contains("<svg"), "an SVG document");
+        }
+
+        public void progress(long done, long total, long accesses) {
+            progressed.countDown();
         }
 
         String text() {
@@ -201,33 +207,15 @@ class SessionTest {
                 """, out).ok());
         // interrupted once the run is under way (its first progress report), not after a sleep
         // that a loaded machine could outlast before the run begins
-        java.util.concurrent.CountDownLatch running = new java.util.concurrent.CountDownLatch(1);
-        Output watched = new Output() {
-            public void print(String text) {
-                out.print(text);
-            }
-
-            public void table(Table table) {
-                out.table(table);
-            }
-
-            public void chart(String name, byte[] png, String svg) {
-                out.chart(name, png, svg);
-            }
-
-            public void progress(long done, long total, long accesses) {
-                running.countDown();
-            }
-        };
         Thread t = new Thread(() -> {
             try {
-                if (running.await(60, java.util.concurrent.TimeUnit.SECONDS)) s.interrupt();
+                if (out.progressed.await(60, java.util.concurrent.TimeUnit.SECONDS)) s.interrupt();
             } catch (InterruptedException e) {
                 // the test is over
             }
         });
         t.start();
-        Session.Result r = s.execute(new SourceFile("cell.kvm", "run 1000 h"), watched);
+        Session.Result r = run(s, "run 1000 h", out);
         t.join();
         assertTrue(r.interrupted(), "the run was interrupted");
         assertTrue(r.diagnostics().get(0).message().startsWith("interrupted: at "), r.diagnostics().get(0).message());
