@@ -133,10 +133,7 @@ class EngineInterruptTest {
     @Test
     void anInterruptWhileATraceIsCountedSchedulesNothingAndTheNextRunCountsAgain(@TempDir Path dir) throws IOException {
         // a synthetic workload beside the trace: neither may be half scheduled by the cut run
-        StringBuilder t = new StringBuilder();
-        for (int i = 0; i < 100_000; i++) t.append(i % 3 == 0 ? " S " : " L ").append(Long.toHexString(0x10000000L + 64L * (i % 5000))).append(",8\n");
-        Path trace = dir.resolve("t.lackey");
-        Files.writeString(trace, t);
+        Path trace = TestTraces.lackey(dir.resolve("t.lackey"), 100_000, 3, 0x10000000L, 5000);
         Declarations d = declare(TRACE_BESIDE_UNIFORM.formatted(trace));
         Engine whole = started(d);
         whole.runFor(1_000_000);

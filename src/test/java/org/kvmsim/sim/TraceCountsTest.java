@@ -1,7 +1,6 @@
 package org.kvmsim.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,8 +12,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.kvmsim.lang.Frontend;
-import org.kvmsim.lang.SourceFile;
 import org.kvmsim.model.Declarations;
 import org.kvmsim.sim.view.MmuCounters;
 
@@ -35,17 +32,12 @@ class TraceCountsTest {
 
     @Test
     void enginesAskingForOneTraceAtOnceShareOneCount(@TempDir Path dir) throws Exception {
-        StringBuilder t = new StringBuilder();
-        for (int i = 0; i < 300_000; i++) t.append(i % 4 == 0 ? " S " : " L ").append(Long.toHexString(0x20000000L + 64L * (i % 9000))).append(",8\n");
-        Path trace = dir.resolve("shared.lackey");
-        Files.writeString(trace, t);
-        Frontend.Result r = Frontend.compile(new SourceFile("t.kvm", """
+        Path trace = TestTraces.lackey(dir.resolve("shared.lackey"), 300_000, 4, 0x20000000L, 9000);
+        Declarations d = DispatchInterruptTest.declare("""
                 host hv1 { memory = 8 GiB; thp = never }
                 vm g on hv1 { memory = 2 GiB }
                 workload w on g { trace = "%s" }
-                """.formatted(trace)), new Declarations(), List.of());
-        assertTrue(r.ok(), () -> r.diagnostics().list().toString());
-        Declarations d = r.declarations();
+                """.formatted(trace));
         long before = copies();
         long counts = Workloads.COUNTS_MADE.get();
         int engines = 4;
@@ -55,9 +47,7 @@ class TraceCountsTest {
             List<Future<MmuCounters>> results = new java.util.ArrayList<>();
             for (int i = 0; i < engines; i++) {
                 results.add(pool.submit(() -> {
-                    Engine e = new Engine(7);
-                    e.sync(d);
-                    e.startPending(d);
+                    Engine e = DispatchInterruptTest.started(d);
                     start.await();
                     e.scheduleWorkloads(d, 1_000_000);
                     e.runFor(1_000_000);
