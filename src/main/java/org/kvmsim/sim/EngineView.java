@@ -6,6 +6,7 @@ import org.kvmsim.model.Host;
 import org.kvmsim.model.Vm;
 import org.kvmsim.sim.hugetlb.Hstate;
 import org.kvmsim.sim.ksm.Ksmd;
+import org.kvmsim.sim.mem.HostMemory;
 import org.kvmsim.sim.mmu.Cpu;
 import org.kvmsim.sim.view.CoreState;
 import org.kvmsim.sim.view.Event;
@@ -100,8 +101,8 @@ final class EngineView implements SimView {
             return new KhugepagedState(t.mode.name().toLowerCase(java.util.Locale.ROOT), t.pagesToScan, t.scanSleepMillis,
                     t.allocSleepMillis, t.maxPtesNone, t.maxPtesSwap, t.maxPtesShared, t.defrag,
                     h.khugepaged.pagesCollapsed(), h.khugepaged.fullScans(),
-                    h.mem.events(org.kvmsim.sim.mem.HostMemory.Event.THP_FAULT_ALLOC),
-                    h.mem.events(org.kvmsim.sim.mem.HostMemory.Event.THP_SPLIT_PAGE), h.mem.events(org.kvmsim.sim.mem.HostMemory.Event.THP_SPLIT_PAGE_FAILED));
+                    h.mem.events(HostMemory.Event.THP_FAULT_ALLOC), h.mem.events(HostMemory.Event.THP_SPLIT_PAGE),
+                    h.mem.events(HostMemory.Event.THP_SPLIT_PAGE_FAILED));
         }
 
         @Override

@@ -37,30 +37,22 @@ public final class HostMemory {
         PINNED
     }
 
-    private final BuddyAllocator[] nodes;
-    private final int[] base;
-    private final long totalFrames;
-    private final long[] counters = new long[Counter.values().length];
-
     /**
      * Event counters of /proc/vmstat (mm/vmstat.c vmstat_text, include/linux/vm_event_item.h),
      * counted where Linux's count_vm_event() is: thp_fault_alloc in do_huge_pmd_anonymous_page(),
-     * thp_split_page for every successful split of a PMD-sized THP (mm/huge_memory.c). They only
-     * grow; a VM that stops keeps its part in them, as in Linux.
+     * thp_split_page for every successful split of a PMD-sized THP (mm/huge_memory.c),
+     * thp_split_page_failed for a split that failed (ksmd's, see KsmListener#splitFailsOnMerge).
+     * They only grow; a VM that stops keeps its part in them, as in Linux.
      */
     public enum Event {
         THP_FAULT_ALLOC, THP_SPLIT_PAGE, THP_SPLIT_PAGE_FAILED
     }
 
+    private final BuddyAllocator[] nodes;
+    private final int[] base;
+    private final long totalFrames;
+    private final long[] counters = new long[Counter.values().length];
     private final long[] events = new long[Event.values().length];
-
-    public void count(Event e) {
-        events[e.ordinal()]++;
-    }
-
-    public long events(Event e) {
-        return events[e.ordinal()];
-    }
     private final BitSet[] pinned;
     private HugetlbAccounting hugetlb;
 
@@ -165,6 +157,14 @@ public final class HostMemory {
             }
         }
         return false;
+    }
+
+    public void count(Event e) {
+        events[e.ordinal()]++;
+    }
+
+    public long events(Event e) {
+        return events[e.ordinal()];
     }
 
     public void add(Counter c, long pages) {
